@@ -1,0 +1,52 @@
+# Sourced by ./emperor and tests/run: picks a JDK >= 21 and builds the project when needed.
+# Why not the default `java`: Debian 12 ships 17; Emperor targets 21+ (virtual threads, FFM-free JNA).
+
+emperor_repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+java_major() { # prints the major version of the JDK at $1, or nothing
+    local release="$1/release" v
+    [ -x "$1/bin/java" ] || return 0
+    if [ -f "$release" ]; then
+        v=$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$release")
+    else
+        v=$("$1/bin/java" -version 2>&1 | sed -n '1s/.*version "\([0-9]*\).*/\1/p')
+    fi
+    echo "$v"
+}
+
+pick_jdk() {
+    local candidate best="" best_v=0 v
+    for candidate in "${JAVA_HOME:-}" /usr/lib/jvm/*; do
+        [ -n "$candidate" ] && [ -x "$candidate/bin/javac" ] || continue
+        v=$(java_major "$candidate")
+        [ -n "$v" ] && [ "$v" -ge 21 ] && [ "$v" -gt "$best_v" ] && { best=$candidate; best_v=$v; }
+    done
+    if [ -z "$best" ] && command -v javac >/dev/null; then
+        candidate=$(dirname "$(dirname "$(readlink -f "$(command -v javac)")")")
+        v=$(java_major "$candidate")
+        [ -n "$v" ] && [ "$v" -ge 21 ] && best=$candidate
+    fi
+    if [ -z "$best" ]; then
+        echo "emperor: no JDK 21 or newer found (looked at \$JAVA_HOME and /usr/lib/jvm/*)." >&2
+        echo "         install one, e.g. 'apt-get install openjdk-21-jdk-headless' or a Temurin JDK" >&2
+        return 1
+    fi
+    export JAVA_HOME=$best
+}
+
+# Rebuilds the supervisor jar when any source, resource, C file or pom is newer than it.
+build_if_needed() {
+    local jar="$emperor_repo/supervisor/target/emperor-supervisor.jar"
+    if [ ! -f "$jar" ] || [ -n "$(find "$emperor_repo" -path "$emperor_repo/*/target" -prune -o \
+            \( -name '*.java' -o -name '*.c' -o -name 'pom.xml' -o -path '*/src/main/resources/*' \) \
+            -newer "$jar" -print -quit)" ]; then
+        command -v mvn >/dev/null || { echo "emperor: Maven (mvn) is needed to build; apt-get install maven" >&2; return 1; }
+        echo "emperor: building (mvn package)..." >&2
+        (cd "$emperor_repo" && mvn -q -B -DskipTests -pl supervisor -am package) >&2 || {
+            echo "emperor: build failed" >&2; return 1; }
+    fi
+}
+
+emperor_classpath() {
+    echo "$emperor_repo/supervisor/target/emperor-supervisor.jar:$emperor_repo/supervisor/target/lib/*"
+}

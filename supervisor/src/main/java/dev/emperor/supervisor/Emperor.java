@@ -1,0 +1,280 @@
+package dev.emperor.supervisor;
+
+import dev.emperor.jail.Jail;
+import dev.emperor.jail.JailSettings;
+import dev.emperor.jail.PidfdReaper;
+import dev.emperor.jail.TenantProcess;
+import dev.emperor.jail.cgroup.CgroupDriver;
+import dev.emperor.jail.cgroup.Cgroups;
+import dev.emperor.supervisor.config.ConfigError;
+import dev.emperor.supervisor.config.EmperorConfig;
+import dev.emperor.supervisor.config.HostVassalEnvironment;
+import dev.emperor.supervisor.config.VassalConfig;
+import dev.emperor.supervisor.config.VassalFiles;
+import dev.emperor.supervisor.control.ControlServer;
+import dev.emperor.supervisor.lifecycle.TenantLauncher;
+import dev.emperor.supervisor.lifecycle.Vassal;
+import dev.emperor.supervisor.lifecycle.VassalContext;
+import dev.emperor.supervisor.logs.TenantLogs;
+import dev.emperor.supervisor.state.StateStore;
+import dev.emperor.supervisor.state.VassalRow;
+import dev.emperor.supervisor.watch.VassalDirectoryWatcher;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The daemon: one per host. Wires configuration, state, the jail and the vassal directory
+ * together, keeps one {@link Vassal} per tenant file, and answers the control socket.
+ *
+ * <p>Start-up order matters for "no tenant runs twice": the state store is read and live
+ * payloads are re-adopted BEFORE the vassal directory is scanned, so a tenant that survived
+ * an emperor crash is recognised instead of spawned again.
+ */
+public final class Emperor implements VassalContext, VassalDirectoryWatcher.Listener, AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Emperor.class);
+
+    private final Path configFile;
+    private volatile EmperorConfig config;
+    private final FileChannel lockChannel;
+    private final FileLock lock;
+    private final StateStore store;
+    private final CgroupDriver cgroups;
+    private final Jail jail;
+    private final PidfdReaper reaper;
+    private final TenantLogs logs;
+    private final TenantLauncher launcher;
+    private final ScheduledExecutorService timers;
+    private final ExecutorService mailboxes = Executors.newVirtualThreadPerTaskExecutor();
+    private final Map<String, Vassal> vassals = new ConcurrentHashMap<>();
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private VassalDirectoryWatcher watcher;
+    private ControlServer control;
+
+    public Emperor(Path configFile, EmperorConfig config) throws IOException {
+        this.configFile = configFile;
+        this.config = config;
+        for (Path dir : List.of(config.stateDir(), config.runDir(), config.logDir(), config.homeDir(),
+                config.runDir().resolve("vassals"), config.runDir().resolve("jails"), config.vassalsDir())) {
+            Files.createDirectories(dir);
+        }
+        lockChannel = FileChannel.open(config.stateDir().resolve("emperor.lock"), StandardOpenOption.CREATE,
+                StandardOpenOption.WRITE);
+        lock = lockChannel.tryLock();
+        if (lock == null) {
+            lockChannel.close();
+            throw new IOException("another emperor is already running with state dir " + config.stateDir());
+        }
+        store = StateStore.open(config.stateDir());
+        cgroups = Cgroups.detect(config.cgroup());
+        jail = new Jail(new JailSettings(config.stateDir().resolve("libexec"), config.runDir().resolve("jails"),
+                cgroups));
+        reaper = new PidfdReaper();
+        logs = new TenantLogs(config.logDir());
+        launcher = new TenantLauncher(this::config, store, jail, cgroups, logs);
+        timers = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().name("emperor-timers")
+                .daemon().unstarted(r));
+        log.info("emperor starting: vassals {}, state {}, cgroups {}", config.vassalsDir(), config.stateDir(),
+                cgroups.version());
+    }
+
+    /** Adopts survivors, starts watching, opens the control socket. */
+    public void start() throws IOException {
+        adoptSurvivors();
+        control = ControlServer.start(config.controlSocket(), new ControlCommands(this));
+        watcher = new VassalDirectoryWatcher(config.vassalsDir(), config.rescan(), this);
+        watcher.start();
+        forgetVanished();
+        timers.scheduleWithFixedDelay(this::rotateLogs, 10, 10, TimeUnit.SECONDS);
+        log.info("emperor running: {} vassals, control socket {}", vassals.size(), config.controlSocket());
+    }
+
+    /** Tenants recorded as running whose pid 1 is still alive and still theirs come back. */
+    private void adoptSurvivors() {
+        for (VassalRow row : store.vassals()) {
+            if (row.pid() <= 0) continue;
+            Optional<TenantProcess> live = launcher.adopt(row.name(), row.pid(), row.pidStartTime());
+            if (live.isPresent()) {
+                vassal(row.name()).adopted(live.get(), Instant.ofEpochMilli(row.startedAt()));
+                log.info("vassal {}: re-adopted pid {}", row.name(), row.pid());
+            } else {
+                store.recordExit(row.name(), "exited while the emperor was down", false);
+                launcher.cleanUp(row.name());
+            }
+        }
+    }
+
+    /** Tenants in the store whose file disappeared while the emperor was down are stopped. */
+    private void forgetVanished() {
+        for (VassalRow row : store.vassals()) {
+            boolean hasFile = Files.exists(config.vassalsDir().resolve(row.name() + ".ini"))
+                    || Files.exists(config.vassalsDir().resolve(row.name() + ".json"));
+            if (!hasFile) vassal(row.name()).removed();
+        }
+    }
+
+    private Vassal vassal(String name) {
+        return vassals.computeIfAbsent(name, n -> newVassal(n));
+    }
+
+    private Vassal newVassal(String name) {
+        return new Vassal(name, this);
+    }
+
+    // ---- watcher events ---------------------------------------------------------------------
+
+    @Override
+    public void vassalFile(String name, Path file, String contentHash) {
+        Vassal vassal = vassal(name);
+        try {
+            VassalConfig cfg = VassalFiles.load(file, new HostVassalEnvironment(config.distroDir()));
+            vassal.configured(cfg);
+        } catch (ConfigError e) {
+            vassal.invalid(e.getMessage());
+        }
+    }
+
+    @Override
+    public void vassalConflict(String name, List<Path> files) {
+        vassal(name).invalid("tenant name " + name + " is claimed by several files: " + files
+                + " (remove all but one)");
+    }
+
+    @Override
+    public void vassalRejected(Path file, String reason) {
+        log.error("ignoring vassal file {}: {}", file, reason);
+    }
+
+    @Override
+    public void vassalRemoved(String name) {
+        Vassal vassal = vassals.get(name);
+        if (vassal != null) vassal.removed();
+    }
+
+    // ---- VassalContext ----------------------------------------------------------------------
+
+    @Override
+    public EmperorConfig config() {
+        return config;
+    }
+
+    @Override
+    public StateStore store() {
+        return store;
+    }
+
+    @Override
+    public TenantLauncher launcher() {
+        return launcher;
+    }
+
+    @Override
+    public PidfdReaper reaper() {
+        return reaper;
+    }
+
+    @Override
+    public TenantLogs logs() {
+        return logs;
+    }
+
+    @Override
+    public ScheduledExecutorService timers() {
+        return timers;
+    }
+
+    @Override
+    public java.util.concurrent.Executor mailboxExecutor() {
+        return mailboxes;
+    }
+
+    @Override
+    public void forget(Vassal vassal) {
+        vassals.remove(vassal.name(), vassal);
+        log.info("vassal {}: removed", vassal.name());
+    }
+
+    // ---- operations ---------------------------------------------------------------------------
+
+    public Optional<Vassal> find(String name) {
+        return Optional.ofNullable(vassals.get(name));
+    }
+
+    public Collection<Vassal> all() {
+        List<Vassal> list = new ArrayList<>(vassals.values());
+        list.sort((a, b) -> a.name().compareTo(b.name()));
+        return list;
+    }
+
+    /** SIGHUP: re-read emperor.ini; on error keep the running configuration. */
+    public void reloadConfig() {
+        try {
+            EmperorConfig fresh = EmperorConfig.load(configFile);
+            if (!fresh.vassalsDir().equals(config.vassalsDir()) || !fresh.stateDir().equals(config.stateDir())
+                    || !fresh.runDir().equals(config.runDir())) {
+                log.error("{}: vassals, state-dir and run-dir cannot change while the emperor runs;"
+                        + " keeping the previous configuration (restart the emperor to change them)", configFile);
+                return;
+            }
+            config = fresh;
+            log.info("re-read {}", configFile);
+        } catch (ConfigError e) {
+            log.error("keeping the previous configuration: {}", e.getMessage());
+        }
+    }
+
+    private void rotateLogs() {
+        EmperorConfig cfg = config;
+        for (Vassal vassal : vassals.values()) {
+            try {
+                logs.rotateIfNeeded(vassal.name(), cfg.logMaxSize(), cfg.logKeep());
+            } catch (IOException | RuntimeException e) {
+                log.warn("vassal {}: log rotation failed: {}", vassal.name(), e.toString());
+            }
+        }
+    }
+
+    /** Stops every tenant (used when the emperor is told to stop them, e.g. on-exit = stop). */
+    public void stopAll() throws InterruptedException {
+        for (Vassal vassal : vassals.values()) vassal.shutdown();
+        long deadline = System.nanoTime() + config.stopGrace().toNanos() + TimeUnit.SECONDS.toNanos(5);
+        while (!vassals.isEmpty() && System.nanoTime() < deadline) Thread.sleep(50);
+    }
+
+    public void awaitShutdown() throws InterruptedException {
+        stopped.await();
+    }
+
+    public void shutdown() {
+        stopped.countDown();
+    }
+
+    @Override
+    public void close() throws IOException {
+        if (watcher != null) watcher.close();
+        if (control != null) control.close();
+        timers.shutdownNow();
+        reaper.close();
+        store.close();
+        lock.release();
+        lockChannel.close();
+        log.info("emperor stopped");
+    }
+}

@@ -1,0 +1,103 @@
+package dev.emperor.supervisor.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.emperor.supervisor.control.ControlClient;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** `emperor status [NAME] [--json]`. */
+@Command(name = "status", mixinStandardHelpOptions = true,
+        description = "Show every tenant (or one): state, pid, uptime, restarts, memory, CPU, last exit and error.")
+public final class StatusCommand implements Callable<Integer> {
+    private static final ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    @Mixin
+    ConfigOption config;
+
+    @Parameters(arity = "0..1", paramLabel = "NAME", description = "only this tenant, with details")
+    String name;
+
+    @Option(names = "--json", description = "print JSON instead of a table")
+    boolean asJson;
+
+    @Override
+    public Integer call() throws Exception {
+        ObjectNode request = json.createObjectNode().put("cmd", "status");
+        if (name != null) request.put("name", name);
+        ObjectNode reply = ControlClient.call(config.load().controlSocket(), request);
+        if (!reply.path("ok").asBoolean()) {
+            System.err.println("emperor: " + reply.path("error").asText());
+            return 1;
+        }
+        JsonNode vassals = reply.path("vassals");
+        if (asJson) {
+            System.out.println(json.writeValueAsString(name != null ? vassals.get(0) : vassals));
+        } else if (name != null) {
+            printDetails(vassals.get(0));
+        } else {
+            printTable(vassals);
+        }
+        return 0;
+    }
+
+    private static void printTable(JsonNode vassals) {
+        String format = "%-20s %-12s %8s %10s %8s %9s %9s  %s%n";
+        System.out.printf(format, "NAME", "STATE", "PID", "UPTIME", "RESTARTS", "MEMORY", "CPU", "LAST EXIT / ERROR");
+        for (JsonNode v : vassals) {
+            String note = !v.path("lastError").isNull() && v.hasNonNull("lastError") ? v.path("lastError").asText()
+                    : v.path("lastExit").asText("");
+            System.out.printf(format, v.path("name").asText(), v.path("state").asText(),
+                    v.path("pid").asInt() == 0 ? "-" : v.path("pid").asText(),
+                    v.path("pid").asInt() == 0 ? "-" : duration(v.path("uptimeSeconds").asLong()),
+                    v.path("restarts").asText(), bytes(v.path("memoryBytes").asLong()),
+                    cpu(v.path("cpuNanos").asLong()), note);
+        }
+        if (vassals.isEmpty()) System.out.println("(no vassals)");
+    }
+
+    private static void printDetails(JsonNode v) {
+        line("name", v.path("name").asText());
+        line("state", v.path("state").asText() + " (" + v.path("reason").asText() + ")");
+        line("pid", v.path("pid").asInt() == 0 ? "-" : v.path("pid").asText());
+        line("uptime", v.path("pid").asInt() == 0 ? "-" : duration(v.path("uptimeSeconds").asLong()));
+        line("restarts", v.path("restarts").asText());
+        line("last exit", v.path("lastExit").asText("-"));
+        line("last error", v.hasNonNull("lastError") ? v.path("lastError").asText() : "-");
+        line("memory", bytes(v.path("memoryBytes").asLong()));
+        line("cpu", cpu(v.path("cpuNanos").asLong()));
+        line("oom kills", v.path("oomKills").asText());
+        line("tasks", v.path("tasks").asText());
+        line("uid", v.path("uid").asInt() == 0 ? "-" : v.path("uid").asText());
+        line("distro", v.path("distro").asText("-"));
+        line("file", v.path("file").asText("-"));
+        if (v.path("retryInSeconds").asLong() > 0) line("restart in", v.path("retryInSeconds").asText() + "s");
+    }
+
+    private static void line(String key, String value) {
+        System.out.printf("%-11s %s%n", key + ":", value);
+    }
+
+    static String duration(long seconds) {
+        if (seconds < 60) return seconds + "s";
+        if (seconds < 3600) return (seconds / 60) + "m" + (seconds % 60) + "s";
+        if (seconds < 86400) return (seconds / 3600) + "h" + (seconds % 3600 / 60) + "m";
+        return (seconds / 86400) + "d" + (seconds % 86400 / 3600) + "h";
+    }
+
+    static String bytes(long n) {
+        if (n <= 0) return "-";
+        if (n < 1024 * 1024) return (n / 1024) + "K";
+        if (n < 1024L * 1024 * 1024) return String.format("%.1fM", n / 1048576.0);
+        return String.format("%.2fG", n / 1073741824.0);
+    }
+
+    static String cpu(long nanos) {
+        return nanos <= 0 ? "-" : String.format("%.2fs", nanos / 1e9);
+    }
+}

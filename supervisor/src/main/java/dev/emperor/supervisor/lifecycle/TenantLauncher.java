@@ -1,0 +1,163 @@
+package dev.emperor.supervisor.lifecycle;
+
+import dev.emperor.jail.BindMount;
+import dev.emperor.jail.Jail;
+import dev.emperor.jail.JailException;
+import dev.emperor.jail.JailSpec;
+import dev.emperor.jail.Limits;
+import dev.emperor.jail.Stdio;
+import dev.emperor.jail.TenantProcess;
+import dev.emperor.jail.cgroup.CgroupDriver;
+import dev.emperor.jail.cgroup.CgroupStats;
+import dev.emperor.jail.cgroup.TenantCgroup;
+import dev.emperor.jail.seccomp.SeccompPolicy;
+import dev.emperor.supervisor.config.ConfigError;
+import dev.emperor.supervisor.config.EmperorConfig;
+import dev.emperor.supervisor.config.VassalConfig;
+import dev.emperor.supervisor.logs.TenantLogs;
+import dev.emperor.supervisor.state.StateStore;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Turns a tenant's configuration into a running jail: picks its uid, prepares its host-side
+ * directories (run dir, home, log), builds the {@link JailSpec} and asks the {@link Jail} to
+ * spawn it. Also the supervisor's one door to kill and clean up a tenant.
+ */
+public final class TenantLauncher {
+    private static final Logger log = LoggerFactory.getLogger(TenantLauncher.class);
+    private static final String DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+    private final Supplier<EmperorConfig> config;
+    private final StateStore store;
+    private final Jail jail;
+    private final CgroupDriver cgroups;
+    private final TenantLogs logs;
+
+    public TenantLauncher(Supplier<EmperorConfig> config, StateStore store, Jail jail, CgroupDriver cgroups,
+            TenantLogs logs) {
+        this.config = config;
+        this.store = store;
+        this.jail = jail;
+        this.cgroups = cgroups;
+        this.logs = logs;
+    }
+
+    /** Starts the tenant's payload; returns once it has been exec'd inside the jail. */
+    public TenantProcess spawn(VassalConfig cfg) throws ConfigError {
+        EmperorConfig emperor = config.get();
+        String name = cfg.name();
+        int uid = uidFor(cfg, emperor);
+        int gid = cfg.gid().orElse(uid);
+        Path runDir = emperor.runDir().resolve("vassals").resolve(name);
+        Path homeDir = emperor.homeDir().resolve(name);
+        ownedDirectory(runDir, uid, gid, "rwxr-xr-x");
+        ownedDirectory(homeDir, uid, gid, "rwx------");
+
+        Map<String, String> env = new LinkedHashMap<>();
+        env.put("PATH", DEFAULT_PATH);
+        env.put("HOME", cfg.homePath());
+        env.put("USER", name);
+        env.put("LOGNAME", name);
+        env.put("LANG", "C.UTF-8");
+        for (String pair : cfg.env()) {
+            int eq = pair.indexOf('=');
+            env.put(pair.substring(0, eq), pair.substring(eq + 1));
+        }
+        List<String> envList = new ArrayList<>();
+        env.forEach((k, v) -> envList.add(k + "=" + v));
+
+        List<BindMount> binds = cfg.binds().stream()
+                .map(b -> new BindMount(b.source(), b.target(), b.writable()))
+                .toList();
+        JailSpec spec = new JailSpec(name, cfg.hostname(), emperor.distroDir().resolve(cfg.distro()), runDir,
+                homeDir, cfg.homePath(), emperor.optDir(), cfg.tmpBytes(), binds, uid, gid, List.of(),
+                cfg.argv(), envList, cfg.cwd(),
+                new Limits(cfg.memoryBytes(), cfg.cpuPercent(), cfg.pids()),
+                new SeccompPolicy(cfg.seccompAllow()), cfg.ksm());
+
+        int logFd = logs.openAppendFd(name);
+        try {
+            return jail.spawn(spec, new Stdio(jail.devNull(), logFd, logFd));
+        } finally {
+            jail.closeFd(logFd);
+        }
+    }
+
+    /** Re-attaches to a payload that survived an emperor restart, if it is really ours. */
+    public Optional<TenantProcess> adopt(String name, int pid, long startTime) {
+        return jail.adopt(name, pid, startTime);
+    }
+
+    /** Kills the payload and every other process of the tenant (grace period is over). */
+    public void kill(String name, TenantProcess process) {
+        process.signal(9);
+        cgroups.open(name).ifPresent(this::killQuietly);
+    }
+
+    /** After the payload's exit: no process, cgroup or mount point of the tenant remains. */
+    public void cleanUp(String name) {
+        cgroups.open(name).ifPresent(cg -> {
+            killQuietly(cg);
+            try {
+                cg.remove();
+            } catch (JailException e) {
+                log.error("vassal {}: {}", name, e.getMessage());
+            }
+        });
+        jail.removeMountPoint(name);
+    }
+
+    public Optional<CgroupStats> stats(String name) {
+        try {
+            return cgroups.open(name).map(TenantCgroup::stats);
+        } catch (JailException e) {
+            return Optional.empty();
+        }
+    }
+
+    private void killQuietly(TenantCgroup cg) {
+        try {
+            cg.killAll();
+        } catch (JailException e) {
+            log.error("vassal {}: {}", cg.tenant(), e.getMessage());
+        }
+    }
+
+    /** The tenant's uid: the one in its file (if no other tenant owns it), else its allocated one. */
+    private int uidFor(VassalConfig cfg, EmperorConfig emperor) throws ConfigError {
+        try {
+            if (cfg.uid().isPresent()) {
+                store.claimUid(cfg.name(), cfg.uid().getAsInt());
+                return cfg.uid().getAsInt();
+            }
+            return store.allocateUid(cfg.name(), emperor.uidMin(), emperor.uidMax());
+        } catch (IllegalStateException e) {
+            throw new ConfigError(cfg.source(), 0, "uid", e.getMessage());
+        }
+    }
+
+    private static void ownedDirectory(Path dir, int uid, int gid, String mode) {
+        try {
+            if (!Files.isDirectory(dir)) {
+                Files.createDirectories(dir);
+                Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString(mode));
+            }
+            // Re-owned every spawn: a uid recorded in the file may have changed.
+            Files.setAttribute(dir, "unix:uid", uid, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            Files.setAttribute(dir, "unix:gid", gid, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        } catch (IOException e) {
+            throw new JailException("prepare " + dir, e.toString(), e);
+        }
+    }
+}

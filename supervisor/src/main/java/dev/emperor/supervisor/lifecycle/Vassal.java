@@ -1,0 +1,371 @@
+package dev.emperor.supervisor.lifecycle;
+
+import dev.emperor.jail.ExitStatus;
+import dev.emperor.jail.JailException;
+import dev.emperor.jail.TenantProcess;
+import dev.emperor.jail.cgroup.CgroupStats;
+import dev.emperor.supervisor.config.ConfigError;
+import dev.emperor.supervisor.config.VassalConfig;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One tenant's life: a state machine driven by events (file changed, payload exited,
+ * operator command, timer), handled one at a time in this tenant's own {@link Mailbox}.
+ * Everything it does is written to the state store and the emperor's log with the reason.
+ */
+public final class Vassal {
+    private static final Logger log = LoggerFactory.getLogger(Vassal.class);
+
+    /** What to do once the current payload has exited. */
+    private enum Then { RESPAWN_BY_POLICY, SPAWN_NOW, STAY_STOPPED, REMOVE, FORGET }
+
+    private final String name;
+    private final VassalContext ctx;
+    private final Mailbox mailbox;
+    private final Backoff backoff;
+
+    // Written only from the mailbox; read (for status) from anywhere.
+    private volatile VassalState state = VassalState.STOPPED;
+    private volatile String reason = "not started yet";
+    private volatile VassalConfig config;
+    private volatile String configError;
+    private volatile TenantProcess process;
+    private volatile Instant startedAt;
+    private volatile String lastExit;
+    private volatile int restarts;
+    private volatile boolean wantRunning = true;
+    private volatile Instant retryAt;
+    private Then then = Then.RESPAWN_BY_POLICY;
+    private ScheduledFuture<?> timer;
+    private long timerGeneration;
+    private boolean removed;
+
+    public Vassal(String name, VassalContext ctx) {
+        this.name = name;
+        this.ctx = ctx;
+        this.mailbox = new Mailbox(ctx.mailboxExecutor(), name);
+        this.backoff = new Backoff(ctx.config().backoffMax(), Duration.ofSeconds(10));
+        ctx.store().vassal(name).ifPresent(row -> {
+            wantRunning = !"stop".equals(row.desired());
+            restarts = row.restarts();
+            lastExit = row.lastExit();
+        });
+    }
+
+    public String name() {
+        return name;
+    }
+
+    // ---- events (any thread) -------------------------------------------------------------
+
+    /** The vassal file now holds this (valid) configuration. */
+    public void configured(VassalConfig newConfig) {
+        mailbox.post(() -> onConfigured(newConfig));
+    }
+
+    /** The vassal file is invalid. */
+    public void invalid(String error) {
+        mailbox.post(() -> onInvalid(error));
+    }
+
+    /** The vassal file was deleted: stop and forget the tenant (its uid stays reserved). */
+    public void removed() {
+        mailbox.post(this::onRemoved);
+    }
+
+    /** A live payload found after an emperor restart. */
+    public void adopted(TenantProcess live, Instant since) {
+        mailbox.post(() -> onAdopted(live, since));
+    }
+
+    /** The emperor is exiting and takes its tenants down (on-exit = stop); they return on its next start. */
+    public void shutdown() {
+        mailbox.post(this::onShutdown);
+    }
+
+    public void start() {
+        mailbox.post(this::onStart);
+    }
+
+    public void stop() {
+        mailbox.post(this::onStop);
+    }
+
+    public void reload() {
+        mailbox.post(this::onReload);
+    }
+
+    // ---- handlers (mailbox thread) --------------------------------------------------------
+
+    private void onConfigured(VassalConfig newConfig) {
+        if (removed) return;
+        VassalConfig old = config;
+        config = newConfig;
+        configError = null;
+        ctx.store().recordError(name, null);
+        if (process != null) {
+            if (old == null && newConfig.contentHash().equals(ctx.store().vassal(name).map(r -> r.configHash()).orElse(null))) {
+                log.info("vassal {}: adopted payload matches its file", name);
+                return;
+            }
+            if (old != null && old.contentHash().equals(newConfig.contentHash())) return;
+            event("config", "file changed: reloading");
+            beginStop(VassalState.RELOADING, "file changed", Then.SPAWN_NOW);
+        } else if (state == VassalState.STARTING || state == VassalState.STOPPING || state == VassalState.RELOADING) {
+            then = Then.SPAWN_NOW;
+        } else if (wantRunning) {
+            spawn(old == null ? "file appeared" : "file changed");
+        } else {
+            transition(VassalState.STOPPED, "stopped by operator (file is valid)");
+        }
+    }
+
+    private void onInvalid(String error) {
+        if (removed) return;
+        configError = error;
+        ctx.store().recordError(name, error);
+        log.error("vassal {}: {}", name, error);
+        ctx.logs().append(name, "[emperor] invalid vassal file: " + error);
+        if (process != null) {
+            // Keep the tenant's site up on its last good configuration; the error is shown.
+            reason = "running the last valid configuration; file is invalid: " + error;
+        } else {
+            cancelTimer();
+            config = null;
+            transition(VassalState.FAILED, error);
+        }
+    }
+
+    private void onRemoved() {
+        removed = true;
+        wantRunning = false;
+        cancelTimer();
+        event("stop", "vassal file removed");
+        if (process != null) {
+            beginStop(VassalState.STOPPING, "vassal file removed", Then.REMOVE);
+        } else {
+            finishRemoval();
+        }
+    }
+
+    private void onShutdown() {
+        removed = true;
+        cancelTimer();
+        if (process != null) {
+            beginStop(VassalState.STOPPING, "emperor shutting down", Then.FORGET);
+        } else {
+            ctx.forget(this);
+        }
+    }
+
+    private void onAdopted(TenantProcess live, Instant since) {
+        process = live;
+        startedAt = since;
+        transition(VassalState.RUNNING, "adopted after emperor restart (pid " + live.pid() + ")");
+        event("adopt", "pid " + live.pid());
+        ctx.reaper().watch(live, status -> mailbox.post(() -> onExited(live, status)));
+    }
+
+    private void onStart() {
+        wantRunning = true;
+        ctx.store().setDesired(name, "run");
+        backoff.reset();
+        if (process != null || removed) return;
+        cancelTimer();
+        if (config == null) {
+            transition(VassalState.FAILED, configError != null ? configError : "no valid vassal file");
+            return;
+        }
+        event("start", "started by operator");
+        spawn("started by operator");
+    }
+
+    private void onStop() {
+        wantRunning = false;
+        ctx.store().setDesired(name, "stop");
+        cancelTimer();
+        if (process != null) {
+            event("stop", "stopped by operator");
+            beginStop(VassalState.STOPPING, "stopped by operator", Then.STAY_STOPPED);
+        } else if (state != VassalState.FAILED) {
+            transition(VassalState.STOPPED, "stopped by operator");
+        }
+    }
+
+    private void onReload() {
+        if (removed) return;
+        if (process != null) {
+            event("reload", "reload requested");
+            beginStop(VassalState.RELOADING, "reload requested", Then.SPAWN_NOW);
+        } else if (config != null && wantRunning) {
+            cancelTimer();
+            spawn("reload requested");
+        }
+    }
+
+    private void onExited(TenantProcess exited, ExitStatus status) {
+        if (exited != process) return; // a stale notification for an earlier payload
+        process = null;
+        exited.close();
+        cancelTimer();
+        Duration ranFor = startedAt == null ? Duration.ZERO : Duration.between(startedAt, Instant.now());
+        lastExit = status.describe();
+        ctx.launcher().cleanUp(name);
+        Then next = then;
+        then = Then.RESPAWN_BY_POLICY;
+        boolean crash = next == Then.RESPAWN_BY_POLICY;
+        if (crash) restarts++;
+        ctx.store().recordExit(name, lastExit, crash);
+        event("exit", lastExit + " after " + ranFor.toSeconds() + "s");
+        ctx.logs().append(name, "[emperor] payload exited: " + lastExit);
+        switch (next) {
+            case REMOVE -> finishRemoval();
+            case FORGET -> {
+                transition(VassalState.STOPPED, "emperor shut down");
+                ctx.forget(this);
+            }
+            case STAY_STOPPED -> transition(VassalState.STOPPED, "stopped; payload " + lastExit);
+            case SPAWN_NOW -> {
+                if (config != null && wantRunning) spawn("reloaded");
+                else transition(config == null ? VassalState.FAILED : VassalState.STOPPED,
+                        config == null ? configError : "stopped");
+            }
+            case RESPAWN_BY_POLICY -> {
+                if (!wantRunning) {
+                    transition(VassalState.STOPPED, "payload " + lastExit);
+                } else if (config == null) {
+                    transition(VassalState.FAILED, configError);
+                } else {
+                    scheduleRespawn(backoff.onExit(ranFor), "payload " + lastExit);
+                }
+            }
+        }
+    }
+
+    private void onGraceExpired(long generation, TenantProcess target) {
+        if (generation != timerGeneration || target != process) return;
+        log.warn("vassal {}: still running {} after SIGTERM: killing every process in its cgroup",
+                name, ctx.config().stopGrace());
+        event("stop", "grace period over: SIGKILL to the cgroup");
+        ctx.launcher().kill(name, target);
+    }
+
+    private void onRetry(long generation) {
+        if (generation != timerGeneration || process != null || removed) return;
+        if (state != VassalState.BACKING_OFF || !wantRunning || config == null) return;
+        spawn("back-off delay over");
+    }
+
+    // ---- steps ------------------------------------------------------------------------------
+
+    private void spawn(String why) {
+        VassalConfig cfg = config;
+        transition(VassalState.STARTING, why);
+        try {
+            TenantProcess started = ctx.launcher().spawn(cfg);
+            process = started;
+            startedAt = Instant.now();
+            retryAt = null;
+            ctx.store().recordSpawn(name, started.pid(), started.startTime(), cfg.contentHash());
+            event("spawn", "pid " + started.pid() + " (" + why + ")");
+            ctx.logs().append(name, "[emperor] spawned pid " + started.pid() + ": " + why);
+            transition(VassalState.RUNNING, why);
+            ctx.reaper().watch(started, status -> mailbox.post(() -> onExited(started, status)));
+        } catch (JailException | ConfigError e) {
+            String error = e.getMessage();
+            ctx.store().recordError(name, error);
+            event("error", error);
+            ctx.logs().append(name, "[emperor] spawn failed: " + error);
+            log.error("vassal {}: spawn failed: {}", name, error);
+            configError = e instanceof ConfigError ? error : null;
+            scheduleRespawn(backoff.onFailure(), "spawn failed: " + error);
+        }
+    }
+
+    private void beginStop(VassalState stoppingState, String why, Then afterwards) {
+        then = afterwards;
+        transition(stoppingState, why);
+        TenantProcess target = process;
+        if (!target.signal(15)) return; // already gone: the reaper's notification follows
+        long generation = ++timerGeneration;
+        cancelTimerOnly();
+        timer = ctx.timers().schedule(() -> mailbox.post(() -> onGraceExpired(generation, target)),
+                ctx.config().stopGrace().toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void scheduleRespawn(Duration delay, String why) {
+        if (delay.isZero()) {
+            spawn("restarted: " + why);
+            return;
+        }
+        long generation = ++timerGeneration;
+        cancelTimerOnly();
+        retryAt = Instant.now().plus(delay);
+        transition(VassalState.BACKING_OFF, why + "; restart in " + delay.toSeconds() + "s");
+        timer = ctx.timers().schedule(() -> mailbox.post(() -> onRetry(generation)),
+                delay.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void finishRemoval() {
+        ctx.launcher().cleanUp(name);
+        ctx.store().remove(name);
+        transition(VassalState.STOPPED, "vassal file removed");
+        ctx.forget(this);
+    }
+
+    private void cancelTimer() {
+        timerGeneration++;
+        cancelTimerOnly();
+        retryAt = null;
+    }
+
+    private void cancelTimerOnly() {
+        if (timer != null) timer.cancel(false);
+        timer = null;
+    }
+
+    private void transition(VassalState next, String why) {
+        if (state != next) log.info("vassal {}: {} -> {} ({})", name, state.label(), next.label(), why);
+        state = next;
+        reason = why;
+    }
+
+    private void event(String kind, String detail) {
+        ctx.store().event(name, kind, detail);
+    }
+
+    // ---- observation ----------------------------------------------------------------------
+
+    public VassalStatus status() {
+        TenantProcess p = process;
+        Optional<CgroupStats> stats = p == null ? Optional.empty() : ctx.launcher().stats(name);
+        VassalConfig cfg = config;
+        return new VassalStatus(name, state.label(), reason,
+                p == null ? 0 : p.pid(),
+                p == null || startedAt == null ? 0 : Duration.between(startedAt, Instant.now()).toSeconds(),
+                restarts, lastExit, configError,
+                stats.map(CgroupStats::memoryBytes).orElse(0L),
+                stats.map(CgroupStats::cpuUsageNanos).orElse(0L),
+                stats.map(CgroupStats::oomKills).orElse(0L),
+                stats.map(CgroupStats::tasks).orElse(0L),
+                cfg == null ? null : cfg.source().toString(),
+                cfg == null ? null : cfg.distro(),
+                ctx.store().vassal(name).map(r -> r.uid()).orElse(0),
+                retryAt == null ? 0 : Math.max(0, Duration.between(Instant.now(), retryAt).toSeconds()));
+    }
+
+    /** The live payload, if any (for the shell entry and tests). */
+    public Optional<TenantProcess> process() {
+        return Optional.ofNullable(process);
+    }
+
+    public VassalState state() {
+        return state;
+    }
+}

@@ -1,0 +1,31 @@
+package dev.emperor.supervisor.lifecycle;
+
+import dev.emperor.jail.PidfdReaper;
+import dev.emperor.supervisor.config.EmperorConfig;
+import dev.emperor.supervisor.logs.TenantLogs;
+import dev.emperor.supervisor.state.StateStore;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ScheduledExecutorService;
+
+/** The services every {@link Vassal} shares. */
+public interface VassalContext {
+    /** The current emperor.ini (replaced on SIGHUP). */
+    EmperorConfig config();
+
+    StateStore store();
+
+    TenantLauncher launcher();
+
+    PidfdReaper reaper();
+
+    TenantLogs logs();
+
+    /** Timers for grace periods and back-off; tasks only post to mailboxes. */
+    ScheduledExecutorService timers();
+
+    /** Runs mailboxes (virtual threads). */
+    Executor mailboxExecutor();
+
+    /** Called once a removed vassal has stopped and cleaned up. */
+    void forget(Vassal vassal);
+}

@@ -1,0 +1,31 @@
+package dev.emperor.supervisor.lifecycle;
+
+/**
+ * What `emperor status` shows for one tenant.
+ *
+ * @param state        the {@link VassalState} label
+ * @param reason       why it is in that state (the last transition's cause)
+ * @param pid          host pid of the tenant's pid 1, 0 if not running
+ * @param uptimeSeconds how long the current payload has run
+ * @param restarts     crashes so far (operator restarts and reloads do not count)
+ * @param lastExit     how the previous payload ended, or null
+ * @param lastError    the current configuration or spawn error, or null
+ * @param retryInSeconds seconds until the next respawn attempt while backing off
+ */
+public record VassalStatus(
+        String name,
+        String state,
+        String reason,
+        int pid,
+        long uptimeSeconds,
+        int restarts,
+        String lastExit,
+        String lastError,
+        long memoryBytes,
+        long cpuNanos,
+        long oomKills,
+        long tasks,
+        String file,
+        String distro,
+        int uid,
+        long retryInSeconds) {}
