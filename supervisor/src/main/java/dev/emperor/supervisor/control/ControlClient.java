@@ -26,12 +26,20 @@ public final class ControlClient {
             throw new IOException("emperor is not running (no control socket at " + socket + ")");
         }
         try (SocketChannel channel = connect(socket)) {
-            Channels.newOutputStream(channel).write(ControlProtocol.toLine(request));
-            channel.shutdownOutput();
+            IOException writeFailure = null;
+            try {
+                Channels.newOutputStream(channel).write(ControlProtocol.toLine(request));
+                channel.shutdownOutput();
+            } catch (IOException e) {
+                // The emperor may answer (a refusal) and close before reading the request:
+                // its answer is still waiting to be read.
+                writeFailure = e;
+            }
             var in = new BufferedInputStream(Channels.newInputStream(channel));
             byte[] line = ControlProtocol.readLine(in, ControlProtocol.MAX_RESPONSE_BYTES);
             if (line == null) {
-                throw new IOException("emperor closed the control connection without answering");
+                throw new IOException("emperor closed the control connection without answering"
+                        + (writeFailure != null ? " (" + writeFailure.getMessage() + ")" : ""));
             }
             return ControlProtocol.parseObject(line);
         } catch (ControlProtocol.BadMessage e) {

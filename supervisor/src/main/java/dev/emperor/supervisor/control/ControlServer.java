@@ -100,12 +100,16 @@ public final class ControlServer implements AutoCloseable {
         if (!attrs.isOther()) {
             throw new IOException(socketPath + " exists and is not a socket");
         }
-        try (SocketChannel probe = SocketChannel.open(UnixDomainSocketAddress.of(socketPath))) {
-            throw new IOException("another emperor is running on " + socketPath);
+        SocketChannel probe;
+        try {
+            probe = SocketChannel.open(UnixDomainSocketAddress.of(socketPath));
         } catch (ConnectException refused) {
             log.info("removing stale control socket {}", socketPath);
             Files.delete(socketPath);
+            return;
         }
+        probe.close();
+        throw new IOException("another emperor is running on " + socketPath);
     }
 
     /** The socket's path. */
