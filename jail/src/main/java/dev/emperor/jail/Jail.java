@@ -72,9 +72,8 @@ public final class Jail {
         // reads below, the pid was not recycled in between and the reads describe it.
         OptionalLong now = ProcStat.startTimeOf(pid);
         List<String> cmdline = ProcStat.commandLineOf(pid).orElse(List.of());
-        boolean isInit = cmdline.size() >= 2
-                && Path.of(cmdline.get(0)).getFileName().toString().startsWith(HelperBinary.NAME_PREFIX)
-                && cmdline.get(1).equals("init");
+        String program = cmdline.isEmpty() ? "" : cmdline.get(0).substring(cmdline.get(0).lastIndexOf('/') + 1);
+        boolean isInit = cmdline.size() >= 2 && program.startsWith(HelperBinary.NAME_PREFIX) && cmdline.get(1).equals("init");
         if (now.orElse(-1) != startTime || !isInit || TenantProcess.hasExited(pidfd)) {
             LibC.closeQuietly(pidfd);
             return Optional.empty();

@@ -34,6 +34,106 @@ class JailTest {
     }
 
     @Test
+    void payloadRunsUnderSeccompWithoutNewPrivileges() throws Exception {
+        String out = t.run(t.spec("seccomp", "grep", "-E", "^(Seccomp|NoNewPrivs|CapEff):", "/proc/self/status"));
+        assertThat(out).contains("NoNewPrivs:\t1").contains("Seccomp:\t2").contains("CapEff:\t0000000000000000");
+    }
+
+    @Test
+    void tenantProcessesAreInItsCgroupWhichIsTheirCgroupRoot() throws Exception {
+        try (TestTenants.Output out = new TestTenants.Output(t.dir.resolve("out"))) {
+            TenantProcess p = t.spawn(t.spec("cg", "sh", "-c", "cat /proc/self/cgroup; exec sleep 1000"), out.stdio());
+            assertThat(t.cgroups.open("cg").orElseThrow().pids()).contains(p.pid());
+            p.signal(LibC.SIGKILL);
+            t.exitOf(p).get(30, TimeUnit.SECONDS);
+            // Inside its cgroup namespace the tenant's cgroup is "/": it learns nothing of the host's tree.
+            assertThat(out.read().lines()).isNotEmpty().allMatch(line -> line.endsWith(":/"));
+        }
+    }
+
+    @Test
+    void spawnsFromManyVirtualThreadsAtOnceLeaveEveryJvmThreadOnTheHost() throws Exception {
+        List<JailSpec> specs = new java.util.ArrayList<>();
+        for (int i = 0; i < 6; i++) specs.add(t.spec("many" + i, "hostname"));
+        List<CompletableFuture<String>> outs = new java.util.ArrayList<>();
+        try (var threads = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+            for (JailSpec spec : specs) {
+                outs.add(CompletableFuture.supplyAsync(() -> {
+                    try {
+                        return t.run(spec);
+                    } catch (Exception e) {
+                        throw new RuntimeException(e);
+                    }
+                }, threads));
+            }
+            for (int i = 0; i < specs.size(); i++) assertThat(outs.get(i).get(60, TimeUnit.SECONDS)).isEqualTo("many" + i + ".test\n");
+        }
+        String hostNet = Files.readSymbolicLink(Path.of("/proc/self/ns/net")).toString();
+        String hostMnt = Files.readSymbolicLink(Path.of("/proc/self/ns/mnt")).toString();
+        try (var tasks = Files.list(Path.of("/proc/self/task"))) {
+            for (Path task : tasks.toList()) {
+                try {
+                    assertThat(Files.readSymbolicLink(task.resolve("ns/net")).toString()).as(task.toString()).isEqualTo(hostNet);
+                    assertThat(Files.readSymbolicLink(task.resolve("ns/mnt")).toString()).as(task.toString()).isEqualTo(hostMnt);
+                } catch (java.nio.file.NoSuchFileException exited) {
+                    // a thread that ended meanwhile
+                }
+            }
+        }
+    }
+
+    @Test
+    void homeOutsideHomeIsBoundOntoTheDistrosDirectory() throws Exception {
+        JailSpec good = t.spec("srvhome", "sh", "-c", "echo x > /srv/file && ls /home | wc -l");
+        JailSpec spec = new JailSpec(good.name(), good.hostname(), good.distroRoot(), good.runDir(), good.homeDir(),
+                "/srv", null, good.tmpBytes(), List.of(), good.uid(), good.gid(), good.groups(), good.argv(), good.env(),
+                "/srv", good.limits(), good.seccomp(), false);
+        assertThat(t.run(spec)).isEqualTo("0\n");
+        assertThat(spec.homeDir().resolve("file")).hasContent("x");
+    }
+
+    @Test
+    void absoluteSymlinksInTheDistroAreFollowedInsideTheRoot() throws Exception {
+        Path distro = TestTenants.buildBusyboxDistro(t.dir.resolve("linked-distro"));
+        Files.createSymbolicLink(distro.resolve("data"), Path.of("/srv"));
+        Path shared = Files.createDirectory(t.dir.resolve("payload-data"));
+        Files.writeString(shared.resolve("file"), "inside\n");
+        JailSpec spec = withDistroAndBind(t.spec("linked", "cat", "/srv/file"), distro, new BindMount(shared, "/data", false));
+        // The bind went onto the distro's /srv, where /data leads inside the tenant.
+        assertThat(t.run(spec)).isEqualTo("inside\n");
+    }
+
+    @Test
+    void aSymlinkInTheDistroCannotPointAMountAtTheHost() throws Exception {
+        // The distro's /escape leads to a directory that exists on the host only; resolved
+        // inside the root it leads nowhere, and the spawn fails instead of mounting there.
+        Path hostDir = Files.createDirectory(t.dir.resolve("host-victim"));
+        Path distro = TestTenants.buildBusyboxDistro(t.dir.resolve("evil-distro"));
+        Files.createSymbolicLink(distro.resolve("escape"), Path.of("../../../../../../../.." + hostDir));
+        JailSpec spec = withDistroAndBind(t.spec("escape", "true"), distro, new BindMount(t.dir, "/escape", false));
+        assertThatThrownBy(() -> t.spawn(spec, new Stdio(0, 1, 2)))
+                .isInstanceOf(JailException.class)
+                .hasMessageContaining("resolve: /escape")
+                .hasMessageEndingWith("No such file or directory");
+        assertThat(t.hostHasMountsUnderJails()).isFalse();
+        assertThat(t.cgroups.open("escape")).isEmpty();
+    }
+
+    private static JailSpec withDistroAndBind(JailSpec s, Path distro, BindMount bind) {
+        return new JailSpec(s.name(), s.hostname(), distro, s.runDir(), s.homeDir(), s.homePath(), null, s.tmpBytes(),
+                List.of(bind), s.uid(), s.gid(), s.groups(), s.argv(), s.env(), s.cwd(), s.limits(), s.seccomp(), false);
+    }
+
+    @Test
+    void ksmCanBeAskedFor() throws Exception {
+        JailSpec good = t.spec("ksm", "echo", "merged");
+        JailSpec spec = new JailSpec(good.name(), good.hostname(), good.distroRoot(), good.runDir(), good.homeDir(),
+                good.homePath(), null, good.tmpBytes(), List.of(), good.uid(), good.gid(), good.groups(), good.argv(),
+                good.env(), good.cwd(), good.limits(), good.seccomp(), true);
+        assertThat(t.run(spec)).isEqualTo("merged\n");
+    }
+
+    @Test
     void tenantHasItsOwnHostname() throws Exception {
         assertThat(t.run(t.spec("named", "hostname"))).isEqualTo("named.test\n");
     }
@@ -49,7 +149,7 @@ class JailTest {
     @Test
     void rootIsReadOnly() throws Exception {
         String out = t.run(t.spec("ro", "sh", "-c", "touch /x 2>/dev/null && echo writable || echo read-only; "
-                + "grep ' / / ' /proc/self/mountinfo"));
+                + "grep -E '^[0-9]+ [0-9]+ [0-9:]+ [^ ]+ / ' /proc/self/mountinfo"));
         assertThat(out).startsWith("read-only\n").contains(" ro,");
     }
 
@@ -162,9 +262,9 @@ class JailTest {
     void enteredCommandSeesTheTenantsHostnameAndProcesses() throws Exception {
         try (TestTenants.Output out = new TestTenants.Output(t.dir.resolve("enter.out"))) {
             TenantProcess init = t.spawn(t.spec("entered", "sleep", "1000"), out.stdio());
-            TenantProcess shell = t.enter(init, t.enterSpec("sh", "-c", "hostname; id -u; cat /proc/2/cmdline; echo"), out.stdio());
+            TenantProcess shell = t.enter(init, t.enterSpec("sh", "-c", "hostname; id -u; cat /proc/2/cmdline; echo; grep Seccomp: /proc/self/status"), out.stdio());
             assertThat(t.exitOf(shell).get(30, TimeUnit.SECONDS)).isEqualTo(ExitStatus.exited(0));
-            assertThat(out.read()).isEqualTo("entered.test\n" + TestTenants.UID + "\nsleep\u00001000\u0000\n");
+            assertThat(out.read()).isEqualTo("entered.test\n" + TestTenants.UID + "\nsleep\u00001000\u0000\nSeccomp:\t2\n");
         }
     }
 
