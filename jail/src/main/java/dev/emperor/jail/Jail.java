@@ -31,6 +31,23 @@ public final class Jail {
         this.enterer = new Enterer(helper, cgroups);
     }
 
+    /**
+     * A new fd open read-only on /dev/null (close-on-exec), for a payload's stdin; the caller
+     * closes it with {@link #closeFd} once the spawn returned.
+     */
+    public static int openDevNull() {
+        try {
+            return LibC.INSTANCE.open("/dev/null", LibC.O_RDONLY | LibC.O_CLOEXEC, 0);
+        } catch (com.sun.jna.LastErrorException e) {
+            throw LibC.failure("open", "/dev/null", e);
+        }
+    }
+
+    /** Closes an fd this JVM opened for a spawn (log files, /dev/null). */
+    public static void closeFd(int fd) {
+        LibC.closeQuietly(fd);
+    }
+
     /** The helper binary this jail runs. */
     public Path helperBinary() {
         return helper;
