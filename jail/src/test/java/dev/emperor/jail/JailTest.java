@@ -44,6 +44,9 @@ class JailTest {
         try (TestTenants.Output out = new TestTenants.Output(t.dir.resolve("out"))) {
             TenantProcess p = t.spawn(t.spec("cg", "sh", "-c", "cat /proc/self/cgroup; exec sleep 1000"), out.stdio());
             assertThat(t.cgroups.open("cg").orElseThrow().pids()).contains(p.pid());
+            // spawn returns once sh is exec'd; cat may not have written yet: wait (bounded) for it.
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (out.read().isEmpty() && System.nanoTime() < deadline) Thread.sleep(10);
             p.signal(LibC.SIGKILL);
             t.exitOf(p).get(30, TimeUnit.SECONDS);
             // Inside its cgroup namespace the tenant's cgroup is "/": it learns nothing of the host's tree.

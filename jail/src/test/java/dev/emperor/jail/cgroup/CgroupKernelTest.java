@@ -151,6 +151,9 @@ class CgroupKernelTest {
         moveInto(cgroup, process.pid());
 
         assertThat(go(process)).startsWith("6bde2aa6"); // md5 of 2,000,000 zero bytes, computed inside
+        // head and md5sum may still be exiting when md5sum's output arrives: wait (bounded) for them.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (cgroup.pids().size() > 1 && System.nanoTime() < deadline) Thread.sleep(10);
 
         assertThat(cgroup.pids()).containsExactly((int) process.pid());
         CgroupStats stats = cgroup.stats();
