@@ -34,12 +34,11 @@ pick_jdk() {
     export JAVA_HOME=$best
 }
 
-# Rebuilds the supervisor jar when any source, resource, C file or pom is newer than it.
+# Rebuilds the supervisor jar when a pom or anything under a module's src/main is newer than it.
 build_if_needed() {
     local jar="$emperor_repo/supervisor/target/emperor-supervisor.jar"
-    if [ ! -f "$jar" ] || [ -n "$(find "$emperor_repo" -path "$emperor_repo/*/target" -prune -o \
-            \( -name '*.java' -o -name '*.c' -o -name 'pom.xml' -o -path '*/src/main/resources/*' \) \
-            -newer "$jar" -print -quit)" ]; then
+    if [ ! -f "$jar" ] || [ -n "$(find "$emperor_repo"/pom.xml "$emperor_repo"/*/pom.xml "$emperor_repo"/*/src/main \
+            -newer "$jar" -print -quit 2>/dev/null)" ]; then
         command -v mvn >/dev/null || { echo "emperor: Maven (mvn) is needed to build; apt-get install maven" >&2; return 1; }
         echo "emperor: building (mvn package)..." >&2
         (cd "$emperor_repo" && mvn -q -B -DskipTests -pl supervisor -am package) >&2 || {
@@ -47,6 +46,19 @@ build_if_needed() {
     fi
 }
 
+# The class path of a snapshot of the build: a later rebuild writes new jars into
+# target/, which would corrupt a daemon still loading classes lazily from the old ones.
 emperor_classpath() {
-    echo "$emperor_repo/supervisor/target/emperor-supervisor.jar:$emperor_repo/supervisor/target/lib/*"
+    local jar="$emperor_repo/supervisor/target/emperor-supervisor.jar" id snapshot
+    id=$(cat "$jar" "$emperor_repo"/supervisor/target/lib/*.jar | sha1sum | cut -c1-12)
+    snapshot="$emperor_repo/.emperor-build/$id"
+    if [ ! -d "$snapshot" ]; then
+        mkdir -p "$snapshot.partial/lib"
+        cp "$jar" "$snapshot.partial/"
+        cp "$emperor_repo"/supervisor/target/lib/*.jar "$snapshot.partial/lib/"
+        mv "$snapshot.partial" "$snapshot"
+        # keep the five newest snapshots: older daemons may still run from them
+        ls -1dt "$emperor_repo"/.emperor-build/*/ 2>/dev/null | tail -n +6 | xargs -r rm -rf
+    fi
+    echo "$snapshot/emperor-supervisor.jar:$snapshot/lib/*"
 }

@@ -100,11 +100,28 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
      * such as {@code /system.slice/emperor.service/vassals} (a v2 host with systemd's
      * Delegate=yes) names the subtree's parent too.
      */
-    private static CgroupDriver cgroupDriver(String setting) {
+    private static CgroupDriver cgroupDriver(String setting) throws IOException {
         if (!setting.startsWith("/")) return Cgroups.detect(setting);
         Path subtree = Path.of(setting);
         Path parent = Path.of("/sys/fs/cgroup").resolve(setting.substring(1)).getParent();
-        return Cgroups.detect(subtree.getFileName().toString(), parent);
+        CgroupDriver driver = Cgroups.detect(subtree.getFileName().toString(), parent);
+        if (driver.version().equals("v2")) leaveDelegatedCgroup(parent);
+        return driver;
+    }
+
+    /**
+     * cgroup v2 forbids processes in a cgroup whose controllers are handed to children. When
+     * systemd delegated our unit's cgroup (Delegate=yes) and we still sit in it, move the
+     * whole emperor into a leaf of its own, "supervisor", next to the tenants' subtree.
+     */
+    private static void leaveDelegatedCgroup(Path parent) throws IOException {
+        String own = Files.readAllLines(Path.of("/proc/self/cgroup")).stream()
+                .filter(line -> line.startsWith("0::")).map(line -> line.substring(3)).findFirst().orElse("");
+        Path ownDir = Path.of("/sys/fs/cgroup").resolve(own.replaceFirst("^/", ""));
+        if (!ownDir.equals(parent)) return;
+        Path leaf = Files.createDirectories(parent.resolve("supervisor"));
+        Files.writeString(leaf.resolve("cgroup.procs"), "0");
+        log.info("moved the emperor into {} (its delegated cgroup now only holds leaves)", leaf);
     }
 
     /** Adopts survivors, starts watching, opens the control socket. */

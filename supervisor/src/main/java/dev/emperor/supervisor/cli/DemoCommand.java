@@ -35,7 +35,7 @@ public final class DemoCommand implements Callable<Integer> {
         if (!Files.isDirectory(cfg.distroDir().resolve("bookworm"))) {
             System.out.println("emperor: building the bookworm distro for the examples (debootstrap, ~1 minute)");
             new DistroStore(cfg.distroDir()).create("bookworm", "bookworm", DistroStore.hostMirror(),
-                    List.of("python3-minimal"), System.out);
+                    List.of("python3"), System.out);
         }
         System.out.println("emperor: hosting " + cfg.vassalsDir() + " — try `sudo ./emperor status` in another"
                 + " terminal; Ctrl-C stops the demo");

@@ -3,6 +3,7 @@ package dev.emperor.supervisor.cli;
 import dev.emperor.supervisor.Emperor;
 import dev.emperor.supervisor.config.ConfigError;
 import dev.emperor.supervisor.config.EmperorConfig;
+import dev.emperor.supervisor.systemd.SystemdNotify;
 import java.util.concurrent.Callable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -41,7 +42,9 @@ public final class RunCommand implements Callable<Integer> {
             Signal.handle(new Signal("TERM"), s -> emperor.shutdown());
             Signal.handle(new Signal("INT"), s -> emperor.shutdown());
             emperor.start();
+            SystemdNotify.ready("supervising " + emperor.all().size() + " vassals");
             emperor.awaitShutdown();
+            SystemdNotify.stopping();
             if (emperor.config().stopVassalsOnExit()) {
                 log.info("stopping every vassal (on-exit = stop)");
                 emperor.stopAll();
