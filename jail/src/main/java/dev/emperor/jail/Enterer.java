@@ -57,22 +57,10 @@ final class Enterer {
                         return new int[] {pid, Spawner.openPidfdOrKill(pid, name)};
                     });
                 }
-                fds.closeAfterSpawn();
-                String failure = fds.report.await(Spawner.REPORT_TIMEOUT_MILLIS, "enter into tenant " + name);
-                if (failure != null) throw HelperReport.toException(failure, "enter into tenant " + name);
-                long childStart = ProcStat.startTimeOf(started[0])
-                        .orElseThrow(() -> new JailException("enter", "process entering tenant " + name + " vanished at once"));
-                return new TenantProcess(name, started[0], childStart, started[1], true);
+                return fds.awaitExec(name, started[0], started[1], "enter", "enter into tenant " + name);
             }
         } catch (RuntimeException e) {
-            if (started != null) {
-                try {
-                    Pidfd.killAndReap(started[1]);
-                } catch (RuntimeException cleanup) {
-                    e.addSuppressed(cleanup);
-                }
-                LibC.closeQuietly(started[1]);
-            }
+            if (started != null) Pidfd.discard(started[1], e);
             throw e;
         } finally {
             namespaces.values().forEach(LibC::closeQuietly);

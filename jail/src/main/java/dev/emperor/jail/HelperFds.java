@@ -87,6 +87,20 @@ final class HelperFds implements AutoCloseable {
      * After the spawn: the child has its own copies, so ours go, above all the report's write
      * end: as long as we hold it, the report channel never reaches end-of-file.
      */
+    /**
+     * After posix_spawn: closes our copies of the child's fds and waits for the helper's
+     * verdict. Returns the started process once the payload has been exec'd; throws the
+     * helper's failed step otherwise.
+     */
+    TenantProcess awaitExec(String tenant, int pid, int pidfd, String step, String what) {
+        closeAfterSpawn();
+        String failure = report.await(Spawner.REPORT_TIMEOUT_MILLIS, what);
+        if (failure != null) throw HelperReport.toException(failure, what);
+        long startTime = ProcStat.startTimeOf(pid)
+                .orElseThrow(() -> new JailException(step, what + ": process " + pid + " vanished at once"));
+        return new TenantProcess(tenant, pid, startTime, pidfd, true);
+    }
+
     void closeAfterSpawn() {
         report.closeWriteEnd();
         closeInputs();

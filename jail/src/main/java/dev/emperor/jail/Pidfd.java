@@ -56,4 +56,17 @@ final class Pidfd {
         }
         reap(pidfd, true);
     }
+
+    /**
+     * Clean-up after a failed spawn or enter: the half-started child is killed, reaped and its
+     * pidfd closed; a failure while doing so is attached to {@code cause}, which stays the news.
+     */
+    static void discard(int pidfd, RuntimeException cause) {
+        try {
+            killAndReap(pidfd);
+        } catch (RuntimeException cleanup) {
+            cause.addSuppressed(cleanup);
+        }
+        LibC.closeQuietly(pidfd);
+    }
 }

@@ -71,23 +71,11 @@ final class Spawner {
                     return new int[] {pid, openPidfdOrKill(pid, name)};
                 });
             }
-            fds.closeAfterSpawn();
-            String failure = fds.report.await(REPORT_TIMEOUT_MILLIS, "spawn of tenant " + name);
-            if (failure != null) throw HelperReport.toException(failure, "spawn of tenant " + name);
-            long startTime = ProcStat.startTimeOf(started[0])
-                    .orElseThrow(() -> new JailException("spawn", "pid 1 of tenant " + name + " vanished at once"));
-            return new TenantProcess(name, started[0], startTime, started[1], true);
+            return fds.awaitExec(name, started[0], started[1], "spawn", "spawn of tenant " + name);
         } catch (RuntimeException e) {
             // Undo in the host: pid 1 (and with it the whole pid namespace, hence every
             // mount) goes away, then the cgroup. The mount point directory stays; it is ours.
-            if (started != null) {
-                try {
-                    Pidfd.killAndReap(started[1]);
-                } catch (RuntimeException cleanup) {
-                    e.addSuppressed(cleanup);
-                }
-                LibC.closeQuietly(started[1]);
-            }
+            if (started != null) Pidfd.discard(started[1], e);
             try {
                 cgroup.killAll();
                 cgroup.remove();
