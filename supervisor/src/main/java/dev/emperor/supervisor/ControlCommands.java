@@ -52,7 +52,8 @@ final class ControlCommands implements ControlHandler {
         ObjectNode reply = ok();
         ArrayNode list = reply.putArray("events");
         for (EventRow row : emperor.store().events(name, Math.max(1, Math.min(limit, 1000)))) {
-            list.add(json.valueToTree(row));
+            list.addObject().put("at", row.at().toString()).put("kind", row.kind().name().toLowerCase())
+                    .put("detail", row.detail());
         }
         return reply;
     }

@@ -3,6 +3,7 @@ package dev.emperor.supervisor;
 import dev.emperor.supervisor.cli.CheckCommand;
 import dev.emperor.supervisor.cli.DemoCommand;
 import dev.emperor.supervisor.cli.DistroCommand;
+import dev.emperor.supervisor.cli.EventsCommand;
 import dev.emperor.supervisor.cli.LogsCommand;
 import dev.emperor.supervisor.cli.RunCommand;
 import dev.emperor.supervisor.cli.StatusCommand;
@@ -21,6 +22,7 @@ import picocli.CommandLine.Command;
             TenantActionCommand.Stop.class,
             TenantActionCommand.Reload.class,
             LogsCommand.class,
+            EventsCommand.class,
             CheckCommand.class,
             DistroCommand.class,
             CommandLine.HelpCommand.class

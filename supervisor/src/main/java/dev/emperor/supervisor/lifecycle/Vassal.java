@@ -281,8 +281,10 @@ public final class Vassal {
             note("spawned pid " + started.pid() + ": " + why);
             transition(VassalState.RUNNING, why);
             ctx.reaper().watch(started, status -> mailbox.post(() -> onExited(started, status)));
-        } catch (JailException | ConfigError e) {
-            String error = e.getMessage();
+        } catch (ConfigError | RuntimeException e) {
+            // Any failure, even an unexpected one, ends in backing-off with its reason shown:
+            // a tenant must never stay "starting" with nothing said.
+            String error = e instanceof JailException || e instanceof ConfigError ? e.getMessage() : e.toString();
             ctx.store().recordError(name, error);
             event("error", error);
             note("spawn failed: " + error);

@@ -35,7 +35,7 @@ class ConfigFuzzTest {
             cwd = /home/app/www
             home = /home/app
             bind = /tmp:/srv/tmp:rw
-            seccomp-allow = ptrace, keyctl
+            seccomp-allow = bpf, keyctl
             ksm = yes
             """;
 
@@ -50,7 +50,7 @@ class ConfigFuzzTest {
               "pids": 64,
               "tmp-size": "8M",
               "bind": "/tmp:/srv/tmp",
-              "seccomp-allow": ["ptrace"],
+              "seccomp-allow": ["bpf"],
               "ksm": true
             }
             """;

@@ -79,7 +79,7 @@ class VassalIniTest {
                 home = /home/shop
                 bind = DATA:/srv/data
                 bind = DATA:/srv/rw:rw
-                seccomp-allow = ptrace, perf_event_open
+                seccomp-allow = bpf, perf_event_open
                 seccomp-allow = keyctl
                 ksm = yes
                 """.replace("DATA", data.toString()));
@@ -98,7 +98,7 @@ class VassalIniTest {
         assertThat(config.homePath()).isEqualTo("/home/shop");
         assertThat(config.binds()).containsExactly(
                 new BindMount(data, "/srv/data", false), new BindMount(data, "/srv/rw", true));
-        assertThat(config.seccompAllow()).containsExactly("keyctl", "perf_event_open", "ptrace");
+        assertThat(config.seccompAllow()).containsExactly("bpf", "keyctl", "perf_event_open");
         assertThat(config.ksm()).isTrue();
         assertThat(config.limits()).isEqualTo(new Limits(256L << 20, 50, 200));
     }
@@ -267,7 +267,7 @@ class VassalIniTest {
                 Arguments.of(TestHost.ini("bind = /tmp:/dev/shm"), "3: bind: bind target /dev/shm is not allowed: / and /proc, /sys, /dev belong to the jail"),
                 // seccomp-allow, ksm
                 Arguments.of(TestHost.ini("seccomp-allow = reboot"), "3: seccomp-allow: 'reboot' is not a syscall that can be allowed; see vassals/README.md for the list"),
-                Arguments.of(TestHost.ini("seccomp-allow = ptrcae"), "3: seccomp-allow: 'ptrcae' is not a syscall that can be allowed (did you mean 'ptrace'?); see vassals/README.md for the list"),
+                Arguments.of(TestHost.ini("seccomp-allow = keyctll"), "3: seccomp-allow: 'keyctll' is not a syscall that can be allowed (did you mean 'keyctl'?); see vassals/README.md for the list"),
                 Arguments.of(TestHost.ini("seccomp-allow = , ,"), "3: seccomp-allow: no syscall names"),
                 Arguments.of(TestHost.ini("ksm = maybe"), "3: ksm: bad boolean 'maybe': expected true/false, yes/no, on/off or 1/0"));
     }

@@ -47,7 +47,7 @@ class VassalJsonTest {
                 tmp-size = 8M
                 cwd = /home/shop/www
                 bind = %s:/srv/data:rw
-                seccomp-allow = ptrace
+                seccomp-allow = bpf
                 seccomp-allow = keyctl
                 ksm = true
                 """.formatted(data));
@@ -64,7 +64,7 @@ class VassalJsonTest {
                   "tmp-size": "8M",
                   "cwd": "/home/shop/www",
                   "bind": "%s:/srv/data:rw",
-                  "seccomp-allow": ["ptrace", "keyctl"],
+                  "seccomp-allow": ["bpf", "keyctl"],
                   "ksm": true
                 }
                 """.formatted(data));
