@@ -1,0 +1,253 @@
+package dev.emperor.supervisor.config;
+
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The emperor's own settings, from the {@code [emperor]} section of emperor.ini (see
+ * docs/CONFIG.md). Every key is optional; relative paths are taken from the directory of the
+ * ini file, so a test can run a whole emperor inside a temporary directory.
+ *
+ * @param vassalsDir    directory watched for vassal files
+ * @param stateDir      SQLite database and other state
+ * @param runDir        runtime files: per-vassal /run directories, sockets
+ * @param logDir        per-vassal log files
+ * @param distroDir     the distro store (one directory per distro)
+ * @param homeDir       tenants' homes, one directory per tenant
+ * @param optDir        host directory shown read-only as every tenant's /opt; empty = the distro's own /opt
+ * @param cgroup        Emperor's cgroup subtree: a name (under each hierarchy's root) or an absolute cgroup path
+ * @param uidRange      uids (and gids) handed out to tenants that do not choose their own
+ * @param stopGrace     time between SIGTERM and SIGKILL when stopping a vassal
+ * @param backoffMax    longest wait before restarting a vassal that keeps failing
+ * @param rescan        how often the vassal directory is rescanned in case inotify missed something
+ * @param logMaxSize    size at which a vassal's log is rotated
+ * @param logKeep       rotated logs kept per vassal
+ * @param controlSocket unix socket of the CLI and the shell entry
+ * @param tmpSize       /tmp size for vassals that set no tmp-size
+ */
+public record EmperorConfig(
+        Path vassalsDir,
+        Path stateDir,
+        Path runDir,
+        Path logDir,
+        Path distroDir,
+        Path homeDir,
+        Optional<Path> optDir,
+        String cgroup,
+        UidRange uidRange,
+        Duration stopGrace,
+        Duration backoffMax,
+        Duration rescan,
+        long logMaxSize,
+        int logKeep,
+        Path controlSocket,
+        long tmpSize) {
+
+    /** The ids from {@code first} to {@code last}, both included. */
+    public record UidRange(int first, int last) {
+        public int size() {
+            return last - first + 1;
+        }
+
+        public boolean contains(long id) {
+            return id >= first && id <= last;
+        }
+
+        @Override
+        public String toString() {
+            return first + "-" + last;
+        }
+    }
+
+    public static final String SECTION = "emperor";
+
+    /** Every key of [emperor], in the order docs/CONFIG.md lists them. */
+    static final List<String> KEYS = List.of(
+            "vassals", "state-dir", "run-dir", "log-dir", "distro-dir", "home-dir", "opt-dir", "cgroup",
+            "uid-range", "stop-grace", "backoff-max", "rescan", "log-max-size", "log-keep",
+            "control-socket", "tmp-size");
+
+    private static final Pattern UID_RANGE = Pattern.compile("(\\d{1,10})\\s*-\\s*(\\d{1,10})");
+    private static final Pattern CGROUP_NAME = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}");
+
+    /** The settings of an emperor.ini without keys: the Linux-convention paths. */
+    public static EmperorConfig defaults() {
+        Path state = Path.of("/var/lib/emperor");
+        Path run = Path.of("/run/emperor");
+        return new EmperorConfig(Path.of("/etc/emperor/vassals"), state, run, Path.of("/var/log/emperor"),
+                state.resolve("distros"), state.resolve("homes"), Optional.empty(), "emperor",
+                new UidRange(100_000, 199_999), Duration.ofSeconds(10), Duration.ofSeconds(60),
+                Duration.ofSeconds(10), 10L << 20, 5, run.resolve("control.sock"),
+                VassalEnvironment.DEFAULT_TMP_BYTES);
+    }
+
+    /** Reads emperor.ini. A file without an [emperor] section gives the defaults. */
+    public static EmperorConfig load(Path file) throws ConfigError {
+        IniDocument ini = IniParser.parse(file);
+        for (String section : ini.sectionNames()) {
+            if (!section.equals(SECTION)) {
+                throw new ConfigError(file, ini.sectionLine(section), null, "unknown section [" + section
+                        + "]; emperor.ini has only [emperor]" + DidYouMean.hint(section, List.of(SECTION)));
+            }
+        }
+        return new Reader(file, ini.entries(SECTION)).read();
+    }
+
+    /** Turns the entries of [emperor] into a config, one key at a time. */
+    private static final class Reader {
+        private final Path file;
+        private final Path base;
+        private final Map<String, IniDocument.Entry> entries = new HashMap<>();
+        private final List<IniDocument.Entry> inOrder;
+
+        Reader(Path file, List<IniDocument.Entry> inOrder) {
+            this.file = file;
+            Path parent = file.toAbsolutePath().getParent();
+            this.base = parent != null ? parent : Path.of("/");
+            this.inOrder = inOrder;
+        }
+
+        EmperorConfig read() throws ConfigError {
+            for (IniDocument.Entry entry : inOrder) {
+                if (!KEYS.contains(entry.key())) {
+                    throw new ConfigError(file, entry.line(), entry.key(),
+                            "unknown key" + DidYouMean.hint(entry.key(), KEYS));
+                }
+                IniDocument.Entry earlier = entries.putIfAbsent(entry.key(), entry);
+                if (earlier != null) {
+                    throw error(entry, "given twice (lines " + earlier.line() + " and " + entry.line() + ")");
+                }
+                if (entry.value().isEmpty()) {
+                    throw error(entry, "empty value (leave the key out to get the default)");
+                }
+            }
+            EmperorConfig d = defaults();
+            Path state = path("state-dir", d.stateDir());
+            Path run = path("run-dir", d.runDir());
+            return new EmperorConfig(
+                    path("vassals", d.vassalsDir()),
+                    state,
+                    run,
+                    path("log-dir", d.logDir()),
+                    path("distro-dir", state.resolve("distros")),
+                    path("home-dir", state.resolve("homes")),
+                    optional("opt-dir", this::toPath),
+                    value("cgroup", d.cgroup(), this::cgroup),
+                    value("uid-range", d.uidRange(), this::uidRange),
+                    value("stop-grace", d.stopGrace(), e -> duration(e, Duration.ZERO)),
+                    value("backoff-max", d.backoffMax(), e -> duration(e, Duration.ofMillis(1))),
+                    value("rescan", d.rescan(), e -> duration(e, Duration.ofMillis(1))),
+                    value("log-max-size", d.logMaxSize(), e -> size(e, 4L << 10)),
+                    value("log-keep", d.logKeep(), this::logKeep),
+                    path("control-socket", run.resolve("control.sock")),
+                    value("tmp-size", d.tmpSize(), e -> size(e, VassalValidator.MIN_TMP)));
+        }
+
+        private interface Parse<T> {
+            T apply(IniDocument.Entry entry) throws ConfigError;
+        }
+
+        private <T> T value(String key, T fallback, Parse<T> parse) throws ConfigError {
+            IniDocument.Entry entry = entries.get(key);
+            return entry == null ? fallback : parse.apply(entry);
+        }
+
+        private <T> Optional<T> optional(String key, Parse<T> parse) throws ConfigError {
+            IniDocument.Entry entry = entries.get(key);
+            return entry == null ? Optional.empty() : Optional.of(parse.apply(entry));
+        }
+
+        private Path path(String key, Path fallback) throws ConfigError {
+            return value(key, fallback, this::toPath);
+        }
+
+        private Path toPath(IniDocument.Entry entry) throws ConfigError {
+            try {
+                return base.resolve(entry.value()).normalize();
+            } catch (InvalidPathException e) {
+                throw error(entry, "bad path " + ConfigError.quote(entry.value()) + ": " + e.getReason());
+            }
+        }
+
+        private String cgroup(IniDocument.Entry entry) throws ConfigError {
+            String value = entry.value();
+            if (value.startsWith("/")) {
+                boolean clean = value.length() > 1 && !value.endsWith("/")
+                        && List.of(value.substring(1).split("/", -1)).stream()
+                                .allMatch(part -> CGROUP_NAME.matcher(part).matches());
+                if (!clean) {
+                    throw error(entry, "bad cgroup path " + ConfigError.quote(value)
+                            + ": expected /PARENT/.../NAME, parts of letters, digits, '_', '.' and '-'"
+                            + " (not the root cgroup)");
+                }
+            } else if (!CGROUP_NAME.matcher(value).matches()) {
+                throw error(entry, "bad cgroup name " + ConfigError.quote(value)
+                        + ": letters, digits, '_', '.' and '-', or an absolute cgroup path");
+            }
+            return value;
+        }
+
+        private UidRange uidRange(IniDocument.Entry entry) throws ConfigError {
+            Matcher m = UID_RANGE.matcher(entry.value());
+            if (!m.matches()) {
+                throw error(entry, "bad uid range " + ConfigError.quote(entry.value()) + ": expected FIRST-LAST, e.g. 100000-199999");
+            }
+            long first = Long.parseLong(m.group(1));
+            long last = Long.parseLong(m.group(2));
+            if (first < VassalValidator.MIN_ID || last > VassalValidator.MAX_ID) {
+                throw error(entry, "uid range must lie within " + VassalValidator.MIN_ID + "-" + VassalValidator.MAX_ID);
+            }
+            if (first > last) {
+                throw error(entry, "uid range is empty: " + first + " is above " + last);
+            }
+            if (first <= VassalValidator.NOBODY && VassalValidator.NOBODY <= last) {
+                throw error(entry, "uid range includes " + VassalValidator.NOBODY + " ('nobody', shared with the host)");
+            }
+            return new UidRange((int) first, (int) last);
+        }
+
+        private Duration duration(IniDocument.Entry entry, Duration minimum) throws ConfigError {
+            Duration duration = convert(entry, Units::parseDuration);
+            if (duration.compareTo(minimum) < 0) {
+                throw error(entry, "must be more than 0");
+            }
+            return duration;
+        }
+
+        private long size(IniDocument.Entry entry, long minimum) throws ConfigError {
+            long size = convert(entry, Units::parseSize);
+            if (size < minimum) {
+                throw error(entry, ConfigError.quote(entry.value()) + " is too small: at least " + Units.formatSize(minimum));
+            }
+            return size;
+        }
+
+        private int logKeep(IniDocument.Entry entry) throws ConfigError {
+            String value = entry.value();
+            if (!value.matches("\\d{1,4}") || Integer.parseInt(value) > 1000) {
+                throw error(entry, "bad count " + ConfigError.quote(value) + ": expected 0 to 1000");
+            }
+            return Integer.parseInt(value);
+        }
+
+        private <T> T convert(IniDocument.Entry entry, Function<String, T> parser) throws ConfigError {
+            try {
+                return parser.apply(entry.value());
+            } catch (IllegalArgumentException e) {
+                throw error(entry, e.getMessage());
+            }
+        }
+
+        private ConfigError error(IniDocument.Entry entry, String problem) {
+            return new ConfigError(file, entry.line(), entry.key(), problem);
+        }
+    }
+}

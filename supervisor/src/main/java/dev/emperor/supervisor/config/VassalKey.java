@@ -1,0 +1,120 @@
+package dev.emperor.supervisor.config;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The vassal file schema, in one place: every key a vassal file may hold, whether it may
+ * repeat, what JSON value it takes, its default and what it means. The INI and the JSON
+ * readers both check against it, and vassals/README.md carries {@link #referenceTable()}
+ * (a test keeps the two identical).
+ */
+public enum VassalKey {
+    EXEC("exec", Arity.ONCE, JsonType.STRING, "(required)",
+            "Main command, split into words like a shell does (quotes, backslashes); no variables, no globbing."),
+    ENV("env", Arity.REPEATED, JsonType.STRING, "none",
+            "`KEY=VALUE` added to the command's environment; KEY matches `[A-Za-z_][A-Za-z0-9_]*`."),
+    USER("user", Arity.ONCE, JsonType.STRING, "none",
+            "Host account whose uid and gid the tenant runs as (uid >= 1000). Not together with uid/gid."),
+    UID("uid", Arity.ONCE, JsonType.NUMBER, "from emperor.ini `uid-range`",
+            "Numeric uid, 1000 to 2147483647 (65534 `nobody` refused)."),
+    GID("gid", Arity.ONCE, JsonType.NUMBER, "the uid",
+            "Numeric primary gid, same range; needs `uid`."),
+    DISTRO("distro", Arity.ONCE, JsonType.STRING, "bookworm",
+            "Read-only root from the distro store; must exist there. Name matches `[a-z0-9][a-z0-9._-]*`."),
+    HOSTNAME("hostname", Arity.ONCE, JsonType.STRING, "the tenant name, `_` as `-`",
+            "Hostname in the tenant's own UTS namespace; one RFC 1123 label, at most 63 characters."),
+    MEMORY("memory", Arity.ONCE, JsonType.NUMBER, "no limit",
+            "Memory limit (size: `256M`, `1G`; a bare number is bytes); at least 4M. Swap is off when set."),
+    CPU("cpu", Arity.ONCE, JsonType.NUMBER, "no limit",
+            "CPU quota in percent of one core (`50%` = half a core, `200` = two cores), 1 to 10000."),
+    PIDS("pids", Arity.ONCE, JsonType.NUMBER, "4096",
+            "Most processes and threads at once, 1 to 1000000."),
+    TMP_SIZE("tmp-size", Arity.ONCE, JsonType.NUMBER, "from emperor.ini `tmp-size` (64M)",
+            "Size of the private /tmp (tmpfs); at least 1M."),
+    CWD("cwd", Arity.ONCE, JsonType.STRING, "the home",
+            "Working directory of the command: absolute path inside the tenant, no `.` or `..`."),
+    HOME("home", Arity.ONCE, JsonType.STRING, "/home/NAME",
+            "Writable home inside the tenant: absolute path under /home, no `.` or `..`."),
+    BIND("bind", Arity.REPEATED, JsonType.STRING, "none",
+            "Extra mount `SRC:DST[:ro|rw]` (default ro): SRC an existing absolute host path, DST absolute in the tenant."),
+    SECCOMP_ALLOW("seccomp-allow", Arity.REPEATED, JsonType.STRING, "none",
+            "Syscalls of the default deny list to allow anyway (names, space or comma separated)."),
+    KSM("ksm", Arity.ONCE, JsonType.BOOLEAN, "false",
+            "Let the kernel merge identical memory pages (`true/false`, `yes/no`, `on/off`, `1/0`).");
+
+    /** Whether a key may be given more than once (INI: repeated lines; JSON: an array). */
+    public enum Arity { ONCE, REPEATED }
+
+    /** The JSON value a key takes besides a string (a string is always accepted). */
+    public enum JsonType { STRING, NUMBER, BOOLEAN }
+
+    private final String key;
+    private final Arity arity;
+    private final JsonType jsonType;
+    private final String defaultText;
+    private final String doc;
+
+    VassalKey(String key, Arity arity, JsonType jsonType, String defaultText, String doc) {
+        this.key = key;
+        this.arity = arity;
+        this.jsonType = jsonType;
+        this.defaultText = defaultText;
+        this.doc = doc;
+    }
+
+    /** The key as written in files, e.g. "tmp-size". */
+    public String key() {
+        return key;
+    }
+
+    public boolean repeatable() {
+        return arity == Arity.REPEATED;
+    }
+
+    public JsonType jsonType() {
+        return jsonType;
+    }
+
+    public String defaultText() {
+        return defaultText;
+    }
+
+    public String doc() {
+        return doc;
+    }
+
+    public static Optional<VassalKey> byKey(String key) {
+        for (VassalKey k : values()) {
+            if (k.key.equals(key)) {
+                return Optional.of(k);
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** All keys as written in files, in schema order. */
+    public static List<String> keys() {
+        return Arrays.stream(values()).map(VassalKey::key).toList();
+    }
+
+    /** The Markdown table of all keys that vassals/README.md must contain verbatim. */
+    public static String referenceTable() {
+        StringBuilder table = new StringBuilder()
+                .append("| key | repeatable | JSON value | default | meaning |\n")
+                .append("|-----|------------|------------|---------|---------|\n");
+        for (VassalKey k : values()) {
+            table.append("| `").append(k.key).append("` | ")
+                    .append(k.repeatable() ? "yes" : "no").append(" | ")
+                    .append(switch (k.jsonType) {
+                        case STRING -> k.repeatable() ? "string or array of strings" : "string";
+                        case NUMBER -> "number or string";
+                        case BOOLEAN -> "boolean or string";
+                    }).append(" | ")
+                    .append(k.defaultText).append(" | ")
+                    .append(k.doc).append(" |\n");
+        }
+        return table.toString();
+    }
+}

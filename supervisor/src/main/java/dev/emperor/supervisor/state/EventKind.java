@@ -1,0 +1,30 @@
+package dev.emperor.supervisor.state;
+
+/** What happened to a vassal; kept in its event history ({@code emperor events NAME}). */
+public enum EventKind {
+    /** A new jail was started for the vassal. */
+    SPAWN,
+    /** The vassal's main process ended. */
+    EXIT,
+    /** The vassal was restarted because its file changed. */
+    RELOAD,
+    /** The operator asked the vassal to stop. */
+    STOP,
+    /** The operator asked a stopped vassal to run. */
+    START,
+    /** Something went wrong (bad file, failed spawn, ...). */
+    ERROR,
+    /** A restarted emperor took over a vassal that kept running. */
+    ADOPT,
+    /** The vassal's file appeared, changed or was removed. */
+    CONFIG;
+
+    /** The value kept in the database. */
+    String stored() {
+        return name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    static EventKind fromStored(String value) {
+        return valueOf(value.toUpperCase(java.util.Locale.ROOT));
+    }
+}

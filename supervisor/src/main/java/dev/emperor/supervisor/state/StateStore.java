@@ -1,0 +1,505 @@
+package dev.emperor.supervisor.state;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import org.sqlite.SQLiteConfig;
+
+/**
+ * The emperor's memory across its own restarts: vassals and their processes, uid allocations
+ * and event history, in one SQLite file ({@code STATE_DIR/emperor.db}).
+ *
+ * <p>Durability: WAL journal with {@code synchronous=NORMAL}. Every method commits before it
+ * returns, and a committed WAL transaction survives the emperor being killed ({@code kill -9},
+ * a JVM crash) because the data is already in the kernel's page cache. Only an OS crash or power
+ * loss can lose the last few transactions, which {@code FULL} would prevent at the cost of an
+ * fsync per write; after such a crash the emperor re-reads the vassal files and /proc anyway.
+ *
+ * <p>One connection, one writer: all methods are synchronized, so the store may be shared by
+ * all threads of the emperor.
+ */
+public final class StateStore implements AutoCloseable {
+
+    /** Events kept per vassal; older ones are dropped as new ones arrive. */
+    public static final int EVENTS_KEPT_PER_VASSAL = 1000;
+
+    private static final String DB_FILE = "emperor.db";
+    private static final Set<PosixFilePermission> OWNER_ONLY = PosixFilePermissions.fromString("rwx------");
+
+    /**
+     * Schema migrations: entry i takes the database from user_version i to i+1. Append new
+     * entries; never edit one that has shipped.
+     */
+    private static final List<String[]> MIGRATIONS = List.<String[]>of(
+            new String[] {
+                """
+                CREATE TABLE vassals (
+                    name           TEXT PRIMARY KEY,
+                    uid            INTEGER NOT NULL DEFAULT -1,
+                    gid            INTEGER NOT NULL DEFAULT -1,
+                    config_hash    TEXT,
+                    desired        TEXT NOT NULL DEFAULT 'run' CHECK (desired IN ('run', 'stop')),
+                    pid            INTEGER NOT NULL DEFAULT 0,
+                    pid_start_time INTEGER NOT NULL DEFAULT 0,
+                    started_at     INTEGER,
+                    restarts       INTEGER NOT NULL DEFAULT 0,
+                    last_exit      TEXT,
+                    last_error     TEXT,
+                    updated_at     INTEGER NOT NULL
+                )""",
+                // A uid, once given to a tenant, belongs to that tenant forever (files it
+                // created may survive anywhere). 'current' marks the one it uses now; a tenant
+                // whose file switches to another explicit uid keeps its old one as retired.
+                """
+                CREATE TABLE uids (
+                    uid          INTEGER PRIMARY KEY,
+                    name         TEXT NOT NULL,
+                    current      INTEGER NOT NULL CHECK (current IN (0, 1)),
+                    allocated_at INTEGER NOT NULL
+                )""",
+                "CREATE UNIQUE INDEX uids_current_by_name ON uids(name) WHERE current = 1",
+                """
+                CREATE TABLE events (
+                    id     INTEGER PRIMARY KEY,
+                    name   TEXT NOT NULL,
+                    at     INTEGER NOT NULL,
+                    kind   TEXT NOT NULL,
+                    detail TEXT
+                )""",
+                "CREATE INDEX events_by_name ON events(name, id)",
+            });
+
+    private final Connection db;
+    private final int eventsKept;
+
+    private StateStore(Connection db, int eventsKept) {
+        this.db = db;
+        this.eventsKept = eventsKept;
+    }
+
+    /**
+     * Opens (creating if needed) the state database in {@code stateDir}. The directory is
+     * created, or tightened, to mode 0700: the database names every tenant and its uid.
+     */
+    public static StateStore open(Path stateDir) throws IOException {
+        return open(stateDir, EVENTS_KEPT_PER_VASSAL);
+    }
+
+    static StateStore open(Path stateDir, int eventsKept) throws IOException {
+        Path dir = privateDirectory(stateDir);
+        // sqlite-jdbc unpacks its native library into org.sqlite.tmpdir (default java.io.tmpdir)
+        // the first time a connection is opened; /tmp may be mounted noexec. An explicit
+        // -Dorg.sqlite.tmpdir from the operator wins.
+        if (System.getProperty("org.sqlite.tmpdir") == null) {
+            System.setProperty("org.sqlite.tmpdir", privateDirectory(dir.resolve("tmp")).toString());
+        }
+
+        SQLiteConfig config = new SQLiteConfig();
+        config.setBusyTimeout(5000);
+        config.setJournalMode(SQLiteConfig.JournalMode.WAL);
+        config.setSynchronous(SQLiteConfig.SynchronousMode.NORMAL); // see the class comment
+        config.setTempStore(SQLiteConfig.TempStore.MEMORY); // no temp files in /tmp either
+        // Write transactions take the write lock at BEGIN, so they never fail half-way with BUSY.
+        config.setTransactionMode(SQLiteConfig.TransactionMode.IMMEDIATE);
+        Path file = dir.resolve(DB_FILE);
+        Connection connection;
+        try {
+            connection = config.createConnection("jdbc:sqlite:" + file);
+        } catch (SQLException e) {
+            throw new IOException("cannot open state database " + file + ": " + e.getMessage(), e);
+        }
+        StateStore store = new StateStore(connection, eventsKept);
+        try {
+            String mode = store.journalMode();
+            if (!mode.equalsIgnoreCase("wal")) {
+                // e.g. a file system without shared memory support; we would silently lose
+                // the crash guarantees the rest of the emperor relies on.
+                throw new IOException("state database " + file + " cannot use WAL (journal_mode is " + mode + ")");
+            }
+            store.migrate(file);
+        } catch (IOException | RuntimeException e) {
+            store.close();
+            throw e;
+        }
+        return store;
+    }
+
+    private static Path privateDirectory(Path dir) throws IOException {
+        Files.createDirectories(dir);
+        Files.setPosixFilePermissions(dir, OWNER_ONLY);
+        return dir;
+    }
+
+    private void migrate(Path file) throws IOException {
+        int version = schemaVersion();
+        if (version > MIGRATIONS.size()) {
+            throw new IOException("state database " + file + " has schema version " + version
+                    + ", newer than this emperor understands (" + MIGRATIONS.size() + ")");
+        }
+        for (int v = version; v < MIGRATIONS.size(); v++) {
+            String[] steps = MIGRATIONS.get(v);
+            int next = v + 1;
+            inTransaction(() -> {
+                try (Statement st = db.createStatement()) {
+                    for (String sql : steps) {
+                        st.executeUpdate(sql);
+                    }
+                    st.executeUpdate("PRAGMA user_version = " + next);
+                }
+                return null;
+            });
+        }
+    }
+
+    /** The schema version stored in the database (PRAGMA user_version). */
+    synchronized int schemaVersion() {
+        return queryInt("PRAGMA user_version");
+    }
+
+    /** The journal mode in effect; "wal" once opened. */
+    synchronized String journalMode() {
+        try (Statement st = db.createStatement(); ResultSet rs = st.executeQuery("PRAGMA journal_mode")) {
+            rs.next();
+            return rs.getString(1);
+        } catch (SQLException e) {
+            throw failed("reading journal mode", e);
+        }
+    }
+
+    // ---- vassals -------------------------------------------------------------------------
+
+    public synchronized Optional<VassalRow> vassal(String name) {
+        try (PreparedStatement ps = db.prepareStatement("SELECT * FROM vassals WHERE name = ?")) {
+            ps.setString(1, name);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Optional.of(vassalRow(rs)) : Optional.empty();
+            }
+        } catch (SQLException e) {
+            throw failed("reading vassal " + name, e);
+        }
+    }
+
+    /** All vassals, ordered by name. */
+    public synchronized List<VassalRow> vassals() {
+        try (Statement st = db.createStatement();
+                ResultSet rs = st.executeQuery("SELECT * FROM vassals ORDER BY name")) {
+            List<VassalRow> rows = new ArrayList<>();
+            while (rs.next()) {
+                rows.add(vassalRow(rs));
+            }
+            return rows;
+        } catch (SQLException e) {
+            throw failed("listing vassals", e);
+        }
+    }
+
+    /** Records whether the operator wants the vassal running; creates its row if needed. */
+    public synchronized void setDesired(String name, Desired desired) {
+        updateVassal(name, "desired = ?", desired.stored());
+    }
+
+    /**
+     * Records a freshly spawned jail: its pid 1 and that process's start time (to recognise it
+     * again after an emperor restart), the config it was started from and its credentials.
+     * Clears last_error.
+     */
+    public synchronized void recordSpawn(String name, int pid, long pidStartTime, String configHash, int uid, int gid) {
+        if (pid <= 0) {
+            throw new IllegalArgumentException("pid must be positive: " + pid);
+        }
+        updateVassal(name,
+                "pid = ?, pid_start_time = ?, config_hash = ?, uid = ?, gid = ?, started_at = ?, last_error = NULL",
+                pid, pidStartTime, configHash, uid, gid, System.currentTimeMillis());
+    }
+
+    /**
+     * Records that the vassal's process ended: forgets its pid, keeps how it ended and, when
+     * the exit was not asked for, counts a restart.
+     */
+    public synchronized void recordExit(String name, String lastExit, boolean countsAsRestart) {
+        updateVassal(name,
+                "pid = 0, pid_start_time = 0, last_exit = ?, restarts = restarts + ?",
+                lastExit, countsAsRestart ? 1 : 0);
+    }
+
+    /** Records the vassal's current problem; {@code null} clears it. */
+    public synchronized void recordError(String name, String error) {
+        updateVassal(name, "last_error = ?", error);
+    }
+
+    /**
+     * Forgets a vassal whose file was deleted. Its uid stays allocated to its name and its
+     * events stay, so a vassal of the same name that comes back gets the same uid.
+     */
+    public synchronized void remove(String name) {
+        try (PreparedStatement ps = db.prepareStatement("DELETE FROM vassals WHERE name = ?")) {
+            ps.setString(1, name);
+            ps.executeUpdate();
+        } catch (SQLException e) {
+            throw failed("removing vassal " + name, e);
+        }
+    }
+
+    private void updateVassal(String name, String assignments, Object... values) {
+        long now = System.currentTimeMillis();
+        inTransaction(() -> {
+            try (PreparedStatement insert = db.prepareStatement(
+                    "INSERT INTO vassals (name, updated_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING")) {
+                insert.setString(1, name);
+                insert.setLong(2, now);
+                insert.executeUpdate();
+            }
+            try (PreparedStatement update = db.prepareStatement(
+                    "UPDATE vassals SET " + assignments + ", updated_at = ? WHERE name = ?")) {
+                int i = 1;
+                for (Object value : values) {
+                    update.setObject(i++, value);
+                }
+                update.setLong(i++, now);
+                update.setString(i, name);
+                update.executeUpdate();
+            }
+            return null;
+        });
+    }
+
+    private static VassalRow vassalRow(ResultSet rs) throws SQLException {
+        return new VassalRow(
+                rs.getString("name"),
+                rs.getInt("uid"),
+                rs.getInt("gid"),
+                rs.getString("config_hash"),
+                Desired.fromStored(rs.getString("desired")),
+                rs.getInt("pid"),
+                rs.getLong("pid_start_time"),
+                instantOrNull(rs, "started_at"),
+                rs.getInt("restarts"),
+                rs.getString("last_exit"),
+                rs.getString("last_error"),
+                Instant.ofEpochMilli(rs.getLong("updated_at")));
+    }
+
+    private static Instant instantOrNull(ResultSet rs, String column) throws SQLException {
+        long millis = rs.getLong(column);
+        return rs.wasNull() ? null : Instant.ofEpochMilli(millis);
+    }
+
+    // ---- uids ----------------------------------------------------------------------------
+
+    /**
+     * Returns the tenant's current uid, or gives it the lowest uid in [min, max] that no
+     * tenant has ever had. A tenant keeps its uid even if the range later changes.
+     *
+     * @throws IllegalStateException when every uid in the range is taken
+     */
+    public synchronized int allocateUid(String name, int min, int max) {
+        if (min <= 0 || min > max) {
+            throw new IllegalArgumentException("bad uid range " + min + "-" + max + " (must be 1 or more, min <= max)");
+        }
+        return inTransaction(() -> {
+            Integer existing = currentUid(name);
+            if (existing != null) {
+                return existing;
+            }
+            long candidate = min;
+            try (PreparedStatement ps = db.prepareStatement(
+                    "SELECT uid FROM uids WHERE uid BETWEEN ? AND ? ORDER BY uid")) {
+                ps.setInt(1, min);
+                ps.setInt(2, max);
+                try (ResultSet rs = ps.executeQuery()) {
+                    // Walk the taken uids in order; the first gap is the lowest free uid.
+                    while (rs.next() && rs.getLong(1) == candidate) {
+                        candidate++;
+                    }
+                }
+            }
+            if (candidate > max) {
+                throw new IllegalStateException("uid range " + min + "-" + max + " exhausted");
+            }
+            insertCurrentUid(name, (int) candidate);
+            return (int) candidate;
+        });
+    }
+
+    /**
+     * Gives the tenant the uid its vassal file names explicitly. If the tenant had another uid
+     * before, that one stays reserved for it (retired), never handed to anyone else.
+     *
+     * @throws IllegalStateException if another tenant has (or had) this uid
+     */
+    public synchronized void claimUid(String name, int uid) {
+        if (uid <= 0) {
+            throw new IllegalArgumentException("uid " + uid + " cannot be given to a tenant");
+        }
+        inTransaction(() -> {
+            String owner = uidOwnerInternal(uid);
+            if (owner != null && !owner.equals(name)) {
+                throw new IllegalStateException("uid " + uid + " already belongs to tenant " + owner);
+            }
+            Integer current = currentUid(name);
+            if (current != null && current == uid) {
+                return null;
+            }
+            try (PreparedStatement retire = db.prepareStatement("UPDATE uids SET current = 0 WHERE name = ?")) {
+                retire.setString(1, name);
+                retire.executeUpdate();
+            }
+            if (owner == null) {
+                insertCurrentUid(name, uid);
+            } else {
+                // The tenant goes back to a uid it had before.
+                try (PreparedStatement reuse = db.prepareStatement("UPDATE uids SET current = 1 WHERE uid = ?")) {
+                    reuse.setInt(1, uid);
+                    reuse.executeUpdate();
+                }
+            }
+            return null;
+        });
+    }
+
+    /** The tenant that has (or once had) this uid. */
+    public synchronized Optional<String> uidOwner(int uid) {
+        try {
+            return Optional.ofNullable(uidOwnerInternal(uid));
+        } catch (SQLException e) {
+            throw failed("looking up uid " + uid, e);
+        }
+    }
+
+    private String uidOwnerInternal(int uid) throws SQLException {
+        try (PreparedStatement ps = db.prepareStatement("SELECT name FROM uids WHERE uid = ?")) {
+            ps.setInt(1, uid);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getString(1) : null;
+            }
+        }
+    }
+
+    private Integer currentUid(String name) throws SQLException {
+        try (PreparedStatement ps = db.prepareStatement("SELECT uid FROM uids WHERE name = ? AND current = 1")) {
+            ps.setString(1, name);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getInt(1) : null;
+            }
+        }
+    }
+
+    private void insertCurrentUid(String name, int uid) throws SQLException {
+        try (PreparedStatement ps = db.prepareStatement(
+                "INSERT INTO uids (uid, name, current, allocated_at) VALUES (?, ?, 1, ?)")) {
+            ps.setInt(1, uid);
+            ps.setString(2, name);
+            ps.setLong(3, System.currentTimeMillis());
+            ps.executeUpdate();
+        }
+    }
+
+    // ---- events --------------------------------------------------------------------------
+
+    /** Appends to the vassal's history, dropping its oldest events beyond the limit. */
+    public synchronized void event(String name, EventKind kind, String detail) {
+        inTransaction(() -> {
+            try (PreparedStatement ps = db.prepareStatement(
+                    "INSERT INTO events (name, at, kind, detail) VALUES (?, ?, ?, ?)")) {
+                ps.setString(1, name);
+                ps.setLong(2, System.currentTimeMillis());
+                ps.setString(3, kind.stored());
+                ps.setString(4, detail);
+                ps.executeUpdate();
+            }
+            // Cheap with the (name, id) index: one step back from the newest, then a range delete
+            // that finds nothing (or one row) in the steady state.
+            try (PreparedStatement ps = db.prepareStatement("""
+                    DELETE FROM events WHERE name = ? AND id <= (
+                        SELECT id FROM events WHERE name = ? ORDER BY id DESC LIMIT 1 OFFSET ?)""")) {
+                ps.setString(1, name);
+                ps.setString(2, name);
+                ps.setInt(3, eventsKept);
+                ps.executeUpdate();
+            }
+            return null;
+        });
+    }
+
+    /** The vassal's newest events, newest first. */
+    public synchronized List<EventRow> events(String name, int limit) {
+        try (PreparedStatement ps = db.prepareStatement(
+                "SELECT id, name, at, kind, detail FROM events WHERE name = ? ORDER BY id DESC LIMIT ?")) {
+            ps.setString(1, name);
+            ps.setInt(2, limit);
+            try (ResultSet rs = ps.executeQuery()) {
+                List<EventRow> rows = new ArrayList<>();
+                while (rs.next()) {
+                    rows.add(new EventRow(
+                            rs.getLong("id"),
+                            rs.getString("name"),
+                            Instant.ofEpochMilli(rs.getLong("at")),
+                            EventKind.fromStored(rs.getString("kind")),
+                            rs.getString("detail")));
+                }
+                return rows;
+            }
+        } catch (SQLException e) {
+            throw failed("reading events of " + name, e);
+        }
+    }
+
+    // ---- plumbing ------------------------------------------------------------------------
+
+    @Override
+    public synchronized void close() {
+        try {
+            db.close();
+        } catch (SQLException e) {
+            throw failed("closing", e);
+        }
+    }
+
+    private interface Work<T> {
+        T run() throws SQLException;
+    }
+
+    /** Runs {@code work} as one transaction: all of it is committed, or none of it. */
+    private <T> T inTransaction(Work<T> work) {
+        try {
+            db.setAutoCommit(false);
+            try {
+                T result = work.run();
+                db.commit();
+                return result;
+            } catch (SQLException | RuntimeException e) {
+                db.rollback();
+                throw e;
+            } finally {
+                db.setAutoCommit(true);
+            }
+        } catch (SQLException e) {
+            throw failed("writing", e);
+        }
+    }
+
+    private int queryInt(String sql) {
+        try (Statement st = db.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            rs.next();
+            return rs.getInt(1);
+        } catch (SQLException e) {
+            throw failed("running " + sql, e);
+        }
+    }
+
+    private static StateException failed(String what, SQLException e) {
+        return new StateException("state database: " + what + " failed: " + e.getMessage(), e);
+    }
+}
