@@ -83,16 +83,28 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
             throw new IOException("another emperor is already running with state dir " + config.stateDir());
         }
         store = StateStore.open(config.stateDir());
-        cgroups = Cgroups.detect(config.cgroup());
-        jail = new Jail(new JailSettings(config.stateDir().resolve("libexec"), config.runDir().resolve("jails"),
-                cgroups));
+        cgroups = cgroupDriver(config.cgroup());
+        Path jailsDir = config.runDir().resolve("jails");
+        jail = new Jail(JailSettings.extractingHelper(config.stateDir().resolve("libexec"), jailsDir, cgroups));
         reaper = new PidfdReaper();
-        logs = new TenantLogs(config.logDir());
-        launcher = new TenantLauncher(this::config, store, jail, cgroups, logs);
+        logs = TenantLogs.open(config.logDir());
+        launcher = new TenantLauncher(this::config, store, jail, cgroups, logs, jailsDir);
         timers = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().name("emperor-timers")
                 .daemon().unstarted(r));
         log.info("emperor starting: vassals {}, state {}, cgroups {}", config.vassalsDir(), config.stateDir(),
                 cgroups.version());
+    }
+
+    /**
+     * {@code cgroup = emperor} names a subtree at the root of each hierarchy; an absolute path
+     * such as {@code /system.slice/emperor.service/vassals} (a v2 host with systemd's
+     * Delegate=yes) names the subtree's parent too.
+     */
+    private static CgroupDriver cgroupDriver(String setting) {
+        if (!setting.startsWith("/")) return Cgroups.detect(setting);
+        Path subtree = Path.of(setting);
+        Path parent = Path.of("/sys/fs/cgroup").resolve(setting.substring(1)).getParent();
+        return Cgroups.detect(subtree.getFileName().toString(), parent);
     }
 
     /** Adopts survivors, starts watching, opens the control socket. */
@@ -144,7 +156,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
     public void vassalFile(String name, Path file, String contentHash) {
         Vassal vassal = vassal(name);
         try {
-            VassalConfig cfg = VassalFiles.load(file, new HostVassalEnvironment(config.distroDir()));
+            VassalConfig cfg = VassalFiles.load(file, HostVassalEnvironment.of(config));
             vassal.configured(cfg);
         } catch (ConfigError e) {
             vassal.invalid(e.getMessage());

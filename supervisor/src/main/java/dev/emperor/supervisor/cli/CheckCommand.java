@@ -45,7 +45,7 @@ public final class CheckCommand implements Callable<Integer> {
                     if (VassalFiles.tenantName(file).isEmpty()) {
                         throw new ConfigError(file, 0, null, "not a vassal file (expected NAME.ini or NAME.json)");
                     }
-                    VassalFiles.load(file, new HostVassalEnvironment(emperor.distroDir()));
+                    VassalFiles.load(file, HostVassalEnvironment.of(emperor));
                 }
                 System.out.println(file + ": ok");
             } catch (ConfigError e) {

@@ -113,8 +113,8 @@ public final class DistroCommand implements Runnable {
             }
 
             @Override
-            public Optional<VassalEnvironment.Account> lookupUser(String name) {
-                return Optional.of(new VassalEnvironment.Account(65534, 65534));
+            public Optional<VassalEnvironment.HostAccount> lookupUser(String name) {
+                return Optional.of(new VassalEnvironment.HostAccount(65534, 65534));
             }
         };
         try (Stream<Path> files = Files.list(cfg.vassalsDir())) {

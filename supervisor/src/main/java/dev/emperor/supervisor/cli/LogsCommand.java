@@ -34,18 +34,18 @@ public final class LogsCommand implements Callable<Integer> {
             return 2;
         }
         EmperorConfig cfg = config.load();
-        TenantLogs logs = new TenantLogs(cfg.logDir());
+        TenantLogs logs = TenantLogs.open(cfg.logDir());
         if (!Files.exists(cfg.logDir().resolve(name + ".log"))) {
             System.err.println("emperor: no log for '" + name + "' in " + cfg.logDir());
             return 1;
         }
-        logs.tail(name, Math.max(0, lines)).forEach(System.out::println);
         if (follow) {
-            System.out.flush();
-            logs.follow(name, line -> {
+            logs.follow(name, Math.max(0, lines), line -> {
                 System.out.println(line);
                 System.out.flush();
             }, () -> false);
+        } else {
+            logs.tail(name, Math.max(0, lines)).forEach(System.out::println);
         }
         return 0;
     }

@@ -53,6 +53,12 @@ public record EmperorConfig(
 
     /** The ids from {@code first} to {@code last}, both included. */
     public record UidRange(int first, int last) {
+        public UidRange {
+            if (first > last) {
+                throw new IllegalArgumentException("empty uid range " + first + "-" + last);
+            }
+        }
+
         public int size() {
             return last - first + 1;
         }

@@ -38,7 +38,7 @@ public enum VassalKey {
     HOME("home", Arity.ONCE, JsonType.STRING, "/home/NAME",
             "Writable home inside the tenant: absolute path under /home, no `.` or `..`."),
     BIND("bind", Arity.REPEATED, JsonType.STRING, "none",
-            "Extra mount `SRC:DST[:ro|rw]` (default ro): SRC an existing absolute host path, DST absolute in the tenant."),
+            "Extra mount `SRC:DST` (read-only), `SRC:DST:ro` or `SRC:DST:rw`; SRC an existing absolute host path, DST absolute in the tenant."),
     SECCOMP_ALLOW("seccomp-allow", Arity.REPEATED, JsonType.STRING, "none",
             "Syscalls of the default deny list to allow anyway (names, space or comma separated)."),
     KSM("ksm", Arity.ONCE, JsonType.BOOLEAN, "false",

@@ -235,8 +235,8 @@ final class VassalValidator {
     }
 
     private int parseId(IniDocument.Entry entry, String value, String what) throws ConfigError {
-        long id = parseNumber(entry, value, 0, Long.MAX_VALUE);
-        checkIdRange(entry, what + " " + id, id);
+        long id = wholeNumber(entry, value);
+        checkIdRange(entry, what + " " + (value.length() > 20 ? ConfigError.quote(value) : value), id);
         return (int) id;
     }
 
@@ -306,14 +306,23 @@ final class VassalValidator {
     }
 
     private long parseNumber(IniDocument.Entry entry, String value, long min, long max) throws ConfigError {
-        if (value.length() > 18 || !value.chars().allMatch(c -> c >= '0' && c <= '9')) {
-            throw error(entry, "bad number " + ConfigError.quote(value) + ": expected digits only");
-        }
-        long number = Long.parseLong(value);
+        long number = wholeNumber(entry, value);
         if (number < min || number > max) {
-            throw error(entry, number + " is out of range: " + min + " to " + max);
+            throw error(entry, ConfigError.quote(value) + " is out of range: " + min + " to " + max);
         }
         return number;
+    }
+
+    /** Digits only; a number too long for a long comes back as Long.MAX_VALUE (out of every range). */
+    private long wholeNumber(IniDocument.Entry entry, String value) throws ConfigError {
+        if (!value.chars().allMatch(c -> c >= '0' && c <= '9')) {
+            throw error(entry, "bad number " + ConfigError.quote(value) + ": expected digits only");
+        }
+        try {
+            return Long.parseLong(value);
+        } catch (NumberFormatException e) {
+            return Long.MAX_VALUE;
+        }
     }
 
     private String parseHome(IniDocument.Entry entry, String value) throws ConfigError {

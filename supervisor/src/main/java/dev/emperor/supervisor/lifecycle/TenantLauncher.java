@@ -1,19 +1,17 @@
 package dev.emperor.supervisor.lifecycle;
 
-import dev.emperor.jail.BindMount;
 import dev.emperor.jail.Jail;
 import dev.emperor.jail.JailException;
 import dev.emperor.jail.JailSpec;
-import dev.emperor.jail.Limits;
 import dev.emperor.jail.Stdio;
 import dev.emperor.jail.TenantProcess;
 import dev.emperor.jail.cgroup.CgroupDriver;
 import dev.emperor.jail.cgroup.CgroupStats;
 import dev.emperor.jail.cgroup.TenantCgroup;
-import dev.emperor.jail.seccomp.SeccompPolicy;
 import dev.emperor.supervisor.config.ConfigError;
 import dev.emperor.supervisor.config.EmperorConfig;
 import dev.emperor.supervisor.config.VassalConfig;
+import dev.emperor.supervisor.logs.LogFd;
 import dev.emperor.supervisor.logs.TenantLogs;
 import dev.emperor.supervisor.state.StateStore;
 import java.io.IOException;
@@ -43,9 +41,11 @@ public final class TenantLauncher {
     private final Jail jail;
     private final CgroupDriver cgroups;
     private final TenantLogs logs;
+    private final Path jailsDir;
 
     public TenantLauncher(Supplier<EmperorConfig> config, StateStore store, Jail jail, CgroupDriver cgroups,
-            TenantLogs logs) {
+            TenantLogs logs, Path jailsDir) {
+        this.jailsDir = jailsDir;
         this.config = config;
         this.store = store;
         this.jail = jail;
@@ -53,8 +53,11 @@ public final class TenantLauncher {
         this.logs = logs;
     }
 
+    /** A started payload and the credentials it runs with. */
+    public record Spawned(TenantProcess process, int uid, int gid) {}
+
     /** Starts the tenant's payload; returns once it has been exec'd inside the jail. */
-    public TenantProcess spawn(VassalConfig cfg) throws ConfigError {
+    public Spawned spawn(VassalConfig cfg) throws ConfigError {
         EmperorConfig emperor = config.get();
         String name = cfg.name();
         int uid = uidFor(cfg, emperor);
@@ -77,20 +80,16 @@ public final class TenantLauncher {
         List<String> envList = new ArrayList<>();
         env.forEach((k, v) -> envList.add(k + "=" + v));
 
-        List<BindMount> binds = cfg.binds().stream()
-                .map(b -> new BindMount(b.source(), b.target(), b.writable()))
-                .toList();
         JailSpec spec = new JailSpec(name, cfg.hostname(), emperor.distroDir().resolve(cfg.distro()), runDir,
-                homeDir, cfg.homePath(), emperor.optDir(), cfg.tmpBytes(), binds, uid, gid, List.of(),
+                homeDir, cfg.homePath(), emperor.optDir().orElse(null), cfg.tmpBytes(), cfg.binds(), uid, gid,
+                List.of(),
                 cfg.argv(), envList, cfg.cwd(),
-                new Limits(cfg.memoryBytes(), cfg.cpuPercent(), cfg.pids()),
-                new SeccompPolicy(cfg.seccompAllow()), cfg.ksm());
+                cfg.limits(), cfg.seccompPolicy(), cfg.ksm());
 
-        int logFd = logs.openAppendFd(name);
-        try {
-            return jail.spawn(spec, new Stdio(jail.devNull(), logFd, logFd));
-        } finally {
-            jail.closeFd(logFd);
+        try (LogFd log = logs.openAppendFd(name)) {
+            return new Spawned(jail.spawn(spec, new Stdio(jail.devNull(), log.fd(), log.fd())), uid, gid);
+        } catch (java.io.IOException e) {
+            throw new JailException("open log of " + name, e.getMessage(), e);
         }
     }
 
@@ -105,17 +104,22 @@ public final class TenantLauncher {
         cgroups.open(name).ifPresent(this::killQuietly);
     }
 
-    /** After the payload's exit: no process, cgroup or mount point of the tenant remains. */
+    /**
+     * After the payload's exit: no process, cgroup or mount point of the tenant remains. The
+     * tenant's mounts lived in its own mount namespace and died with its last process; only
+     * the empty host directory they were made on is left to remove.
+     */
     public void cleanUp(String name) {
-        cgroups.open(name).ifPresent(cg -> {
-            killQuietly(cg);
-            try {
-                cg.remove();
-            } catch (JailException e) {
-                log.error("vassal {}: {}", name, e.getMessage());
-            }
-        });
-        jail.removeMountPoint(name);
+        try {
+            jail.destroy(name);
+        } catch (JailException e) {
+            log.error("vassal {}: {}", name, e.getMessage());
+        }
+        try {
+            Files.deleteIfExists(jailsDir.resolve(name));
+        } catch (IOException e) {
+            log.error("vassal {}: cannot remove its mount point {}: {}", name, jailsDir.resolve(name), e.toString());
+        }
     }
 
     public Optional<CgroupStats> stats(String name) {
@@ -141,7 +145,7 @@ public final class TenantLauncher {
                 store.claimUid(cfg.name(), cfg.uid().getAsInt());
                 return cfg.uid().getAsInt();
             }
-            return store.allocateUid(cfg.name(), emperor.uidMin(), emperor.uidMax());
+            return store.allocateUid(cfg.name(), emperor.uidRange().first(), emperor.uidRange().last());
         } catch (IllegalStateException e) {
             throw new ConfigError(cfg.source(), 0, "uid", e.getMessage());
         }

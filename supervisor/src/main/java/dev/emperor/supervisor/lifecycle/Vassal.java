@@ -6,6 +6,8 @@ import dev.emperor.jail.TenantProcess;
 import dev.emperor.jail.cgroup.CgroupStats;
 import dev.emperor.supervisor.config.ConfigError;
 import dev.emperor.supervisor.config.VassalConfig;
+import dev.emperor.supervisor.state.Desired;
+import dev.emperor.supervisor.state.EventKind;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
@@ -52,7 +54,7 @@ public final class Vassal {
         this.mailbox = new Mailbox(ctx.mailboxExecutor(), name);
         this.backoff = new Backoff(ctx.config().backoffMax(), Duration.ofSeconds(10));
         ctx.store().vassal(name).ifPresent(row -> {
-            wantRunning = !"stop".equals(row.desired());
+            wantRunning = row.desired() != Desired.STOP;
             restarts = row.restarts();
             lastExit = row.lastExit();
         });
@@ -174,7 +176,7 @@ public final class Vassal {
 
     private void onStart() {
         wantRunning = true;
-        ctx.store().setDesired(name, "run");
+        ctx.store().setDesired(name, Desired.RUN);
         backoff.reset();
         if (process != null || removed) return;
         cancelTimer();
@@ -188,7 +190,7 @@ public final class Vassal {
 
     private void onStop() {
         wantRunning = false;
-        ctx.store().setDesired(name, "stop");
+        ctx.store().setDesired(name, Desired.STOP);
         cancelTimer();
         if (process != null) {
             event("stop", "stopped by operator");
@@ -268,11 +270,13 @@ public final class Vassal {
         VassalConfig cfg = config;
         transition(VassalState.STARTING, why);
         try {
-            TenantProcess started = ctx.launcher().spawn(cfg);
+            TenantLauncher.Spawned spawned = ctx.launcher().spawn(cfg);
+            TenantProcess started = spawned.process();
             process = started;
             startedAt = Instant.now();
             retryAt = null;
-            ctx.store().recordSpawn(name, started.pid(), started.startTime(), cfg.contentHash());
+            ctx.store().recordSpawn(name, started.pid(), started.startTime(), cfg.contentHash(), spawned.uid(),
+                    spawned.gid());
             event("spawn", "pid " + started.pid() + " (" + why + ")");
             ctx.logs().append(name, "[emperor] spawned pid " + started.pid() + ": " + why);
             transition(VassalState.RUNNING, why);
@@ -337,7 +341,7 @@ public final class Vassal {
     }
 
     private void event(String kind, String detail) {
-        ctx.store().event(name, kind, detail);
+        ctx.store().event(name, EventKind.valueOf(kind.toUpperCase(java.util.Locale.ROOT)), detail);
     }
 
     // ---- observation ----------------------------------------------------------------------

@@ -1,0 +1,170 @@
+package dev.emperor.supervisor.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+class EmperorConfigTest {
+    @TempDir
+    Path dir;
+
+    private EmperorConfig load(String content) throws Exception {
+        return EmperorConfig.load(Files.writeString(dir.resolve("emperor.ini"), content));
+    }
+
+    private String error(String content) throws Exception {
+        Path file = Files.writeString(dir.resolve("emperor.ini"), content);
+        try {
+            EmperorConfig.load(file);
+        } catch (ConfigError e) {
+            return e.getMessage().substring(file.toString().length());
+        }
+        throw new AssertionError("expected a ConfigError");
+    }
+
+    @Test
+    void defaultsFollowLinuxConventions() {
+        EmperorConfig d = EmperorConfig.defaults();
+        assertThat(d.vassalsDir()).isEqualTo(Path.of("/etc/emperor/vassals"));
+        assertThat(d.stateDir()).isEqualTo(Path.of("/var/lib/emperor"));
+        assertThat(d.runDir()).isEqualTo(Path.of("/run/emperor"));
+        assertThat(d.logDir()).isEqualTo(Path.of("/var/log/emperor"));
+        assertThat(d.distroDir()).isEqualTo(Path.of("/var/lib/emperor/distros"));
+        assertThat(d.homeDir()).isEqualTo(Path.of("/var/lib/emperor/homes"));
+        assertThat(d.optDir()).isEmpty();
+        assertThat(d.cgroup()).isEqualTo("emperor");
+        assertThat(d.uidRange()).isEqualTo(new EmperorConfig.UidRange(100_000, 199_999));
+        assertThat(d.uidRange().size()).isEqualTo(100_000);
+        assertThat(d.stopGrace()).isEqualTo(Duration.ofSeconds(10));
+        assertThat(d.backoffMax()).isEqualTo(Duration.ofSeconds(60));
+        assertThat(d.rescan()).isEqualTo(Duration.ofSeconds(10));
+        assertThat(d.logMaxSize()).isEqualTo(10L << 20);
+        assertThat(d.logKeep()).isEqualTo(5);
+        assertThat(d.controlSocket()).isEqualTo(Path.of("/run/emperor/control.sock"));
+        assertThat(d.tmpSize()).isEqualTo(64L << 20);
+    }
+
+    @Test
+    void anEmptyFileGivesTheDefaults() throws Exception {
+        assertThat(load("")).isEqualTo(EmperorConfig.defaults());
+        assertThat(load("[emperor]\n; nothing set\n")).isEqualTo(EmperorConfig.defaults());
+    }
+
+    @Test
+    void everyKeyIsRead() throws Exception {
+        EmperorConfig c = load("""
+                [emperor]
+                vassals = /srv/vassals
+                state-dir = /srv/state
+                run-dir = /srv/run
+                log-dir = /srv/log
+                distro-dir = /srv/distros
+                home-dir = /srv/homes
+                opt-dir = /srv/opt
+                cgroup = /system.slice/emperor.service
+                uid-range = 200000-200999
+                stop-grace = 500ms
+                backoff-max = 5m
+                rescan = 30
+                log-max-size = 1G
+                log-keep = 0
+                control-socket = /srv/run/ctl.sock
+                tmp-size = 128M
+                """);
+        assertThat(c).isEqualTo(new EmperorConfig(Path.of("/srv/vassals"), Path.of("/srv/state"), Path.of("/srv/run"),
+                Path.of("/srv/log"), Path.of("/srv/distros"), Path.of("/srv/homes"), Optional.of(Path.of("/srv/opt")),
+                "/system.slice/emperor.service", new EmperorConfig.UidRange(200_000, 200_999),
+                Duration.ofMillis(500), Duration.ofMinutes(5), Duration.ofSeconds(30), 1L << 30, 0,
+                Path.of("/srv/run/ctl.sock"), 128L << 20));
+    }
+
+    @Test
+    void relativePathsAreTakenFromTheIniFilesDirectory() throws Exception {
+        EmperorConfig c = load("[emperor]\nvassals = vassals\nstate-dir = ./state/../var\nopt-dir = opt\n");
+        assertThat(c.vassalsDir()).isEqualTo(dir.resolve("vassals"));
+        assertThat(c.stateDir()).isEqualTo(dir.resolve("var"));
+        assertThat(c.optDir()).contains(dir.resolve("opt"));
+    }
+
+    @Test
+    void homesDistrosAndTheControlSocketFollowStateAndRunDirs() throws Exception {
+        EmperorConfig c = load("[emperor]\nstate-dir = /srv/state\nrun-dir = /srv/run\n");
+        assertThat(c.homeDir()).isEqualTo(Path.of("/srv/state/homes"));
+        assertThat(c.distroDir()).isEqualTo(Path.of("/srv/state/distros"));
+        assertThat(c.controlSocket()).isEqualTo(Path.of("/srv/run/control.sock"));
+    }
+
+    @Test
+    void aCgroupNameIsASubtreeName() throws Exception {
+        assertThat(load("[emperor]\ncgroup = emperor-test-1a2b\n").cgroup()).isEqualTo("emperor-test-1a2b");
+    }
+
+    @Test
+    void uidRangeMayHoldOneId() throws Exception {
+        EmperorConfig.UidRange range = load("[emperor]\nuid-range = 5000 - 5000\n").uidRange();
+        assertThat(range.size()).isEqualTo(1);
+        assertThat(range.contains(5000)).isTrue();
+        assertThat(range.contains(5001)).isFalse();
+        assertThat(range).hasToString("5000-5000");
+    }
+
+    @Test
+    void aMissingFileIsAnError() {
+        Path file = dir.resolve("absent.ini");
+        try {
+            EmperorConfig.load(file);
+            throw new AssertionError("expected a ConfigError");
+        } catch (ConfigError e) {
+            assertThat(e.getMessage()).isEqualTo(file + ": cannot read: no such file");
+        }
+    }
+
+    static Stream<Arguments> errors() {
+        return Stream.of(
+                Arguments.of("[emperror]\n", ":1: unknown section [emperror]; emperor.ini has only [emperor] (did you mean 'emperor'?)"),
+                Arguments.of("[emperor]\n[vassal]\n", ":2: unknown section [vassal]; emperor.ini has only [emperor]"),
+                Arguments.of("[emperor]\nvasals = /x\n", ":2: vasals: unknown key (did you mean 'vassals'?)"),
+                Arguments.of("[emperor]\nlisten = :80\n", ":2: listen: unknown key"),
+                Arguments.of("[emperor]\nrescan = 1\nrescan = 2\n", ":3: rescan: given twice (lines 2 and 3)"),
+                Arguments.of("[emperor]\nstate-dir =\n", ":2: state-dir: empty value (leave the key out to get the default)"),
+                Arguments.of("[emperor]\ncgroup = /\n", ":2: cgroup: bad cgroup path '/': expected /PARENT/.../NAME, parts of letters, digits, '_', '.' and '-' (not the root cgroup)"),
+                Arguments.of("[emperor]\ncgroup = /a/../b\n", ":2: cgroup: bad cgroup path '/a/../b': expected /PARENT/.../NAME, parts of letters, digits, '_', '.' and '-' (not the root cgroup)"),
+                Arguments.of("[emperor]\ncgroup = /a//b\n", ":2: cgroup: bad cgroup path '/a//b': expected /PARENT/.../NAME, parts of letters, digits, '_', '.' and '-' (not the root cgroup)"),
+                Arguments.of("[emperor]\ncgroup = a/b\n", ":2: cgroup: bad cgroup name 'a/b': letters, digits, '_', '.' and '-', or an absolute cgroup path"),
+                Arguments.of("[emperor]\ncgroup = ..\n", ":2: cgroup: bad cgroup name '..': letters, digits, '_', '.' and '-', or an absolute cgroup path"),
+                Arguments.of("[emperor]\nuid-range = 100000\n", ":2: uid-range: bad uid range '100000': expected FIRST-LAST, e.g. 100000-199999"),
+                Arguments.of("[emperor]\nuid-range = 500-2000\n", ":2: uid-range: uid range must lie within 1000-2147483647"),
+                Arguments.of("[emperor]\nuid-range = 5000-3000000000\n", ":2: uid-range: uid range must lie within 1000-2147483647"),
+                Arguments.of("[emperor]\nuid-range = 9000-8000\n", ":2: uid-range: uid range is empty: 9000 is above 8000"),
+                Arguments.of("[emperor]\nuid-range = 60000-70000\n", ":2: uid-range: uid range includes 65534 ('nobody', shared with the host)"),
+                Arguments.of("[emperor]\nstop-grace = soon\n", ":2: stop-grace: bad duration 'soon': expected a number of seconds or a number followed by ms, s, m or h"),
+                Arguments.of("[emperor]\nrescan = 0\n", ":2: rescan: must be more than 0"),
+                Arguments.of("[emperor]\nbackoff-max = 0s\n", ":2: backoff-max: must be more than 0"),
+                Arguments.of("[emperor]\nlog-max-size = 12Q\n", ":2: log-max-size: bad size '12Q': expected a number with optional K, M, G"),
+                Arguments.of("[emperor]\nlog-max-size = 100\n", ":2: log-max-size: '100' is too small: at least 4K"),
+                Arguments.of("[emperor]\nlog-keep = -1\n", ":2: log-keep: bad count '-1': expected 0 to 1000"),
+                Arguments.of("[emperor]\nlog-keep = 1001\n", ":2: log-keep: bad count '1001': expected 0 to 1000"),
+                Arguments.of("[emperor]\ntmp-size = 4K\n", ":2: tmp-size: '4K' is too small: at least 1M"),
+                Arguments.of("rescan = 5\n", ":1: rescan: key outside any section (put a [section] header above it)"));
+    }
+
+    @ParameterizedTest
+    @MethodSource("errors")
+    void everyErrorNamesFileLineAndKey(String content, String expected) throws Exception {
+        assertThat(error(content)).isEqualTo(expected);
+    }
+
+    @Test
+    void stopGraceMayBeZero() throws Exception {
+        assertThat(load("[emperor]\nstop-grace = 0\n").stopGrace()).isZero();
+    }
+}
