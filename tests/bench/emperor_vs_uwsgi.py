@@ -11,54 +11,14 @@ the namespaces asked for with --emperor-use-clone.
 """
 import argparse
 import os
-import secrets
 import shutil
 import signal
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-DISTROS = os.environ.get("EMPEROR_TEST_DISTROS", "/var/cache/emperor-tests/distros")
-JAVA_HOME = os.environ.get("JAVA_HOME", "/usr/lib/jvm/temurin-25-jdk-amd64")
-
-
-def rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
-def descendants(pid):
-    """pid and every process below it (by PPid), host-wide scan."""
-    children = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % entry) as f:
-                stat = f.read()
-            ppid = int(stat[stat.rindex(")") + 2:].split()[1])
-            children.setdefault(ppid, []).append(int(entry))
-        except (OSError, ValueError):
-            pass
-    found, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        found.append(p)
-        todo.extend(children.get(p, []))
-    return found
-
-
-def write_atomically(path, text):
-    tmp = os.path.join(os.path.dirname(path), "." + os.path.basename(path) + ".tmp")
-    with open(tmp, "w") as f:
-        f.write(text)
-    return tmp
+from benchlib import Emperor, descendants, rss_kb, table, write_temp
 
 
 def wait_stamps(files, timeout):
@@ -89,7 +49,7 @@ def measure(vassals_dir, vassal_text, stamp_path, ext, trials, burst, emperor_pi
     for i in range(trials):
         name = "s%02d" % i
         final = os.path.join(vassals_dir, name + ext)
-        tmp = write_atomically(final, vassal_text(name))
+        tmp = write_temp(final, vassal_text(name))
         t0 = time.time_ns()
         os.rename(tmp, final)
         stamp = wait_stamps({name: stamp_path(name)}, 60)[name]
@@ -100,7 +60,7 @@ def measure(vassals_dir, vassal_text, stamp_path, ext, trials, burst, emperor_pi
     rss0 = rss_kb(emperor_pid)
 
     names = ["b%03d" % i for i in range(burst)]
-    tmps = {n: write_atomically(os.path.join(vassals_dir, n + ext), vassal_text(n)) for n in names}
+    tmps = {n: write_temp(os.path.join(vassals_dir, n + ext), vassal_text(n)) for n in names}
     t0s = {}
     for n in names:
         t0s[n] = time.time_ns()
@@ -122,67 +82,16 @@ def measure(vassals_dir, vassal_text, stamp_path, ext, trials, burst, emperor_pi
 
 
 def run_emperor(args):
-    root = tempfile.mkdtemp(prefix="emperor-bench-", dir="/tmp")
-    cgroup = "emperor-bench-" + secrets.token_hex(4)
-    os.makedirs(os.path.join(root, "vassals"))
-    with open(os.path.join(root, "emperor.ini"), "w") as f:
-        f.write("[emperor]\nvassals = vassals\nstate-dir = state\nrun-dir = run\nlog-dir = log\n"
-                "home-dir = home\ndistro-dir = %s\ncgroup = %s\nuid-range = 300000-300999\n"
-                "stop-grace = 2s\nrescan = 30s\non-exit = stop\ncontrol-socket = run/control.sock\n"
-                % (DISTROS, cgroup))
-    target = os.path.join(REPO, "supervisor", "target")
-    cmd = [os.path.join(JAVA_HOME, "bin", "java"), "--enable-native-access=ALL-UNNAMED", "-cp",
-           os.path.join(target, "emperor-supervisor.jar") + ":" + os.path.join(target, "lib", "*"),
-           "dev.emperor.supervisor.Main"]
-    out = open(os.path.join(root, "emperor.out"), "w")
-    daemon = subprocess.Popen(cmd + ["run", "-c", os.path.join(root, "emperor.ini")], stdout=out,
-                              stderr=subprocess.STDOUT)
+    emperor = Emperor(keep=args.keep)
     try:
-        deadline = time.time() + 30
-        while not os.path.exists(os.path.join(root, "run", "control.sock")):
-            if daemon.poll() is not None or time.time() > deadline:
-                raise SystemExit("emperor did not start; see " + out.name)
-            time.sleep(0.1)
-
         def vassal(name):
             return ("[vassal]\ndistro = bookworm\n"
-                    "exec = sh -c \"date +%%s%%N > /run/started; exec sleep 100000\"\n")
+                    "exec = sh -c \"date +%s%N > /run/started; exec sleep 100000\"\n")
 
-        def stamp(name):
-            return os.path.join(root, "run", "vassals", name, "started")
-
-        result = measure(os.path.join(root, "vassals"), vassal, stamp, ".ini", args.trials, args.n, daemon.pid,
-                         args.settle)
+        return measure(emperor.vassals, vassal, lambda name: os.path.join(emperor.run_dir(name), "started"),
+                       ".ini", args.trials, args.n, emperor.pid, args.settle)
     finally:
-        daemon.send_signal(signal.SIGTERM)  # on-exit = stop: takes every tenant down
-        try:
-            daemon.wait(180)
-        except subprocess.TimeoutExpired:
-            daemon.kill()
-        leftovers = []
-        for hierarchy in os.listdir("/sys/fs/cgroup"):
-            top = os.path.join("/sys/fs/cgroup", hierarchy, cgroup)
-            if os.path.isdir(top):
-                for dirpath, dirs, _ in os.walk(top, topdown=False):
-                    try:
-                        with open(os.path.join(dirpath, "cgroup.procs")) as f:
-                            for pid in f.read().split():
-                                leftovers.append(int(pid))
-                                os.kill(int(pid), signal.SIGKILL)
-                    except OSError:
-                        pass
-                for dirpath, dirs, _ in os.walk(top, topdown=False):
-                    for _ in range(50):
-                        try:
-                            os.rmdir(dirpath)
-                            break
-                        except OSError:
-                            time.sleep(0.1)
-        if leftovers:
-            print("warning: emperor left %d tenant processes behind (killed)" % len(set(leftovers)), file=sys.stderr)
-        if not args.keep:
-            shutil.rmtree(root, ignore_errors=True)
-    return result
+        emperor.close()
 
 
 def run_uwsgi(args):
@@ -242,25 +151,26 @@ def main():
     if args.only != "emperor":
         results["uWSGI Emperor"] = run_uwsgi(args)
     rows = [
-        ("1 vassal: file -> payload, median (ms)", "single_median_ms", "%.1f"),
-        ("%d vassals: file -> payload, median (ms)" % args.n, "burst_median_ms", "%.1f"),
-        ("%d vassals: file -> payload, p90 (ms)" % args.n, "burst_p90_ms", "%.1f"),
-        ("%d vassals: first file -> last payload (ms)" % args.n, "burst_total_ms", "%.1f"),
-        ("emperor RSS, 0 vassals (MiB)", "rss0_kb", "%.1f"),
-        ("emperor RSS, %d vassals (MiB)" % args.n, "rssN_kb", "%.1f"),
+        ("1 vassal: file -> payload, median (ms)", "single_median_ms"),
+        ("%d vassals: file -> payload, median (ms)" % args.n, "burst_median_ms"),
+        ("%d vassals: file -> payload, p90 (ms)" % args.n, "burst_p90_ms"),
+        ("%d vassals: first file -> last payload (ms)" % args.n, "burst_total_ms"),
+        ("emperor RSS, 0 vassals (MiB)", "rss0_kb"),
+        ("emperor RSS, %d vassals (MiB)" % args.n, "rssN_kb"),
     ]
     names = list(results)
-    print()
-    print("%-46s" % "" + "".join("%16s" % n for n in names) + ("%12s" % "ratio" if len(names) == 2 else ""))
-    for label, key, fmt in rows:
+    lines = []
+    for label, key in rows:
         vals = [results[n][key] / (1024 if key.startswith("rss") else 1) for n in names]
-        line = "%-46s" % label + "".join("%16s" % (fmt % v) for v in vals)
-        if len(vals) == 2 and vals[1]:
-            line += "%12s" % ("%.2fx" % (vals[0] / vals[1]))
-        print(line)
+        line = [label] + ["%.1f" % v for v in vals]
+        if len(vals) == 2:
+            line.append("%.2fx" % (vals[0] / vals[1]) if vals[1] else "-")
+        lines.append(line)
+    print()
+    table([""] + names + (["Emperor/uWSGI"] if len(names) == 2 else []), lines)
     for n in names:
         print("%s single trials (ms): %s" % (n, ", ".join("%.0f" % v for v in results[n]["single_all_ms"])))
-    print("(ratio = Emperor / uWSGI; uWSGI scans its directory every --emperor-freq 1 s, Emperor uses inotify)")
+    print("(uWSGI scans its vassal directory every --emperor-freq = 1 s, the minimum; Emperor uses inotify)")
 
 
 if __name__ == "__main__":
