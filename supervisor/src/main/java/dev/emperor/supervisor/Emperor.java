@@ -124,7 +124,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
             if (row.pid() <= 0) continue;
             Optional<TenantProcess> live = launcher.adopt(row.name(), row.pid(), row.pidStartTime());
             if (live.isPresent()) {
-                vassal(row.name()).adopted(live.get(), Instant.ofEpochMilli(row.startedAt()));
+                vassal(row.name()).adopted(live.get(), row.startedAt());
                 log.info("vassal {}: re-adopted pid {}", row.name(), row.pid());
             } else {
                 store.recordExit(row.name(), "exited while the emperor was down", false);

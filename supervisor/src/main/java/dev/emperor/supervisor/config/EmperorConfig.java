@@ -32,6 +32,8 @@ import java.util.regex.Pattern;
  * @param logKeep       rotated logs kept per vassal
  * @param controlSocket unix socket of the CLI and the shell entry
  * @param tmpSize       /tmp size for vassals that set no tmp-size
+ * @param stopVassalsOnExit on-exit = stop: the emperor stops every tenant when it exits; the
+ *                      default (leave) keeps them running for the next emperor to re-adopt
  */
 public record EmperorConfig(
         Path vassalsDir,
@@ -49,7 +51,8 @@ public record EmperorConfig(
         long logMaxSize,
         int logKeep,
         Path controlSocket,
-        long tmpSize) {
+        long tmpSize,
+        boolean stopVassalsOnExit) {
 
     /** The ids from {@code first} to {@code last}, both included. */
     public record UidRange(int first, int last) {
@@ -79,7 +82,7 @@ public record EmperorConfig(
     static final List<String> KEYS = List.of(
             "vassals", "state-dir", "run-dir", "log-dir", "distro-dir", "home-dir", "opt-dir", "cgroup",
             "uid-range", "stop-grace", "backoff-max", "rescan", "log-max-size", "log-keep",
-            "control-socket", "tmp-size");
+            "control-socket", "tmp-size", "on-exit");
 
     private static final Pattern UID_RANGE = Pattern.compile("(\\d{1,10})\\s*-\\s*(\\d{1,10})");
     private static final Pattern CGROUP_NAME = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}");
@@ -92,7 +95,7 @@ public record EmperorConfig(
                 state.resolve("distros"), state.resolve("homes"), Optional.empty(), "emperor",
                 new UidRange(100_000, 199_999), Duration.ofSeconds(10), Duration.ofSeconds(60),
                 Duration.ofSeconds(10), 10L << 20, 5, run.resolve("control.sock"),
-                VassalEnvironment.DEFAULT_TMP_BYTES);
+                VassalEnvironment.DEFAULT_TMP_BYTES, false);
     }
 
     /** Reads emperor.ini. A file without an [emperor] section gives the defaults. */
@@ -154,7 +157,8 @@ public record EmperorConfig(
                     value("log-max-size", d.logMaxSize(), e -> size(e, 4L << 10)),
                     value("log-keep", d.logKeep(), this::logKeep),
                     path("control-socket", run.resolve("control.sock")),
-                    value("tmp-size", d.tmpSize(), e -> size(e, VassalValidator.MIN_TMP)));
+                    value("tmp-size", d.tmpSize(), e -> size(e, VassalValidator.MIN_TMP)),
+                    value("on-exit", d.stopVassalsOnExit(), this::onExit));
         }
 
         private interface Parse<T> {
@@ -199,6 +203,15 @@ public record EmperorConfig(
                         + ": letters, digits, '_', '.' and '-', or an absolute cgroup path");
             }
             return value;
+        }
+
+        private boolean onExit(IniDocument.Entry entry) throws ConfigError {
+            return switch (entry.value()) {
+                case "stop" -> true;
+                case "leave" -> false;
+                default -> throw error(entry, "expected 'leave' (tenants keep running for the next emperor)"
+                        + " or 'stop', not " + ConfigError.quote(entry.value()));
+            };
         }
 
         private UidRange uidRange(IniDocument.Entry entry) throws ConfigError {

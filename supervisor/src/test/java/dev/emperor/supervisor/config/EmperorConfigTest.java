@@ -79,12 +79,13 @@ class EmperorConfigTest {
                 log-keep = 0
                 control-socket = /srv/run/ctl.sock
                 tmp-size = 128M
+                on-exit = stop
                 """);
         assertThat(c).isEqualTo(new EmperorConfig(Path.of("/srv/vassals"), Path.of("/srv/state"), Path.of("/srv/run"),
                 Path.of("/srv/log"), Path.of("/srv/distros"), Path.of("/srv/homes"), Optional.of(Path.of("/srv/opt")),
                 "/system.slice/emperor.service", new EmperorConfig.UidRange(200_000, 200_999),
                 Duration.ofMillis(500), Duration.ofMinutes(5), Duration.ofSeconds(30), 1L << 30, 0,
-                Path.of("/srv/run/ctl.sock"), 128L << 20));
+                Path.of("/srv/run/ctl.sock"), 128L << 20, true));
     }
 
     @Test
@@ -154,6 +155,7 @@ class EmperorConfigTest {
                 Arguments.of("[emperor]\nlog-keep = -1\n", ":2: log-keep: bad count '-1': expected 0 to 1000"),
                 Arguments.of("[emperor]\nlog-keep = 1001\n", ":2: log-keep: bad count '1001': expected 0 to 1000"),
                 Arguments.of("[emperor]\ntmp-size = 4K\n", ":2: tmp-size: '4K' is too small: at least 1M"),
+                Arguments.of("[emperor]\non-exit = kill\n", ":2: on-exit: expected 'leave' (tenants keep running for the next emperor) or 'stop', not 'kill'"),
                 Arguments.of("rescan = 5\n", ":1: rescan: key outside any section (put a [section] header above it)"));
     }
 
