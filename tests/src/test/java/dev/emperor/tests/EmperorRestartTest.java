@@ -129,5 +129,15 @@ class EmperorRestartTest {
             assertThat(emperor.spawnCount(name)).isEqualTo(2);
             assertRunsOnce(name, before.get(name));
         }
+
+        // Tenants adopted this way are fully owned: an emperor with on-exit = stop takes them down.
+        assertThat(emperor.stop()).isZero();
+        emperor.set("on-exit", "stop").start();
+        for (String name : TENANTS) {
+            assertThat(emperor.waitForRunning(name).path("pid").asInt()).isEqualTo(before.get(name));
+        }
+        assertThat(emperor.stop()).isZero();
+        for (String name : TENANTS) assertThat(alive(before.get(name))).as("%s stopped", name).isFalse();
+        assertThat(emperor.processesOfSubtree()).isEmpty();
     }
 }

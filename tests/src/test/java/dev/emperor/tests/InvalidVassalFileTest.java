@@ -62,19 +62,32 @@ class InvalidVassalFileTest {
     @Test
     void iniAndJsonForTheSameNameAreAConflict() throws Exception {
         emperor.vassal("good", SLEEPER, "distro = busybox");
-        int goodPid = emperor.waitForRunning("good").path("pid").asInt();
-
         emperor.vassal("twin", SLEEPER, "distro = busybox");
+        int goodPid = emperor.waitForRunning("good").path("pid").asInt();
+        int twinPid = emperor.waitForRunning("twin").path("pid").asInt();
         Path json = emperor.vassalsDir().resolve("twin.json");
-        EmperorProcess.writeAtomically(json, "{\"exec\": \"sleep 100000\", \"distro\": \"busybox\"}\n");
 
-        JsonNode twin = emperor.waitForState("twin", "failed", Duration.ofSeconds(20));
+        // A running tenant whose name becomes ambiguous keeps its last good configuration,
+        // and says why it ignores the files.
+        EmperorProcess.writeAtomically(json, "{\"exec\": \"sleep 100000\", \"distro\": \"busybox\"}\n");
+        emperor.waitFor("the conflict to be reported", Duration.ofSeconds(20),
+                () -> emperor.statusOf("twin").path("lastError").asText().contains("twin.json"));
+        JsonNode twin = emperor.statusOf("twin");
         assertThat(twin.path("lastError").asText()).contains("twin.ini").contains("twin.json");
-        assertThat(twin.path("pid").asInt()).isZero();
+        assertThat(twin.path("pid").asInt()).isEqualTo(twinPid);
         assertThat(emperor.statusOf("good").path("pid").asInt()).isEqualTo(goodPid);
 
+        // Found at start-up, the conflict leaves the tenant failed.
+        emperor.stop();
+        emperor.start();
+        twin = emperor.waitForState("twin", "failed", Duration.ofSeconds(20));
+        assertThat(twin.path("lastError").asText()).contains("twin.ini").contains("twin.json");
+        assertThat(twin.path("pid").asInt()).isZero();
+        emperor.waitForRunning("good");
+
         Files.delete(emperor.vassalsDir().resolve("twin.ini"));
-        emperor.waitForRunning("twin");
+        JsonNode resolved = emperor.waitForRunning("twin");
+        assertThat(resolved.path("lastError").isNull() || resolved.path("lastError").asText().isEmpty()).isTrue();
     }
 
     @Test
