@@ -1,5 +1,6 @@
 package dev.emperor.jail;
 
+import dev.emperor.jail.seccomp.SeccompPolicy;
 import java.util.List;
 
 /**
@@ -13,6 +14,8 @@ import java.util.List;
  * @param gid        gid to run as
  * @param groups     supplementary gids
  * @param newSession start a new session; if stdin is a terminal it becomes the controlling tty
+ * @param seccomp    the tenant's syscall filter policy (the jail cannot read it back from a
+ *                   running tenant, least of all from one adopted after a restart)
  */
 public record EnterSpec(
         List<String> argv,
@@ -21,4 +24,11 @@ public record EnterSpec(
         int uid,
         int gid,
         List<Integer> groups,
-        boolean newSession) {}
+        boolean newSession,
+        SeccompPolicy seccomp) {
+
+    /** A command under the default (strictest) seccomp policy. */
+    public EnterSpec(List<String> argv, List<String> env, String cwd, int uid, int gid, List<Integer> groups, boolean newSession) {
+        this(argv, env, cwd, uid, gid, groups, newSession, SeccompPolicy.DEFAULT);
+    }
+}

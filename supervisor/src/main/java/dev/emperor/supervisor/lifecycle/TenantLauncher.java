@@ -86,10 +86,13 @@ public final class TenantLauncher {
                 cfg.argv(), envList, cfg.cwd(),
                 cfg.limits(), cfg.seccompPolicy(), cfg.ksm());
 
+        int stdin = Jail.openDevNull();
         try (LogFd log = logs.openAppendFd(name)) {
-            return new Spawned(jail.spawn(spec, new Stdio(jail.devNull(), log.fd(), log.fd())), uid, gid);
+            return new Spawned(jail.spawn(spec, new Stdio(stdin, log.fd(), log.fd())), uid, gid);
         } catch (java.io.IOException e) {
             throw new JailException("open log of " + name, e.getMessage(), e);
+        } finally {
+            Jail.closeFd(stdin);
         }
     }
 

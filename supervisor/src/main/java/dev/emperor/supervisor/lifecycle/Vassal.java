@@ -133,7 +133,7 @@ public final class Vassal {
         configError = error;
         ctx.store().recordError(name, error);
         log.error("vassal {}: {}", name, error);
-        ctx.logs().append(name, "[emperor] invalid vassal file: " + error);
+        note("invalid vassal file: " + error);
         if (process != null) {
             // Keep the tenant's site up on its last good configuration; the error is shown.
             reason = "running the last valid configuration; file is invalid: " + error;
@@ -225,7 +225,7 @@ public final class Vassal {
         if (crash) restarts++;
         ctx.store().recordExit(name, lastExit, crash);
         event("exit", lastExit + " after " + ranFor.toSeconds() + "s");
-        ctx.logs().append(name, "[emperor] payload exited: " + lastExit);
+        note("payload exited: " + lastExit);
         switch (next) {
             case REMOVE -> finishRemoval();
             case FORGET -> {
@@ -278,14 +278,14 @@ public final class Vassal {
             ctx.store().recordSpawn(name, started.pid(), started.startTime(), cfg.contentHash(), spawned.uid(),
                     spawned.gid());
             event("spawn", "pid " + started.pid() + " (" + why + ")");
-            ctx.logs().append(name, "[emperor] spawned pid " + started.pid() + ": " + why);
+            note("spawned pid " + started.pid() + ": " + why);
             transition(VassalState.RUNNING, why);
             ctx.reaper().watch(started, status -> mailbox.post(() -> onExited(started, status)));
         } catch (JailException | ConfigError e) {
             String error = e.getMessage();
             ctx.store().recordError(name, error);
             event("error", error);
-            ctx.logs().append(name, "[emperor] spawn failed: " + error);
+            note("spawn failed: " + error);
             log.error("vassal {}: spawn failed: {}", name, error);
             configError = e instanceof ConfigError ? error : null;
             scheduleRespawn(backoff.onFailure(), "spawn failed: " + error);
@@ -338,6 +338,15 @@ public final class Vassal {
         if (state != next) log.info("vassal {}: {} -> {} ({})", name, state.label(), next.label(), why);
         state = next;
         reason = why;
+    }
+
+    /** A line in the tenant's own log saying what the emperor did, so the tenant sees it too. */
+    private void note(String line) {
+        try {
+            ctx.logs().append(name, line);
+        } catch (java.io.IOException e) {
+            log.warn("vassal {}: cannot write its log: {}", name, e.toString());
+        }
     }
 
     private void event(String kind, String detail) {

@@ -1,0 +1,107 @@
+package dev.emperor.jail;
+
+import com.sun.jna.LastErrorException;
+import dev.emperor.jail.cgroup.TenantCgroup;
+import dev.emperor.jail.seccomp.SeccompCompiler;
+import dev.emperor.jail.seccomp.SeccompPolicy;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The fds one helper run gets from the JVM, and the fixed numbers it finds them at: the
+ * report channel, the tenant's cgroup.procs files, the seccomp program, for enter the
+ * tenant's mount namespace, and fds 0-2. All are opened close-on-exec here, so no other
+ * process the JVM spawns meanwhile can inherit them.
+ */
+final class HelperFds implements AutoCloseable {
+    final HelperReport report;
+    private final List<Integer> cgroupFds = new ArrayList<>();
+    private int seccompFd = -1;
+    private int mntnsFd = -1;
+    private final Stdio stdio;
+
+    private HelperFds(Stdio stdio) {
+        this.stdio = stdio;
+        this.report = new HelperReport();
+    }
+
+    static HelperFds open(TenantCgroup cgroup, SeccompPolicy seccomp, Stdio stdio, String tenant) {
+        HelperFds fds = new HelperFds(stdio);
+        try {
+            for (Path procs : cgroup.procsFiles()) {
+                try {
+                    fds.cgroupFds.add(LibC.INSTANCE.open(procs.toString(), LibC.O_WRONLY | LibC.O_CLOEXEC, 0));
+                } catch (LastErrorException e) {
+                    throw LibC.failure("open cgroup", procs + " of tenant " + tenant, e);
+                }
+            }
+            fds.seccompFd = HelperProcess.pipeHolding(SeccompCompiler.compile(seccomp), "seccomp program of tenant " + tenant);
+            return fds;
+        } catch (RuntimeException e) {
+            fds.close();
+            throw e;
+        }
+    }
+
+    /**
+     * For enter: the tenant's mount namespace, which the helper joins (never the JVM's
+     * thread). Borrowed: the caller closes it.
+     */
+    void passMountNamespace(int fd) {
+        mntnsFd = fd;
+    }
+
+    /** The helper's options naming the fds. */
+    List<String> options() {
+        List<String> options = new ArrayList<>(List.of("--report-fd", Integer.toString(HelperProcess.REPORT_FD)));
+        for (int i = 0; i < cgroupFds.size(); i++) {
+            options.add("--cgroup-fd");
+            options.add(Integer.toString(HelperProcess.FIRST_CGROUP_FD + i));
+        }
+        options.add("--seccomp-fd");
+        options.add(Integer.toString(HelperProcess.SECCOMP_FD));
+        if (mntnsFd >= 0) {
+            options.add("--mntns-fd");
+            options.add(Integer.toString(HelperProcess.MNTNS_FD));
+        }
+        return options;
+    }
+
+    /** Child fd -> JVM fd. */
+    Map<Integer, Integer> layout() {
+        Map<Integer, Integer> layout = new LinkedHashMap<>();
+        layout.put(0, stdio.stdin());
+        layout.put(1, stdio.stdout());
+        layout.put(2, stdio.stderr());
+        layout.put(HelperProcess.REPORT_FD, report.writeFd());
+        layout.put(HelperProcess.SECCOMP_FD, seccompFd);
+        if (mntnsFd >= 0) layout.put(HelperProcess.MNTNS_FD, mntnsFd);
+        for (int i = 0; i < cgroupFds.size(); i++) layout.put(HelperProcess.FIRST_CGROUP_FD + i, cgroupFds.get(i));
+        return layout;
+    }
+
+    /**
+     * After the spawn: the child has its own copies, so ours go, above all the report's write
+     * end: as long as we hold it, the report channel never reaches end-of-file.
+     */
+    void closeAfterSpawn() {
+        report.closeWriteEnd();
+        closeInputs();
+    }
+
+    private void closeInputs() {
+        cgroupFds.forEach(LibC::closeQuietly);
+        cgroupFds.clear();
+        LibC.closeQuietly(seccompFd);
+        seccompFd = -1;
+    }
+
+    @Override
+    public void close() {
+        closeInputs();
+        report.close();
+    }
+}

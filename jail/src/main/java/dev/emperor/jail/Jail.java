@@ -1,0 +1,112 @@
+package dev.emperor.jail;
+
+import dev.emperor.jail.cgroup.CgroupDriver;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+
+/**
+ * Starts tenants in their own namespaces, cgroup and root, runs commands inside them, and
+ * finds them again after an emperor restart. Thread-safe; every spawn and enter runs on a
+ * fresh platform thread of its own, so callers may be any kind of thread.
+ *
+ * <p>Exit statuses are delivered by a {@link PidfdReaper}: {@link #spawn} and {@link #enter}
+ * return processes that are this JVM's children, which someone must watch (and so reap).
+ */
+public final class Jail {
+    private final Path helper;
+    private final CgroupDriver cgroups;
+    private final Spawner spawner;
+    private final Enterer enterer;
+
+    public Jail(JailSettings settings) {
+        // Loads the C library binding on this ordinary thread, never first on a spawn thread.
+        LibC.INSTANCE.getClass();
+        this.helper = settings.helperBinary() != null
+                ? HelperBinary.verify(settings.helperBinary())
+                : HelperBinary.extract(settings.helperDir());
+        this.cgroups = settings.cgroups();
+        this.spawner = new Spawner(helper, settings.jailsDir().toAbsolutePath(), cgroups);
+        this.enterer = new Enterer(helper, cgroups);
+    }
+
+    /**
+     * A new fd open read-only on /dev/null (close-on-exec), for a payload's stdin; the caller
+     * closes it with {@link #closeFd} once the spawn returned.
+     */
+    public static int openDevNull() {
+        try {
+            return LibC.INSTANCE.open("/dev/null", LibC.O_RDONLY | LibC.O_CLOEXEC, 0);
+        } catch (com.sun.jna.LastErrorException e) {
+            throw LibC.failure("open", "/dev/null", e);
+        }
+    }
+
+    /** Closes an fd this JVM opened for a spawn (log files, /dev/null). */
+    public static void closeFd(int fd) {
+        LibC.closeQuietly(fd);
+    }
+
+    /** The helper binary this jail runs. */
+    public Path helperBinary() {
+        return helper;
+    }
+
+    /**
+     * Starts a tenant: creates (or updates) its cgroup, builds its namespaces and root, and
+     * runs spec.argv() as the child of the tenant's pid 1. Returns pid 1 once the payload has
+     * been exec'd. On failure nothing is left behind but the (empty) mount point directory:
+     * the exception names the step that failed, e.g. "exec: sleepy: No such file or directory".
+     */
+    public TenantProcess spawn(JailSpec spec, Stdio stdio) {
+        return spawner.spawn(spec, stdio);
+    }
+
+    /**
+     * Runs a command in a running tenant, whose pid 1 is init: same namespaces, cgroup and
+     * root, with the credentials and seccomp policy in spec. Returns once the command has
+     * been exec'd.
+     */
+    public TenantProcess enter(TenantProcess init, EnterSpec spec, Stdio stdio) {
+        return enterer.enter(init, spec, stdio);
+    }
+
+    /**
+     * Finds a tenant's pid 1 again after an emperor restart: empty unless pid is alive, has
+     * the recorded start time and is the helper's init. The result is not our child: its
+     * exit status will be {@link ExitStatus#UNKNOWN}.
+     */
+    public Optional<TenantProcess> adopt(String name, int pid, long startTime) {
+        if (pid <= 0 || ProcStat.startTimeOf(pid).orElse(-1) != startTime) return Optional.empty();
+        int pidfd;
+        try {
+            pidfd = Pidfd.open(pid, name);
+        } catch (JailException e) {
+            return Optional.empty(); // exited between the two looks
+        }
+        // Checked again through the pidfd: if the process behind it is still alive after the
+        // reads below, the pid was not recycled in between and the reads describe it.
+        OptionalLong now = ProcStat.startTimeOf(pid);
+        List<String> cmdline = ProcStat.commandLineOf(pid).orElse(List.of());
+        String program = cmdline.isEmpty() ? "" : cmdline.get(0).substring(cmdline.get(0).lastIndexOf('/') + 1);
+        boolean isInit = cmdline.size() >= 2 && program.startsWith(HelperBinary.NAME_PREFIX) && cmdline.get(1).equals("init");
+        if (now.orElse(-1) != startTime || !isInit || TenantProcess.hasExited(pidfd)) {
+            LibC.closeQuietly(pidfd);
+            return Optional.empty();
+        }
+        return Optional.of(new TenantProcess(name, pid, startTime, pidfd, false));
+    }
+
+    /**
+     * Stops a tenant the hard way: SIGKILLs every process in its cgroup (and with pid 1 its
+     * whole pid namespace), then removes the cgroup. Does nothing if it has no cgroup. The
+     * watching {@link PidfdReaper} still reports pid 1's exit.
+     */
+    public void destroy(String name) {
+        cgroups.open(name).ifPresent(cgroup -> {
+            cgroup.killAll();
+            cgroup.remove();
+        });
+    }
+}

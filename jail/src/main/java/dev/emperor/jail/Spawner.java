@@ -1,0 +1,166 @@
+package dev.emperor.jail;
+
+import dev.emperor.jail.cgroup.CgroupDriver;
+import dev.emperor.jail.cgroup.TenantCgroup;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Collectors;
+
+/**
+ * Starts a tenant: the whole path from "thread created" to "payload exec'd", in order.
+ *
+ * <p>The JVM never forks. A fresh platform thread unshares the namespaces, builds the root
+ * under a host directory (visible only in its new mount namespace), sets the hostname and
+ * loopback, unshares the pid namespace and posix_spawn()s the helper, which becomes pid 1 of
+ * the tenant, joins the cgroup, switches root, mounts /proc, drops privileges, installs the
+ * seccomp filter and runs the payload. The thread then returns to the host's namespaces and
+ * dies. The helper's report channel tells us whether the payload runs or which step failed.
+ */
+final class Spawner {
+    /** A healthy helper reports within milliseconds; this only catches a stuck one. */
+    static final long REPORT_TIMEOUT_MILLIS = 30_000;
+
+    private final Path helper;
+    private final Path jailsDir;
+    private final CgroupDriver cgroups;
+
+    Spawner(Path helper, Path jailsDir, CgroupDriver cgroups) {
+        this.helper = helper;
+        this.jailsDir = jailsDir;
+        this.cgroups = cgroups;
+    }
+
+    TenantProcess spawn(JailSpec spec, Stdio stdio) {
+        String name = spec.name();
+        // Refuse what the helper would refuse anyway, before anything exists to clean up.
+        requireUnprivileged(spec.uid(), spec.gid(), name);
+        MountPlan.validate(spec);
+        Path root = mountPoint(name);
+
+        // The cgroup comes first: the helper joins it before it does anything else, so every
+        // process of the tenant is limited and counted from birth.
+        TenantCgroup cgroup = cgroups.create(name, spec.limits());
+        if (!cgroup.pids().isEmpty()) {
+            // Not ours to clean up: a running instance of this tenant owns those processes.
+            throw new JailException("spawn", "tenant " + name + " still has processes in its cgroup: " + cgroup.pids());
+        }
+        int[] started = null; // {pid, pidfd}
+        try (HelperFds fds = HelperFds.open(cgroup, spec.seccomp(), stdio, name)) {
+            List<String> argv = initCommand(spec, root, fds);
+            try (HelperProcess process = HelperProcess.prepare(helper, argv, spec.env(), fds.layout())) {
+                started = SetupThread.run("emperor-spawn-" + name, () -> {
+                    // New namespaces for this thread only; the JVM's other threads stay on the host.
+                    // (The cgroup namespace is made by the helper, after it joined the cgroup,
+                    // so that the cgroup becomes the tenant's cgroup root.)
+                    Namespaces.unshare(LibC.CLONE_NEWNS | LibC.CLONE_NEWUTS | LibC.CLONE_NEWIPC | LibC.CLONE_NEWNET, name);
+                    // Nothing mounted from here on may propagate to the host, or back.
+                    Namespaces.makeMountsPrivate(name);
+                    // The tenant's root under ROOT: read-only distro, private /tmp, /dev, /run, home.
+                    new MountPlan(spec, root).build();
+                    Namespaces.setHostname(spec.hostname(), name);
+                    LoopbackSetup.bringUp(name);
+                    // The pid namespace last: once this thread has unshared it, it cannot create
+                    // threads, and the first process it spawns becomes the tenant's pid 1.
+                    Namespaces.unshare(LibC.CLONE_NEWPID, name);
+                    int pid = process.spawn();
+                    return new int[] {pid, openPidfdOrKill(pid, name)};
+                });
+            }
+            fds.closeAfterSpawn();
+            String failure = fds.report.await(REPORT_TIMEOUT_MILLIS, "spawn of tenant " + name);
+            if (failure != null) throw HelperReport.toException(failure, "spawn of tenant " + name);
+            long startTime = ProcStat.startTimeOf(started[0])
+                    .orElseThrow(() -> new JailException("spawn", "pid 1 of tenant " + name + " vanished at once"));
+            return new TenantProcess(name, started[0], startTime, started[1], true);
+        } catch (RuntimeException e) {
+            // Undo in the host: pid 1 (and with it the whole pid namespace, hence every
+            // mount) goes away, then the cgroup. The mount point directory stays; it is ours.
+            if (started != null) {
+                try {
+                    Pidfd.killAndReap(started[1]);
+                } catch (RuntimeException cleanup) {
+                    e.addSuppressed(cleanup);
+                }
+                LibC.closeQuietly(started[1]);
+            }
+            try {
+                cgroup.killAll();
+                cgroup.remove();
+            } catch (RuntimeException cleanup) {
+                e.addSuppressed(cleanup);
+            }
+            throw e;
+        }
+    }
+
+    /** emperor-init init [options] -- ARGV, following the helper protocol. */
+    private static List<String> initCommand(JailSpec spec, Path root, HelperFds fds) {
+        // argv[0] is the bare name: the tenant reads /proc/1/cmdline, and adopt() checks it.
+        List<String> argv = new ArrayList<>(List.of(HelperBinary.NAME_PREFIX, "init"));
+        argv.addAll(fds.options());
+        argv.add("--new-cgroupns");
+        argv.addAll(List.of("--root", root.toString()));
+        argv.addAll(MountPlan.helperOptions());
+        argv.addAll(credentialOptions(spec.uid(), spec.gid(), spec.groups()));
+        argv.addAll(List.of("--cwd", spec.cwd()));
+        if (spec.ksm()) argv.add("--ksm");
+        argv.add("--");
+        argv.addAll(spec.argv());
+        return argv;
+    }
+
+    static List<String> credentialOptions(int uid, int gid, List<Integer> groups) {
+        List<String> options = new ArrayList<>(List.of("--uid", Integer.toString(uid), "--gid", Integer.toString(gid)));
+        if (!groups.isEmpty()) {
+            options.add("--groups");
+            options.add(groups.stream().map(String::valueOf).collect(Collectors.joining(",")));
+        }
+        return options;
+    }
+
+    static void requireUnprivileged(int uid, int gid, String tenant) {
+        if (uid <= 0 || gid <= 0) {
+            throw new JailException("credentials", "tenant " + tenant + " must run as an unprivileged uid and gid, not "
+                    + uid + ":" + gid);
+        }
+    }
+
+    /**
+     * pidfd_open right after the spawn, while the child cannot have been reaped yet (it is
+     * ours and nobody else waits for it). If that fails, the child must not live on unseen.
+     */
+    static int openPidfdOrKill(int pid, String tenant) {
+        try {
+            return Pidfd.open(pid, tenant);
+        } catch (JailException e) {
+            try {
+                LibC.INSTANCE.kill(pid, LibC.SIGKILL);
+                try (com.sun.jna.Memory info = new com.sun.jna.Memory(LibC.SIGINFO_SIZE)) {
+                    LibC.INSTANCE.waitid(LibC.P_PID, pid, info, LibC.WEXITED);
+                }
+            } catch (com.sun.jna.LastErrorException ignored) {
+                // the pidfd_open failure is what the caller needs to see
+            }
+            throw e;
+        }
+    }
+
+    /** JAILS/NAME, a root-owned 0755 directory; made once, kept for later spawns. */
+    private Path mountPoint(String name) {
+        Path root = jailsDir.resolve(name);
+        try {
+            Files.createDirectories(jailsDir);
+            if (!Files.isDirectory(root, LinkOption.NOFOLLOW_LINKS)) {
+                Files.createDirectory(root, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
+            }
+        } catch (IOException e) {
+            throw new JailException("mount point", root + " for tenant " + name + ": " + e, e);
+        }
+        return root;
+    }
+}
