@@ -52,8 +52,8 @@ public final class SpawnBenchmark {
 
         long[] spawnToExit = new long[iterations];
         long[] cycle = new long[iterations];
+        int devNull = Jail.openDevNull();
         try (PidfdReaper reaper = new PidfdReaper()) {
-            int devNull = jail.devNull();
             Stdio stdio = new Stdio(devNull, devNull, devNull);
             for (int i = -warmup; i < iterations; i++) {
                 long t0 = System.nanoTime();
@@ -72,6 +72,7 @@ public final class SpawnBenchmark {
                 }
             }
         } finally {
+            Jail.closeFd(devNull);
             jail.destroy(name);
             deleteTree(root);
         }
