@@ -1,0 +1,133 @@
+package dev.emperor.tests;
+
+import static dev.emperor.tests.EmperorProcess.SLEEPER;
+import static dev.emperor.tests.EmperorProcess.alive;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A tenant that is gone leaves nothing: no process, no cgroup, no mount, no jail directory.
+ * (Its mounts live in its own mount namespace, which dies with its last process; so "no
+ * process in its cgroup" and "no mount visible on the host" together mean no mount at all.)
+ */
+class CleanupTest {
+    private EmperorProcess emperor;
+
+    @BeforeEach
+    void startEmperor() {
+        emperor = new EmperorProcess().start();
+    }
+
+    @AfterEach
+    void cleanUp() {
+        emperor.close();
+    }
+
+    private Path jailDir(String tenant) {
+        return emperor.root().resolve("run/jails").resolve(tenant);
+    }
+
+    private void assertNothingLeft(String tenant) {
+        assertThat(emperor.processesOf(tenant)).as("%s: processes in its cgroup", tenant).isEmpty();
+        assertThat(emperor.cgroupDirsOf(tenant)).as("%s: cgroup directories", tenant).isEmpty();
+        assertThat(emperor.mountsUnderRoot()).as("mounts visible on the host under the test root").isEmpty();
+        assertThat(jailDirIsGoneOrEmpty(tenant)).as("%s: jail mount point %s is gone or empty", tenant,
+                jailDir(tenant)).isTrue();
+    }
+
+    /** The jail may keep the (empty) directory its root was mounted on; nothing may be in it. */
+    private boolean jailDirIsGoneOrEmpty(String tenant) {
+        Path dir = jailDir(tenant);
+        if (!Files.exists(dir)) return true;
+        try (var entries = Files.list(dir)) {
+            return entries.findAny().isEmpty();
+        } catch (java.io.IOException e) {
+            return false;
+        }
+    }
+
+    @Test
+    void runningTenantsMountsNeverShowOnTheHost() {
+        emperor.vassal("alpha", SLEEPER, "distro = busybox", "memory = 64M", "pids = 20", "cpu = 50%");
+        emperor.waitForRunning("alpha");
+        assertThat(emperor.mountsUnderRoot()).as("jail mounts propagated to the host").isEmpty();
+        assertThat(emperor.cgroupDirsOf("alpha")).as("alpha has cgroups while it runs").isNotEmpty();
+    }
+
+    @Test
+    void stoppedTenantLeavesNothing() {
+        emperor.vassal("alpha", SLEEPER, "distro = busybox", "memory = 64M", "pids = 20");
+        int pid = emperor.waitForRunning("alpha").path("pid").asInt();
+        emperor.waitFor("alpha's payload", Duration.ofSeconds(10), () -> emperor.processesOf("alpha").size() == 2);
+
+        assertThat(emperor.command("stop", "alpha").code()).isZero();
+        emperor.waitForState("alpha", "stopped", Duration.ofSeconds(20));
+
+        assertThat(alive(pid)).isFalse();
+        emperor.waitFor("alpha's cgroups to go", Duration.ofSeconds(5), () -> emperor.cgroupDirsOf("alpha").isEmpty());
+        assertNothingLeft("alpha");
+    }
+
+    @Test
+    void payloadIgnoringSigtermIsKilledAfterTheGracePeriod() {
+        emperor.vassal("stubborn", "exec = sh -c \"trap '' TERM; echo $$ >> /run/spawns; while :; do sleep 1; done\"",
+                "distro = busybox");
+        int pid = emperor.waitForRunning("stubborn").path("pid").asInt();
+        emperor.waitFor("the payload", Duration.ofSeconds(10), () -> emperor.spawnCount("stubborn") == 1);
+
+        long t0 = System.nanoTime();
+        assertThat(emperor.command("stop", "stubborn").code()).isZero();
+        emperor.waitForState("stubborn", "stopped", Duration.ofSeconds(20));
+        double seconds = (System.nanoTime() - t0) / 1e9;
+
+        assertThat(seconds).as("stop-grace = 2s, then SIGKILL").isLessThan(15);
+        assertThat(alive(pid)).isFalse();
+        emperor.waitFor("stubborn's cgroups to go", Duration.ofSeconds(5),
+                () -> emperor.cgroupDirsOf("stubborn").isEmpty());
+        assertNothingLeft("stubborn");
+    }
+
+    @Test
+    void failedSpawnLeavesNothing() {
+        emperor.vassal("ghost", "exec = /no/such/program --flag", "distro = busybox", "memory = 64M");
+
+        JsonNode[] seen = new JsonNode[1];
+        emperor.waitFor("ghost to fail and be clean between attempts", Duration.ofSeconds(30), () -> {
+            seen[0] = emperor.statusOf("ghost");
+            String state = seen[0].path("state").asText();
+            return (state.equals("backing-off") || state.equals("failed"))
+                    && emperor.processesOf("ghost").isEmpty() && emperor.cgroupDirsOf("ghost").isEmpty()
+                    && jailDirIsGoneOrEmpty("ghost");
+        }, () -> "status " + seen[0] + ", cgroups " + emperor.cgroupDirsOf("ghost"));
+        assertThat(seen[0].path("reason").asText() + " " + seen[0].path("lastError").asText() + " "
+                + seen[0].path("lastExit").asText())
+                .as("the error names the program").contains("/no/such/program");
+        assertThat(seen[0].path("pid").asInt()).isZero();
+        assertNothingLeft("ghost");
+
+        assertThat(emperor.command("stop", "ghost").code()).isZero();
+        emperor.waitForState("ghost", "stopped", Duration.ofSeconds(20));
+        assertNothingLeft("ghost");
+    }
+
+    @Test
+    void stoppingTheEmperorWithOnExitStopLeavesNothing() {
+        List<String> names = List.of("a1", "a2", "a3");
+        for (String n : names) emperor.vassal(n, SLEEPER, "distro = busybox", "memory = 32M");
+        List<Integer> pids = names.stream().map(n -> emperor.waitForRunning(n).path("pid").asInt()).toList();
+
+        assertThat(emperor.stop()).isZero();
+
+        assertThat(pids.stream().filter(EmperorProcess::alive).toList()).as("tenant pids still alive").isEmpty();
+        assertThat(emperor.processesOfSubtree()).isEmpty();
+        for (String n : names) assertNothingLeft(n);
+    }
+}

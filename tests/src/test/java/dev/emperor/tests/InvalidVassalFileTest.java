@@ -1,0 +1,114 @@
+package dev.emperor.tests;
+
+import static dev.emperor.tests.EmperorProcess.SLEEPER;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** A broken vassal file is reported by file, line and key, and disturbs nobody else. */
+class InvalidVassalFileTest {
+    private EmperorProcess emperor;
+
+    @BeforeEach
+    void startEmperor() {
+        emperor = new EmperorProcess().start();
+    }
+
+    @AfterEach
+    void cleanUp() {
+        emperor.close();
+    }
+
+    @Test
+    void unknownKeyFailsThatTenantOnlyAndFixingTheFileBringsItUp() {
+        emperor.vassal("good", SLEEPER, "distro = busybox");
+        int goodPid = emperor.waitForRunning("good").path("pid").asInt();
+
+        // line 1 is [vassal]; the unknown key is on line 3
+        emperor.vassal("bad", SLEEPER, "colour = blue", "distro = busybox");
+
+        JsonNode bad = emperor.waitForState("bad", "failed", Duration.ofSeconds(20));
+        assertThat(bad.path("lastError").asText()).contains("bad.ini:3").contains("colour");
+        assertThat(bad.path("pid").asInt()).isZero();
+        assertThat(emperor.statusOf("good").path("pid").asInt()).isEqualTo(goodPid);
+
+        emperor.vassal("bad", SLEEPER, "distro = busybox");
+        JsonNode fixed = emperor.waitForRunning("bad");
+        assertThat(fixed.path("lastError").isNull() || fixed.path("lastError").asText().isEmpty()).isTrue();
+        assertThat(emperor.statusOf("good").path("pid").asInt()).isEqualTo(goodPid);
+    }
+
+    @Test
+    void badMemoryValueIsReportedWithItsLineAndKey() {
+        emperor.vassal("good", SLEEPER, "distro = busybox");
+        int goodPid = emperor.waitForRunning("good").path("pid").asInt();
+
+        emperor.vassal("hungry", SLEEPER, "distro = busybox", "memory = lots");
+
+        JsonNode bad = emperor.waitForState("hungry", "failed", Duration.ofSeconds(20));
+        assertThat(bad.path("lastError").asText()).contains("hungry.ini:4").contains("memory");
+        assertThat(emperor.statusOf("good").path("pid").asInt()).isEqualTo(goodPid);
+
+        emperor.vassal("hungry", SLEEPER, "distro = busybox", "memory = 64M");
+        emperor.waitForRunning("hungry");
+    }
+
+    @Test
+    void iniAndJsonForTheSameNameAreAConflict() throws Exception {
+        emperor.vassal("good", SLEEPER, "distro = busybox");
+        emperor.vassal("twin", SLEEPER, "distro = busybox");
+        int goodPid = emperor.waitForRunning("good").path("pid").asInt();
+        int twinPid = emperor.waitForRunning("twin").path("pid").asInt();
+        Path json = emperor.vassalsDir().resolve("twin.json");
+
+        // A running tenant whose name becomes ambiguous keeps its last good configuration,
+        // and says why it ignores the files.
+        EmperorProcess.writeAtomically(json, "{\"exec\": \"sleep 100000\", \"distro\": \"busybox\"}\n");
+        emperor.waitFor("the conflict to be reported", Duration.ofSeconds(20),
+                () -> emperor.statusOf("twin").path("lastError").asText().contains("twin.json"));
+        JsonNode twin = emperor.statusOf("twin");
+        assertThat(twin.path("lastError").asText()).contains("twin.ini").contains("twin.json");
+        assertThat(twin.path("pid").asInt()).isEqualTo(twinPid);
+        assertThat(emperor.statusOf("good").path("pid").asInt()).isEqualTo(goodPid);
+
+        // Found at start-up, the conflict leaves the tenant failed.
+        emperor.stop();
+        emperor.start();
+        twin = emperor.waitForState("twin", "failed", Duration.ofSeconds(20));
+        assertThat(twin.path("lastError").asText()).contains("twin.ini").contains("twin.json");
+        assertThat(twin.path("pid").asInt()).isZero();
+        emperor.waitForRunning("good");
+
+        Files.delete(emperor.vassalsDir().resolve("twin.ini"));
+        JsonNode resolved = emperor.waitForRunning("twin");
+        assertThat(resolved.path("lastError").isNull() || resolved.path("lastError").asText().isEmpty()).isTrue();
+    }
+
+    @Test
+    void jsonVassalFileRuns() {
+        EmperorProcess.writeAtomically(emperor.vassalsDir().resolve("jay.json"),
+                "{\"exec\": \"sh -c 'echo $$ >> /run/spawns; exec sleep 100000'\", \"distro\": \"busybox\","
+                        + " \"env\": [\"A=1\", \"B=2\"]}\n");
+        emperor.waitForRunning("jay");
+        emperor.waitFor("the payload to start", Duration.ofSeconds(10), () -> emperor.spawnCount("jay") == 1);
+    }
+
+    @Test
+    void checkCommandNamesFileLineAndKey() {
+        Path good = emperor.vassal("good", SLEEPER, "distro = busybox");
+        Path bad = emperor.vassal("bad", SLEEPER, "distro = busybox", "memory = lots");
+
+        EmperorProcess.CliResult ok = emperor.command("check", good.toString());
+        assertThat(ok.code()).as("check of a good file: %s %s", ok.out(), ok.err()).isZero();
+
+        EmperorProcess.CliResult broken = emperor.command("check", good.toString(), bad.toString());
+        assertThat(broken.code()).isEqualTo(1);
+        assertThat(broken.out() + broken.err()).contains(bad + ":4: memory:");
+    }
+}

@@ -1,0 +1,87 @@
+package dev.emperor.tests;
+
+import static dev.emperor.tests.EmperorProcess.SLEEPER;
+import static dev.emperor.tests.EmperorProcess.alive;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** `emperor stop|start|reload NAME` and `logs` act on one tenant only. */
+class OperatorCommandsTest {
+    private EmperorProcess emperor;
+
+    @BeforeEach
+    void startEmperor() {
+        emperor = new EmperorProcess().start();
+    }
+
+    @AfterEach
+    void cleanUp() {
+        emperor.close();
+    }
+
+    @Test
+    void stopKeepsTheTenantDownUntilStart() {
+        emperor.vassal("alpha", SLEEPER, "distro = busybox");
+        emperor.vassal("beta", SLEEPER, "distro = busybox");
+        int first = emperor.waitForRunning("alpha").path("pid").asInt();
+        int betaPid = emperor.waitForRunning("beta").path("pid").asInt();
+
+        EmperorProcess.CliResult stop = emperor.command("stop", "alpha");
+        assertThat(stop.code()).as("stop: %s", stop.err()).isZero();
+        JsonNode stopped = emperor.waitForState("alpha", "stopped", Duration.ofSeconds(20));
+        assertThat(stopped.path("pid").asInt()).isZero();
+        emperor.waitFor("the old payload to be gone", Duration.ofSeconds(5), () -> !alive(first));
+        assertThat(emperor.processesOf("alpha")).isEmpty();
+
+        EmperorProcess.sleep(Duration.ofSeconds(3)); // rescans must not bring it back
+        assertThat(emperor.statusOf("alpha").path("state").asText()).isEqualTo("stopped");
+        assertThat(emperor.spawnCount("alpha")).isEqualTo(1);
+
+        EmperorProcess.CliResult start = emperor.command("start", "alpha");
+        assertThat(start.code()).as("start: %s", start.err()).isZero();
+        int second = emperor.waitForRunning("alpha").path("pid").asInt();
+        assertThat(second).isNotEqualTo(first);
+        assertThat(emperor.spawnCount("alpha")).isEqualTo(2);
+        assertThat(emperor.statusOf("beta").path("pid").asInt()).isEqualTo(betaPid);
+    }
+
+    @Test
+    void reloadRestartsWithANewPid() {
+        emperor.vassal("alpha", SLEEPER, "distro = busybox");
+        int first = emperor.waitForRunning("alpha").path("pid").asInt();
+
+        assertThat(emperor.command("reload", "alpha").code()).isZero();
+
+        emperor.waitFor("a new pid", Duration.ofSeconds(30), () -> {
+            JsonNode s = emperor.statusOf("alpha");
+            return s.path("state").asText().equals("running") && s.path("pid").asInt() != first;
+        });
+        assertThat(alive(first)).isFalse();
+        assertThat(emperor.spawnCount("alpha")).isEqualTo(2);
+    }
+
+    @Test
+    void commandsOnAnUnknownTenantFail() {
+        assertThat(emperor.command("stop", "nobody").code()).isEqualTo(1);
+        assertThat(emperor.command("status", "nobody", "--json").code()).isEqualTo(1);
+    }
+
+    @Test
+    void logsShowWhatThePayloadPrinted() {
+        emperor.vassal("alpha", "exec = sh -c \"echo hello-from-alpha; echo oops >&2; exec sleep 100000\"",
+                "distro = busybox");
+        emperor.waitForRunning("alpha");
+        emperor.waitFor("the log to hold both lines", Duration.ofSeconds(10), () -> {
+            String log = String.join("\n", EmperorProcess.readLines(emperor.logOf("alpha")));
+            return log.contains("hello-from-alpha") && log.contains("oops");
+        });
+        EmperorProcess.CliResult logs = emperor.command("logs", "alpha", "-n", "10");
+        assertThat(logs.code()).isZero();
+        assertThat(logs.out()).contains("hello-from-alpha").contains("oops");
+    }
+}
