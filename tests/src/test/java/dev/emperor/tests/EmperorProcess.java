@@ -198,19 +198,9 @@ public final class EmperorProcess implements AutoCloseable {
         return cmd;
     }
 
-    /**
-     * Runs `emperor ARGS...` and returns its exit code and output. A CLI JVM that dies of
-     * SIGKILL (exit 137) is run once more, with a warning on stderr: that was seen (rarely)
-     * while a crash-looping tenant was being cleaned up, and is reported as a finding rather
-     * than failing the behaviour under test.
-     */
+    /** Runs `emperor ARGS...` and returns its exit code and output. */
     public static CliResult cli(String... args) {
-        CliResult r = cliOnce(args);
-        if (r.code() == 137) {
-            System.err.println("WARNING: emperor CLI `" + String.join(" ", args) + "` was SIGKILLed; retrying");
-            r = cliOnce(args);
-        }
-        return r;
+        return cliOnce(args);
     }
 
     private static CliResult cliOnce(String... args) {

@@ -7,8 +7,8 @@ import dev.emperor.jail.JailException;
 import java.nio.file.Path;
 
 /**
- * The two system calls the cgroup code needs in a form Java does not offer: kill(2) by pid,
- * and rmdir(2) with its errno (Java reports EBUSY only as a localised message, and cgroupfs
+ * The system calls the cgroup code needs in a form Java does not offer: a race-free SIGKILL
+ * through a pidfd, and rmdir(2) with its errno (Java reports EBUSY only as a localised message, and cgroupfs
  * uses EBUSY for "processes or child cgroups left"). Private to this package; the jail's
  * general bindings live elsewhere.
  */
@@ -22,7 +22,9 @@ final class CgroupSyscalls {
     interface LibC extends Library {
         LibC INSTANCE = Native.load("c", LibC.class);
 
-        int kill(int pid, int signal) throws LastErrorException;
+        long syscall(long number, Object... args) throws LastErrorException;
+
+        int close(int fd) throws LastErrorException;
 
         int rmdir(String path) throws LastErrorException;
 
@@ -31,13 +33,35 @@ final class CgroupSyscalls {
 
     private CgroupSyscalls() {}
 
-    /** SIGKILLs pid; a process that is already gone (ESRCH) is not an error. */
-    static void sigkill(int pid) {
+    private static final long SYS_PIDFD_SEND_SIGNAL = 424;
+    private static final long SYS_PIDFD_OPEN = 434;
+
+    /**
+     * SIGKILLs pid if it is still a member of the cgroup. A pid read from cgroup.procs may
+     * exit and be reused by an unrelated process before we signal it; so the process is pinned
+     * with a pidfd first, its membership checked again, and only then signalled through the
+     * pidfd. A process that is already gone (ESRCH) is not an error.
+     */
+    static void sigkillIfMember(int pid, java.util.function.IntPredicate isMember) {
+        int pidfd;
         try {
-            LibC.INSTANCE.kill(pid, SIGKILL);
+            pidfd = (int) LibC.INSTANCE.syscall(SYS_PIDFD_OPEN, pid, 0);
+        } catch (LastErrorException e) {
+            if (e.getErrorCode() == ESRCH) return;
+            throw new JailException("pidfd_open " + pid, strerror(e.getErrorCode()), e);
+        }
+        try {
+            if (!isMember.test(pid)) return; // exited, and the number now names someone else
+            LibC.INSTANCE.syscall(SYS_PIDFD_SEND_SIGNAL, pidfd, SIGKILL, null, 0);
         } catch (LastErrorException e) {
             if (e.getErrorCode() != ESRCH) {
                 throw new JailException("kill " + pid, strerror(e.getErrorCode()), e);
+            }
+        } finally {
+            try {
+                LibC.INSTANCE.close(pidfd);
+            } catch (LastErrorException ignored) {
+                // nothing to release
             }
         }
     }

@@ -199,14 +199,14 @@ public final class CgroupV1Driver implements CgroupDriver {
         }
 
         /**
-         * v1 has no cgroup.kill: signal each pid, again until none is left. A pid could in
-         * principle be reused between reading cgroup.procs and kill(2); the window is a few
-         * microseconds and the pid must have been in this tenant's cgroup an instant before.
+         * v1 has no cgroup.kill: signal each pid, again until none is left. Each one is pinned
+         * with a pidfd and checked to still be a member before the signal, so a pid reused by
+         * another process in between is never hit.
          */
         @Override
         public void killAll() {
             CgroupFiles.killUntilEmpty(tenant, this::pids,
-                    left -> left.forEach(CgroupSyscalls::sigkill));
+                    left -> left.forEach(pid -> CgroupSyscalls.sigkillIfMember(pid, p -> pids().contains(p))));
         }
 
         @Override

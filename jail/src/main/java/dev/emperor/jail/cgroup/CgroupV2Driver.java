@@ -162,7 +162,7 @@ public final class CgroupV2Driver implements CgroupDriver {
 
         /**
          * cgroup.kill (Linux 5.14+) SIGKILLs every process in the cgroup in one step, with no
-         * pid-reuse window and no race with fork; older kernels get one kill(2) per pid.
+         * pid-reuse window and no race with fork; older kernels get one pidfd-pinned kill per pid.
          */
         @Override
         public void killAll() {
@@ -172,7 +172,7 @@ public final class CgroupV2Driver implements CgroupDriver {
                 if (atomic) {
                     write(kill, "1");
                 } else {
-                    left.forEach(CgroupSyscalls::sigkill);
+                    left.forEach(pid -> CgroupSyscalls.sigkillIfMember(pid, p -> pids().contains(p)));
                 }
             });
         }
