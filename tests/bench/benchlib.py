@@ -90,7 +90,8 @@ class Emperor:
                     "rescan = %s\non-exit = stop\ncontrol-socket = run/control.sock\n"
                     % (DISTROS, self.cgroup, uid_range, rescan))
         self.out = open(os.path.join(self.root, "emperor.out"), "w")
-        self.process = subprocess.Popen(java("dev.emperor.supervisor.Main", "run", "-c", self.config),
+        # through the launcher, so the daemon runs with the JVM flags users get (it execs java)
+        self.process = subprocess.Popen([os.path.join(REPO, "emperor"), "run", "-c", self.config],
                                         stdout=self.out, stderr=subprocess.STDOUT)
         deadline = time.time() + 30
         while not os.path.exists(os.path.join(self.root, "run", "control.sock")):
