@@ -1,0 +1,72 @@
+package dev.emperor.tests;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** SIGHUP re-reads emperor.ini; an invalid one is refused and the running configuration kept. */
+class ConfigReloadTest {
+    /** Ignores SIGTERM, so how long a stop takes is the configured stop-grace. */
+    private static final String STUBBORN =
+            "exec = sh -c \"trap '' TERM; echo $$ >> /run/spawns; while :; do sleep 1; done\"";
+
+    private EmperorProcess emperor;
+
+    @BeforeEach
+    void startEmperor() {
+        emperor = new EmperorProcess().set("stop-grace", "60s").start();
+    }
+
+    @AfterEach
+    void cleanUp() {
+        emperor.close();
+    }
+
+    /** Rewrites emperor.ini, signals the daemon, and returns the file's previous content. */
+    private String rewriteConfigAndHup(String stopGrace, String extraLine) throws Exception {
+        String before = java.nio.file.Files.readString(emperor.configFile());
+        EmperorProcess.write(emperor.configFile(), before.replace("stop-grace = 60s", "stop-grace = " + stopGrace) + extraLine);
+        new ProcessBuilder("kill", "-HUP", Long.toString(emperor.daemonPid())).start().waitFor();
+        return before;
+    }
+
+    @Test
+    void sighupAppliesTheNewStopGrace() throws Exception {
+        emperor.vassal("stubborn", STUBBORN, "distro = busybox");
+        emperor.waitForRunning("stubborn");
+        rewriteConfigAndHup("1s", "");
+        emperor.waitFor("the daemon to log the re-read", Duration.ofSeconds(10),
+                () -> emperor.daemonOutput().contains("re-read " + emperor.configFile()));
+
+        assertThat(emperor.command("stop", "stubborn").code()).isZero();
+        // with the old 60 s grace this would take a minute
+        emperor.waitForState("stubborn", "stopped", Duration.ofSeconds(15));
+        assertThat(emperor.processesOf("stubborn")).isEmpty();
+    }
+
+    @Test
+    void anInvalidConfigOnSighupIsRefusedAndTheOldOneKept() throws Exception {
+        emperor.vassal("stubborn", STUBBORN, "distro = busybox");
+        emperor.waitForRunning("stubborn");
+        String valid = rewriteConfigAndHup("1s", "stop-grace-typo = 3s\n");
+        emperor.waitFor("the daemon to refuse the file", Duration.ofSeconds(10),
+                () -> emperor.daemonOutput().contains("keeping the previous configuration"));
+        assertThat(emperor.daemonOutput()).contains("stop-grace-typo: unknown key");
+        assertThat(emperor.daemonAlive()).isTrue();
+        // the CLI reads emperor.ini too (for the socket): give it back a valid file, no SIGHUP
+        EmperorProcess.write(emperor.configFile(), valid);
+
+        assertThat(emperor.command("stop", "stubborn").code()).isZero();
+        EmperorProcess.sleep(Duration.ofSeconds(4)); // the 1 s grace of the refused file must not apply
+        assertThat(emperor.statusOf("stubborn").path("state").asText()).isEqualTo("stopping");
+
+        // end the 60 s wait now: the tenant's processes die, and the stop completes
+        for (int pid : emperor.processesOf("stubborn")) {
+            new ProcessBuilder("kill", "-9", Integer.toString(pid)).start().waitFor();
+        }
+        emperor.waitForState("stubborn", "stopped", Duration.ofSeconds(15));
+    }
+}
