@@ -295,6 +295,15 @@ public final class Vassal {
     }
 
     private void beginStop(VassalState stoppingState, String why, Then afterwards) {
+        if (state == VassalState.STOPPING || state == VassalState.RELOADING) {
+            // Already on its way down: change only what follows the exit (never undoing a
+            // removal), without signalling again or restarting the grace period, so a stream
+            // of file changes cannot keep a stubborn payload alive.
+            if (then == Then.REMOVE || then == Then.FORGET) return;
+            then = afterwards;
+            transition(stoppingState, why);
+            return;
+        }
         then = afterwards;
         transition(stoppingState, why);
         TenantProcess target = process;
