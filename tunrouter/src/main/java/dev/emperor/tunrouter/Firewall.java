@@ -105,23 +105,30 @@ public final class Firewall {
 
     /** The rule that decides this packet, or null when the default verdict does: for logs and tests. */
     public FirewallRule firstMatch(Ipv4Packet packet, Direction direction, int tenantId) {
-        FirewallRule rule = first(builtIn, packet);
+        // Read each header field once, not once per rule.
+        int src = packet.source();
+        int dst = packet.destination();
+        int protocol = packet.protocol();
+        int port = packet.destinationPort();
+        int icmpType = packet.icmpType();
+        int icmpCode = packet.icmpCode();
+        FirewallRule rule = first(builtIn, src, dst, protocol, port, icmpType, icmpCode);
         if (rule != null) {
             return rule;
         }
         FirewallRule[][] perTenant = direction == Direction.OUT ? tenantOut : tenantIn;
         if (tenantId >= 0 && tenantId < perTenant.length && perTenant[tenantId] != null) {
-            rule = first(perTenant[tenantId], packet);
+            rule = first(perTenant[tenantId], src, dst, protocol, port, icmpType, icmpCode);
             if (rule != null) {
                 return rule;
             }
         }
-        return first(direction == Direction.OUT ? globalOut : globalIn, packet);
+        return first(direction == Direction.OUT ? globalOut : globalIn, src, dst, protocol, port, icmpType, icmpCode);
     }
 
-    private static FirewallRule first(FirewallRule[] rules, Ipv4Packet packet) {
+    private static FirewallRule first(FirewallRule[] rules, int src, int dst, int protocol, int port, int icmpType, int icmpCode) {
         for (FirewallRule rule : rules) {
-            if (rule.matches(packet)) {
+            if (rule.matches(src, dst, protocol, port, icmpType, icmpCode)) {
                 return rule;
             }
         }

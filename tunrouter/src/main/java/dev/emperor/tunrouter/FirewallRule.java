@@ -41,8 +41,12 @@ public record FirewallRule(Verdict verdict, Cidr source, Cidr destination, int p
 
     /** True when the packet (already validated) satisfies every condition of this rule. */
     public boolean matches(Ipv4Packet packet) {
-        int src = packet.source();
-        int dst = packet.destination();
+        return matches(packet.source(), packet.destination(), packet.protocol(), packet.destinationPort(),
+                packet.icmpType(), packet.icmpCode());
+    }
+
+    /** The same test on fields read once per packet by {@link Firewall} (-1 for an absent port or ICMP field). */
+    boolean matches(int src, int dst, int packetProtocol, int destinationPort, int packetIcmpType, int packetIcmpCode) {
         if (!source.contains(src) || !destination.contains(dst)) {
             return false;
         }
@@ -50,22 +54,20 @@ public record FirewallRule(Verdict verdict, Cidr source, Cidr destination, int p
             return false;
         }
         if (protocol != ANY_PROTOCOL) {
-            int p = packet.protocol();
-            if (protocol == TCP_OR_UDP ? (p != Ipv4Packet.PROTOCOL_TCP && p != Ipv4Packet.PROTOCOL_UDP) : p != protocol) {
+            if (protocol == TCP_OR_UDP
+                    ? (packetProtocol != Ipv4Packet.PROTOCOL_TCP && packetProtocol != Ipv4Packet.PROTOCOL_UDP)
+                    : packetProtocol != protocol) {
                 return false;
             }
         }
-        if (portFrom >= 0) {
-            // Without a visible port (a later fragment) a port rule does not apply, for allow and deny alike.
-            int port = packet.destinationPort();
-            if (port < portFrom || port > portTo) {
-                return false;
-            }
-        }
-        if (icmpType >= 0 && packet.icmpType() != icmpType) {
+        // Without a visible port (a later fragment) a port rule does not apply, for allow and deny alike.
+        if (portFrom >= 0 && (destinationPort < portFrom || destinationPort > portTo)) {
             return false;
         }
-        return icmpCode < 0 || packet.icmpCode() == icmpCode;
+        if (icmpType >= 0 && packetIcmpType != icmpType) {
+            return false;
+        }
+        return icmpCode < 0 || packetIcmpCode == icmpCode;
     }
 
     @Override
