@@ -1,0 +1,42 @@
+package dev.emperor.tunrouter;
+
+/** Why the router refused a packet. Every dropped packet is counted under exactly one reason. */
+public enum DropReason {
+    /** Shorter than the headers it announces (IPv4 header, or the first fragment's TCP/UDP/ICMP header). */
+    TRUNCATED,
+    /** The version nibble is neither 4 nor 6. */
+    BAD_VERSION,
+    /** Version 6: Emperor's tenant network is IPv4 only. */
+    IPV6_UNSUPPORTED,
+    /** Header length below 20 bytes or beyond the frame. */
+    BAD_IHL,
+    /** IPv4 total length disagrees with the frame (shorter than the header, or trailing bytes). */
+    BAD_LENGTH,
+    /** Frame larger than the router's maximum frame size. */
+    TOO_LARGE,
+    /** Header checksum wrong (only when the router verifies checksums). */
+    BAD_CHECKSUM,
+    /** Reserved flag set, reassembly beyond 65535 bytes, or a TCP fragment at offset 8 (RFC 1858 overlap). */
+    BAD_FRAGMENT,
+    /** A tenant sent a packet whose source is not its own address. */
+    SPOOFED_SOURCE,
+    /** Between two tenant addresses: never routed, whatever the rules say. */
+    TENANT_TO_TENANT,
+    /** Denied by a firewall rule (built-in, the tenant's own, or the operator's) or by the default verdict. */
+    FIREWALL,
+    /** From the gateway to an address no attached tenant holds. */
+    NO_ROUTE,
+    /** Read from a tenant id that is not (or no longer) attached. */
+    UNKNOWN_TENANT;
+
+    private static final DropReason[] BY_ORDINAL = values();
+
+    /** The reason with this ordinal, without the array copy {@code values()} makes on every call. */
+    static DropReason ofOrdinal(int ordinal) {
+        return BY_ORDINAL[ordinal];
+    }
+
+    static int count() {
+        return BY_ORDINAL.length;
+    }
+}
