@@ -63,8 +63,15 @@ class VassalDirectoryWatcherTest {
 
     /** Nothing more arrives: a sentinel file's event is the very next one. */
     private void assertNoMoreEventsBefore(String sentinel) throws Exception {
-        Files.writeString(dir.resolve(sentinel + ".ini"), "[vassal]\nexec = s\n");
+        writeAtomically(dir.resolve(sentinel + ".ini"), "[vassal]\nexec = s\n");
         assertThat(next()).isEqualTo("file " + sentinel + " " + sentinel + ".ini");
+    }
+
+    /** As a control panel writes: a temporary name, then a rename (in-place writes can be seen half-done). */
+    private static void writeAtomically(Path file, String content) throws IOException {
+        Path temp = file.resolveSibling("." + file.getFileName() + ".tmp");
+        Files.writeString(temp, content);
+        Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }
 
     @Test
@@ -83,12 +90,16 @@ class VassalDirectoryWatcherTest {
     }
 
     @Test
-    void touchingAFileWithoutChangingItIsNotAChange() throws Exception {
+    void touchingAFileOrReplacingItWithTheSameBytesIsNotAChange() throws Exception {
         events.clear();
         Files.setLastModifiedTime(dir.resolve("early.ini"), java.nio.file.attribute.FileTime.fromMillis(0));
-        Files.writeString(dir.resolve("early.ini"), "[vassal]\nexec = a\n"); // same bytes again
+        // Same bytes again, replaced atomically. (An in-place rewrite truncates first, and a
+        // read in between sees the empty file: the lifecycle tolerates that transient state,
+        // a running tenant keeps its last valid configuration, but it is a real event.)
+        writeAtomically(dir.resolve("early.ini"), "[vassal]\nexec = a\n");
         assertNoMoreEventsBefore("sentinel2");
         Files.writeString(dir.resolve("early.ini"), "[vassal]\nexec = changed\n");
+        // an in-place write may be seen mid-way (empty) and then complete: the last event is the content
         assertThat(next()).isEqualTo("file early early.ini");
     }
 
@@ -111,7 +122,7 @@ class VassalDirectoryWatcherTest {
     @Test
     void anIniAndAJsonForOneNameAreAConflict() throws Exception {
         events.clear();
-        Files.writeString(dir.resolve("early.json"), "{\"exec\": \"a\"}");
+        writeAtomically(dir.resolve("early.json"), "{\"exec\": \"a\"}");
         assertThat(next()).isEqualTo("conflict early");
         Files.delete(dir.resolve("early.ini"));
         assertThat(next()).isEqualTo("file early early.json");
@@ -120,7 +131,7 @@ class VassalDirectoryWatcherTest {
     @Test
     void aVassalFileWithAnImpossibleNameIsRejectedOnce() throws Exception {
         events.clear();
-        Files.writeString(dir.resolve("Bad Name.ini"), "[vassal]\nexec = a\n");
+        writeAtomically(dir.resolve("Bad Name.ini"), "[vassal]\nexec = a\n");
         assertThat(next()).isEqualTo("rejected Bad Name.ini");
         assertNoMoreEventsBefore("sentinel4");
     }
@@ -129,7 +140,7 @@ class VassalDirectoryWatcherTest {
     void aRescanFindsChangesWithoutEvents() throws Exception {
         watcher.close(); // no more inotify: only rescans report
         events.clear();
-        Files.writeString(dir.resolve("late.ini"), "[vassal]\nexec = a\n");
+        writeAtomically(dir.resolve("late.ini"), "[vassal]\nexec = a\n");
         Files.delete(dir.resolve("early.ini"));
         watcher.rescan();
         assertThat(List.of(next(), next())).containsExactlyInAnyOrder("removed early", "file late late.ini");
