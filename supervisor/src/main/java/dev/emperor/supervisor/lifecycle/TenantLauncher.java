@@ -91,6 +91,9 @@ public final class TenantLauncher {
             return new Spawned(jail.spawn(spec, new Stdio(stdin, log.fd(), log.fd())), uid, gid);
         } catch (java.io.IOException e) {
             throw new JailException("open log of " + name, e.getMessage(), e);
+        } catch (JailException e) {
+            removeMountPoint(name); // the jail undid everything else
+            throw e;
         } finally {
             Jail.closeFd(stdin);
         }
@@ -118,6 +121,10 @@ public final class TenantLauncher {
         } catch (JailException e) {
             log.error("vassal {}: {}", name, e.getMessage());
         }
+        removeMountPoint(name);
+    }
+
+    private void removeMountPoint(String name) {
         try {
             Files.deleteIfExists(jailsDir.resolve(name));
         } catch (IOException e) {

@@ -380,7 +380,7 @@ public final class Vassal {
                 stats.map(CgroupStats::tasks).orElse(0L),
                 cfg == null ? null : cfg.source().toString(),
                 cfg == null ? null : cfg.distro(),
-                ctx.store().vassal(name).map(r -> r.uid()).orElse(0),
+                ctx.store().vassal(name).map(r -> Math.max(0, r.uid())).orElse(0), // -1: never spawned
                 retryAt == null ? 0 : Math.max(0, Duration.between(Instant.now(), retryAt).toSeconds()));
     }
 
