@@ -27,7 +27,15 @@ public enum DropReason {
     /** From the gateway to an address no attached tenant holds. */
     NO_ROUTE,
     /** Read from a tenant id that is not (or no longer) attached. */
-    UNKNOWN_TENANT;
+    UNKNOWN_TENANT,
+    /**
+     * Routed, but its destination descriptor was full (EAGAIN) and so was the destination's
+     * bounded queue in the packet pump. Counted on the tenant whose tun was full, or for a packet
+     * to the gateway on the sending tenant; the packet was already counted as in or out.
+     */
+    QUEUE_FULL,
+    /** Routed, but the write to the destination descriptor failed with an error other than EAGAIN. */
+    WRITE_FAILED;
 
     private static final DropReason[] BY_ORDINAL = values();
 

@@ -1,0 +1,116 @@
+package dev.emperor.tunrouter;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+
+/**
+ * Outbound NAT for the tenant subnet, by the kernel: an nftables table of Emperor's own,
+ * {@code table ip emperor_NAME}, whose postrouting chain masquerades packets from the subnet
+ * leaving through any interface except the gateway's. Emperor never reads or changes any other
+ * table. Installing replaces the table atomically (one {@code nft -f -} transaction).
+ *
+ * <p>{@link #install} also sets {@code net.ipv4.ip_forward=1}, without which the host would not
+ * forward tenant packets at all. The old value is not remembered and {@link #remove} does not
+ * restore it: other software on the host may rely on forwarding once it is on.
+ */
+public final class NatTable {
+    private static final Pattern NAME = Pattern.compile("[a-z0-9_]{1,40}");
+    private static final Pattern INTERFACE = Pattern.compile("[A-Za-z0-9_.\\-]{1,15}");
+    private static final Path IP_FORWARD = Path.of("/proc/sys/net/ipv4/ip_forward");
+
+    private final String table;
+
+    private NatTable(String table) {
+        this.table = table;
+    }
+
+    /** The table {@code emperor_NAME}; {@code name} is lower-case letters, digits and '_'. */
+    public static NatTable named(String name) {
+        Objects.requireNonNull(name, "name");
+        if (!NAME.matcher(name).matches()) {
+            throw new IllegalArgumentException("NAT table name '" + name + "' must be 1 to 40 of a-z, 0-9 and '_'");
+        }
+        return new NatTable("emperor_" + name);
+    }
+
+    /** {@code ip TABLE}, as nft names it. */
+    public String table() {
+        return table;
+    }
+
+    /** Installs (or replaces) the table masquerading {@code subnet} out of every interface but {@code gatewayInterface}, and turns on IPv4 forwarding. */
+    public void install(Cidr subnet, String gatewayInterface) {
+        Objects.requireNonNull(subnet, "subnet");
+        if (!INTERFACE.matcher(gatewayInterface).matches()) {
+            throw new IllegalArgumentException("interface name '" + gatewayInterface + "' is not a valid interface name");
+        }
+        // "add" then "delete" makes the delete succeed whether or not the table existed; all in one transaction.
+        String script = "add table ip " + table + "\n"
+                + "delete table ip " + table + "\n"
+                + "table ip " + table + " {\n"
+                + "  chain postrouting {\n"
+                + "    type nat hook postrouting priority srcnat; policy accept;\n"
+                + "    ip saddr " + subnet + " oifname != \"" + gatewayInterface + "\" masquerade\n"
+                + "  }\n"
+                + "}\n";
+        nft("install nftables table ip " + table, script);
+        try {
+            Files.writeString(IP_FORWARD, "1\n");
+        } catch (IOException e) {
+            throw new NetworkSetupException("set net.ipv4.ip_forward=1 (" + IP_FORWARD + "): " + e.getMessage(), e);
+        }
+    }
+
+    /** Removes the table if it exists. */
+    public void remove() {
+        nft("remove nftables table ip " + table, "add table ip " + table + "\ndelete table ip " + table + "\n");
+    }
+
+    /** Whether the table is in the ruleset now. */
+    public boolean isInstalled() {
+        String tables = run("list nftables tables", List.of("nft", "list", "tables"), null);
+        return tables.lines().anyMatch(line -> line.strip().equals("table ip " + table));
+    }
+
+    private static void nft(String step, String script) {
+        run(step, List.of("nft", "-f", "-"), script);
+    }
+
+    private static String run(String step, List<String> command, String stdin) {
+        Process process;
+        try {
+            process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        } catch (IOException e) {
+            throw new NetworkSetupException(step + ": nft not found: apt-get install nftables", e);
+        }
+        try {
+            try (OutputStream in = process.getOutputStream()) {
+                if (stdin != null) {
+                    in.write(stdin.getBytes(StandardCharsets.UTF_8));
+                }
+            }
+            String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!process.waitFor(30, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+                throw new NetworkSetupException(step + ": nft did not finish within 30 s");
+            }
+            if (process.exitValue() != 0) {
+                throw new NetworkSetupException(step + ": nft exited with " + process.exitValue() + ": " + output.strip());
+            }
+            return output;
+        } catch (IOException e) {
+            throw new NetworkSetupException(step + ": talking to nft: " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            process.destroyForcibly();
+            throw new NetworkSetupException(step + ": interrupted", e);
+        }
+    }
+}

@@ -1,0 +1,131 @@
+package dev.emperor.tunrouter;
+
+import static dev.emperor.tunrouter.Packets.ip;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class PacketPumpTest {
+    private static final TenantSubnet SUBNET = TenantSubnet.parse("10.200.0.0/16");
+    private static final int QUEUE_FRAMES = 8;
+
+    private Router router;
+    private DatagramPair gateway;
+    private DatagramPair alicePair;
+    private DatagramPair bobPair;
+    private PacketPump pump;
+    private int alice;
+    private int bob;
+
+    @BeforeEach
+    void setUp() {
+        router = new Router(new Firewall(SUBNET, FirewallRules.NONE, Verdict.ALLOW), 1500, true);
+        alice = router.attach("alice", ip("10.200.0.2"), FirewallRules.NONE);
+        bob = router.attach("bob", ip("10.200.0.3"), FirewallRules.NONE);
+        gateway = new DatagramPair();
+        alicePair = new DatagramPair();
+        bobPair = new DatagramPair();
+        pump = new PacketPump(router, gateway.pumpEnd, QUEUE_FRAMES);
+        pump.attach(alice, alicePair.pumpEnd);
+        pump.attach(bob, bobPair.pumpEnd);
+    }
+
+    @AfterEach
+    void tearDown() {
+        pump.close();
+        gateway.close();
+        alicePair.close();
+        bobPair.close();
+    }
+
+    private static byte[] bytes(ByteBuffer frame) {
+        return Arrays.copyOfRange(frame.array(), frame.position(), frame.limit());
+    }
+
+    @Test
+    void movesAllowedFramesBothWaysAndCountsThem() {
+        ByteBuffer out = Packets.tcp("10.200.0.2", "93.184.216.34", 443);
+        alicePair.send(out);
+        assertThat(gateway.receive(10_000)).isEqualTo(bytes(out));
+
+        ByteBuffer in = Packets.tcp("93.184.216.34", "10.200.0.2", 40000);
+        gateway.send(in);
+        assertThat(alicePair.receive(10_000)).isEqualTo(bytes(in));
+
+        TenantCounters.Snapshot counted = router.counters(alice).snapshot();
+        assertThat(counted.packetsOut()).isEqualTo(1);
+        assertThat(counted.bytesOut()).isEqualTo(out.remaining());
+        assertThat(counted.packetsIn()).isEqualTo(1);
+        assertThat(counted.bytesIn()).isEqualTo(in.remaining());
+    }
+
+    @Test
+    void dropsWhatTheRouterRefusesAndForwardsTheNextFrame() {
+        alicePair.send(Packets.udp("10.200.0.9", "1.1.1.1", 53));   // spoofed
+        alicePair.send(Packets.udp("10.200.0.2", "10.200.0.3", 53)); // to bob
+        ByteBuffer fine = Packets.udp("10.200.0.2", "1.1.1.1", 53);
+        alicePair.send(fine);
+
+        assertThat(gateway.receive(10_000)).isEqualTo(bytes(fine));
+        assertThat(bobPair.receive(0)).isNull();
+        TenantCounters.Snapshot counted = router.counters(alice).snapshot();
+        assertThat(counted.drops(DropReason.SPOOFED_SOURCE)).isEqualTo(1);
+        assertThat(counted.drops(DropReason.TENANT_TO_TENANT)).isEqualTo(1);
+    }
+
+    @Test
+    void aTenantThatStopsReadingDoesNotStallTheOthersAndItsOverflowIsCounted() {
+        int sent = 300;
+        for (int i = 0; i < sent; i++) {
+            gateway.send(Packets.udp("1.1.1.1", "10.200.0.3", 1000 + i));
+        }
+        ByteBuffer forAlice = Packets.udp("1.1.1.1", "10.200.0.2", 53);
+        gateway.send(forAlice);
+
+        // Bob reads nothing, yet Alice's frame, sent after all of Bob's, arrives.
+        assertThat(alicePair.receive(10_000)).isEqualTo(bytes(forAlice));
+        long dropped = router.counters(bob).snapshot().drops(DropReason.QUEUE_FULL);
+        assertThat(dropped).isPositive();
+
+        // Once Bob reads again, his queue is written out: every frame was delivered or counted.
+        int received = 0;
+        while (bobPair.receive(2_000) != null) {
+            received++;
+        }
+        assertThat(received + router.counters(bob).snapshot().drops(DropReason.QUEUE_FULL)).isEqualTo(sent);
+        assertThat(received).isGreaterThan(QUEUE_FRAMES);
+    }
+
+    @Test
+    void aDetachedTenantIsNoLongerReadAndCanBeAttachedAgain() {
+        pump.detach(alice);
+        ByteBuffer waiting = Packets.udp("10.200.0.2", "1.1.1.1", 53);
+        alicePair.send(waiting);
+        ByteBuffer fromBob = Packets.udp("10.200.0.3", "1.1.1.1", 53);
+        bobPair.send(fromBob);
+        assertThat(gateway.receive(10_000)).isEqualTo(bytes(fromBob));
+        assertThat(gateway.receive(0)).isNull();
+
+        pump.attach(alice, alicePair.pumpEnd);
+        assertThat(gateway.receive(10_000)).isEqualTo(bytes(waiting));
+    }
+
+    @Test
+    void attachingATenantTwiceOrDetachingAStrangerIsRefused() {
+        assertThatThrownBy(() -> pump.attach(alice, alicePair.pumpEnd))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("already attached");
+        assertThatThrownBy(() -> pump.detach(42))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not attached");
+    }
+
+    @Test
+    void aClosedPumpRefusesCommands() {
+        pump.close();
+        assertThatThrownBy(() -> pump.detach(alice)).isInstanceOf(IllegalStateException.class);
+    }
+}

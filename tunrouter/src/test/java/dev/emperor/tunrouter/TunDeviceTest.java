@@ -1,0 +1,54 @@
+package dev.emperor.tunrouter;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.ThreadLocalRandom;
+import org.junit.jupiter.api.Test;
+
+/** Needs root: creates short-lived tun devices in the host namespace (closing one removes it). */
+class TunDeviceTest {
+    private final String name = String.format("emp-t-%06xd", ThreadLocalRandom.current().nextInt(1 << 24));
+
+    @Test
+    void aConfiguredDeviceIsUpWithItsMtuAndClosingItRemovesIt() throws Exception {
+        try (TunDevice tun = TunDevice.create(name)) {
+            tun.configure(Cidr.parseAddress("10.213.7.1"), 24, 1400, 500);
+            Path sys = Path.of("/sys/class/net", name);
+            assertThat(Files.readString(sys.resolve("mtu")).strip()).isEqualTo("1400");
+            assertThat(Files.readString(sys.resolve("tx_queue_len")).strip()).isEqualTo("500");
+            assertThat(Integer.decode(Files.readString(sys.resolve("flags")).strip()) & 1).isEqualTo(1);
+        }
+        assertThat(Path.of("/sys/class/net", name)).doesNotExist();
+    }
+
+    @Test
+    void aNameAlreadyInUseIsRefusedNamingTheStepAndTheInterface() {
+        try (TunDevice first = TunDevice.create(name)) {
+            assertThatThrownBy(() -> TunDevice.create(name))
+                    .isInstanceOf(NetworkSetupException.class)
+                    .hasMessageStartingWith("TUNSETIFF " + name + ": ");
+        }
+    }
+
+    @Test
+    void aFailedConfigurationStepIsNamed() {
+        try (TunDevice tun = TunDevice.create(name)) {
+            assertThatThrownBy(() -> tun.configure(Cidr.parseAddress("10.213.7.1"), 24, 20, 500))
+                    .isInstanceOf(NetworkSetupException.class)
+                    .hasMessage("SIOCSIFMTU " + name + " 20: Invalid argument");
+            // down and without an address, the gateway is unreachable
+            assertThatThrownBy(() -> tun.addDefaultRoute(Cidr.parseAddress("10.213.7.1")))
+                    .isInstanceOf(NetworkSetupException.class)
+                    .hasMessageStartingWith("SIOCADDRT default via 10.213.7.1 dev " + name + ": ");
+        }
+    }
+
+    @Test
+    void badNamesAreRefusedBeforeTouchingTheKernel() {
+        assertThatThrownBy(() -> TunDevice.create("a-name-that-is-too-long")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> TunDevice.create("a/b")).isInstanceOf(IllegalArgumentException.class);
+    }
+}
