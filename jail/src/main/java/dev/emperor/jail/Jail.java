@@ -60,7 +60,16 @@ public final class Jail {
      * the exception names the step that failed, e.g. "exec: sleepy: No such file or directory".
      */
     public TenantProcess spawn(JailSpec spec, Stdio stdio) {
-        return spawner.spawn(spec, stdio);
+        return spawn(spec, stdio, NetworkHook.NONE);
+    }
+
+    /**
+     * As {@link #spawn(JailSpec, Stdio)}, and runs {@code network} on the spawn thread inside
+     * the tenant's new network namespace, right after {@code lo} is up. If the hook or a later
+     * step fails, the namespace (and whatever the hook made in it) dies with the spawn.
+     */
+    public TenantProcess spawn(JailSpec spec, Stdio stdio, NetworkHook network) {
+        return spawner.spawn(spec, stdio, network);
     }
 
     /**

@@ -16,7 +16,7 @@ import java.util.stream.Collectors;
  *
  * <p>The JVM never forks. A fresh platform thread unshares the namespaces, builds the root
  * under a host directory (visible only in its new mount namespace), sets the hostname and
- * loopback, unshares the pid namespace and posix_spawn()s the helper, which becomes pid 1 of
+ * loopback, runs the caller's network hook, unshares the pid namespace and posix_spawn()s the helper, which becomes pid 1 of
  * the tenant, joins the cgroup, switches root, mounts /proc, drops privileges, installs the
  * seccomp filter and runs the payload. The thread then returns to the host's namespaces and
  * dies. The helper's report channel tells us whether the payload runs or which step failed.
@@ -35,7 +35,7 @@ final class Spawner {
         this.cgroups = cgroups;
     }
 
-    TenantProcess spawn(JailSpec spec, Stdio stdio) {
+    TenantProcess spawn(JailSpec spec, Stdio stdio, NetworkHook network) {
         String name = spec.name();
         // Refuse what the helper would refuse anyway, before anything exists to clean up.
         requireUnprivileged(spec.uid(), spec.gid(), name);
@@ -64,6 +64,8 @@ final class Spawner {
                     new MountPlan(spec, root).build();
                     Namespaces.setHostname(spec.hostname(), name);
                     LoopbackSetup.bringUp(name);
+                    // The tenant's other interfaces (tun0), while this thread is in its netns.
+                    network.inTenantNetns();
                     // The pid namespace last: once this thread has unshared it, it cannot create
                     // threads, and the first process it spawns becomes the tenant's pid 1.
                     Namespaces.unshare(LibC.CLONE_NEWPID, name);

@@ -205,6 +205,34 @@ class JailTest {
     }
 
     @Test
+    void networkHookRunsInsideTheTenantsNetworkNamespace() throws Exception {
+        String[] seen = new String[1];
+        NetworkHook hook = () -> {
+            try {
+                seen[0] = Files.readSymbolicLink(Path.of("/proc/thread-self/ns/net")).toString();
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        };
+        try (TestTenants.Output out = new TestTenants.Output(t.dir.resolve("out"))) {
+            TenantProcess p = t.spawn(t.spec("hooked", "sleep", "1000"), out.stdio(), hook);
+            String host = Files.readSymbolicLink(Path.of("/proc/self/ns/net")).toString();
+            String tenant = Files.readSymbolicLink(Path.of("/proc/" + p.pid() + "/ns/net")).toString();
+            assertThat(seen[0]).isNotEqualTo(host).isEqualTo(tenant);
+        }
+    }
+
+    @Test
+    void aFailingNetworkHookFailsTheSpawnAndLeavesNothing() throws Exception {
+        JailSpec spec = t.spec("nonet", "sleep", "1000");
+        assertThatThrownBy(() -> t.spawn(spec, new Stdio(0, 1, 2), () -> {
+            throw new IllegalStateException("no tun for you");
+        })).hasMessage("no tun for you");
+        assertThat(t.cgroups.open("nonet")).isEmpty();
+        assertThat(t.hostHasMountsUnderJails()).isFalse();
+    }
+
+    @Test
     void aMissingProgramFailsTheSpawnAtExecAndLeavesNothing() throws Exception {
         JailSpec spec = t.spec("noprog", "no-such-program");
         assertThatThrownBy(() -> t.spawn(spec, new Stdio(0, 1, 2)))

@@ -89,7 +89,11 @@ final class TestTenants implements AutoCloseable {
 
     /** Spawns and remembers the process for clean-up. */
     TenantProcess spawn(JailSpec spec, Stdio stdio) {
-        TenantProcess p = jail.spawn(spec, stdio);
+        return spawn(spec, stdio, NetworkHook.NONE);
+    }
+
+    TenantProcess spawn(JailSpec spec, Stdio stdio, NetworkHook network) {
+        TenantProcess p = jail.spawn(spec, stdio, network);
         processes.add(p);
         return p;
     }

@@ -16,6 +16,7 @@ import dev.emperor.supervisor.lifecycle.TenantLauncher;
 import dev.emperor.supervisor.lifecycle.Vassal;
 import dev.emperor.supervisor.lifecycle.VassalContext;
 import dev.emperor.supervisor.logs.TenantLogs;
+import dev.emperor.supervisor.network.TenantNetwork;
 import dev.emperor.supervisor.state.StateStore;
 import dev.emperor.supervisor.state.VassalRow;
 import dev.emperor.supervisor.watch.VassalDirectoryWatcher;
@@ -41,8 +42,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The daemon: one per host. Wires configuration, state, the jail and the vassal directory
- * together, keeps one {@link Vassal} per tenant file, and answers the control socket.
+ * The daemon: one per host. Wires configuration, state, the jail, the tenant network and the
+ * vassal directory together, keeps one {@link Vassal} per tenant file, and answers the control socket.
  *
  * <p>Start-up order matters for "no tenant runs twice": the state store is read and live
  * payloads are re-adopted BEFORE the vassal directory is scanned, so a tenant that survived
@@ -60,6 +61,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
     private final Jail jail;
     private final PidfdReaper reaper;
     private final TenantLogs logs;
+    private final TenantNetwork network;
     private final TenantLauncher launcher;
     private final ScheduledExecutorService timers;
     private final ExecutorService mailboxes = Executors.newVirtualThreadPerTaskExecutor();
@@ -88,7 +90,9 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         jail = new Jail(JailSettings.extractingHelper(config.stateDir().resolve("libexec"), jailsDir, cgroups));
         reaper = new PidfdReaper();
         logs = TenantLogs.open(config.logDir());
-        launcher = new TenantLauncher(this::config, store, jail, cgroups, logs, jailsDir);
+        // Before any adoption or spawn: tenants' tun0s are attached to it.
+        network = TenantNetwork.start(config.tunSubnet(), config.tunGateway(), store);
+        launcher = new TenantLauncher(this::config, store, jail, cgroups, logs, jailsDir, network);
         timers = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().name("emperor-timers")
                 .daemon().unstarted(r));
         log.info("emperor starting: vassals {}, state {}, cgroups {}", config.vassalsDir(), config.stateDir(),
@@ -257,8 +261,9 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         try {
             EmperorConfig fresh = EmperorConfig.load(configFile);
             if (!fresh.vassalsDir().equals(config.vassalsDir()) || !fresh.stateDir().equals(config.stateDir())
-                    || !fresh.runDir().equals(config.runDir())) {
-                log.error("{}: vassals, state-dir and run-dir cannot change while the emperor runs;"
+                    || !fresh.runDir().equals(config.runDir()) || !fresh.tunSubnet().equals(config.tunSubnet())
+                    || !fresh.tunGateway().equals(config.tunGateway())) {
+                log.error("{}: vassals, state-dir, run-dir, tun-subnet and tun-gateway cannot change while the emperor runs;"
                         + " keeping the previous configuration (restart the emperor to change them)", configFile);
                 return;
             }
@@ -301,6 +306,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         if (control != null) control.close();
         timers.shutdownNow();
         reaper.close();
+        network.close();
         store.close();
         lock.release();
         lockChannel.close();

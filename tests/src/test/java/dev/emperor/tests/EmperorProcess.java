@@ -44,6 +44,7 @@ public final class EmperorProcess implements AutoCloseable {
 
     private final Path root;
     private final String cgroup;
+    private final String gateway;
     private final Map<String, String> settings = new LinkedHashMap<>();
     private final List<Integer> pidsSeen = new ArrayList<>();
     private Process daemon;
@@ -52,6 +53,8 @@ public final class EmperorProcess implements AutoCloseable {
     /** A fresh temporary root with the default test settings (see {@link #set}). */
     public EmperorProcess() {
         this.cgroup = "emperor-test-" + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong()).substring(6);
+        // Own gateway and subnet too, so that parallel runs and leftovers never clash.
+        this.gateway = "et" + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt()).substring(2);
         try {
             this.root = Files.createTempDirectory(Path.of("/tmp"), "emperor-test-");
             Files.createDirectories(root.resolve("vassals"));
@@ -71,6 +74,8 @@ public final class EmperorProcess implements AutoCloseable {
         settings.put("rescan", "1s");
         settings.put("on-exit", "stop");
         settings.put("control-socket", "run/control.sock");
+        settings.put("tun-subnet", "10.213." + ThreadLocalRandom.current().nextInt(256) + ".0/24");
+        settings.put("tun-gateway", gateway);
     }
 
     /** Overrides one `[emperor]` key before {@link #start()}. */
@@ -85,6 +90,16 @@ public final class EmperorProcess implements AutoCloseable {
 
     public String cgroupName() {
         return cgroup;
+    }
+
+    /** The gateway tun in the host namespace; the NAT table is {@code emperor_GATEWAY}. */
+    public String gatewayName() {
+        return gateway;
+    }
+
+    /** The tenant subnet, e.g. 10.213.17.0/24. */
+    public String tunSubnet() {
+        return settings.get("tun-subnet");
     }
 
     public Path configFile() {
@@ -546,12 +561,28 @@ public final class EmperorProcess implements AutoCloseable {
                 }
             }
         }
+        // The gateway dies with the daemon; the NAT table is left for the next start: remove both.
+        if (Files.exists(Path.of("/sys/class/net", gateway))) {
+            forced.add("removed leftover gateway " + gateway);
+            run("ip", "link", "del", gateway);
+        }
+        run("nft", "delete", "table", "ip", "emperor_" + gateway);
         if (mountsUnderRoot().isEmpty()) {
             deleteTree(root);
         } else {
             forced.add("left " + root + " in place: mounts remain under it");
         }
         if (!forced.isEmpty()) System.err.println("EmperorProcess cleanup (" + cgroup + "): " + forced);
+    }
+
+    /** Runs a host command to completion, ignoring its outcome (clean-up of what may not exist). */
+    private static void run(String... command) {
+        try {
+            new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                    .start().waitFor(30, TimeUnit.SECONDS);
+        } catch (IOException | InterruptedException e) {
+            System.err.println("EmperorProcess cleanup: " + String.join(" ", command) + ": " + e);
+        }
     }
 
     /** Whether a pid is one of this test's tenants (its cgroup path names our subtree). */

@@ -32,6 +32,8 @@ interface LibC extends Library {
 
     // tun (linux/if_tun.h): TUNSETIFF = _IOW('T', 202, int)
     long TUNSETIFF = 0x400454caL;
+    // TUNSETPERSIST = _IOW('T', 203, int)
+    long TUNSETPERSIST = 0x400454cbL;
     short IFF_TUN = 0x0001;
     short IFF_NO_PI = 0x1000;
 
@@ -88,6 +90,9 @@ interface LibC extends Library {
     int socket(int domain, int type, int protocol) throws LastErrorException;
 
     int ioctl(int fd, long request, Pointer arg) throws LastErrorException;
+
+    /** For ioctls whose argument is a plain integer (TUNSETPERSIST). */
+    int ioctl(int fd, long request, long arg) throws LastErrorException;
 
     int epoll_create1(int flags) throws LastErrorException;
 

@@ -14,7 +14,9 @@ import java.util.Objects;
  * namespace of the thread that creates it). To make a tenant's {@code tun0}, call all three from
  * a {@link NetnsThread}. The descriptor itself keeps working from any thread afterwards.
  *
- * <p>The device is not persistent: {@link #close} removes it from the kernel.
+ * <p>The device is not persistent unless {@link #makePersistent} is called: {@link #close} then
+ * removes it from the kernel. A persistent device outlives its descriptor (it dies with its
+ * network namespace), and {@link #create} with its name attaches a new descriptor to it.
  */
 public final class TunDevice implements AutoCloseable {
     private final String name;
@@ -25,7 +27,11 @@ public final class TunDevice implements AutoCloseable {
         this.fd = fd;
     }
 
-    /** Creates tun device {@code name} (at most 15 bytes) in the calling thread's network namespace. */
+    /**
+     * Creates tun device {@code name} (at most 15 bytes) in the calling thread's network
+     * namespace, or attaches to it if a persistent tun of that name exists there and no other
+     * descriptor holds it (its address and routes are kept).
+     */
     public static TunDevice create(String name) {
         Objects.requireNonNull(name, "name");
         byte[] bytes = name.getBytes(StandardCharsets.US_ASCII);
@@ -47,6 +53,18 @@ public final class TunDevice implements AutoCloseable {
             throw new NetworkSetupException(LibC.describe("TUNSETIFF " + name, e), e);
         }
         return new TunDevice(name, fd);
+    }
+
+    /**
+     * Makes the device persistent (TUNSETPERSIST): it stays when this descriptor is closed, e.g.
+     * when the process holding it dies, until its network namespace goes away.
+     */
+    public void makePersistent() {
+        try {
+            LibC.INSTANCE.ioctl(fd(), LibC.TUNSETPERSIST, 1L);
+        } catch (LastErrorException e) {
+            throw new NetworkSetupException(LibC.describe("TUNSETPERSIST " + name, e), e);
+        }
     }
 
     public String name() {
@@ -114,7 +132,7 @@ public final class TunDevice implements AutoCloseable {
         });
     }
 
-    /** Closes the descriptor, which removes the device. Idempotent. */
+    /** Closes the descriptor, which removes the device unless it is persistent. Idempotent. */
     @Override
     public synchronized void close() {
         int toClose = fd;

@@ -47,6 +47,25 @@ class TunDeviceTest {
     }
 
     @Test
+    void aPersistentDeviceOutlivesItsDescriptorAndCanBeReopenedWithItsAddress() throws Exception {
+        try {
+            TunDevice first = TunDevice.create(name);
+            first.makePersistent();
+            first.configure(Cidr.parseAddress("10.213.8.1"), 24, 1300, 500);
+            first.close();
+            assertThat(Path.of("/sys/class/net", name)).exists();
+            try (TunDevice again = TunDevice.create(name)) {
+                assertThat(Files.readString(Path.of("/sys/class/net", name, "mtu")).strip()).isEqualTo("1300");
+                assertThat(again.fd()).isNotNegative();
+            }
+            assertThat(Path.of("/sys/class/net", name)).exists();
+        } finally {
+            new ProcessBuilder("ip", "link", "del", name).start().waitFor();
+        }
+        assertThat(Path.of("/sys/class/net", name)).doesNotExist();
+    }
+
+    @Test
     void badNamesAreRefusedBeforeTouchingTheKernel() {
         assertThatThrownBy(() -> TunDevice.create("a-name-that-is-too-long")).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> TunDevice.create("a/b")).isInstanceOf(IllegalArgumentException.class);

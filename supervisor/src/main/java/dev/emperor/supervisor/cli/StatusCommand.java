@@ -74,6 +74,10 @@ public final class StatusCommand implements Callable<Integer> {
         line("oom kills", v.path("oomKills").asText());
         line("tasks", v.path("tasks").asText());
         line("uid", v.path("uid").asInt() == 0 ? "-" : v.path("uid").asText());
+        line("address", v.hasNonNull("address") ? v.path("address").asText() : "-");
+        line("network", "in " + v.path("packetsIn").asLong() + " packets (" + bytesOrZero(v.path("bytesIn").asLong())
+                + "), out " + v.path("packetsOut").asLong() + " packets (" + bytesOrZero(v.path("bytesOut").asLong())
+                + "), " + v.path("drops").asLong() + " dropped");
         line("distro", v.path("distro").asText("-"));
         line("file", v.path("file").asText("-"));
         if (v.path("retryInSeconds").asLong() > 0) line("restart in", v.path("retryInSeconds").asText() + "s");
@@ -95,6 +99,10 @@ public final class StatusCommand implements Callable<Integer> {
         if (n < 1024 * 1024) return (n / 1024) + "K";
         if (n < 1024L * 1024 * 1024) return String.format("%.1fM", n / 1048576.0);
         return String.format("%.2fG", n / 1073741824.0);
+    }
+
+    private static String bytesOrZero(long n) {
+        return n <= 0 ? "0" : n < 1024 ? n + "B" : bytes(n);
     }
 
     static String cpu(long nanos) {

@@ -1,5 +1,7 @@
 package dev.emperor.supervisor.config;
 
+import dev.emperor.tunrouter.Cidr;
+import dev.emperor.tunrouter.TenantSubnet;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -34,6 +36,9 @@ import java.util.regex.Pattern;
  * @param tmpSize       /tmp size for vassals that set no tmp-size
  * @param stopVassalsOnExit on-exit = stop: the emperor stops every tenant when it exits; the
  *                      default (leave) keeps them running for the next emperor to re-adopt
+ * @param tunSubnet     the tenants' private subnet; its first host address is the gateway's
+ * @param tunGateway    the gateway tun device in the host namespace; also names the NAT table
+ *                      ({@code emperor_NAME})
  */
 public record EmperorConfig(
         Path vassalsDir,
@@ -52,7 +57,9 @@ public record EmperorConfig(
         int logKeep,
         Path controlSocket,
         long tmpSize,
-        boolean stopVassalsOnExit) {
+        boolean stopVassalsOnExit,
+        Cidr tunSubnet,
+        String tunGateway) {
 
     /** The ids from {@code first} to {@code last}, both included. */
     public record UidRange(int first, int last) {
@@ -82,9 +89,11 @@ public record EmperorConfig(
     static final List<String> KEYS = List.of(
             "vassals", "state-dir", "run-dir", "log-dir", "distro-dir", "home-dir", "opt-dir", "cgroup",
             "uid-range", "stop-grace", "backoff-max", "rescan", "log-max-size", "log-keep",
-            "control-socket", "tmp-size", "on-exit");
+            "control-socket", "tmp-size", "on-exit", "tun-subnet", "tun-gateway");
 
     private static final Pattern UID_RANGE = Pattern.compile("(\\d{1,10})\\s*-\\s*(\\d{1,10})");
+    /** An interface name that is also a valid nftables table suffix. */
+    private static final Pattern GATEWAY_NAME = Pattern.compile("[a-z0-9_]{1,15}");
     private static final Pattern CGROUP_NAME = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}");
 
     /** The settings of an emperor.ini without keys: the Linux-convention paths. */
@@ -95,7 +104,7 @@ public record EmperorConfig(
                 state.resolve("distros"), state.resolve("homes"), Optional.empty(), "emperor",
                 new UidRange(100_000, 199_999), Duration.ofSeconds(10), Duration.ofSeconds(60),
                 Duration.ofSeconds(10), 10L << 20, 5, run.resolve("control.sock"),
-                VassalEnvironment.DEFAULT_TMP_BYTES, false);
+                VassalEnvironment.DEFAULT_TMP_BYTES, false, Cidr.parse("10.200.0.0/16"), "emperor0");
     }
 
     /** Reads emperor.ini. A file without an [emperor] section gives the defaults. */
@@ -158,7 +167,9 @@ public record EmperorConfig(
                     value("log-keep", d.logKeep(), this::logKeep),
                     path("control-socket", run.resolve("control.sock")),
                     value("tmp-size", d.tmpSize(), e -> size(e, VassalValidator.MIN_TMP)),
-                    value("on-exit", d.stopVassalsOnExit(), this::onExit));
+                    value("on-exit", d.stopVassalsOnExit(), this::onExit),
+                    value("tun-subnet", d.tunSubnet(), this::tunSubnet),
+                    value("tun-gateway", d.tunGateway(), this::tunGateway));
         }
 
         private interface Parse<T> {
@@ -212,6 +223,18 @@ public record EmperorConfig(
                 default -> throw error(entry, "expected 'leave' (tenants keep running for the next emperor)"
                         + " or 'stop', not " + ConfigError.quote(entry.value()));
             };
+        }
+
+        private Cidr tunSubnet(IniDocument.Entry entry) throws ConfigError {
+            return convert(entry, text -> TenantSubnet.parse(text).cidr());
+        }
+
+        private String tunGateway(IniDocument.Entry entry) throws ConfigError {
+            if (!GATEWAY_NAME.matcher(entry.value()).matches()) {
+                throw error(entry, "bad interface name " + ConfigError.quote(entry.value())
+                        + ": 1 to 15 of a-z, 0-9 and '_' (it also names the nftables table emperor_NAME)");
+            }
+            return entry.value();
         }
 
         private UidRange uidRange(IniDocument.Entry entry) throws ConfigError {

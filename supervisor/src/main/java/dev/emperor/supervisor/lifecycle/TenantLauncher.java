@@ -13,6 +13,7 @@ import dev.emperor.supervisor.config.EmperorConfig;
 import dev.emperor.supervisor.config.VassalConfig;
 import dev.emperor.supervisor.logs.LogFd;
 import dev.emperor.supervisor.logs.TenantLogs;
+import dev.emperor.supervisor.network.TenantNetwork;
 import dev.emperor.supervisor.state.StateStore;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -30,7 +31,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Turns a tenant's configuration into a running jail: picks its uid, prepares its host-side
  * directories (run dir, home, log), builds the {@link JailSpec} and asks the {@link Jail} to
- * spawn it. Also the supervisor's one door to kill and clean up a tenant.
+ * spawn it, with its {@code tun0} made by the spawn thread and attached to the
+ * {@link TenantNetwork} afterwards. Also the supervisor's one door to kill and clean up a tenant.
  */
 public final class TenantLauncher {
     private static final Logger log = LoggerFactory.getLogger(TenantLauncher.class);
@@ -42,10 +44,12 @@ public final class TenantLauncher {
     private final CgroupDriver cgroups;
     private final TenantLogs logs;
     private final Path jailsDir;
+    private final TenantNetwork network;
 
     public TenantLauncher(Supplier<EmperorConfig> config, StateStore store, Jail jail, CgroupDriver cgroups,
-            TenantLogs logs, Path jailsDir) {
+            TenantLogs logs, Path jailsDir, TenantNetwork network) {
         this.jailsDir = jailsDir;
+        this.network = network;
         this.config = config;
         this.store = store;
         this.jail = jail;
@@ -86,12 +90,23 @@ public final class TenantLauncher {
                 cfg.argv(), envList, cfg.cwd(),
                 cfg.limits(), cfg.seccompPolicy(), cfg.ksm());
 
+        TenantNetwork.Tun tun = network.prepare(name);
         int stdin = Jail.openDevNull();
         try (LogFd log = logs.openAppendFd(name)) {
-            return new Spawned(jail.spawn(spec, new Stdio(stdin, log.fd(), log.fd())), uid, gid);
+            TenantProcess process = jail.spawn(spec, new Stdio(stdin, log.fd(), log.fd()), tun);
+            try {
+                network.attach(name, tun);
+            } catch (RuntimeException e) {
+                // A tenant must not run without the network it was promised: take it down again.
+                jail.destroy(name);
+                throw new JailException("attach tun0 of " + name, e.getMessage(), e);
+            }
+            return new Spawned(process, uid, gid);
         } catch (java.io.IOException e) {
+            tun.discard();
             throw new JailException("open log of " + name, e.getMessage(), e);
         } catch (JailException e) {
+            tun.discard();
             removeMountPoint(name); // the jail undid everything else
             throw e;
         } finally {
@@ -99,9 +114,23 @@ public final class TenantLauncher {
         }
     }
 
-    /** Re-attaches to a payload that survived an emperor restart, if it is really ours. */
+    /**
+     * Re-attaches to a payload that survived an emperor restart, if it is really ours, and to
+     * its tun0. A tenant whose tun0 cannot be re-opened keeps running, without network.
+     */
     public Optional<TenantProcess> adopt(String name, int pid, long startTime) {
-        return jail.adopt(name, pid, startTime);
+        Optional<TenantProcess> live = jail.adopt(name, pid, startTime);
+        if (live.isPresent()) {
+            try {
+                network.reattach(name, pid);
+            } catch (RuntimeException e) {
+                log.error("vassal {}: adopted without network: {}", name, e.getMessage());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                log.error("vassal {}: adopted without network: interrupted", name);
+            }
+        }
+        return live;
     }
 
     /** Kills the payload and every other process of the tenant (grace period is over). */
@@ -117,6 +146,11 @@ public final class TenantLauncher {
      */
     public void cleanUp(String name) {
         try {
+            network.detach(name);
+        } catch (RuntimeException e) {
+            log.error("vassal {}: detaching its tun0: {}", name, e.getMessage());
+        }
+        try {
             jail.destroy(name);
         } catch (JailException e) {
             log.error("vassal {}: {}", name, e.getMessage());
@@ -130,6 +164,10 @@ public final class TenantLauncher {
         } catch (IOException e) {
             log.error("vassal {}: cannot remove its mount point {}: {}", name, jailsDir.resolve(name), e.toString());
         }
+    }
+
+    public Optional<TenantNetwork.Traffic> traffic(String name) {
+        return network.traffic(name);
     }
 
     public Optional<CgroupStats> stats(String name) {

@@ -6,6 +6,7 @@ import dev.emperor.jail.TenantProcess;
 import dev.emperor.jail.cgroup.CgroupStats;
 import dev.emperor.supervisor.config.ConfigError;
 import dev.emperor.supervisor.config.VassalConfig;
+import dev.emperor.supervisor.network.TenantNetwork;
 import dev.emperor.supervisor.state.Desired;
 import dev.emperor.supervisor.state.EventKind;
 import java.time.Duration;
@@ -370,6 +371,7 @@ public final class Vassal {
         TenantProcess p = process;
         Optional<CgroupStats> stats = p == null ? Optional.empty() : ctx.launcher().stats(name);
         VassalConfig cfg = config;
+        Optional<TenantNetwork.Traffic> traffic = ctx.launcher().traffic(name);
         return new VassalStatus(name, state.label(), reason,
                 p == null ? 0 : p.pid(),
                 p == null || startedAt == null ? 0 : Duration.between(startedAt, Instant.now()).toSeconds(),
@@ -381,7 +383,13 @@ public final class Vassal {
                 cfg == null ? null : cfg.source().toString(),
                 cfg == null ? null : cfg.distro(),
                 ctx.store().vassal(name).map(r -> Math.max(0, r.uid())).orElse(0), // -1: never spawned
-                retryAt == null ? 0 : Math.max(0, Duration.between(Instant.now(), retryAt).toSeconds()));
+                retryAt == null ? 0 : Math.max(0, Duration.between(Instant.now(), retryAt).toSeconds()),
+                traffic.map(TenantNetwork.Traffic::address).orElse(null),
+                traffic.map(TenantNetwork.Traffic::packetsIn).orElse(0L),
+                traffic.map(TenantNetwork.Traffic::packetsOut).orElse(0L),
+                traffic.map(TenantNetwork.Traffic::bytesIn).orElse(0L),
+                traffic.map(TenantNetwork.Traffic::bytesOut).orElse(0L),
+                traffic.map(TenantNetwork.Traffic::drops).orElse(0L));
     }
 
     /** The live payload, if any (for the shell entry and tests). */

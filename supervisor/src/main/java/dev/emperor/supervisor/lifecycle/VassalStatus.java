@@ -11,6 +11,9 @@ package dev.emperor.supervisor.lifecycle;
  * @param lastExit     how the previous payload ended, or null
  * @param lastError    the current configuration or spawn error, or null
  * @param retryInSeconds seconds until the next respawn attempt while backing off
+ * @param address      the tenant's tun0 address, or null if it never had one
+ * @param packetsIn    packets delivered to the tenant since its tun0 was attached (likewise the
+ *                     other counters; drops are every packet to or from it that was refused)
  */
 public record VassalStatus(
         String name,
@@ -28,4 +31,10 @@ public record VassalStatus(
         String file,
         String distro,
         int uid,
-        long retryInSeconds) {}
+        long retryInSeconds,
+        String address,
+        long packetsIn,
+        long packetsOut,
+        long bytesIn,
+        long bytesOut,
+        long drops) {}

@@ -18,8 +18,8 @@ import java.util.Set;
 import org.sqlite.SQLiteConfig;
 
 /**
- * The emperor's memory across its own restarts: vassals and their processes, uid allocations
- * and event history, in one SQLite file ({@code STATE_DIR/emperor.db}).
+ * The emperor's memory across its own restarts: vassals and their processes, uid and address
+ * allocations and event history, in one SQLite file ({@code STATE_DIR/emperor.db}).
  *
  * <p>Durability: WAL journal with {@code synchronous=NORMAL}. Every method commits before it
  * returns, and a committed WAL transaction survives the emperor being killed ({@code kill -9},
@@ -79,6 +79,16 @@ public final class StateStore implements AutoCloseable {
                     detail TEXT
                 )""",
                 "CREATE INDEX events_by_name ON events(name, id)",
+            },
+            new String[] {
+                // A tenant's tun0 address, like its uid, is never deleted nor given to another
+                // tenant: peers may still hold it in caches, ACLs or DNS.
+                """
+                CREATE TABLE addresses (
+                    name         TEXT PRIMARY KEY,
+                    address      INTEGER NOT NULL UNIQUE,
+                    allocated_at INTEGER NOT NULL
+                )""",
             });
 
     private final Connection db;
@@ -403,6 +413,45 @@ public final class StateStore implements AutoCloseable {
             ps.setString(2, name);
             ps.setLong(3, System.currentTimeMillis());
             ps.executeUpdate();
+        }
+    }
+
+    // ---- tenant addresses ----------------------------------------------------------------
+
+    /** The IPv4 address (as an int) recorded for the tenant, if any. */
+    public synchronized Optional<Integer> addressOf(String name) {
+        try (PreparedStatement ps = db.prepareStatement("SELECT address FROM addresses WHERE name = ?")) {
+            ps.setString(1, name);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Optional.of(rs.getInt(1)) : Optional.empty();
+            }
+        } catch (SQLException e) {
+            throw failed("reading the address of " + name, e);
+        }
+    }
+
+    /** Records the tenant's address for good; fails if the tenant or the address already has a row. */
+    public synchronized void recordAddress(String name, int address) {
+        inTransaction(() -> {
+            try (PreparedStatement ps = db.prepareStatement(
+                    "INSERT INTO addresses (name, address, allocated_at) VALUES (?, ?, ?)")) {
+                ps.setString(1, name);
+                ps.setInt(2, address);
+                ps.setLong(3, System.currentTimeMillis());
+                ps.executeUpdate();
+            }
+            return null;
+        });
+    }
+
+    /** Every address ever recorded. */
+    public synchronized Set<Integer> addresses() {
+        try (Statement st = db.createStatement(); ResultSet rs = st.executeQuery("SELECT address FROM addresses")) {
+            Set<Integer> all = new java.util.HashSet<>();
+            while (rs.next()) all.add(rs.getInt(1));
+            return all;
+        } catch (SQLException e) {
+            throw failed("reading addresses", e);
         }
     }
 

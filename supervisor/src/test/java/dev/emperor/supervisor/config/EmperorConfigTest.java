@@ -1,6 +1,7 @@
 package dev.emperor.supervisor.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -80,12 +81,24 @@ class EmperorConfigTest {
                 control-socket = /srv/run/ctl.sock
                 tmp-size = 128M
                 on-exit = stop
+                tun-subnet = 10.77.0.0/20
+                tun-gateway = gw_test
                 """);
         assertThat(c).isEqualTo(new EmperorConfig(Path.of("/srv/vassals"), Path.of("/srv/state"), Path.of("/srv/run"),
                 Path.of("/srv/log"), Path.of("/srv/distros"), Path.of("/srv/homes"), Optional.of(Path.of("/srv/opt")),
                 "/system.slice/emperor.service", new EmperorConfig.UidRange(200_000, 200_999),
                 Duration.ofMillis(500), Duration.ofMinutes(5), Duration.ofSeconds(30), 1L << 30, 0,
-                Path.of("/srv/run/ctl.sock"), 128L << 20, true));
+                Path.of("/srv/run/ctl.sock"), 128L << 20, true, dev.emperor.tunrouter.Cidr.parse("10.77.0.0/20"), "gw_test"));
+    }
+
+    @Test
+    void badTunSettingsAreRefusedNamingTheLine() {
+        assertThatThrownBy(() -> load("[emperor]\ntun-subnet = 10.77.0.5/16\n"))
+                .hasMessageContaining(":2: tun-subnet:").hasMessageContaining("host bits");
+        assertThatThrownBy(() -> load("[emperor]\ntun-subnet = 10.0.0.0/31\n"))
+                .hasMessageContaining(":2: tun-subnet:").hasMessageContaining("/8 to /30");
+        assertThatThrownBy(() -> load("[emperor]\ntun-gateway = Emperor-0\n"))
+                .hasMessageContaining(":2: tun-gateway:").hasMessageContaining("a-z, 0-9");
     }
 
     @Test

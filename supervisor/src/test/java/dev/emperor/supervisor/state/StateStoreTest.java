@@ -40,7 +40,7 @@ class StateStoreTest {
     @Test
     void usesWalAndAVersionedSchema() {
         assertThat(store.journalMode()).isEqualToIgnoringCase("wal");
-        assertThat(store.schemaVersion()).isEqualTo(1);
+        assertThat(store.schemaVersion()).isEqualTo(2);
     }
 
     @Test
@@ -56,7 +56,20 @@ class StateStoreTest {
         assertThat(alice.pidStartTime()).isEqualTo(987654L);
         assertThat(store.events("alice", 10)).extracting(EventRow::detail).containsExactly("pid 4242");
         assertThat(store.allocateUid("alice", 2001, 2999)).isEqualTo(uid);
-        assertThat(store.schemaVersion()).isEqualTo(1);
+        assertThat(store.schemaVersion()).isEqualTo(2);
+    }
+
+    @Test
+    void tenantAddressesAreKeptAfterTheTenantIsRemovedAndNeverShared() throws Exception {
+        store.recordSpawn("alice", 1, 1L, "h", 2001, 2001);
+        store.recordAddress("alice", 0x0ac80002);
+        store.remove("alice");
+        store.close();
+        store = StateStore.open(stateDir);
+        assertThat(store.addressOf("alice")).contains(0x0ac80002);
+        assertThat(store.addressOf("bob")).isEmpty();
+        assertThat(store.addresses()).containsExactly(0x0ac80002);
+        assertThatThrownBy(() -> store.recordAddress("bob", 0x0ac80002)).isInstanceOf(StateException.class);
     }
 
     @Test

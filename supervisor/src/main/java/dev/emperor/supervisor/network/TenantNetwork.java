@@ -1,0 +1,205 @@
+package dev.emperor.supervisor.network;
+
+import dev.emperor.jail.JailException;
+import dev.emperor.jail.NetworkHook;
+import dev.emperor.supervisor.state.StateStore;
+import dev.emperor.tunrouter.AddressPool;
+import dev.emperor.tunrouter.Cidr;
+import dev.emperor.tunrouter.Firewall;
+import dev.emperor.tunrouter.FirewallRules;
+import dev.emperor.tunrouter.NatTable;
+import dev.emperor.tunrouter.NetnsThread;
+import dev.emperor.tunrouter.NetworkSetupException;
+import dev.emperor.tunrouter.PacketPump;
+import dev.emperor.tunrouter.Router;
+import dev.emperor.tunrouter.TenantCounters;
+import dev.emperor.tunrouter.TenantSubnet;
+import dev.emperor.tunrouter.TunDevice;
+import dev.emperor.tunrouter.Verdict;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Every tenant's way to the network, owned by the emperor: the gateway tun in the host
+ * namespace, one {@link Router} with the built-in firewall, the {@link PacketPump} between the
+ * gateway and each running tenant's {@code tun0}, outbound NAT ({@link NatTable}) and the
+ * tenants' stable addresses ({@link AddressPool} on the state database).
+ *
+ * <p>A tenant's {@code tun0} is made persistent: when the emperor dies, the device stays in the
+ * tenant's network namespace (with its address and route), and the next emperor re-opens it by
+ * name from inside that namespace. It dies with the namespace, i.e. with the tenant. The
+ * gateway is not persistent: it dies with the emperor, and the routes to the subnet with it.
+ * The NAT table stays when the emperor exits (it only matches the subnet) and is replaced
+ * atomically at the next start.
+ */
+public final class TenantNetwork implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(TenantNetwork.class);
+    private static final String TENANT_INTERFACE = "tun0";
+    private static final int MTU = 1500;
+    private static final int TX_QUEUE_LENGTH = 1000;
+    private static final int QUEUE_FRAMES = 256;
+
+    private final TenantSubnet subnet;
+    private final StateStore store;
+    private final AddressPool addresses;
+    private final TunDevice gateway;
+    private final Router router;
+    private final PacketPump pump;
+    private final Map<String, Attached> attached = new ConcurrentHashMap<>();
+
+    private record Attached(int id, TunDevice tun) {}
+
+    /** A tenant's traffic for status: its address and the counters since its tun0 was attached. */
+    public record Traffic(String address, long packetsIn, long packetsOut, long bytesIn, long bytesOut, long drops) {}
+
+    private TenantNetwork(TenantSubnet subnet, StateStore store, TunDevice gateway) {
+        this.subnet = subnet;
+        this.store = store;
+        this.addresses = new AddressPool(subnet, new StoredAddresses(store));
+        this.gateway = gateway;
+        this.router = new Router(new Firewall(subnet, FirewallRules.NONE, Verdict.ALLOW), MTU, true);
+        this.pump = new PacketPump(router, gateway.fd(), QUEUE_FRAMES);
+    }
+
+    /**
+     * Installs NAT, creates the gateway {@code gatewayName} with the subnet's first address and
+     * starts the pump. Fails (naming the step, e.g. a missing nft) before anything runs.
+     */
+    public static TenantNetwork start(Cidr subnetCidr, String gatewayName, StateStore store) {
+        TenantSubnet subnet = new TenantSubnet(subnetCidr);
+        NatTable nat = NatTable.named(gatewayName);
+        nat.install(subnetCidr, gatewayName);
+        // Also loads the tun binding (and JNA's cleaner) on this ordinary thread, never first on a spawn thread.
+        TunDevice gateway = TunDevice.create(gatewayName);
+        try {
+            gateway.configure(subnet.gateway(), subnetCidr.prefixLength(), MTU, TX_QUEUE_LENGTH);
+            TenantNetwork network = new TenantNetwork(subnet, store, gateway);
+            log.info("network: gateway {} {}/{}, NAT table ip {}", gatewayName, Cidr.format(subnet.gateway()),
+                    subnetCidr.prefixLength(), nat.table());
+            return network;
+        } catch (RuntimeException e) {
+            gateway.close();
+            throw e;
+        }
+    }
+
+    /**
+     * The tenant's address (allocated on first use) and the hook that makes its {@code tun0}
+     * in its new network namespace; after the spawn, {@link #attach} it, or {@link Tun#discard}.
+     */
+    public Tun prepare(String tenant) {
+        return new Tun(addresses.addressFor(tenant), subnet.cidr().prefixLength(), subnet.gateway());
+    }
+
+    /** The tun0 of a tenant being spawned; made on the spawn thread, inside the tenant's netns. */
+    public static final class Tun implements NetworkHook {
+        private final int address;
+        private final int prefixLength;
+        private final int gateway;
+        private volatile TunDevice device;
+
+        private Tun(int address, int prefixLength, int gateway) {
+            this.address = address;
+            this.prefixLength = prefixLength;
+            this.gateway = gateway;
+        }
+
+        @Override
+        public void inTenantNetns() {
+            try {
+                TunDevice tun = TunDevice.create(TENANT_INTERFACE);
+                device = tun;
+                // Persistent, so that an emperor restart can re-open it without touching the tenant.
+                tun.makePersistent();
+                tun.configure(address, prefixLength, MTU, TX_QUEUE_LENGTH);
+                tun.addDefaultRoute(gateway);
+            } catch (NetworkSetupException e) {
+                throw new JailException("network", e.getMessage(), e);
+            }
+        }
+
+        /** Closes the descriptor of a tun0 that will not be attached (the spawn failed). */
+        public void discard() {
+            TunDevice tun = device;
+            if (tun != null) tun.close();
+        }
+    }
+
+    /** Routes the freshly spawned tenant's packets through its tun0. */
+    public void attach(String tenant, Tun tun) {
+        if (tun.device == null) throw new IllegalStateException("tenant " + tenant + ": tun0 was never made");
+        attach(tenant, tun.address, tun.device);
+    }
+
+    /**
+     * After an emperor restart: re-opens the adopted tenant's persistent tun0 from inside its
+     * network namespace (that of its pid 1) and routes its packets again.
+     */
+    public void reattach(String tenant, int pid) throws InterruptedException {
+        int address = store.addressOf(tenant).orElseThrow(() ->
+                new IllegalStateException("tenant " + tenant + " has no recorded address"));
+        TunDevice tun = NetnsThread.call(Path.of("/proc/" + pid + "/ns/net"), () -> TunDevice.create(TENANT_INTERFACE));
+        try {
+            attach(tenant, address, tun);
+        } catch (RuntimeException e) {
+            tun.close();
+            throw e;
+        }
+    }
+
+    private synchronized void attach(String tenant, int address, TunDevice tun) {
+        detach(tenant); // a stale attachment of an earlier payload
+        int id = router.attach(tenant, address, FirewallRules.NONE);
+        try {
+            pump.attach(id, tun.fd());
+        } catch (RuntimeException e) {
+            router.detach(id);
+            throw e;
+        }
+        attached.put(tenant, new Attached(id, tun));
+    }
+
+    /** The tenant's payload is gone: stop routing for it and close its tun0. */
+    public synchronized void detach(String tenant) {
+        Attached a = attached.remove(tenant);
+        if (a == null) return;
+        try {
+            pump.detach(a.id());
+            router.detach(a.id());
+        } finally {
+            a.tun().close();
+        }
+    }
+
+    /** Address and counters for status; empty if the tenant never had an address. */
+    public Optional<Traffic> traffic(String tenant) {
+        Optional<Integer> address = store.addressOf(tenant);
+        if (address.isEmpty()) return Optional.empty();
+        Attached a = attached.get(tenant);
+        TenantCounters.Snapshot c = null;
+        if (a != null) {
+            try {
+                c = router.counters(a.id()).snapshot();
+            } catch (IllegalArgumentException e) {
+                // detached meanwhile
+            }
+        }
+        String text = Cidr.format(address.get());
+        return Optional.of(c == null ? new Traffic(text, 0, 0, 0, 0, 0)
+                : new Traffic(text, c.packetsIn(), c.packetsOut(), c.bytesIn(), c.bytesOut(), c.totalDrops()));
+    }
+
+    /** Stops the pump and closes every descriptor; the gateway goes away, tenants' tun0s stay. */
+    @Override
+    public synchronized void close() {
+        pump.close();
+        for (Attached a : List.copyOf(attached.values())) a.tun().close();
+        attached.clear();
+        gateway.close();
+    }
+}

@@ -1,0 +1,178 @@
+package dev.emperor.tests;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Tenants' networking end to end: each tenant's tun0, routed by the emperor's pump and NATed
+ * by the host to a server in a network namespace of this test's own (a veth pair away), the
+ * wall between tenants, and the tun0 of an adopted tenant after the emperor was killed.
+ */
+class NetworkingTest {
+    /** Writes its addresses and routes, then runs each /run/request "N HOST PORT" with nc. */
+    private static final String TENANT_SCRIPT = """
+            ip addr > /run/ip-addr
+            ip route > /run/ip-route
+            while :; do
+              if [ -f /run/request ]; then
+                set -- $(cat /run/request)
+                rm -f /run/request
+                if echo hello | nc -w 3 "$2" "$3" > /run/reply.tmp 2>&1; then r=ok; else r=failed; fi
+                mv /run/reply.tmp /run/reply.$1
+                echo $r > /run/result.$1
+              fi
+              usleep 200000
+            done
+            """;
+    private static final String SERVER = """
+            import socket, sys
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((sys.argv[1], int(sys.argv[2])))
+            s.listen(16)
+            print('ready', flush=True)
+            while True:
+                c, a = s.accept()
+                c.settimeout(5)
+                try:
+                    c.recv(100)
+                except OSError:
+                    pass
+                c.sendall((a[0] + '\\n').encode())
+                c.close()
+            """;
+    private static final int PORT = 8080;
+
+    private final String id = HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt()).substring(2);
+    private final String netns = "entest" + id;
+    private final String hostVeth = "evh" + id;
+    private final int octet = ThreadLocalRandom.current().nextInt(256);
+    private final String hostAddress = "10.214." + octet + ".1";
+    private final String serverAddress = "10.214." + octet + ".2";
+    private EmperorProcess emperor;
+    private Process server;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        emperor = new EmperorProcess();
+        sh("ip", "netns", "add", netns);
+        sh("ip", "link", "add", hostVeth, "type", "veth", "peer", "name", "evn" + id);
+        sh("ip", "link", "set", "evn" + id, "netns", netns);
+        sh("ip", "addr", "add", hostAddress + "/30", "dev", hostVeth);
+        sh("ip", "link", "set", hostVeth, "up");
+        sh("ip", "-n", netns, "addr", "add", serverAddress + "/30", "dev", "evn" + id);
+        sh("ip", "-n", netns, "link", "set", "evn" + id, "up");
+        server = new ProcessBuilder("ip", "netns", "exec", netns, "python3", "-c", SERVER, serverAddress,
+                Integer.toString(PORT)).redirectErrorStream(true).start();
+        BufferedReader out = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
+        assertThat(out.readLine()).isEqualTo("ready");
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        try {
+            if (server != null) {
+                server.destroyForcibly();
+                server.waitFor(10, TimeUnit.SECONDS);
+            }
+            emperor.close();
+        } finally {
+            quietly("ip", "netns", "del", netns);
+            quietly("ip", "link", "del", hostVeth);
+        }
+        assertThat(Path.of("/sys/class/net", hostVeth)).doesNotExist();
+        assertThat(Path.of("/sys/class/net", emperor.gatewayName())).doesNotExist();
+        assertThat(run("nft", "list", "tables")).doesNotContain("emperor_" + emperor.gatewayName());
+    }
+
+    @Test
+    void tenantsReachTheWorldThroughNatButNotEachOtherAndKeepTheirTunOverAnEmperorRestart() throws Exception {
+        emperor.start();
+        String alice = startTenant("alice");
+        String bob = startTenant("bob");
+        String gateway = emperor.tunSubnet().replace(".0/24", ".1");
+        assertThat(alice).startsWith(emperor.tunSubnet().replace(".0/24", ".")).isNotEqualTo(bob);
+
+        // tun0 holds the tenant's address; the default route leads to the gateway
+        Path run = emperor.runDirOf("alice");
+        emperor.waitFor("alice's ip output", Duration.ofSeconds(10), () -> Files.exists(run.resolve("ip-route")));
+        assertThat(Files.readString(run.resolve("ip-addr"))).contains("tun0").contains("inet " + alice + "/24");
+        assertThat(Files.readString(run.resolve("ip-route"))).contains("default via " + gateway + " dev tun0");
+        assertThat(emperor.command("status", "alice").out()).contains("address:    " + alice);
+
+        // the outside server sees the host's veth address: outbound NAT
+        assertThat(connect("alice", 1, serverAddress)).isEqualTo("ok " + hostAddress);
+        JsonNode afterServer = emperor.statusOf("alice");
+        assertThat(afterServer.path("packetsOut").asLong()).isPositive();
+        assertThat(afterServer.path("packetsIn").asLong()).isPositive();
+
+        // tenant to tenant is refused by the router, and counted on the sender
+        assertThat(connect("alice", 2, bob)).startsWith("failed");
+        assertThat(emperor.statusOf("alice").path("drops").asLong()).isPositive();
+
+        // kill -9: the tenant lives on; the next emperor re-opens its persistent tun0
+        int pid = emperor.statusOf("alice").path("pid").asInt();
+        emperor.kill9();
+        emperor.start();
+        assertThat(emperor.waitForRunning("alice").path("pid").asInt()).isEqualTo(pid);
+        assertThat(connect("alice", 3, serverAddress)).isEqualTo("ok " + hostAddress);
+        assertThat(emperor.statusOf("alice").path("address").asText()).isEqualTo(alice);
+    }
+
+    /** Starts a tenant running {@link #TENANT_SCRIPT}; returns its address. */
+    private String startTenant(String name) {
+        EmperorProcess.write(emperor.runDirOf(name).resolve("net.sh"), TENANT_SCRIPT);
+        emperor.vassal(name, "distro = busybox", "exec = sh /run/net.sh");
+        JsonNode status = emperor.waitForRunning(name);
+        assertThat(status.hasNonNull("address")).as(status.toString()).isTrue();
+        return status.path("address").asText();
+    }
+
+    /** Has the tenant run `nc HOST PORT`; returns "ok REPLY" or "failed ...". */
+    private String connect(String tenant, int n, String host) throws IOException {
+        Path run = emperor.runDirOf(tenant);
+        EmperorProcess.writeAtomically(run.resolve("request"), n + " " + host + " " + PORT + "\n");
+        Path result = run.resolve("result." + n);
+        emperor.waitFor(tenant + "'s connection " + n, Duration.ofSeconds(20), () -> Files.exists(result)
+                && !Files.readString(result).isBlank());
+        return Files.readString(result).strip() + " " + Files.readString(run.resolve("reply." + n)).strip();
+    }
+
+    private static void sh(String... command) throws Exception {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            throw new AssertionError(String.join(" ", command) + " failed: " + out);
+        }
+    }
+
+    private static String run(String... command) throws Exception {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        p.waitFor(30, TimeUnit.SECONDS);
+        return out;
+    }
+
+    private static void quietly(String... command) {
+        try {
+            run(command);
+        } catch (Exception e) {
+            // already gone
+        }
+    }
+
+}
