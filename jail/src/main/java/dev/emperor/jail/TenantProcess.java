@@ -69,6 +69,21 @@ public final class TenantProcess implements AutoCloseable {
         return !hasExited(openPidfd());
     }
 
+    /**
+     * For a process that must not live on after all (a later set-up step failed): SIGKILLs
+     * it, reaps it if it is our child (so no zombie stays behind) and closes the pidfd.
+     * Only for processes no {@link PidfdReaper} watches yet.
+     */
+    public synchronized void killAndReap() {
+        if (pidfd < 0) return;
+        if (ourChild) {
+            Pidfd.killAndReap(pidfd);
+        } else {
+            signal(LibC.SIGKILL);
+        }
+        close();
+    }
+
     /** Closes the pidfd; the process itself is not affected. */
     @Override
     public synchronized void close() {

@@ -97,7 +97,9 @@ public final class TenantLauncher {
             try {
                 network.attach(name, tun);
             } catch (RuntimeException e) {
-                // A tenant must not run without the network it was promised: take it down again.
+                // A tenant must not run without the network it was promised: take it down again
+                // (pid 1 first, reaped here since nobody watches it yet, then the rest).
+                process.killAndReap();
                 jail.destroy(name);
                 throw new JailException("attach tun0 of " + name, e.getMessage(), e);
             }
