@@ -91,7 +91,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         reaper = new PidfdReaper();
         logs = TenantLogs.open(config.logDir());
         // Before any adoption or spawn: tenants' tun0s are attached to it.
-        network = TenantNetwork.start(config.tunSubnet(), config.tunGateway(), store);
+        network = TenantNetwork.start(config.tunSubnet(), config.tunGateway(), config.firewall(), store);
         launcher = new TenantLauncher(this::config, store, jail, cgroups, logs, jailsDir, network);
         timers = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().name("emperor-timers")
                 .daemon().unstarted(r));
@@ -268,7 +268,9 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
                 return;
             }
             config = fresh;
-            log.info("re-read {}", configFile);
+            network.setRules(fresh.firewall());
+            log.info("re-read {} ({} outbound and {} inbound firewall rules)", configFile,
+                    fresh.firewall().out().size(), fresh.firewall().in().size());
         } catch (ConfigError e) {
             log.error("keeping the previous configuration: {}", e.getMessage());
         }

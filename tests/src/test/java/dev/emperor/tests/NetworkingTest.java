@@ -133,6 +133,23 @@ class NetworkingTest {
         assertThat(emperor.statusOf("alice").path("address").asText()).isEqualTo(alice);
     }
 
+    @Test
+    void anOperatorFirewallRuleInUwsgiSyntaxBlocksAndSighupLiftsIt() throws Exception {
+        String rule = "deny 0.0.0.0 " + serverAddress + " proto tcp port " + PORT;
+        emperor.set("tuntap-router-firewall-out", rule).start();
+        startTenant("carol");
+        assertThat(connect("carol", 1, serverAddress)).startsWith("failed");
+        assertThat(emperor.statusOf("carol").path("drops").asLong()).isPositive();
+
+        // the same file without the rule, re-read on SIGHUP: the next connection passes
+        String ini = Files.readString(emperor.configFile());
+        EmperorProcess.write(emperor.configFile(), ini.replace("tuntap-router-firewall-out = " + rule + "\n", ""));
+        new ProcessBuilder("kill", "-HUP", Long.toString(emperor.daemonPid())).start().waitFor();
+        emperor.waitFor("the daemon to re-read its file", Duration.ofSeconds(10),
+                () -> emperor.daemonOutput().contains("0 outbound and 0 inbound firewall rules"));
+        assertThat(connect("carol", 2, serverAddress)).isEqualTo("ok " + hostAddress);
+    }
+
     /** Starts a tenant running {@link #TENANT_SCRIPT}; returns its address. */
     private String startTenant(String name) {
         EmperorProcess.write(emperor.runDirOf(name).resolve("net.sh"), TENANT_SCRIPT);

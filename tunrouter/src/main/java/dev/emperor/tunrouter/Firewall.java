@@ -27,8 +27,9 @@ public final class Firewall {
 
     private final TenantSubnet subnet;
     private final FirewallRule[] builtIn;
-    private final FirewallRule[] globalOut;
-    private final FirewallRule[] globalIn;
+    // Replaced whole on a configuration reload; a packet sees the old or the new list, never a mix.
+    private volatile FirewallRule[] globalOut;
+    private volatile FirewallRule[] globalIn;
     private final Verdict defaultVerdict;
     private volatile FirewallRule[][] tenantOut = new FirewallRule[0][];
     private volatile FirewallRule[][] tenantIn = new FirewallRule[0][];
@@ -76,6 +77,12 @@ public final class Firewall {
 
     public Verdict defaultVerdict() {
         return defaultVerdict;
+    }
+
+    /** Replaces the operator's rules (e.g. after emperor.ini was re-read); the built-ins stay first. */
+    public synchronized void setGlobalRules(FirewallRules global) {
+        globalOut = global.out().toArray(NO_RULES);
+        globalIn = global.in().toArray(NO_RULES);
     }
 
     /** Gives one tenant its own rules (replacing any it had), read after the built-ins and before the operator's. */

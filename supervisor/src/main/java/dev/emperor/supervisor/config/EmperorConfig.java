@@ -2,9 +2,14 @@ package dev.emperor.supervisor.config;
 
 import dev.emperor.tunrouter.Cidr;
 import dev.emperor.tunrouter.TenantSubnet;
+import dev.emperor.tunrouter.FirewallRule;
+import dev.emperor.tunrouter.FirewallRuleException;
+import dev.emperor.tunrouter.FirewallRuleParser;
+import dev.emperor.tunrouter.FirewallRules;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -39,6 +44,8 @@ import java.util.regex.Pattern;
  * @param tunSubnet     the tenants' private subnet; its first host address is the gateway's
  * @param tunGateway    the gateway tun device in the host namespace; also names the NAT table
  *                      ({@code emperor_NAME})
+ * @param firewall      the operator's rules, uWSGI's {@code tuntap-router-firewall-out|in = allow|deny
+ *                      SRC DST} (repeatable, first match wins), checked after Emperor's built-in denials
  */
 public record EmperorConfig(
         Path vassalsDir,
@@ -59,7 +66,8 @@ public record EmperorConfig(
         long tmpSize,
         boolean stopVassalsOnExit,
         Cidr tunSubnet,
-        String tunGateway) {
+        String tunGateway,
+        FirewallRules firewall) {
 
     /** The ids from {@code first} to {@code last}, both included. */
     public record UidRange(int first, int last) {
@@ -85,11 +93,17 @@ public record EmperorConfig(
 
     public static final String SECTION = "emperor";
 
+    private static final String FIREWALL_OUT = "tuntap-router-firewall-out";
+    private static final String FIREWALL_IN = "tuntap-router-firewall-in";
+    /** Keys that may repeat: the firewall rules, kept in file order. */
+    private static final List<String> REPEATABLE = List.of(FIREWALL_OUT, FIREWALL_IN);
+
     /** Every key of [emperor], in the order docs/CONFIG.md lists them. */
     static final List<String> KEYS = List.of(
             "vassals", "state-dir", "run-dir", "log-dir", "distro-dir", "home-dir", "opt-dir", "cgroup",
             "uid-range", "stop-grace", "backoff-max", "rescan", "log-max-size", "log-keep",
-            "control-socket", "tmp-size", "on-exit", "tun-subnet", "tun-gateway");
+            "control-socket", "tmp-size", "on-exit", "tun-subnet", "tun-gateway",
+            FIREWALL_OUT, FIREWALL_IN);
 
     private static final Pattern UID_RANGE = Pattern.compile("(\\d{1,10})\\s*-\\s*(\\d{1,10})");
     /** An interface name that is also a valid nftables table suffix. */
@@ -104,7 +118,8 @@ public record EmperorConfig(
                 state.resolve("distros"), state.resolve("homes"), Optional.empty(), "emperor",
                 new UidRange(100_000, 199_999), Duration.ofSeconds(10), Duration.ofSeconds(60),
                 Duration.ofSeconds(10), 10L << 20, 5, run.resolve("control.sock"),
-                VassalEnvironment.DEFAULT_TMP_BYTES, false, Cidr.parse("10.200.0.0/16"), "emperor0");
+                VassalEnvironment.DEFAULT_TMP_BYTES, false, Cidr.parse("10.200.0.0/16"), "emperor0",
+                FirewallRules.NONE);
     }
 
     /** Reads emperor.ini. A file without an [emperor] section gives the defaults. */
@@ -140,7 +155,7 @@ public record EmperorConfig(
                             "unknown key" + DidYouMean.hint(entry.key(), KEYS));
                 }
                 IniDocument.Entry earlier = entries.putIfAbsent(entry.key(), entry);
-                if (earlier != null) {
+                if (earlier != null && !REPEATABLE.contains(entry.key())) {
                     throw error(entry, "given twice (lines " + earlier.line() + " and " + entry.line() + ")");
                 }
                 if (entry.value().isEmpty()) {
@@ -169,7 +184,22 @@ public record EmperorConfig(
                     value("tmp-size", d.tmpSize(), e -> size(e, VassalValidator.MIN_TMP)),
                     value("on-exit", d.stopVassalsOnExit(), this::onExit),
                     value("tun-subnet", d.tunSubnet(), this::tunSubnet),
-                    value("tun-gateway", d.tunGateway(), this::tunGateway));
+                    value("tun-gateway", d.tunGateway(), this::tunGateway),
+                    new FirewallRules(rules(FIREWALL_OUT), rules(FIREWALL_IN)));
+        }
+
+        /** Every rule given for a firewall key, in file order; a bad rule names its line. */
+        private List<FirewallRule> rules(String key) throws ConfigError {
+            List<FirewallRule> rules = new ArrayList<>();
+            for (IniDocument.Entry entry : inOrder) {
+                if (!entry.key().equals(key)) continue;
+                try {
+                    rules.add(FirewallRuleParser.parse(entry.value(), file + ":" + entry.line()));
+                } catch (FirewallRuleException e) {
+                    throw error(entry, "bad rule " + ConfigError.quote(entry.value()) + ": " + e.problem());
+                }
+            }
+            return rules;
         }
 
         private interface Parse<T> {

@@ -48,6 +48,7 @@ public final class TenantNetwork implements AutoCloseable {
     private final StateStore store;
     private final AddressPool addresses;
     private final TunDevice gateway;
+    private final Firewall firewall;
     private final Router router;
     private final PacketPump pump;
     private final Map<String, Attached> attached = new ConcurrentHashMap<>();
@@ -57,12 +58,14 @@ public final class TenantNetwork implements AutoCloseable {
     /** A tenant's traffic for status: its address and the counters since its tun0 was attached. */
     public record Traffic(String address, long packetsIn, long packetsOut, long bytesIn, long bytesOut, long drops) {}
 
-    private TenantNetwork(TenantSubnet subnet, StateStore store, TunDevice gateway) {
+    private TenantNetwork(TenantSubnet subnet, FirewallRules rules, StateStore store, TunDevice gateway) {
         this.subnet = subnet;
         this.store = store;
         this.addresses = new AddressPool(subnet, new StoredAddresses(store));
         this.gateway = gateway;
-        this.router = new Router(new Firewall(subnet, FirewallRules.NONE, Verdict.ALLOW), MTU, true);
+        // uWSGI's default: what no rule matches passes (Emperor's built-in denials come first)
+        this.firewall = new Firewall(subnet, rules, Verdict.ALLOW);
+        this.router = new Router(firewall, MTU, true);
         this.pump = new PacketPump(router, gateway.fd(), QUEUE_FRAMES);
     }
 
@@ -70,7 +73,7 @@ public final class TenantNetwork implements AutoCloseable {
      * Installs NAT, creates the gateway {@code gatewayName} with the subnet's first address and
      * starts the pump. Fails (naming the step, e.g. a missing nft) before anything runs.
      */
-    public static TenantNetwork start(Cidr subnetCidr, String gatewayName, StateStore store) {
+    public static TenantNetwork start(Cidr subnetCidr, String gatewayName, FirewallRules rules, StateStore store) {
         TenantSubnet subnet = new TenantSubnet(subnetCidr);
         NatTable nat = NatTable.named(gatewayName);
         nat.install(subnetCidr, gatewayName);
@@ -78,7 +81,7 @@ public final class TenantNetwork implements AutoCloseable {
         TunDevice gateway = TunDevice.create(gatewayName);
         try {
             gateway.configure(subnet.gateway(), subnetCidr.prefixLength(), MTU, TX_QUEUE_LENGTH);
-            TenantNetwork network = new TenantNetwork(subnet, store, gateway);
+            TenantNetwork network = new TenantNetwork(subnet, rules, store, gateway);
             log.info("network: gateway {} {}/{}, NAT table ip {}", gatewayName, Cidr.format(subnet.gateway()),
                     subnetCidr.prefixLength(), nat.table());
             return network;
@@ -192,6 +195,11 @@ public final class TenantNetwork implements AutoCloseable {
         String text = Cidr.format(address.get());
         return Optional.of(c == null ? new Traffic(text, 0, 0, 0, 0, 0)
                 : new Traffic(text, c.packetsIn(), c.packetsOut(), c.bytesIn(), c.bytesOut(), c.totalDrops()));
+    }
+
+    /** The operator's firewall rules changed (SIGHUP): they apply from the next packet on. */
+    public void setRules(FirewallRules rules) {
+        firewall.setGlobalRules(rules);
     }
 
     /** Stops the pump and closes every descriptor; the gateway goes away, tenants' tun0s stay. */

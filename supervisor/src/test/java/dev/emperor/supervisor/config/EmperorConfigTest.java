@@ -88,7 +88,31 @@ class EmperorConfigTest {
                 Path.of("/srv/log"), Path.of("/srv/distros"), Path.of("/srv/homes"), Optional.of(Path.of("/srv/opt")),
                 "/system.slice/emperor.service", new EmperorConfig.UidRange(200_000, 200_999),
                 Duration.ofMillis(500), Duration.ofMinutes(5), Duration.ofSeconds(30), 1L << 30, 0,
-                Path.of("/srv/run/ctl.sock"), 128L << 20, true, dev.emperor.tunrouter.Cidr.parse("10.77.0.0/20"), "gw_test"));
+                Path.of("/srv/run/ctl.sock"), 128L << 20, true, dev.emperor.tunrouter.Cidr.parse("10.77.0.0/20"), "gw_test",
+                dev.emperor.tunrouter.FirewallRules.NONE));
+    }
+
+    @Test
+    void firewallRulesInUwsgiSyntaxRepeatAndKeepTheirOrder() throws Exception {
+        EmperorConfig c = load("""
+                [emperor]
+                tuntap-router-firewall-out = allow 10.200.0.0/16 192.168.1.1
+                tuntap-router-firewall-in = deny 0.0.0.0 10.200.0.0/16 proto tcp port 22
+                tuntap-router-firewall-out = deny 10.200.0.0/16 192.168.0.0/16
+                """);
+        assertThat(c.firewall().out()).extracting(r -> r.text())
+                .containsExactly("allow 10.200.0.0/16 192.168.1.1", "deny 10.200.0.0/16 192.168.0.0/16");
+        assertThat(c.firewall().in()).extracting(r -> r.text())
+                .containsExactly("deny 0.0.0.0 10.200.0.0/16 proto tcp port 22");
+        assertThat(c.firewall().out().get(1).origin()).endsWith("emperor.ini:4");
+    }
+
+    @Test
+    void aBadFirewallRuleNamesItsLineAndTheRule() {
+        assertThatThrownBy(() -> load("[emperor]\ntuntap-router-firewall-out = allow 10.0.0.0/33 0.0.0.0\n"))
+                .isInstanceOf(ConfigError.class)
+                .hasMessageContaining(":2: tuntap-router-firewall-out: bad rule 'allow 10.0.0.0/33 0.0.0.0':")
+                .hasMessageContaining("/33");
     }
 
     @Test
