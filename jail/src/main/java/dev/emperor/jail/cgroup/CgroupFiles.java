@@ -156,6 +156,13 @@ final class CgroupFiles {
         }
     }
 
+    /** A failed create leaves nothing half made behind: what it created goes, newest first. */
+    static void undoCreate(List<Path> made) {
+        for (Path dir : made.reversed()) {
+            CgroupSyscalls.rmdir(dir);
+        }
+    }
+
     /**
      * rmdir of a tenant's cgroup directories. Already gone is fine; EBUSY (a process still
      * exiting) is retried for GIVE_UP_NANOS in all, then reported naming what is left.

@@ -5,6 +5,10 @@ import com.sun.jna.Library;
 import com.sun.jna.Native;
 import dev.emperor.jail.JailException;
 import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Supplier;
 
 /**
  * The system calls the cgroup code needs in a form Java does not offer: a race-free SIGKILL
@@ -37,31 +41,38 @@ final class CgroupSyscalls {
     private static final long SYS_PIDFD_OPEN = 434;
 
     /**
-     * SIGKILLs pid if it is still a member of the cgroup. A pid read from cgroup.procs may
-     * exit and be reused by an unrelated process before we signal it; so the process is pinned
-     * with a pidfd first, its membership checked again, and only then signalled through the
-     * pidfd. A process that is already gone (ESRCH) is not an error.
+     * SIGKILLs those of {@code candidates} that are still members of the cgroup. A pid read
+     * from cgroup.procs may exit and be reused by an unrelated process before we signal it; so
+     * every candidate is first pinned with a pidfd, membership is read once more, and only the
+     * pinned processes still inside are signalled, through their pidfds. Processes already
+     * gone (ESRCH) are not an error.
      */
-    static void sigkillIfMember(int pid, java.util.function.IntPredicate isMember) {
-        int pidfd;
+    static void sigkillMembers(Set<Integer> candidates, Supplier<Set<Integer>> members) {
+        Map<Integer, Integer> pinned = new HashMap<>(); // pid -> pidfd
         try {
-            pidfd = (int) LibC.INSTANCE.syscall(SYS_PIDFD_OPEN, pid, 0);
-        } catch (LastErrorException e) {
-            if (e.getErrorCode() == ESRCH) return;
-            throw new JailException("pidfd_open " + pid, strerror(e.getErrorCode()), e);
-        }
-        try {
-            if (!isMember.test(pid)) return; // exited, and the number now names someone else
-            LibC.INSTANCE.syscall(SYS_PIDFD_SEND_SIGNAL, pidfd, SIGKILL, null, 0);
-        } catch (LastErrorException e) {
-            if (e.getErrorCode() != ESRCH) {
-                throw new JailException("kill " + pid, strerror(e.getErrorCode()), e);
+            for (int pid : candidates) {
+                try {
+                    pinned.put(pid, (int) LibC.INSTANCE.syscall(SYS_PIDFD_OPEN, pid, 0));
+                } catch (LastErrorException e) {
+                    if (e.getErrorCode() != ESRCH) throw new JailException("pidfd_open " + pid, strerror(e.getErrorCode()), e);
+                }
+            }
+            Set<Integer> inside = members.get(); // exited, and the number now names someone else: not here
+            for (Map.Entry<Integer, Integer> p : pinned.entrySet()) {
+                if (!inside.contains(p.getKey())) continue;
+                try {
+                    LibC.INSTANCE.syscall(SYS_PIDFD_SEND_SIGNAL, p.getValue(), SIGKILL, null, 0);
+                } catch (LastErrorException e) {
+                    if (e.getErrorCode() != ESRCH) throw new JailException("kill " + p.getKey(), strerror(e.getErrorCode()), e);
+                }
             }
         } finally {
-            try {
-                LibC.INSTANCE.close(pidfd);
-            } catch (LastErrorException ignored) {
-                // nothing to release
+            for (int pidfd : pinned.values()) {
+                try {
+                    LibC.INSTANCE.close(pidfd);
+                } catch (LastErrorException ignored) {
+                    // nothing to release
+                }
             }
         }
     }

@@ -72,10 +72,7 @@ public final class CgroupV1Driver implements CgroupDriver {
                 }
                 cgroup.update(limits);
             } catch (RuntimeException e) {
-                // Leave nothing half made behind: remove what this call created, newest first.
-                for (Path dir : made.reversed()) {
-                    CgroupSyscalls.rmdir(dir);
-                }
+                CgroupFiles.undoCreate(made);
                 throw e;
             }
         }
@@ -206,7 +203,7 @@ public final class CgroupV1Driver implements CgroupDriver {
         @Override
         public void killAll() {
             CgroupFiles.killUntilEmpty(tenant, this::pids,
-                    left -> left.forEach(pid -> CgroupSyscalls.sigkillIfMember(pid, p -> pids().contains(p))));
+                    left -> CgroupSyscalls.sigkillMembers(left, this::pids));
         }
 
         @Override

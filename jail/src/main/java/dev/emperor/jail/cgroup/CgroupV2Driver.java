@@ -68,9 +68,7 @@ public final class CgroupV2Driver implements CgroupDriver {
                 }
                 cgroup.update(limits);
             } catch (RuntimeException e) {
-                for (Path dir : made.reversed()) {
-                    CgroupSyscalls.rmdir(dir);
-                }
+                CgroupFiles.undoCreate(made);
                 throw e;
             }
         }
@@ -172,7 +170,7 @@ public final class CgroupV2Driver implements CgroupDriver {
                 if (atomic) {
                     write(kill, "1");
                 } else {
-                    left.forEach(pid -> CgroupSyscalls.sigkillIfMember(pid, p -> pids().contains(p)));
+                    CgroupSyscalls.sigkillMembers(left, this::pids);
                 }
             });
         }
