@@ -91,7 +91,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         reaper = new PidfdReaper();
         logs = TenantLogs.open(config.logDir());
         // Before any adoption or spawn: tenants' tun0s are attached to it.
-        network = TenantNetwork.start(config.tunSubnet(), config.tunGateway(), config.firewall(), store);
+        network = TenantNetwork.start(config.tunSubnet(), config.tunGateway(), config.firewall(), config.hostServices(), store);
         launcher = new TenantLauncher(this::config, store, jail, cgroups, logs, jailsDir, network);
         timers = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().name("emperor-timers")
                 .daemon().unstarted(r));
@@ -267,10 +267,18 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
                         + " keeping the previous configuration (restart the emperor to change them)", configFile);
                 return;
             }
+            try {
+                network.setHostServices(fresh.hostServices());
+            } catch (RuntimeException e) {
+                // nft replaces the table in one transaction: on failure the old rules still hold
+                log.error("keeping the previous configuration: {}", e.getMessage());
+                return;
+            }
             config = fresh;
             network.setRules(fresh.firewall());
-            log.info("re-read {} ({} outbound and {} inbound firewall rules)", configFile,
-                    fresh.firewall().out().size(), fresh.firewall().in().size());
+            log.info("re-read {} ({} outbound and {} inbound firewall rules, host services open to tenants: {})", configFile,
+                    fresh.firewall().out().size(), fresh.firewall().in().size(),
+                    fresh.hostServices().isEmpty() ? "none" : fresh.hostServices());
         } catch (ConfigError e) {
             log.error("keeping the previous configuration: {}", e.getMessage());
         }

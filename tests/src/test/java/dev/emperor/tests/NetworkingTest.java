@@ -150,6 +150,41 @@ class NetworkingTest {
         assertThat(connect("carol", 2, serverAddress)).isEqualTo("ok " + hostAddress);
     }
 
+    @Test
+    void aVassalsOwnRuleAppliesWithoutARestartAndTenantsReachOnlyTheHostServicesOpened() throws Exception {
+        // A host service listening on every address of the host, as most do.
+        int hostPort = 18000 + ThreadLocalRandom.current().nextInt(1000);
+        Process hostService = new ProcessBuilder("python3", "-c", SERVER, "0.0.0.0", Integer.toString(hostPort))
+                .redirectErrorStream(true).start();
+        try {
+            assertThat(new BufferedReader(new InputStreamReader(hostService.getInputStream(), StandardCharsets.UTF_8))
+                    .readLine()).isEqualTo("ready");
+            emperor.set("tun-host-allow", "tcp " + hostPort).start();
+            String gateway = emperor.tunSubnet().replace(".0/24", ".1");
+            EmperorProcess.write(emperor.runDirOf("dave").resolve("net.sh"), TENANT_SCRIPT);
+            String ownRule = "firewall-out = deny 0.0.0.0/0 " + serverAddress + " proto tcp port " + PORT;
+            emperor.vassal("dave", "distro = busybox", "exec = sh /run/net.sh", ownRule);
+            JsonNode status = emperor.waitForRunning("dave");
+            int pid = status.path("pid").asInt();
+            String dave = status.path("address").asText();
+
+            assertThat(connect("dave", 1, serverAddress)).startsWith("failed");
+            // the host: its opened service at the gateway address, and nothing at its other addresses
+            assertThat(connect("dave", 2, gateway, hostPort)).isEqualTo("ok " + dave);
+            assertThat(connect("dave", 3, hostAddress, hostPort)).startsWith("failed");
+
+            // the panel drops the tenant's rule: applied to the running tenant, no restart
+            emperor.vassal("dave", "distro = busybox", "exec = sh /run/net.sh");
+            emperor.waitFor("the rule change to be applied", Duration.ofSeconds(10),
+                    () -> emperor.command("events", "dave").out().contains("firewall rules applied without a restart"));
+            assertThat(connect("dave", 4, serverAddress)).isEqualTo("ok " + hostAddress);
+            assertThat(emperor.statusOf("dave").path("pid").asInt()).isEqualTo(pid);
+        } finally {
+            hostService.destroyForcibly();
+            hostService.waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
     /** Starts a tenant running {@link #TENANT_SCRIPT}; returns its address. */
     private String startTenant(String name) {
         EmperorProcess.write(emperor.runDirOf(name).resolve("net.sh"), TENANT_SCRIPT);
@@ -161,8 +196,12 @@ class NetworkingTest {
 
     /** Has the tenant run `nc HOST PORT`; returns "ok REPLY" or "failed ...". */
     private String connect(String tenant, int n, String host) throws IOException {
+        return connect(tenant, n, host, PORT);
+    }
+
+    private String connect(String tenant, int n, String host, int port) throws IOException {
         Path run = emperor.runDirOf(tenant);
-        EmperorProcess.writeAtomically(run.resolve("request"), n + " " + host + " " + PORT + "\n");
+        EmperorProcess.writeAtomically(run.resolve("request"), n + " " + host + " " + port + "\n");
         Path result = run.resolve("result." + n);
         emperor.waitFor(tenant + "'s connection " + n, Duration.ofSeconds(20), () -> Files.exists(result)
                 && !Files.readString(result).isBlank());

@@ -11,14 +11,27 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 
 /**
- * Outbound NAT for the tenant subnet, by the kernel: an nftables table of Emperor's own,
- * {@code table ip emperor_NAME}, whose postrouting chain masquerades packets from the subnet
- * leaving through any interface except the gateway's. Emperor never reads or changes any other
- * table. Installing replaces the table atomically (one {@code nft -f -} transaction).
+ * What the host's kernel does with tenant traffic, in an nftables table of Emperor's own,
+ * {@code table ip emperor_NAME} (Emperor never reads or changes any other table):
  *
- * <p>{@link #install} also sets {@code net.ipv4.ip_forward=1}, without which the host would not
- * forward tenant packets at all. The old value is not remembered and {@link #remove} does not
- * restore it: other software on the host may rely on forwarding once it is on.
+ * <ul>
+ *   <li>outbound NAT: packets from the subnet leaving through any interface but the gateway's
+ *       are masqueraded;</li>
+ *   <li>the host is closed to tenants: a packet from the gateway interface to any address of
+ *       the host is dropped unless it belongs to a connection the host opened (the proxy's,
+ *       say), is a ping of the gateway address, or is for a {@link HostService} the operator
+ *       opened at the gateway address. Stateful, so the host's own connections into tenants
+ *       work; it covers every host address, which the userspace router cannot see;</li>
+ *   <li>nobody routes into the subnet from outside: a new connection forwarded towards the
+ *       gateway interface (a neighbour on the LAN with a route to the subnet via this host) is
+ *       dropped; replies to tenants' own connections pass.</li>
+ * </ul>
+ *
+ * Installing replaces the table atomically (one {@code nft -f -} transaction), so a reload
+ * never leaves a moment without the rules. {@link #install} also sets
+ * {@code net.ipv4.ip_forward=1}, without which the host would not forward tenant packets at
+ * all. The old value is not remembered and {@link #remove} does not restore it: other software
+ * on the host may rely on forwarding once it is on.
  */
 public final class NatTable {
     private static final Pattern NAME = Pattern.compile("[a-z0-9_]{1,40}");
@@ -45,11 +58,21 @@ public final class NatTable {
         return table;
     }
 
-    /** Installs (or replaces) the table masquerading {@code subnet} out of every interface but {@code gatewayInterface}, and turns on IPv4 forwarding. */
-    public void install(Cidr subnet, String gatewayInterface) {
+    /**
+     * Installs (or replaces) the table for {@code subnet} behind {@code gatewayInterface}, with
+     * {@code hostServices} open at the gateway address, and turns on IPv4 forwarding.
+     */
+    public void install(TenantSubnet subnet, String gatewayInterface, List<HostService> hostServices) {
         Objects.requireNonNull(subnet, "subnet");
         if (!INTERFACE.matcher(gatewayInterface).matches()) {
             throw new IllegalArgumentException("interface name '" + gatewayInterface + "' is not a valid interface name");
+        }
+        String gateway = Cidr.format(subnet.gateway());
+        String device = "\"" + gatewayInterface + "\"";
+        StringBuilder open = new StringBuilder();
+        for (HostService service : hostServices) {
+            open.append("    ip daddr ").append(gateway).append(' ').append(service.protocol())
+                    .append(" dport ").append(service.nftPorts()).append(" accept\n");
         }
         // "add" then "delete" makes the delete succeed whether or not the table existed; all in one transaction.
         String script = "add table ip " + table + "\n"
@@ -57,7 +80,22 @@ public final class NatTable {
                 + "table ip " + table + " {\n"
                 + "  chain postrouting {\n"
                 + "    type nat hook postrouting priority srcnat; policy accept;\n"
-                + "    ip saddr " + subnet + " oifname != \"" + gatewayInterface + "\" masquerade\n"
+                + "    ip saddr " + subnet.cidr() + " oifname != " + device + " masquerade\n"
+                + "  }\n"
+                + "  chain input {\n"
+                + "    type filter hook input priority filter; policy accept;\n"
+                + "    iifname != " + device + " accept\n"
+                + "    ct state established,related accept\n"
+                + "    ip daddr " + gateway + " icmp type echo-request accept\n"
+                + open
+                + "    counter drop\n"
+                + "  }\n"
+                + "  chain forward {\n"
+                + "    type filter hook forward priority filter; policy accept;\n"
+                + "    oifname != " + device + " accept\n"
+                + "    iifname " + device + " accept\n"
+                + "    ct state established,related accept\n"
+                + "    counter drop\n"
                 + "  }\n"
                 + "}\n";
         nft("install nftables table ip " + table, script);

@@ -89,7 +89,7 @@ class KernelRoutingTest {
         pump.attach(alice, aliceTun.fd());
         pump.attach(bob, bobTun.fd());
 
-        nat.install(Cidr.parse(subnet), gatewayName);
+        nat.install(tenants, gatewayName, List.of());
 
         String script = String.join("\n",
                 "import socket, threading",
@@ -240,6 +240,60 @@ class KernelRoutingTest {
             return null;
         });
         awaitAbove(() -> drops(DropReason.SPOOFED_SOURCE), before);
+    }
+
+    @Test
+    void theHostIsClosedToTenantsButTheServicesOpenedAtTheGateway() throws Exception {
+        // A host service listening on every address, as most do.
+        try (java.net.ServerSocket hostService = new java.net.ServerSocket()) {
+            hostService.bind(new InetSocketAddress("0.0.0.0", 0));
+            int port = hostService.getLocalPort();
+            Thread acceptor = Thread.ofPlatform().daemon().start(() -> {
+                while (true) {
+                    try (Socket c = hostService.accept()) {
+                        c.getOutputStream().write('!');
+                    } catch (IOException closed) {
+                        return;
+                    }
+                }
+            });
+            try {
+                assertThat(reaches(gatewayAddress, port)).as("gateway, nothing opened").isFalse();
+                assertThat(reaches(hostVethAddress, port)).as("another host address").isFalse();
+
+                nat.install(TenantSubnet.parse(subnet), gatewayName, List.of(HostService.parse("tcp " + port)));
+                assertThat(reaches(gatewayAddress, port)).as("gateway, service opened").isTrue();
+                assertThat(reaches(hostVethAddress, port)).as("another host address, service opened").isFalse();
+                // the host's own connections into a tenant still work (its replies are "established")
+                try (java.net.ServerSocket inAlice = NetnsThread.call(Path.of("/run/netns", aliceNs),
+                        () -> new java.net.ServerSocket(0, 1, InetAddress.getByName(aliceAddress)));
+                        Socket fromHost = new Socket()) {
+                    fromHost.connect(new InetSocketAddress(aliceAddress, inAlice.getLocalPort()), 3000);
+                    try (Socket accepted = inAlice.accept()) {
+                        accepted.getOutputStream().write('!');
+                        fromHost.setSoTimeout(3000);
+                        assertThat(fromHost.getInputStream().read()).isEqualTo('!');
+                    }
+                }
+            } finally {
+                nat.install(TenantSubnet.parse(subnet), gatewayName, List.of());
+                hostService.close();
+                acceptor.join(5000);
+            }
+        }
+    }
+
+    /** Whether tenant alice gets the host service's '!' from address:port within 1.5 s. */
+    private boolean reaches(String address, int port) throws Exception {
+        return NetnsThread.call(Path.of("/run/netns", aliceNs), () -> {
+            try (Socket socket = new Socket()) {
+                socket.connect(new InetSocketAddress(address, port), 1500);
+                socket.setSoTimeout(1500);
+                return socket.getInputStream().read() == '!';
+            } catch (IOException e) {
+                return false;
+            }
+        });
     }
 
     private long drops(DropReason reason) {

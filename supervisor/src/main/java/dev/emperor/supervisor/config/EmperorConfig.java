@@ -6,6 +6,7 @@ import dev.emperor.tunrouter.FirewallRule;
 import dev.emperor.tunrouter.FirewallRuleException;
 import dev.emperor.tunrouter.FirewallRuleParser;
 import dev.emperor.tunrouter.FirewallRules;
+import dev.emperor.tunrouter.HostService;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -46,6 +47,9 @@ import java.util.regex.Pattern;
  *                      ({@code emperor_NAME})
  * @param firewall      the operator's rules, uWSGI's {@code tuntap-router-firewall-out|in = allow|deny
  *                      SRC DST} (repeatable, first match wins), checked after Emperor's built-in denials
+ * @param hostServices  services of the host tenants may reach at the gateway address
+ *                      ({@code tun-host-allow = tcp|udp PORT[-LAST]}, repeatable); the rest of
+ *                      the host is closed to them
  */
 public record EmperorConfig(
         Path vassalsDir,
@@ -67,7 +71,12 @@ public record EmperorConfig(
         boolean stopVassalsOnExit,
         Cidr tunSubnet,
         String tunGateway,
-        FirewallRules firewall) {
+        FirewallRules firewall,
+        List<HostService> hostServices) {
+
+    public EmperorConfig {
+        hostServices = List.copyOf(hostServices);
+    }
 
     /** The ids from {@code first} to {@code last}, both included. */
     public record UidRange(int first, int last) {
@@ -95,15 +104,16 @@ public record EmperorConfig(
 
     private static final String FIREWALL_OUT = "tuntap-router-firewall-out";
     private static final String FIREWALL_IN = "tuntap-router-firewall-in";
-    /** Keys that may repeat: the firewall rules, kept in file order. */
-    private static final List<String> REPEATABLE = List.of(FIREWALL_OUT, FIREWALL_IN);
+    private static final String HOST_ALLOW = "tun-host-allow";
+    /** Keys that may repeat: the firewall rules and host services, kept in file order. */
+    private static final List<String> REPEATABLE = List.of(FIREWALL_OUT, FIREWALL_IN, HOST_ALLOW);
 
     /** Every key of [emperor], in the order docs/CONFIG.md lists them. */
     static final List<String> KEYS = List.of(
             "vassals", "state-dir", "run-dir", "log-dir", "distro-dir", "home-dir", "opt-dir", "cgroup",
             "uid-range", "stop-grace", "backoff-max", "rescan", "log-max-size", "log-keep",
             "control-socket", "tmp-size", "on-exit", "tun-subnet", "tun-gateway",
-            FIREWALL_OUT, FIREWALL_IN);
+            FIREWALL_OUT, FIREWALL_IN, HOST_ALLOW);
 
     private static final Pattern UID_RANGE = Pattern.compile("(\\d{1,10})\\s*-\\s*(\\d{1,10})");
     /** An interface name that is also a valid nftables table suffix. */
@@ -119,7 +129,7 @@ public record EmperorConfig(
                 new UidRange(100_000, 199_999), Duration.ofSeconds(10), Duration.ofSeconds(60),
                 Duration.ofSeconds(10), 10L << 20, 5, run.resolve("control.sock"),
                 VassalEnvironment.DEFAULT_TMP_BYTES, false, Cidr.parse("10.200.0.0/16"), "emperor0",
-                FirewallRules.NONE);
+                FirewallRules.NONE, List.of());
     }
 
     /** Reads emperor.ini. A file without an [emperor] section gives the defaults. */
@@ -185,7 +195,22 @@ public record EmperorConfig(
                     value("on-exit", d.stopVassalsOnExit(), this::onExit),
                     value("tun-subnet", d.tunSubnet(), this::tunSubnet),
                     value("tun-gateway", d.tunGateway(), this::tunGateway),
-                    new FirewallRules(rules(FIREWALL_OUT), rules(FIREWALL_IN)));
+                    new FirewallRules(rules(FIREWALL_OUT), rules(FIREWALL_IN)),
+                    hostServices());
+        }
+
+        /** Every tun-host-allow line, in file order; a bad one names its line. */
+        private List<HostService> hostServices() throws ConfigError {
+            List<HostService> services = new ArrayList<>();
+            for (IniDocument.Entry entry : inOrder) {
+                if (!entry.key().equals(HOST_ALLOW)) continue;
+                try {
+                    services.add(HostService.parse(entry.value()));
+                } catch (IllegalArgumentException e) {
+                    throw error(entry, e.getMessage());
+                }
+            }
+            return services;
         }
 
         /** Every rule given for a firewall key, in file order; a bad rule names its line. */

@@ -2,6 +2,7 @@ package dev.emperor.supervisor.config;
 
 import dev.emperor.jail.BindMount;
 import dev.emperor.jail.Limits;
+import dev.emperor.tunrouter.FirewallRules;
 import dev.emperor.jail.seccomp.SeccompPolicy;
 import java.nio.file.Path;
 import java.util.Collections;
@@ -32,6 +33,8 @@ import java.util.TreeSet;
  * @param binds        extra bind mounts, sources existing host paths, targets unique
  * @param seccompAllow relaxed syscalls, from {@link RelaxableSyscalls#NAMES} (sorted)
  * @param ksm          ask for kernel same-page merging
+ * @param firewall     the tenant's own firewall rules (firewall-out, firewall-in), read after
+ *                     Emperor's built-in denials and before emperor.ini's rules
  * @param contentHash  SHA-256 of the file's bytes, lower-case hex, to notice changes
  */
 public record VassalConfig(
@@ -52,6 +55,7 @@ public record VassalConfig(
         List<BindMount> binds,
         Set<String> seccompAllow,
         boolean ksm,
+        FirewallRules firewall,
         String contentHash) {
 
     public VassalConfig {
@@ -59,6 +63,18 @@ public record VassalConfig(
         env = List.copyOf(env);
         binds = List.copyOf(binds);
         seccompAllow = Collections.unmodifiableSortedSet(new TreeSet<>(seccompAllow));
+    }
+
+    /**
+     * Whether a tenant running {@code this} configuration must be restarted to run
+     * {@code next}: true unless they differ only in settings applied to a running tenant
+     * (its firewall rules). New keys are restart-worthy unless listed here.
+     */
+    public boolean needsRestartFor(VassalConfig next) {
+        VassalConfig thisWithNextLiveSettings = new VassalConfig(name, source, argv, env, uid, gid, distro, hostname,
+                memoryBytes, cpuPercent, pids, tmpBytes, cwd, homePath, binds, seccompAllow, ksm,
+                next.firewall, next.contentHash);
+        return !thisWithNextLiveSettings.equals(next);
     }
 
     /** The cgroup limits in the jail's terms. */

@@ -42,7 +42,11 @@ public enum VassalKey {
     SECCOMP_ALLOW("seccomp-allow", Arity.REPEATED, JsonType.STRING, "none",
             "Syscalls of the default deny list to allow anyway (names, space or comma separated)."),
     KSM("ksm", Arity.ONCE, JsonType.BOOLEAN, "false",
-            "Let the kernel merge identical memory pages (`true/false`, `yes/no`, `on/off`, `1/0`).");
+            "Let the kernel merge identical memory pages (`true/false`, `yes/no`, `on/off`, `1/0`)."),
+    FIREWALL_OUT("firewall-out", Arity.REPEATED, JsonType.STRING, "none",
+            "The tenant's own rule for packets it sends, in emperor.ini's `tuntap-router-firewall-out` syntax (`allow SRC DST` or `deny SRC DST`, optionally `proto P` and `port N`); read in order after Emperor's built-in denials and before emperor.ini's rules. Changed without a restart."),
+    FIREWALL_IN("firewall-in", Arity.REPEATED, JsonType.STRING, "none",
+            "The same for packets sent to the tenant.");
 
     /** Whether a key may be given more than once (INI: repeated lines; JSON: an array). */
     public enum Arity { ONCE, REPEATED }

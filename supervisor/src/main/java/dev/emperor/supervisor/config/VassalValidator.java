@@ -1,6 +1,10 @@
 package dev.emperor.supervisor.config;
 
 import dev.emperor.jail.BindMount;
+import dev.emperor.tunrouter.FirewallRule;
+import dev.emperor.tunrouter.FirewallRuleException;
+import dev.emperor.tunrouter.FirewallRuleParser;
+import dev.emperor.tunrouter.FirewallRules;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -89,6 +93,8 @@ final class VassalValidator {
         List<BindMount> binds = new ArrayList<>();
         Set<String> seccomp = new LinkedHashSet<>();
         boolean ksm = false;
+        List<FirewallRule> firewallOut = new ArrayList<>();
+        List<FirewallRule> firewallIn = new ArrayList<>();
 
         for (IniDocument.Entry entry : entries) {
             VassalKey key = VassalKey.byKey(entry.key())
@@ -136,6 +142,8 @@ final class VassalValidator {
                 }
                 case SECCOMP_ALLOW -> seccomp.addAll(parseSyscalls(entry, value));
                 case KSM -> ksm = parseBoolean(entry, value);
+                case FIREWALL_OUT -> firewallOut.add(parseRule(entry, value));
+                case FIREWALL_IN -> firewallIn.add(parseRule(entry, value));
             }
         }
 
@@ -166,7 +174,16 @@ final class VassalValidator {
         }
         List<String> environment = envByKey.values().stream().map(IniDocument.Entry::value).toList();
         return new VassalConfig(name, file, argv, environment, uid, gid, distro, hostname, memory, cpu, pids,
-                tmp, cwd != null ? cwd : home, home, binds, seccomp, ksm, contentHash);
+                tmp, cwd != null ? cwd : home, home, binds, seccomp, ksm,
+                new FirewallRules(firewallOut, firewallIn), contentHash);
+    }
+
+    private FirewallRule parseRule(IniDocument.Entry entry, String value) throws ConfigError {
+        try {
+            return FirewallRuleParser.parse(value, file + ":" + entry.line());
+        } catch (FirewallRuleException e) {
+            throw error(entry, "bad rule " + ConfigError.quote(value) + ": " + e.problem());
+        }
     }
 
     /** Values end up in argv, environ and mount calls: C strings of well-formed text. */

@@ -14,6 +14,7 @@ import dev.emperor.supervisor.config.VassalConfig;
 import dev.emperor.supervisor.logs.LogFd;
 import dev.emperor.supervisor.logs.TenantLogs;
 import dev.emperor.supervisor.network.TenantNetwork;
+import dev.emperor.tunrouter.FirewallRules;
 import dev.emperor.supervisor.state.StateStore;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -166,6 +167,16 @@ public final class TenantLauncher {
         } catch (IOException e) {
             log.error("vassal {}: cannot remove its mount point {}: {}", name, jailsDir.resolve(name), e.toString());
         }
+    }
+
+    /** Applies what a tenant's file sets that needs no restart: its own firewall rules. */
+    public void applyLiveSettings(String name, VassalConfig cfg) {
+        network.setTenantRules(name, cfg.firewall());
+    }
+
+    /** The tenant's file is gone for good. */
+    public void forgetLiveSettings(String name) {
+        network.setTenantRules(name, FirewallRules.NONE);
     }
 
     public Optional<TenantNetwork.Traffic> traffic(String name) {

@@ -112,12 +112,19 @@ public final class Vassal {
         config = newConfig;
         configError = null;
         ctx.store().recordError(name, null);
+        // Settings a running tenant takes without a restart (its firewall rules) apply at once.
+        ctx.launcher().applyLiveSettings(name, newConfig);
         if (process != null) {
             if (old == null && newConfig.contentHash().equals(ctx.store().vassal(name).map(r -> r.configHash()).orElse(null))) {
                 log.info("vassal {}: adopted payload matches its file", name);
                 return;
             }
             if (old != null && old.contentHash().equals(newConfig.contentHash())) return;
+            if (old != null && !old.needsRestartFor(newConfig)) {
+                ctx.store().recordConfigHash(name, newConfig.contentHash());
+                event("config", "file changed: firewall rules applied without a restart");
+                return;
+            }
             event("config", "file changed: reloading");
             beginStop(VassalState.RELOADING, "file changed", Then.SPAWN_NOW);
         } else if (state == VassalState.STARTING || state == VassalState.STOPPING || state == VassalState.RELOADING) {
@@ -330,6 +337,7 @@ public final class Vassal {
 
     private void finishRemoval() {
         ctx.launcher().cleanUp(name);
+        ctx.launcher().forgetLiveSettings(name);
         ctx.store().remove(name);
         transition(VassalState.STOPPED, "vassal file removed");
         ctx.forget(this);

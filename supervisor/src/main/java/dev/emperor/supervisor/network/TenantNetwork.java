@@ -7,6 +7,7 @@ import dev.emperor.tunrouter.AddressPool;
 import dev.emperor.tunrouter.Cidr;
 import dev.emperor.tunrouter.Firewall;
 import dev.emperor.tunrouter.FirewallRules;
+import dev.emperor.tunrouter.HostService;
 import dev.emperor.tunrouter.NatTable;
 import dev.emperor.tunrouter.NetnsThread;
 import dev.emperor.tunrouter.NetworkSetupException;
@@ -52,14 +53,18 @@ public final class TenantNetwork implements AutoCloseable {
     private final Router router;
     private final PacketPump pump;
     private final Map<String, Attached> attached = new ConcurrentHashMap<>();
+    /** Each tenant's own rules from its vassal file (firewall-out/-in), kept while it is detached too. */
+    private final Map<String, FirewallRules> tenantRules = new ConcurrentHashMap<>();
+    private final NatTable nat;
 
     private record Attached(int id, TunDevice tun) {}
 
     /** A tenant's traffic for status: its address and the counters since its tun0 was attached. */
     public record Traffic(String address, long packetsIn, long packetsOut, long bytesIn, long bytesOut, long drops) {}
 
-    private TenantNetwork(TenantSubnet subnet, FirewallRules rules, StateStore store, TunDevice gateway) {
+    private TenantNetwork(TenantSubnet subnet, FirewallRules rules, StateStore store, TunDevice gateway, NatTable nat) {
         this.subnet = subnet;
+        this.nat = nat;
         this.store = store;
         this.addresses = new AddressPool(subnet, new StoredAddresses(store));
         this.gateway = gateway;
@@ -70,18 +75,20 @@ public final class TenantNetwork implements AutoCloseable {
     }
 
     /**
-     * Installs NAT, creates the gateway {@code gatewayName} with the subnet's first address and
-     * starts the pump. Fails (naming the step, e.g. a missing nft) before anything runs.
+     * Installs NAT and the host's protection ({@code hostServices} open at the gateway), creates
+     * the gateway {@code gatewayName} with the subnet's first address and starts the pump. Fails
+     * (naming the step, e.g. a missing nft) before anything runs.
      */
-    public static TenantNetwork start(Cidr subnetCidr, String gatewayName, FirewallRules rules, StateStore store) {
+    public static TenantNetwork start(Cidr subnetCidr, String gatewayName, FirewallRules rules,
+            List<HostService> hostServices, StateStore store) {
         TenantSubnet subnet = new TenantSubnet(subnetCidr);
         NatTable nat = NatTable.named(gatewayName);
-        nat.install(subnetCidr, gatewayName);
+        nat.install(subnet, gatewayName, hostServices);
         // Also loads the tun binding (and JNA's cleaner) on this ordinary thread, never first on a spawn thread.
         TunDevice gateway = TunDevice.create(gatewayName);
         try {
             gateway.configure(subnet.gateway(), subnetCidr.prefixLength(), MTU, TX_QUEUE_LENGTH);
-            TenantNetwork network = new TenantNetwork(subnet, rules, store, gateway);
+            TenantNetwork network = new TenantNetwork(subnet, rules, store, gateway, nat);
             log.info("network: gateway {} {}/{}, NAT table ip {}", gatewayName, Cidr.format(subnet.gateway()),
                     subnetCidr.prefixLength(), nat.table());
             return network;
@@ -157,7 +164,7 @@ public final class TenantNetwork implements AutoCloseable {
 
     private synchronized void attach(String tenant, int address, TunDevice tun) {
         detach(tenant); // a stale attachment of an earlier payload
-        int id = router.attach(tenant, address, FirewallRules.NONE);
+        int id = router.attach(tenant, address, tenantRules.getOrDefault(tenant, FirewallRules.NONE));
         try {
             pump.attach(id, tun.fd());
         } catch (RuntimeException e) {
@@ -200,6 +207,26 @@ public final class TenantNetwork implements AutoCloseable {
     /** The operator's firewall rules changed (SIGHUP): they apply from the next packet on. */
     public void setRules(FirewallRules rules) {
         firewall.setGlobalRules(rules);
+    }
+
+    /** The operator's host services changed (SIGHUP): the kernel's table is replaced in one step. */
+    public void setHostServices(List<HostService> hostServices) {
+        nat.install(subnet, gateway.name(), hostServices);
+    }
+
+    /**
+     * A tenant's own rules (its vassal file's firewall-out/-in), read after the built-in denials
+     * and before the operator's. Applies from the next packet on if the tenant is attached, and
+     * at every later attach.
+     */
+    public synchronized void setTenantRules(String tenant, FirewallRules rules) {
+        if (rules.out().isEmpty() && rules.in().isEmpty()) {
+            tenantRules.remove(tenant);
+        } else {
+            tenantRules.put(tenant, rules);
+        }
+        Attached a = attached.get(tenant);
+        if (a != null) firewall.setTenantRules(a.id(), rules);
     }
 
     /** Stops the pump and closes every descriptor; the gateway goes away, tenants' tun0s stay. */

@@ -234,6 +234,11 @@ public final class StateStore implements AutoCloseable {
                 pid, pidStartTime, configHash, uid, gid, System.currentTimeMillis());
     }
 
+    /** The running tenant now runs this file's configuration (it was applied without a restart). */
+    public synchronized void recordConfigHash(String name, String configHash) {
+        updateVassal(name, "config_hash = ?", configHash);
+    }
+
     /**
      * Records that the vassal's process ended: forgets its pid, keeps how it ended and, when
      * the exit was not asked for, counts a restart.

@@ -89,7 +89,23 @@ class EmperorConfigTest {
                 "/system.slice/emperor.service", new EmperorConfig.UidRange(200_000, 200_999),
                 Duration.ofMillis(500), Duration.ofMinutes(5), Duration.ofSeconds(30), 1L << 30, 0,
                 Path.of("/srv/run/ctl.sock"), 128L << 20, true, dev.emperor.tunrouter.Cidr.parse("10.77.0.0/20"), "gw_test",
-                dev.emperor.tunrouter.FirewallRules.NONE));
+                dev.emperor.tunrouter.FirewallRules.NONE, java.util.List.of()));
+    }
+
+    @Test
+    void hostServicesRepeatAndABadOneNamesItsLine() throws Exception {
+        EmperorConfig c = load("""
+                [emperor]
+                tun-host-allow = udp 53
+                tun-host-allow = tcp 8000-8099
+                """);
+        assertThat(c.hostServices()).containsExactly(new dev.emperor.tunrouter.HostService("udp", 53, 53),
+                new dev.emperor.tunrouter.HostService("tcp", 8000, 8099));
+        assertThatThrownBy(() -> load("""
+                [emperor]
+                tun-host-allow = udp 53
+                tun-host-allow = sctp 9
+                """)).hasMessageContaining(":3: tun-host-allow: protocol 'sctp' must be tcp or udp");
     }
 
     @Test

@@ -185,6 +185,22 @@ class VassalIniTest {
                 .endsWith(":4: bind: bind target /srv is already bound on line 3");
     }
 
+    @Test
+    void aBadFirewallRuleNamesItsLineAndTheProblem() {
+        assertThat(host.error("app.ini", TestHost.ini("firewall-out = allow 0.0.0.0/0 10.0.0.1", "firewall-in = permit 0.0.0.0 0.0.0.0")))
+                .contains(":4: firewall-in: bad rule 'permit 0.0.0.0 0.0.0.0': ");
+    }
+
+    @Test
+    void onlyAFirewallChangeNeedsNoRestartButAnyOtherChangeDoes() throws Exception {
+        VassalConfig before = host.load("app.ini", TestHost.ini());
+        VassalConfig rulesAdded = host.load("app.ini", TestHost.ini("firewall-out = deny 0.0.0.0/0 192.0.2.0/24"));
+        VassalConfig pidsChanged = host.load("app.ini", TestHost.ini("firewall-out = deny 0.0.0.0/0 192.0.2.0/24", "pids = 10"));
+        assertThat(before.needsRestartFor(rulesAdded)).isFalse();
+        assertThat(rulesAdded.needsRestartFor(before)).isFalse();
+        assertThat(rulesAdded.needsRestartFor(pidsChanged)).isTrue();
+    }
+
     static Stream<Arguments> errors() {
         return Stream.of(
                 // structure

@@ -1,5 +1,8 @@
 package dev.emperor.supervisor.config;
 
+import dev.emperor.tunrouter.FirewallRule;
+import dev.emperor.tunrouter.FirewallRules;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
@@ -27,7 +30,14 @@ class VassalJsonTest {
     private static VassalConfig withoutOrigin(VassalConfig c) {
         return new VassalConfig(c.name(), Path.of("-"), c.argv(), c.env(), c.uid(), c.gid(), c.distro(), c.hostname(),
                 c.memoryBytes(), c.cpuPercent(), c.pids(), c.tmpBytes(), c.cwd(), c.homePath(), c.binds(),
-                c.seccompAllow(), c.ksm(), "-");
+                c.seccompAllow(), c.ksm(), new FirewallRules(withoutOrigin(c.firewall().out()), withoutOrigin(c.firewall().in())),
+                "-");
+    }
+
+    /** Rules name their file and line; the rest must be the same. */
+    private static java.util.List<FirewallRule> withoutOrigin(java.util.List<FirewallRule> rules) {
+        return rules.stream().map(r -> new FirewallRule(r.verdict(), r.source(), r.destination(), r.protocol(),
+                r.portFrom(), r.portTo(), r.icmpType(), r.icmpCode(), r.except(), r.text(), "-")).toList();
     }
 
     @Test
@@ -50,6 +60,9 @@ class VassalJsonTest {
                 seccomp-allow = bpf
                 seccomp-allow = keyctl
                 ksm = true
+                firewall-out = allow 0.0.0.0/0 192.0.2.7 proto tcp port 5432
+                firewall-out = deny 0.0.0.0/0 192.0.2.0/24
+                firewall-in = deny 198.51.100.0/24 0.0.0.0/0
                 """.formatted(data));
         VassalConfig fromJson = host.load("shop.json", """
                 {
@@ -65,13 +78,17 @@ class VassalJsonTest {
                   "cwd": "/home/shop/www",
                   "bind": "%s:/srv/data:rw",
                   "seccomp-allow": ["bpf", "keyctl"],
-                  "ksm": true
+                  "ksm": true,
+                  "firewall-out": ["allow 0.0.0.0/0 192.0.2.7 proto tcp port 5432", "deny 0.0.0.0/0 192.0.2.0/24"],
+                  "firewall-in": "deny 198.51.100.0/24 0.0.0.0/0"
                 }
                 """.formatted(data));
         assertThat(withoutOrigin(fromJson)).isEqualTo(withoutOrigin(fromIni));
         assertThat(fromJson.argv()).containsExactly("sh", "-c", "while true; do echo \"tick\"; sleep 5; done");
         assertThat(fromJson.source()).isEqualTo(host.vassals.resolve("shop.json"));
         assertThat(fromJson.contentHash()).isNotEqualTo(fromIni.contentHash());
+        assertThat(fromIni.firewall().out()).extracting(FirewallRule::origin)
+                .containsExactly(host.vassals.resolve("shop.ini") + ":17", host.vassals.resolve("shop.ini") + ":18");
     }
 
     @Test
