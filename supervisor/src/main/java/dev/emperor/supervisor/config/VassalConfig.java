@@ -35,6 +35,7 @@ import java.util.TreeSet;
  * @param ksm          ask for kernel same-page merging
  * @param firewall     the tenant's own firewall rules (firewall-out, firewall-in), read after
  *                     Emperor's built-in denials and before emperor.ini's rules
+ * @param web          the tenant's web site for the front proxy, or null if it names no domain
  * @param contentHash  SHA-256 of the file's bytes, lower-case hex, to notice changes
  */
 public record VassalConfig(
@@ -56,6 +57,7 @@ public record VassalConfig(
         Set<String> seccompAllow,
         boolean ksm,
         FirewallRules firewall,
+        WebSite web,
         String contentHash) {
 
     public VassalConfig {
@@ -68,12 +70,12 @@ public record VassalConfig(
     /**
      * Whether a tenant running {@code this} configuration must be restarted to run
      * {@code next}: true unless they differ only in settings applied to a running tenant
-     * (its firewall rules). New keys are restart-worthy unless listed here.
+     * (its firewall rules, its web site). New keys are restart-worthy unless listed here.
      */
     public boolean needsRestartFor(VassalConfig next) {
         VassalConfig thisWithNextLiveSettings = new VassalConfig(name, source, argv, env, uid, gid, distro, hostname,
                 memoryBytes, cpuPercent, pids, tmpBytes, cwd, homePath, binds, seccompAllow, ksm,
-                next.firewall, next.contentHash);
+                next.firewall, next.web, next.contentHash);
         return !thisWithNextLiveSettings.equals(next);
     }
 

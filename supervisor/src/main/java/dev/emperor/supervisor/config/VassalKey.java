@@ -46,7 +46,21 @@ public enum VassalKey {
     FIREWALL_OUT("firewall-out", Arity.REPEATED, JsonType.STRING, "none",
             "The tenant's own rule for packets it sends, in emperor.ini's `tuntap-router-firewall-out` syntax (`allow SRC DST` or `deny SRC DST`, optionally `proto P` and `port N`); read in order after Emperor's built-in denials and before emperor.ini's rules. Changed without a restart."),
     FIREWALL_IN("firewall-in", Arity.REPEATED, JsonType.STRING, "none",
-            "The same for packets sent to the tenant.");
+            "The same for packets sent to the tenant."),
+    DOMAIN("domain", Arity.REPEATED, JsonType.STRING, "none",
+            "Host name the front proxy routes to this tenant (HTTP Host, TLS SNI), ASCII (`xn--` form for international names); `*.example.com` matches every name below example.com. A name belongs to one tenant."),
+    UPSTREAM("upstream", Arity.ONCE, JsonType.STRING, "`/run/app.sock`",
+            "Where the proxy sends the site's requests: a unix socket directly in the tenant's /run (`/run/app.sock`) or a port on the tenant's own address (`:8080`)."),
+    MAINTENANCE("maintenance", Arity.ONCE, JsonType.BOOLEAN, "false",
+            "Answer with 503 and Retry-After (a maintenance page, or `maintenance-upstream`) instead of the app; `emperor maintenance NAME on` overrides it."),
+    MAINTENANCE_UPSTREAM("maintenance-upstream", Arity.ONCE, JsonType.STRING, "Emperor's page",
+            "A backend (same forms as `upstream`) that answers during maintenance."),
+    HTTPS_REDIRECT("https-redirect", Arity.ONCE, JsonType.BOOLEAN, "false",
+            "Answer plain HTTP requests with a 308 redirect to the same https:// URL."),
+    MAX_BODY("max-body", Arity.ONCE, JsonType.NUMBER, "10M",
+            "Largest request body the proxy forwards (size); a larger one gets 413."),
+    MAX_CONNECTIONS("max-connections", Arity.ONCE, JsonType.NUMBER, "512",
+            "Most client connections to the site at once, 1 to 1000000; more get 503.");
 
     /** Whether a key may be given more than once (INI: repeated lines; JSON: an array). */
     public enum Arity { ONCE, REPEATED }

@@ -95,6 +95,13 @@ final class VassalValidator {
         boolean ksm = false;
         List<FirewallRule> firewallOut = new ArrayList<>();
         List<FirewallRule> firewallIn = new ArrayList<>();
+        Map<String, IniDocument.Entry> domains = new LinkedHashMap<>();
+        WebSite.Upstream upstream = WebSite.DEFAULT_UPSTREAM;
+        boolean maintenance = false;
+        WebSite.Upstream maintenanceUpstream = null;
+        boolean httpsRedirect = false;
+        long maxBody = WebSite.DEFAULT_MAX_BODY;
+        int maxConnections = WebSite.DEFAULT_MAX_CONNECTIONS;
 
         for (IniDocument.Entry entry : entries) {
             VassalKey key = VassalKey.byKey(entry.key())
@@ -144,6 +151,19 @@ final class VassalValidator {
                 case KSM -> ksm = parseBoolean(entry, value);
                 case FIREWALL_OUT -> firewallOut.add(parseRule(entry, value));
                 case FIREWALL_IN -> firewallIn.add(parseRule(entry, value));
+                case DOMAIN -> {
+                    String domain = web(entry, () -> WebSite.parseDomain(value));
+                    IniDocument.Entry earlier = domains.putIfAbsent(domain, entry);
+                    if (earlier != null) {
+                        throw error(entry, "domain " + domain + " is already given on line " + earlier.line());
+                    }
+                }
+                case UPSTREAM -> upstream = web(entry, () -> WebSite.parseUpstream(value));
+                case MAINTENANCE -> maintenance = parseBoolean(entry, value);
+                case MAINTENANCE_UPSTREAM -> maintenanceUpstream = web(entry, () -> WebSite.parseUpstream(value));
+                case HTTPS_REDIRECT -> httpsRedirect = parseBoolean(entry, value);
+                case MAX_BODY -> maxBody = parseSizeAtLeast(entry, value, 0);
+                case MAX_CONNECTIONS -> maxConnections = (int) parseNumber(entry, value, 1, 1_000_000);
             }
         }
 
@@ -172,10 +192,33 @@ final class VassalValidator {
             throw new ConfigError(file, headerLine, VassalKey.DISTRO.key(),
                     "the default distro " + ConfigError.quote(distro) + " is not in the distro store; name one that is");
         }
+        if (domains.isEmpty()) {
+            for (VassalKey webKey : List.of(VassalKey.UPSTREAM, VassalKey.MAINTENANCE, VassalKey.MAINTENANCE_UPSTREAM,
+                    VassalKey.HTTPS_REDIRECT, VassalKey.MAX_BODY, VassalKey.MAX_CONNECTIONS)) {
+                if (single.containsKey(webKey)) {
+                    throw error(single.get(webKey), "only means something for a web site: add a 'domain'");
+                }
+            }
+        }
+        WebSite web = domains.isEmpty() ? null : new WebSite(List.copyOf(domains.keySet()), upstream, maintenance,
+                maintenanceUpstream, httpsRedirect, maxBody, maxConnections);
         List<String> environment = envByKey.values().stream().map(IniDocument.Entry::value).toList();
         return new VassalConfig(name, file, argv, environment, uid, gid, distro, hostname, memory, cpu, pids,
                 tmp, cwd != null ? cwd : home, home, binds, seccomp, ksm,
-                new FirewallRules(firewallOut, firewallIn), contentHash);
+                new FirewallRules(firewallOut, firewallIn), web, contentHash);
+    }
+
+    private interface WebParse<T> {
+        T parse();
+    }
+
+    /** Runs a WebSite parser, turning its complaint into an error on this line. */
+    private <T> T web(IniDocument.Entry entry, WebParse<T> parse) throws ConfigError {
+        try {
+            return parse.parse();
+        } catch (IllegalArgumentException e) {
+            throw error(entry, e.getMessage());
+        }
     }
 
     private FirewallRule parseRule(IniDocument.Entry entry, String value) throws ConfigError {

@@ -201,8 +201,39 @@ class VassalIniTest {
         assertThat(rulesAdded.needsRestartFor(pidsChanged)).isTrue();
     }
 
+    @Test
+    void aWebSiteHasItsDomainsInLowerCaseAndItsUpstream() throws Exception {
+        VassalConfig c = host.load("shop.ini", TestHost.ini("domain = Shop.Example.COM.", "domain = *.shop.example.com",
+                "upstream = :8080", "maintenance = on", "maintenance-upstream = /var/run/down.sock",
+                "https-redirect = yes", "max-body = 1M", "max-connections = 20"));
+        assertThat(c.web()).isEqualTo(new WebSite(java.util.List.of("shop.example.com", "*.shop.example.com"),
+                new WebSite.Upstream.TunPort(8080), true, new WebSite.Upstream.RunSocket("down.sock"), true, 1L << 20, 20));
+        assertThat(host.load("app.ini", TestHost.ini("domain = app.example.com")).web().upstream())
+                .isEqualTo(new WebSite.Upstream.RunSocket("app.sock"));
+        assertThat(host.load("app.ini", TestHost.ini()).web()).isNull();
+    }
+
+    @Test
+    void aWebSiteChangeNeedsNoRestart() throws Exception {
+        VassalConfig before = host.load("app.ini", TestHost.ini("domain = app.example.com"));
+        VassalConfig after = host.load("app.ini", TestHost.ini("domain = app.example.com", "domain = www.example.com", "maintenance = on"));
+        assertThat(before.needsRestartFor(after)).isFalse();
+    }
+
     static Stream<Arguments> errors() {
         return Stream.of(
+                // web site
+                Arguments.of(TestHost.ini("upstream = :80"), "3: upstream: only means something for a web site: add a 'domain'"),
+                Arguments.of(TestHost.ini("domain = localhost"), "3: domain: domain 'localhost' needs at least two labels (like example.com)"),
+                Arguments.of(TestHost.ini("domain = shop.*.example.com"), "3: domain: domain 'shop.*.example.com': label '*' is not 1 to 63 of a-z, 0-9 and '-' (not at either end); a wildcard is only allowed as the whole first label: *.example.com"),
+                Arguments.of(TestHost.ini("domain = bücher.example"), "3: domain: domain 'bücher.example' is not ASCII: write it as 'xn--bcher-kva.example'"),
+                Arguments.of(TestHost.ini("domain = -bad.example.com"), "3: domain: domain '-bad.example.com': label '-bad' is not 1 to 63 of a-z, 0-9 and '-' (not at either end)"),
+                Arguments.of(TestHost.ini("domain = a.example.com", "domain = A.example.com"), "4: domain: domain a.example.com is already given on line 3"),
+                Arguments.of(TestHost.ini("domain = a.example.com", "upstream = /run/../etc/x"), "4: upstream: '/run/../etc/x': the socket must be a file directly in /run (name of A-Z a-z 0-9 _ . -)"),
+                Arguments.of(TestHost.ini("domain = a.example.com", "upstream = /run/sub/app.sock"), "4: upstream: '/run/sub/app.sock': the socket must be a file directly in /run (name of A-Z a-z 0-9 _ . -)"),
+                Arguments.of(TestHost.ini("domain = a.example.com", "upstream = :0"), "4: upstream: port in ':0' is not from 1 to 65535"),
+                Arguments.of(TestHost.ini("domain = a.example.com", "upstream = 10.0.0.1:80"), "4: upstream: expected /run/FILE (a unix socket in the tenant's /run) or :PORT (a port on the tenant's own address), found '10.0.0.1:80'"),
+                Arguments.of(TestHost.ini("domain = a.example.com", "max-connections = 0"), "4: max-connections: '0' is out of range: 1 to 1000000"),
                 // structure
                 Arguments.of("exec = x\n", "1: exec: key outside any section (put a [section] header above it)"),
                 Arguments.of("; nothing\n", " no [vassal] section"),
