@@ -206,14 +206,19 @@ public final class CertificateStore implements CertificateSource {
         return List.copyOf(loadProblems);
     }
 
-    PemBundle fallbackBundle() {
-        return fallback.bundle();
-    }
-
     @Override
     public SslContext forServerName(String serverName) {
+        return select(serverName).context();
+    }
+
+    /** The bundle a handshake for {@code serverName} gets (for status output and tests). */
+    public PemBundle presentedFor(String serverName) {
+        return select(serverName).bundle();
+    }
+
+    private Served select(String serverName) {
         if (serverName == null || serverName.isEmpty()) {
-            return fallback.context();
+            return fallback;
         }
         String host = HostNames.normalize(serverName);
         Snapshot now = snapshot;
@@ -221,14 +226,14 @@ public final class CertificateStore implements CertificateSource {
         if (tenant != null) {
             Served own = now.presentable().get(tenant);
             if (own != null && own.bundle().covers(host)) {
-                return own.context();
+                return own;
             }
         }
         Served platformCert = platform;
         if (platformCert != null && platformCert.bundle().covers(host)) {
-            return platformCert.context();
+            return platformCert;
         }
-        return fallback.context();
+        return fallback;
     }
 
     /** Recomputes which stored certificates may be presented, then swaps the snapshot. */
