@@ -7,23 +7,27 @@ import java.io.InputStreamReader;
 import java.io.OutputStreamWriter;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
+import java.security.KeyFactory;
 import java.security.PrivateKey;
 import java.security.PublicKey;
 import java.security.SecureRandom;
 import java.security.Signature;
 import java.security.cert.X509Certificate;
+import java.security.spec.PKCS8EncodedKeySpec;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
+import org.bouncycastle.asn1.edec.EdECObjectIdentifiers;
+import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
 import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
+import org.bouncycastle.asn1.x9.X9ObjectIdentifiers;
 import org.bouncycastle.cert.X509CertificateHolder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.openssl.PEMEncryptedKeyPair;
 import org.bouncycastle.openssl.PEMKeyPair;
 import org.bouncycastle.openssl.PEMParser;
-import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
 import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
 import org.bouncycastle.openssl.jcajce.JcaPKCS8Generator;
 import org.bouncycastle.pkcs.PKCS8EncryptedPrivateKeyInfo;
@@ -99,7 +103,6 @@ public final class PemBundle {
     private static Parsed read(byte[] pem) throws IOException, CertificateRefused {
         PrivateKey key = null;
         List<X509Certificate> certificates = new ArrayList<>();
-        var keys = new JcaPEMKeyConverter();
         var certs = new JcaX509CertificateConverter();
         // ISO-8859-1 maps every byte, so binary garbage reaches the parser as text it rejects.
         try (var parser = new PEMParser(new InputStreamReader(new ByteArrayInputStream(pem), StandardCharsets.ISO_8859_1))) {
@@ -116,9 +119,9 @@ public final class PemBundle {
                         throw new CertificateRefused("certificate " + (certificates.size() + 1) + " is not valid X.509: " + describe(e));
                     }
                 } else if (object instanceof PEMKeyPair pair) {
-                    found = keys.getPrivateKey(pair.getPrivateKeyInfo()); // SEC1 keys may omit the public half
+                    found = jdkKey(pair.getPrivateKeyInfo()); // SEC1 keys may omit the public half
                 } else if (object instanceof PrivateKeyInfo info) {
-                    found = keys.getPrivateKey(info);
+                    found = jdkKey(info);
                 } else if (object instanceof PKCS8EncryptedPrivateKeyInfo || object instanceof PEMEncryptedKeyPair) {
                     throw new CertificateRefused("the private key is encrypted; upload it unencrypted"
                             + " (e.g. openssl pkey -in key.pem -out plain-key.pem)");
@@ -135,6 +138,29 @@ public final class PemBundle {
             }
         }
         return new Parsed(key, certificates);
+    }
+
+    /**
+     * Makes the JDK's own key object (never a BouncyCastle one, even when BC is registered):
+     * the JDK TLS engine signs with it.
+     */
+    private static PrivateKey jdkKey(PrivateKeyInfo info) throws IOException, CertificateRefused {
+        ASN1ObjectIdentifier type = info.getPrivateKeyAlgorithm().getAlgorithm();
+        String algorithm;
+        if (type.equals(PKCSObjectIdentifiers.rsaEncryption)) {
+            algorithm = "RSA";
+        } else if (type.equals(X9ObjectIdentifiers.id_ecPublicKey)) {
+            algorithm = "EC";
+        } else if (type.equals(EdECObjectIdentifiers.id_Ed25519)) {
+            algorithm = "Ed25519";
+        } else {
+            throw new CertificateRefused("unsupported private key type " + type + "; use RSA or EC (P-256/P-384)");
+        }
+        try {
+            return KeyFactory.getInstance(algorithm).generatePrivate(new PKCS8EncodedKeySpec(info.getEncoded()));
+        } catch (GeneralSecurityException e) {
+            throw new CertificateRefused("the " + algorithm + " private key is not usable: " + describe(e));
+        }
     }
 
     private static PemBundle check(PrivateKey key, List<X509Certificate> certificates, Instant now) throws CertificateRefused {
@@ -224,7 +250,7 @@ public final class PemBundle {
         String algorithm = switch (key.getAlgorithm()) {
             case "RSA" -> "SHA256withRSA";
             case "EC" -> "SHA256withECDSA";
-            case "Ed25519", "Ed448", "EdDSA" -> "EdDSA";
+            case "Ed25519", "EdDSA" -> "EdDSA";
             default -> throw new CertificateRefused("unsupported private key type " + key.getAlgorithm()
                     + "; use RSA or EC (P-256/P-384)");
         };
