@@ -107,7 +107,8 @@ class AcmeIssuerTest {
         answering.set(false);
         assertThatThrownBy(() -> issuer().issue(shop))
                 .isInstanceOf(AcmeFailure.class)
-                .hasMessageContaining("did not validate shop.acme.test");
+                .hasMessageContaining("did not validate shop.acme.test")
+                .hasMessageContaining("404"); // the CA's own words: it got our 404
         assertThat(store.presentedFor("shop.acme.test").leaf()).isEqualTo(first.leaf());
         assertThat(challenges.size()).isZero();
     }
