@@ -1,0 +1,150 @@
+package dev.emperor.proxy.tls;
+
+import static dev.emperor.proxy.tls.TestPki.bundle;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.emperor.proxy.TenantSite;
+import dev.emperor.proxy.Upstream;
+import dev.emperor.proxy.tls.TestPki.Issued;
+import dev.emperor.proxy.tls.TestPki.LeafSpec;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class CertificateStoreTest {
+
+    static final Issued CA = TestPki.rootCa("Store Test CA");
+    static final Issued PLATFORM = TestPki.leaf(LeafSpec.of("platform", "*.platform.test", "platform.test"), CA);
+    static final Issued BIGCO = TestPki.leaf(LeafSpec.of("bigco", "shop.bigco.test", "www.bigco.test"), CA);
+    static final Issued SMALL = TestPki.leaf(LeafSpec.of("small", "small.test"), CA);
+
+    @TempDir
+    Path dir;
+    Path store;
+    CertificateStore certificates;
+
+    static TenantSite site(String tenant, String... domains) {
+        return new TenantSite(tenant, List.of(domains), new Upstream.Tcp("10.0.0.2", 8080), null, false, false, 1 << 20, 100);
+    }
+
+    @BeforeEach
+    void start() throws Exception {
+        store = dir.resolve("certs");
+        certificates = new CertificateStore(store, "platform.test");
+        certificates.setSites(List.of(
+                site("bigco", "shop.bigco.test", "www.bigco.test", "bigco.platform.test"),
+                site("small", "small.test")));
+    }
+
+    private String presentedCn(String serverName) {
+        return certificates.presentedFor(serverName).leaf().getSubjectX500Principal().getName();
+    }
+
+    @Test
+    void tenantCertificateThenPlatformWildcardThenFallback() throws Exception {
+        Path cert = dir.resolve("platform.crt");
+        Path key = dir.resolve("platform.key");
+        Files.writeString(cert, TestPki.cert(PLATFORM.cert()));
+        Files.writeString(key, TestPki.traditionalKey(PLATFORM.keys()));
+        certificates.usePlatformCertificate(cert, key);
+        certificates.put("bigco", bundle(BIGCO, CA), List.of("shop.bigco.test", "www.bigco.test", "bigco.platform.test"));
+
+        assertThat(presentedCn("shop.bigco.test")).isEqualTo("CN=bigco");
+        assertThat(presentedCn("SHOP.bigco.test.")).isEqualTo("CN=bigco");
+        assertThat(presentedCn("bigco.platform.test")).isEqualTo("CN=platform"); // its own cert does not cover it
+        assertThat(presentedCn("small.test")).isEqualTo("CN=platform.test"); // no cert: fallback
+        assertThat(presentedCn("unknown.example")).isEqualTo("CN=platform.test");
+        assertThat(presentedCn(null)).isEqualTo("CN=platform.test");
+        assertThat(certificates.forServerName("shop.bigco.test")).isSameAs(certificates.forServerName("www.bigco.test"));
+    }
+
+    @Test
+    void aTenantsCertificateIsNeverPresentedForAnotherTenantsName() throws Exception {
+        // bigco owns shop.bigco.test today; the store must not let small's cert speak for it
+        Issued sneaky = TestPki.leaf(LeafSpec.of("sneaky", "small.test", "shop.bigco.test"), CA);
+        assertThatThrownBy(() -> certificates.put("small", bundle(sneaky, CA), List.of("small.test")))
+                .isInstanceOf(CertificateRefused.class)
+                .hasMessage("name shop.bigco.test is not one of tenant small's domains");
+        assertThat(Files.exists(store.resolve("small.pem"))).isFalse();
+    }
+
+    @Test
+    void refusedUploadLeavesTheOldCertificateServing() throws Exception {
+        certificates.put("bigco", bundle(BIGCO, CA), List.of("shop.bigco.test", "www.bigco.test"));
+        byte[] before = Files.readAllBytes(store.resolve("bigco.pem"));
+        Issued other = TestPki.leaf(LeafSpec.of("other", "shop.bigco.test"), CA);
+        byte[] mismatched = (TestPki.pkcs8Key(other.keys()) + TestPki.cert(BIGCO.cert())).getBytes(StandardCharsets.US_ASCII);
+
+        assertThatThrownBy(() -> certificates.put("bigco", mismatched, List.of("shop.bigco.test")))
+                .hasMessage("private key does not match the certificate");
+        assertThat(presentedCn("shop.bigco.test")).isEqualTo("CN=bigco");
+        assertThat(Files.readAllBytes(store.resolve("bigco.pem"))).isEqualTo(before);
+    }
+
+    @Test
+    void acceptedUploadIsStoredPrivatelyAndLoadedAtTheNextStart() throws Exception {
+        certificates.put("bigco", bundle(BIGCO, CA), List.of("shop.bigco.test", "www.bigco.test"));
+        Path file = store.resolve("bigco.pem");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(file))).isEqualTo("rw-------");
+        assertThat(Files.list(store)).containsExactly(file); // no temp file left behind
+
+        var restarted = new CertificateStore(store, "platform.test");
+        restarted.setSites(List.of(site("bigco", "shop.bigco.test", "www.bigco.test")));
+        assertThat(restarted.presentedFor("www.bigco.test").leaf()).isEqualTo(BIGCO.cert());
+        assertThat(restarted.loadProblems()).isEmpty();
+    }
+
+    @Test
+    void badStoredFileIsReportedAndSkipped() throws Exception {
+        certificates.put("small", bundle(SMALL, CA), List.of("small.test"));
+        Files.writeString(store.resolve("broken.pem"), "-----BEGIN CERTIFICATE-----\nAAAA\n");
+
+        var restarted = new CertificateStore(store, null);
+        restarted.setSites(List.of(site("small", "small.test"), site("broken", "broken.test")));
+        assertThat(restarted.loadProblems()).singleElement().asString()
+                .contains("broken.pem").contains("not a valid PEM bundle").contains("skipped");
+        assertThat(restarted.presentedFor("small.test").leaf()).isEqualTo(SMALL.cert());
+        assertThat(restarted.presentedFor("broken.test").leaf().getSubjectX500Principal().getName()).isEqualTo("CN=emperor");
+    }
+
+    @Test
+    void storedCertificateIsNotPresentedOnceItsNamesLeaveTheTenantsDomains() throws Exception {
+        certificates.put("bigco", bundle(BIGCO, CA), List.of("shop.bigco.test", "www.bigco.test"));
+        certificates.setSites(List.of(site("bigco", "shop.bigco.test"), site("newcomer", "www.bigco.test")));
+        assertThat(presentedCn("shop.bigco.test")).isEqualTo("CN=platform.test");
+        assertThat(presentedCn("www.bigco.test")).isEqualTo("CN=platform.test");
+    }
+
+    @Test
+    void wildcardDomainsSelectTheirTenantAtAnyDepth() throws Exception {
+        Issued wild = TestPki.leaf(LeafSpec.of("wild", "*.bigco.test", "*.eu.bigco.test"), CA);
+        certificates.setSites(List.of(site("bigco", "*.bigco.test")));
+        certificates.put("bigco", bundle(wild, CA), List.of("*.bigco.test"));
+        assertThat(presentedCn("a.bigco.test")).isEqualTo("CN=wild");
+        assertThat(presentedCn("b.eu.bigco.test")).isEqualTo("CN=wild");
+        assertThat(presentedCn("c.b.eu.bigco.test")).isEqualTo("CN=platform.test"); // the cert does not cover it
+    }
+
+    @Test
+    void removeFallsBackAndDeletesTheFile() throws Exception {
+        certificates.put("small", bundle(SMALL, CA), List.of("small.test"));
+        assertThat(certificates.remove("small")).isTrue();
+        assertThat(presentedCn("small.test")).isEqualTo("CN=platform.test");
+        assertThat(Files.exists(store.resolve("small.pem"))).isFalse();
+        assertThat(certificates.remove("small")).isFalse();
+    }
+
+    @Test
+    void badTenantNamesAndPlatformFilesAreRefused() {
+        assertThatThrownBy(() -> certificates.put("../etc/passwd", bundle(SMALL, CA), List.of("small.test")))
+                .hasMessage("bad tenant name '../etc/passwd'");
+        assertThatThrownBy(() -> certificates.usePlatformCertificate(dir.resolve("missing.crt"), dir.resolve("missing.key")))
+                .isInstanceOf(CertificateRefused.class).hasMessageContaining("missing.crt");
+    }
+}
