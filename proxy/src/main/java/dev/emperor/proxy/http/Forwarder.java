@@ -239,8 +239,10 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
                     ctx.flush();
                     finish();
                 } else if (!ctx.channel().isWritable()) {
-                    ctx.flush();
+                    // Pause before flushing: the flush may drain the buffer and fire the
+                    // writability event at once, and a pause after it would never be lifted.
                     ReadPauses.pause(upstream, ReadPauses.PEER_BUSY);
+                    ctx.flush();
                 }
             }
         }

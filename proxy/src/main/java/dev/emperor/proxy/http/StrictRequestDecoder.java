@@ -72,13 +72,21 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
         }
     }
 
-    /** Index just past the blank line ending the head, or -1 if it has not all arrived. */
+    /**
+     * Index just past the blank line ending the head, or -1 if it has not all arrived. A bare
+     * LF ends the search early: Netty's strict line parsing refuses it at once.
+     */
     private static int headEnd(ByteBuf in) {
         int start = in.readerIndex();
         int limit = in.writerIndex();
-        for (int i = start + 3; i < limit; i++) {
-            if (in.getByte(i) == '\n' && in.getByte(i - 1) == '\r'
-                    && in.getByte(i - 2) == '\n' && in.getByte(i - 3) == '\r') {
+        for (int i = start; i < limit; i++) {
+            if (in.getByte(i) != '\n') {
+                continue;
+            }
+            if (i == start || in.getByte(i - 1) != '\r') {
+                return i + 1;
+            }
+            if (i >= start + 3 && in.getByte(i - 2) == '\n' && in.getByte(i - 3) == '\r') {
                 return i + 1;
             }
         }
