@@ -1,0 +1,54 @@
+package dev.emperor.proxy;
+
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * Listen addresses and limits of the front proxy.
+ *
+ * @param httpListen             plain HTTP listeners (port 0 picks a free port, for tests)
+ * @param maxHeaderBytes         largest request header block (431 beyond)
+ * @param headerReadTimeout      a request head must arrive this soon after its first byte
+ *                               (slowloris); the connection is closed otherwise
+ * @param idleTimeout            a connection with no traffic either way is closed after this;
+ *                               keep it longer than {@code upstreamResponseTimeout}
+ * @param upstreamConnectTimeout connecting to a tenant's app (502 beyond)
+ * @param upstreamResponseTimeout from request sent to response head received (504 beyond)
+ */
+public record ProxyOptions(
+        List<InetSocketAddress> httpListen,
+        int maxHeaderBytes,
+        Duration headerReadTimeout,
+        Duration idleTimeout,
+        Duration upstreamConnectTimeout,
+        Duration upstreamResponseTimeout) {
+
+    public ProxyOptions {
+        httpListen = List.copyOf(httpListen);
+        if (maxHeaderBytes < 1024) {
+            throw new IllegalArgumentException("maxHeaderBytes below 1024: " + maxHeaderBytes);
+        }
+    }
+
+    /** Port 80 on all addresses, 16 KiB of headers, nginx-like timeouts. */
+    public static ProxyOptions defaults() {
+        return new ProxyOptions(List.of(new InetSocketAddress(80)), 16 * 1024,
+                Duration.ofSeconds(20), Duration.ofSeconds(75),
+                Duration.ofSeconds(5), Duration.ofSeconds(60));
+    }
+
+    public ProxyOptions withHttpListen(List<InetSocketAddress> addresses) {
+        return new ProxyOptions(addresses, maxHeaderBytes, headerReadTimeout, idleTimeout,
+                upstreamConnectTimeout, upstreamResponseTimeout);
+    }
+
+    public ProxyOptions withTimeouts(Duration headerRead, Duration idle, Duration connect, Duration response) {
+        return new ProxyOptions(httpListen, maxHeaderBytes, headerRead, idle, connect, response);
+    }
+
+    public ProxyOptions withMaxHeaderBytes(int bytes) {
+        return new ProxyOptions(httpListen, bytes, headerReadTimeout, idleTimeout,
+                upstreamConnectTimeout, upstreamResponseTimeout);
+    }
+}

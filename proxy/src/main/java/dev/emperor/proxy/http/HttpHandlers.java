@@ -1,0 +1,76 @@
+package dev.emperor.proxy.http;
+
+import dev.emperor.proxy.AcmeChallenges;
+import dev.emperor.proxy.ProxyOptions;
+import dev.emperor.proxy.SiteTable;
+import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.http.HttpResponseEncoder;
+import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
+import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
+import io.netty.handler.timeout.IdleStateHandler;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/**
+ * Builds the HTTP part of a client pipeline. In order, for HTTP/1.1:
+ * <pre>
+ *   idle, idleClose     close connections with no traffic either way
+ *   decoder, encoder    strict HTTP/1.1 parsing (obs-fold refused too) / response writing
+ *   headTimeout         slowloris: a started head must finish in time
+ *   keepAlive           Connection: keep-alive / close bookkeeping
+ *   guard               400/414/431 for anything two parsers could read differently
+ *   expectContinue      answers Expect: 100-continue itself
+ *   gate                one request at a time (pipelined requests wait)
+ *   accessLog           one line per answered request, per tenant
+ *   router              ACME, Host → tenant, redirect, limits, maintenance
+ *   forwarder           the exchange with the tenant's app
+ * </pre>
+ * An HTTP/2 stream already carries HttpRequest/HttpContent objects (its codec sits in front)
+ * and has no keep-alive or pipelining of its own: it gets guard, accessLog, router, forwarder.
+ */
+public final class HttpHandlers {
+
+    private static final List<String> HTTP1_NAMES = List.of("decoder", "encoder", "headTimeout", "keepAlive",
+            "guard", "expectContinue", "gate", "accessLog", "router", "forwarder");
+
+    private final ProxyOptions options;
+    private final Supplier<SiteTable> sites;
+    private final AcmeChallenges acme;
+    private final AccessLog accessLog;
+    private final TenantConnections connections = new TenantConnections();
+    private final UpstreamPool pool;
+
+    public HttpHandlers(ProxyOptions options, Supplier<SiteTable> sites, AcmeChallenges acme, AccessLog accessLog) {
+        this.options = options;
+        this.sites = sites;
+        this.acme = acme;
+        this.accessLog = accessLog;
+        this.pool = new UpstreamPool(options.upstreamConnectTimeout().toMillis(),
+                options.idleTimeout().toNanos(), options.upstreamResponseTimeout().toNanos());
+    }
+
+    public void install(ChannelPipeline p, boolean overTls, boolean http2Stream) {
+        if (!http2Stream) {
+            p.addLast("idle", new IdleStateHandler(0, 0, options.idleTimeout().toNanos(), TimeUnit.NANOSECONDS))
+                    .addLast("idleClose", new IdleCloser())
+                    .addLast("decoder", new StrictRequestDecoder(options.maxHeaderBytes()))
+                    .addLast("encoder", new HttpResponseEncoder())
+                    .addLast("headTimeout", new HeadReadTimeout(options.headerReadTimeout().toNanos()))
+                    .addLast("keepAlive", new HttpServerKeepAliveHandler());
+        }
+        p.addLast("guard", new RequestGuard(http2Stream));
+        if (!http2Stream) {
+            p.addLast("expectContinue", new HttpServerExpectContinueHandler())
+                    .addLast("gate", new PipeliningGate());
+        }
+        p.addLast("accessLog", new AccessLogHandler(accessLog))
+                .addLast("router", new SiteRouter(sites, acme, connections, overTls, http2Stream))
+                .addLast("forwarder", new Forwarder(pool, overTls, http2Stream, HTTP1_NAMES));
+    }
+
+    /** Client connections currently counted against {@code tenant}'s limit. */
+    public int openConnections(String tenant) {
+        return connections.open(tenant);
+    }
+}

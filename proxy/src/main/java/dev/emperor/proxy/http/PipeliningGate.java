@@ -1,0 +1,84 @@
+package dev.emperor.proxy.http;
+
+import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPromise;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
+import java.util.ArrayDeque;
+
+/**
+ * One request at a time per HTTP/1.1 connection: a pipelined request waits here (and the
+ * connection stops reading) until the previous request has been read whole and its response
+ * written whole. Responses can then never interleave, and the handlers behind see a simple
+ * request, response, request, response sequence.
+ */
+final class PipeliningGate extends ChannelDuplexHandler {
+
+    private final ArrayDeque<Object> waiting = new ArrayDeque<>();
+    private boolean busy;
+    private boolean requestRead;
+    private boolean responseWritten;
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!waiting.isEmpty() || (busy && msg instanceof HttpRequest && requestRead)) {
+            waiting.add(msg);
+            ReadPauses.pause(ctx.channel(), ReadPauses.PIPELINED);
+            return;
+        }
+        pass(ctx, msg);
+    }
+
+    private void pass(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof HttpRequest) {
+            busy = true;
+            requestRead = false;
+            responseWritten = false;
+        }
+        if (msg instanceof LastHttpContent) {
+            requestRead = true;
+        }
+        ctx.fireChannelRead(msg);
+    }
+
+    @Override
+    public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+        if (msg instanceof LastHttpContent) {
+            responseWritten = true;
+            if (requestRead) {
+                // Release the next request after this write has gone through, not inside it.
+                ctx.executor().execute(() -> next(ctx));
+            }
+        }
+        ctx.write(msg, promise);
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (busy && requestRead && responseWritten) {
+            next(ctx);
+        }
+        ctx.fireChannelReadComplete();
+    }
+
+    private void next(ChannelHandlerContext ctx) {
+        if (!busy || !requestRead || !responseWritten || ctx.isRemoved()) {
+            return;
+        }
+        busy = false;
+        while (!waiting.isEmpty() && !(busy && waiting.peek() instanceof HttpRequest)) {
+            pass(ctx, waiting.poll());
+        }
+        if (waiting.isEmpty()) {
+            ReadPauses.resume(ctx.channel(), ReadPauses.PIPELINED);
+        }
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        waiting.forEach(ReferenceCountUtil::release);
+        waiting.clear();
+    }
+}

@@ -1,0 +1,59 @@
+package dev.emperor.proxy.http;
+
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+
+/**
+ * After a WebSocket upgrade: bytes one way, as they come, with back-pressure (this side stops
+ * reading while the peer cannot keep up). One instance on each of the two connections.
+ */
+final class RawRelay extends ChannelInboundHandlerAdapter {
+
+    private final Channel peer;
+
+    RawRelay(Channel peer) {
+        this.peer = peer;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!(msg instanceof io.netty.buffer.ByteBuf)) {
+            // The end marker of the 101 response, decoded just before the codec came out.
+            io.netty.util.ReferenceCountUtil.release(msg);
+            return;
+        }
+        peer.write(msg);
+        if (!peer.isWritable()) {
+            ReadPauses.pause(ctx.channel(), ReadPauses.PEER_BUSY);
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        peer.flush();
+        ctx.fireChannelReadComplete();
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (ctx.channel().isWritable()) {
+            ReadPauses.resume(peer, ReadPauses.PEER_BUSY);
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        if (peer.isActive()) {
+            peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        ctx.close();
+    }
+}

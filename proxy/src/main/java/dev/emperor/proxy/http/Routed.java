@@ -1,0 +1,9 @@
+package dev.emperor.proxy.http;
+
+import dev.emperor.proxy.TenantSite;
+import dev.emperor.proxy.Upstream;
+import io.netty.handler.codec.http.HttpRequest;
+
+/** A request head the router accepted, with where it goes. Its body follows as HttpContent. */
+record Routed(HttpRequest request, TenantSite site, Upstream upstream) {
+}

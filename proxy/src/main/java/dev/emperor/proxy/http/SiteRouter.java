@@ -1,0 +1,158 @@
+package dev.emperor.proxy.http;
+
+import dev.emperor.proxy.AcmeChallenges;
+import dev.emperor.proxy.SiteTable;
+import dev.emperor.proxy.TenantSite;
+import dev.emperor.proxy.Upstream;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
+import java.util.Optional;
+import java.util.function.Supplier;
+
+/**
+ * Decides what happens to each request: ACME challenge answers first, then Host → tenant,
+ * then the tenant's switches (HTTPS redirect, connection limit, maintenance, body size).
+ * Requests it answers itself never reach the forwarder; their bodies are read and dropped.
+ */
+final class SiteRouter extends ChannelInboundHandlerAdapter {
+
+    private static final String ACME_PREFIX = "/.well-known/acme-challenge/";
+
+    private final Supplier<SiteTable> sites;
+    private final AcmeChallenges acme;
+    private final TenantConnections connections;
+    private final boolean overTls;
+    private final boolean http2Stream;
+    /** The tenant whose connection slot this connection holds, or null. */
+    private String slotTenant;
+    private boolean dropBody;
+
+    SiteRouter(Supplier<SiteTable> sites, AcmeChallenges acme, TenantConnections connections,
+               boolean overTls, boolean http2Stream) {
+        this.sites = sites;
+        this.acme = acme;
+        this.connections = connections;
+        this.overTls = overTls;
+        this.http2Stream = http2Stream;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof HttpRequest request) {
+            dropBody = false;
+            ctx.channel().attr(AccessLogHandler.TENANT).set(null);
+            Routed routed = route(ctx, request);
+            if (routed != null) {
+                ctx.fireChannelRead(routed);
+            } else {
+                dropBody = true;
+                ReferenceCountUtil.release(request);
+            }
+        } else if (msg instanceof HttpContent && dropBody) {
+            if (msg instanceof LastHttpContent) {
+                dropBody = false;
+            }
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        if (!(msg instanceof HttpRequest)) {
+            ctx.fireChannelRead(msg);
+        }
+    }
+
+    /** The route for {@code request}, or null after answering it here. */
+    private Routed route(ChannelHandlerContext ctx, HttpRequest request) {
+        String hostHeader = request.headers().get(HttpHeaderNames.HOST);
+        String host = SiteTable.hostOf(hostHeader);
+        String path = request.uri();
+
+        if (path.startsWith(ACME_PREFIX) && request.method() == HttpMethod.GET && host != null) {
+            Optional<String> answer = acme.keyAuthorization(host, path.substring(ACME_PREFIX.length()));
+            FullHttpResponse response = answer.map(key -> ErrorPages.text(HttpResponseStatus.OK, key))
+                    .orElseGet(() -> ErrorPages.page(HttpResponseStatus.NOT_FOUND));
+            answer(ctx, request, response);
+            return null;
+        }
+        TenantSite site = sites.get().find(hostHeader);
+        if (site == null) {
+            answer(ctx, request, ErrorPages.page(HttpResponseStatus.NOT_FOUND));
+            return null;
+        }
+        ctx.channel().attr(AccessLogHandler.TENANT).set(site.tenant());
+        if (site.redirectToHttps() && !overTls) {
+            FullHttpResponse redirect = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+                    HttpResponseStatus.PERMANENT_REDIRECT);
+            redirect.headers().set(HttpHeaderNames.LOCATION, "https://" + host + path)
+                    .setInt(HttpHeaderNames.CONTENT_LENGTH, 0);
+            answer(ctx, request, redirect);
+            return null;
+        }
+        if (!holdSlot(site)) {
+            answer(ctx, request, ErrorPages.page(HttpResponseStatus.SERVICE_UNAVAILABLE), true);
+            return null;
+        }
+        Upstream upstream = site.app();
+        if (site.maintenance()) {
+            if (site.maintenanceBackend() == null) {
+                FullHttpResponse page = ErrorPages.page(HttpResponseStatus.SERVICE_UNAVAILABLE);
+                page.headers().set(HttpHeaderNames.RETRY_AFTER, "120");
+                answer(ctx, request, page);
+                return null;
+            }
+            upstream = site.maintenanceBackend();
+        }
+        if (HttpUtil.getContentLength(request, 0L) > site.maxBodyBytes()) {
+            // Close: the body is still coming and is not worth reading.
+            answer(ctx, request, ErrorPages.page(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE), true);
+            return null;
+        }
+        return new Routed(request, site, upstream);
+    }
+
+    /** Moves this connection's slot to the site's tenant; false if that tenant is full. */
+    private boolean holdSlot(TenantSite site) {
+        if (site.tenant().equals(slotTenant)) {
+            return true;
+        }
+        if (slotTenant != null) {
+            connections.release(slotTenant);
+            slotTenant = null;
+        }
+        if (!connections.tryAcquire(site.tenant(), site.maxConnections())) {
+            return false;
+        }
+        slotTenant = site.tenant();
+        return true;
+    }
+
+    private void answer(ChannelHandlerContext ctx, HttpRequest request, FullHttpResponse response) {
+        answer(ctx, request, response, false);
+    }
+
+    private void answer(ChannelHandlerContext ctx, HttpRequest request, FullHttpResponse response, boolean close) {
+        if (request.method() == HttpMethod.HEAD) {
+            response.content().clear();
+        }
+        ErrorPages.send(ctx, response, close || (!http2Stream && !HttpUtil.isKeepAlive(request)));
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        if (slotTenant != null) {
+            connections.release(slotTenant);
+            slotTenant = null;
+        }
+        ctx.fireChannelInactive();
+    }
+}

@@ -1,0 +1,128 @@
+package dev.emperor.proxy.http;
+
+import dev.emperor.proxy.Upstream;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.epoll.EpollDomainSocketChannel;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.unix.DomainSocketAddress;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.UnknownHostException;
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Keep-alive connections to tenants' apps, pooled per event loop and per Upstream. A client
+ * connection only ever borrows upstream connections of its own event loop, so both sides of
+ * a proxied exchange run on one thread and the pool itself needs no locks.
+ */
+final class UpstreamPool {
+
+    /** Idle connections kept per upstream and event loop; more are closed on release. */
+    private static final int MAX_IDLE = 32;
+
+    private final Map<EventLoop, Map<Upstream, ArrayDeque<Channel>>> idle = new ConcurrentHashMap<>();
+    private final int connectTimeoutMillis;
+    private final long idleNanos;
+    private final long responseTimeoutNanos;
+
+    UpstreamPool(long connectTimeoutMillis, long idleNanos, long responseTimeoutNanos) {
+        this.connectTimeoutMillis = (int) Math.min(Integer.MAX_VALUE, connectTimeoutMillis);
+        this.idleNanos = idleNanos;
+        this.responseTimeoutNanos = responseTimeoutNanos;
+    }
+
+    long responseTimeoutNanos() {
+        return responseTimeoutNanos;
+    }
+
+    /** An open connection to {@code upstream} on {@code loop}: a pooled one, else a new one. */
+    Future<Channel> acquire(EventLoop loop, Upstream upstream) {
+        Promise<Channel> promise = loop.newPromise();
+        ArrayDeque<Channel> channels = idleOn(loop).get(upstream);
+        while (channels != null && !channels.isEmpty()) {
+            Channel channel = channels.pollLast();
+            if (channel.isActive()) {
+                return promise.setSuccess(channel);
+            }
+        }
+        SocketAddress address;
+        try {
+            address = addressOf(upstream);
+        } catch (UnknownHostException e) {
+            return promise.setFailure(e);
+        }
+        Bootstrap bootstrap = new Bootstrap().group(loop)
+                .channel(upstream instanceof Upstream.UnixSocket ? EpollDomainSocketChannel.class : EpollSocketChannel.class)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMillis)
+                .handler(new ChannelInitializer<>() {
+                    @Override
+                    protected void initChannel(Channel channel) {
+                        channel.pipeline().addLast("codec", new HttpClientCodec(new HttpDecoderConfig()
+                                        .setMaxHeaderSize(64 * 1024).setMaxChunkSize(64 * 1024)
+                                        .setStrictLineParsing(false), false, false))
+                                .addLast("idle", new IdleStateHandler(0, 0, idleNanos, TimeUnit.NANOSECONDS))
+                                .addLast("idleClose", new IdleCloser())
+                                .addLast("relay", new ResponseRelay());
+                    }
+                });
+        if (upstream instanceof Upstream.Tcp) {
+            bootstrap.option(ChannelOption.TCP_NODELAY, true);
+        }
+        ChannelFuture connect = bootstrap.connect(address);
+        connect.addListener(f -> {
+            if (f.isSuccess()) {
+                // A pooled connection the app closes leaves the pool at once.
+                connect.channel().closeFuture().addListener(c -> {
+                    ArrayDeque<Channel> pooled = idleOn(loop).get(upstream);
+                    if (pooled != null) {
+                        pooled.remove(connect.channel());
+                    }
+                });
+                promise.trySuccess(connect.channel());
+            } else {
+                promise.tryFailure(f.cause());
+            }
+        });
+        return promise;
+    }
+
+    /** Returns a connection whose last exchange ended cleanly; called on its event loop. */
+    void release(Upstream upstream, Channel channel) {
+        if (!channel.isActive()) {
+            return;
+        }
+        ArrayDeque<Channel> channels = idleOn(channel.eventLoop()).computeIfAbsent(upstream, u -> new ArrayDeque<>());
+        if (channels.size() >= MAX_IDLE) {
+            channel.close();
+            return;
+        }
+        channels.addLast(channel);
+    }
+
+    private Map<Upstream, ArrayDeque<Channel>> idleOn(EventLoop loop) {
+        return idle.computeIfAbsent(loop, l -> new HashMap<>());
+    }
+
+    private static SocketAddress addressOf(Upstream upstream) throws UnknownHostException {
+        return switch (upstream) {
+            case Upstream.UnixSocket unix -> new DomainSocketAddress(unix.path().toString());
+            // A literal address: getByName parses it without any DNS lookup.
+            case Upstream.Tcp tcp -> new InetSocketAddress(InetAddress.getByName(tcp.address()), tcp.port());
+        };
+    }
+}
