@@ -1,5 +1,6 @@
 package dev.emperor.supervisor.lifecycle;
 
+import dev.emperor.jail.EnterSpec;
 import dev.emperor.jail.Jail;
 import dev.emperor.jail.JailException;
 import dev.emperor.jail.JailSpec;
@@ -71,18 +72,7 @@ public final class TenantLauncher {
         ownedDirectory(runDir, uid, gid, "rwxr-xr-x");
         ownedDirectory(homeDir, uid, gid, "rwx------");
 
-        Map<String, String> env = new LinkedHashMap<>();
-        env.put("PATH", DEFAULT_PATH);
-        env.put("HOME", cfg.homePath());
-        env.put("USER", name);
-        env.put("LOGNAME", name);
-        env.put("LANG", "C.UTF-8");
-        for (String pair : cfg.env()) {
-            int eq = pair.indexOf('=');
-            env.put(pair.substring(0, eq), pair.substring(eq + 1));
-        }
-        List<String> envList = new ArrayList<>();
-        env.forEach((k, v) -> envList.add(k + "=" + v));
+        List<String> envList = environment(cfg, Map.of());
 
         JailSpec spec = new JailSpec(name, cfg.hostname(), emperor.distroDir().resolve(cfg.distro()), runDir,
                 homeDir, cfg.homePath(), emperor.optDir().orElse(null), cfg.tmpBytes(), cfg.binds(), uid, gid,
@@ -114,6 +104,36 @@ public final class TenantLauncher {
         } finally {
             Jail.closeFd(stdin);
         }
+    }
+
+    /**
+     * What a command entered into the running tenant gets (a login shell, an ssh command):
+     * the payload's environment plus {@code extraEnv}, its uid, gid and seccomp policy, the
+     * tenant's home as working directory. {@code newSession}: its own session (and process
+     * group), with a terminal stdin as its controlling tty.
+     */
+    public static EnterSpec enterSpec(VassalConfig cfg, int uid, int gid, List<String> argv,
+            Map<String, String> extraEnv, boolean newSession) {
+        return new EnterSpec(argv, environment(cfg, extraEnv), cfg.homePath(), uid, gid, List.of(), newSession,
+                cfg.seccompPolicy());
+    }
+
+    /** The payload's environment: Emperor's defaults, then the vassal file's env, then extra. */
+    private static List<String> environment(VassalConfig cfg, Map<String, String> extra) {
+        Map<String, String> env = new LinkedHashMap<>();
+        env.put("PATH", DEFAULT_PATH);
+        env.put("HOME", cfg.homePath());
+        env.put("USER", cfg.name());
+        env.put("LOGNAME", cfg.name());
+        env.put("LANG", "C.UTF-8");
+        for (String pair : cfg.env()) {
+            int eq = pair.indexOf('=');
+            env.put(pair.substring(0, eq), pair.substring(eq + 1));
+        }
+        env.putAll(extra);
+        List<String> list = new ArrayList<>();
+        env.forEach((k, v) -> list.add(k + "=" + v));
+        return list;
     }
 
     /**
