@@ -1,5 +1,6 @@
 package dev.emperor.supervisor.lifecycle;
 
+import dev.emperor.jail.BindMount;
 import dev.emperor.jail.EnterSpec;
 import dev.emperor.jail.Jail;
 import dev.emperor.jail.JailException;
@@ -18,7 +19,9 @@ import dev.emperor.supervisor.network.TenantNetwork;
 import dev.emperor.supervisor.state.StateStore;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -74,8 +77,11 @@ public final class TenantLauncher {
 
         List<String> envList = environment(cfg, Map.of());
 
-        JailSpec spec = new JailSpec(name, cfg.hostname(), emperor.distroDir().resolve(cfg.distro()), runDir,
-                homeDir, cfg.homePath(), emperor.optDir().orElse(null), cfg.tmpBytes(), cfg.binds(), uid, gid,
+        Path distro = emperor.distroDir().resolve(cfg.distro());
+        List<BindMount> binds = new ArrayList<>(cfg.binds());
+        binds.addAll(accountFiles(name, distro, emperor.runDir().resolve("accounts").resolve(name), uid, gid, cfg.homePath()));
+        JailSpec spec = new JailSpec(name, cfg.hostname(), distro, runDir,
+                homeDir, cfg.homePath(), emperor.optDir().orElse(null), cfg.tmpBytes(), binds, uid, gid,
                 List.of(),
                 cfg.argv(), envList, cfg.cwd(),
                 cfg.limits(), cfg.seccompPolicy(), cfg.ksm());
@@ -104,6 +110,46 @@ public final class TenantLauncher {
         } finally {
             Jail.closeFd(stdin);
         }
+    }
+
+    /**
+     * The tenant's own account in its /etc/passwd and /etc/group: the distro's files plus one
+     * line for the tenant, bound read-only over them. Tools that look up their own uid need it
+     * (sftp-server and scp refuse to run without, bash's prompt says "I have no name!").
+     * Written by root outside anything the tenant can write; skipped for a file the distro
+     * does not have as a regular file (a symlink there is never followed on the host).
+     */
+    private static List<BindMount> accountFiles(String name, Path distro, Path dir, int uid, int gid, String home) {
+        List<BindMount> binds = new ArrayList<>();
+        try {
+            String shell = Files.isRegularFile(distro.resolve("usr/bin/bash"), LinkOption.NOFOLLOW_LINKS)
+                    || Files.isRegularFile(distro.resolve("bin/bash"), LinkOption.NOFOLLOW_LINKS) ? "/bin/bash" : "/bin/sh";
+            Map<String, String> lines = Map.of(
+                    "passwd", name + ":x:" + uid + ":" + gid + ":" + name + ":" + home + ":" + shell + "\n",
+                    "group", name + ":x:" + gid + ":\n");
+            for (var file : lines.entrySet()) {
+                Path original = distro.resolve("etc").resolve(file.getKey());
+                if (!Files.isDirectory(distro.resolve("etc"), LinkOption.NOFOLLOW_LINKS)
+                        || !Files.isRegularFile(original, LinkOption.NOFOLLOW_LINKS)) continue;
+                Files.createDirectories(dir);
+                StringBuilder content = new StringBuilder();
+                for (String line : Files.readAllLines(original)) {
+                    String[] fields = line.split(":", -1);
+                    boolean clash = fields[0].equals(name) || (fields.length > 2 && fields[2].equals(
+                            Integer.toString(file.getKey().equals("passwd") ? uid : gid)));
+                    if (!clash) content.append(line).append('\n');
+                }
+                content.append(file.getValue());
+                Path tmp = dir.resolve("." + file.getKey() + ".tmp");
+                Files.writeString(tmp, content);
+                Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));
+                Files.move(tmp, dir.resolve(file.getKey()), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+                binds.add(new BindMount(dir.resolve(file.getKey()), "/etc/" + file.getKey(), false));
+            }
+        } catch (IOException e) {
+            throw new JailException("prepare /etc/passwd of " + name, e.toString(), e);
+        }
+        return binds;
     }
 
     /**
