@@ -82,6 +82,17 @@ public final class Jail {
     }
 
     /**
+     * Opens a new pseudo-terminal in the devpts instance of the running tenant whose pid 1 is
+     * init, its slave owned by uid:gid, with the given window size (0 = leave unset). Pass
+     * {@link TenantTerminal#slave()} as a {@link Stdio} to {@link #enter} with a new session:
+     * it becomes the entered process's controlling terminal.
+     */
+    public TenantTerminal openTerminal(TenantProcess init, int uid, int gid, int rows, int cols) {
+        Spawner.requireUnprivileged(uid, gid, init.tenant());
+        return TenantTerminal.open(init, uid, gid, rows, cols);
+    }
+
+    /**
      * Finds a tenant's pid 1 again after an emperor restart: empty unless pid is alive, has
      * the recorded start time and is the helper's init. The result is not our child: its
      * exit status will be {@link ExitStatus#UNKNOWN}.

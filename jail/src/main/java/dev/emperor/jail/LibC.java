@@ -48,6 +48,8 @@ interface LibC extends Library {
     // open flags (fcntl.h)
     int O_RDONLY = 0;
     int O_WRONLY = 1;
+    int O_RDWR = 2;
+    int O_NOCTTY = 0400;
     int O_CREAT = 0100;
     int O_EXCL = 0200;
     int O_NONBLOCK = 04000;
@@ -107,6 +109,18 @@ interface LibC extends Library {
     int IFREQ_FLAGS_OFFSET = 16;
     short IFF_UP = 1;
 
+    // pseudo-terminals (asm-generic/ioctls.h, linux/magic.h)
+    long TIOCSWINSZ = 0x5414;
+    long TIOCSPTLCK = 0x40045431L;
+    long TIOCGPTPEER = 0x5441;
+    long DEVPTS_SUPER_MAGIC = 0x1cd1;
+    /** struct stat (x86_64): st_mode and st_rdev offsets, and its size. */
+    int STAT_SIZE = 144;
+    int STAT_MODE_OFFSET = 24;
+    int STAT_RDEV_OFFSET = 40;
+    int S_IFMT = 0170000;
+    int S_IFCHR = 0020000;
+
     // errno values the jail reacts to
     int ENOENT = 2;
     int ESRCH = 3;
@@ -161,6 +175,18 @@ interface LibC extends Library {
     int socket(int domain, int type, int protocol) throws LastErrorException;
 
     int ioctl(int fd, long request, Pointer arg) throws LastErrorException;
+
+    /** ioctl with an integer argument (TIOCSPTLCK takes a pointer, TIOCGPTPEER an int). */
+    int ioctl(int fd, long request, long arg) throws LastErrorException;
+
+    int fchown(int fd, int uid, int gid) throws LastErrorException;
+
+    int fchmod(int fd, int mode) throws LastErrorException;
+
+    int fstat(int fd, Pointer stat) throws LastErrorException;
+
+    /** struct statfs: f_type is the first field (a long). */
+    int fstatfs(int fd, Pointer statfs) throws LastErrorException;
 
     /** pidfd_open(pid, flags). */
     long syscall(long number, long a, long b) throws LastErrorException;

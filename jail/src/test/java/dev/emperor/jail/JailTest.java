@@ -300,6 +300,35 @@ class JailTest {
     }
 
     @Test
+    void enteredShellGetsAControllingTerminalFromTheTenantsOwnDevpts() throws Exception {
+        try (TestTenants.Output out = new TestTenants.Output(t.dir.resolve("pty.out"))) {
+            TenantProcess init = t.spawn(t.spec("pty", "sleep", "1000"), out.stdio());
+            try (TenantTerminal terminal = t.jail.openTerminal(init, TestTenants.UID, TestTenants.GID, 42, 132)) {
+                int slave = terminal.slave();
+                EnterSpec spec = new EnterSpec(List.of("sh", "-c", "tty; stty size; stat -c '%u %a' $(tty)"),
+                        List.of("PATH=/bin"), "/", TestTenants.UID, TestTenants.GID, List.of(), true);
+                TenantProcess shell = t.enter(init, spec, new Stdio(slave, slave, slave));
+                terminal.closeSlave();
+                assertThat(t.exitOf(shell).get(30, TimeUnit.SECONDS)).isEqualTo(ExitStatus.exited(0));
+                StringBuilder text = new StringBuilder();
+                byte[] buf = new byte[4096];
+                while (true) {
+                    long n;
+                    try {
+                        n = LibC.INSTANCE.read(terminal.master(), buf, buf.length);
+                    } catch (com.sun.jna.LastErrorException e) {
+                        break; // EIO: every slave fd is closed
+                    }
+                    if (n <= 0) break;
+                    text.append(new String(buf, 0, (int) n, java.nio.charset.StandardCharsets.UTF_8));
+                }
+                // The tenant's devpts numbers from 0, whatever the host's ptys are.
+                assertThat(text.toString()).isEqualTo("/dev/pts/0\r\n42 132\r\n" + TestTenants.UID + " 620\r\n");
+            }
+        }
+    }
+
+    @Test
     void enteringAStoppedTenantIsRefused() throws Exception {
         try (TestTenants.Output out = new TestTenants.Output(t.dir.resolve("out"))) {
             TenantProcess init = t.spawn(t.spec("gone", "true"), out.stdio());

@@ -26,7 +26,7 @@ final class TestTenants implements AutoCloseable {
     static final int GID = 1000;
     private static final List<String> APPLETS = List.of(
             "sh", "id", "cat", "ls", "ps", "sleep", "hostname", "touch", "mkdir", "echo", "mount", "ip",
-            "grep", "wc", "readlink", "true", "false", "kill", "test", "stat", "head");
+            "grep", "wc", "readlink", "true", "false", "kill", "test", "stat", "head", "tty", "stty");
 
     final Path dir;
     final Path distro;

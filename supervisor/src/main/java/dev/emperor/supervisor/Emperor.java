@@ -17,6 +17,8 @@ import dev.emperor.supervisor.lifecycle.Vassal;
 import dev.emperor.supervisor.lifecycle.VassalContext;
 import dev.emperor.supervisor.logs.TenantLogs;
 import dev.emperor.supervisor.network.TenantNetwork;
+import dev.emperor.supervisor.shell.ShellServer;
+import dev.emperor.supervisor.shell.ShellTenants;
 import dev.emperor.supervisor.state.StateStore;
 import dev.emperor.supervisor.state.VassalRow;
 import dev.emperor.supervisor.watch.VassalDirectoryWatcher;
@@ -49,7 +51,7 @@ import org.slf4j.LoggerFactory;
  * payloads are re-adopted BEFORE the vassal directory is scanned, so a tenant that survived
  * an emperor crash is recognised instead of spawned again.
  */
-public final class Emperor implements VassalContext, VassalDirectoryWatcher.Listener, AutoCloseable {
+public final class Emperor implements VassalContext, VassalDirectoryWatcher.Listener, ShellTenants, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Emperor.class);
 
     private final Path configFile;
@@ -69,6 +71,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
     private final CountDownLatch stopped = new CountDownLatch(1);
     private VassalDirectoryWatcher watcher;
     private ControlServer control;
+    private ShellServer shell;
 
     public Emperor(Path configFile, EmperorConfig config) throws IOException {
         this.configFile = configFile;
@@ -132,11 +135,17 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
     public void start() throws IOException {
         adoptSurvivors();
         control = ControlServer.start(config.controlSocket(), new ControlCommands(this));
+        shell = ShellServer.start(shellSocket(config), jail, reaper, this);
         watcher = new VassalDirectoryWatcher(config.vassalsDir(), config.rescan(), this);
         watcher.start();
         forgetVanished();
         timers.scheduleWithFixedDelay(this::rotateLogs, 10, 10, TimeUnit.SECONDS);
         log.info("emperor running: {} vassals, control socket {}", vassals.size(), config.controlSocket());
+    }
+
+    /** Where `emperor shell` connects: run-dir/shell.sock (world-connectable; see ShellServer). */
+    public static Path shellSocket(EmperorConfig config) {
+        return config.runDir().resolve("shell.sock");
     }
 
     /** Tenants recorded as running whose pid 1 is still alive and still theirs come back. */
@@ -244,6 +253,23 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         log.info("vassal {}: removed", vassal.name());
     }
 
+    // ---- ShellTenants -----------------------------------------------------------------------
+
+    @Override
+    public Optional<String> tenantOfUid(int uid) {
+        return store.vassals().stream().filter(row -> row.uid() == uid).map(VassalRow::name).findFirst();
+    }
+
+    @Override
+    public ShellTenants.Target target(String name) throws ShellTenants.NotEnterable {
+        Vassal vassal = vassals.get(name);
+        if (vassal == null) throw new ShellTenants.NotEnterable("no tenant named " + name);
+        Vassal.Running running = vassal.running().orElseThrow(() -> new ShellTenants.NotEnterable(
+                "tenant " + name + " is not running (" + vassal.state().label() + ": " + vassal.reason() + ")"));
+        VassalRow row = store.vassal(name).orElseThrow(() -> new ShellTenants.NotEnterable("no tenant named " + name));
+        return new ShellTenants.Target(running.process(), running.config(), row.uid(), row.gid());
+    }
+
     // ---- operations ---------------------------------------------------------------------------
 
     public Optional<Vassal> find(String name) {
@@ -313,6 +339,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
     @Override
     public void close() throws IOException {
         if (watcher != null) watcher.close();
+        if (shell != null) shell.close();
         if (control != null) control.close();
         timers.shutdownNow();
         reaper.close();

@@ -6,6 +6,7 @@ import dev.emperor.supervisor.cli.DistroCommand;
 import dev.emperor.supervisor.cli.EventsCommand;
 import dev.emperor.supervisor.cli.LogsCommand;
 import dev.emperor.supervisor.cli.RunCommand;
+import dev.emperor.supervisor.cli.ShellCommand;
 import dev.emperor.supervisor.cli.StatusCommand;
 import dev.emperor.supervisor.cli.TenantActionCommand;
 import picocli.CommandLine;
@@ -25,6 +26,7 @@ import picocli.CommandLine.Command;
             EventsCommand.class,
             CheckCommand.class,
             DistroCommand.class,
+            ShellCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

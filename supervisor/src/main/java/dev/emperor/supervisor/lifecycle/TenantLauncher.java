@@ -1,5 +1,7 @@
 package dev.emperor.supervisor.lifecycle;
 
+import dev.emperor.jail.BindMount;
+import dev.emperor.jail.EnterSpec;
 import dev.emperor.jail.Jail;
 import dev.emperor.jail.JailException;
 import dev.emperor.jail.JailSpec;
@@ -18,7 +20,9 @@ import dev.emperor.tunrouter.FirewallRules;
 import dev.emperor.supervisor.state.StateStore;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -72,21 +76,13 @@ public final class TenantLauncher {
         ownedDirectory(runDir, uid, gid, "rwxr-xr-x");
         ownedDirectory(homeDir, uid, gid, "rwx------");
 
-        Map<String, String> env = new LinkedHashMap<>();
-        env.put("PATH", DEFAULT_PATH);
-        env.put("HOME", cfg.homePath());
-        env.put("USER", name);
-        env.put("LOGNAME", name);
-        env.put("LANG", "C.UTF-8");
-        for (String pair : cfg.env()) {
-            int eq = pair.indexOf('=');
-            env.put(pair.substring(0, eq), pair.substring(eq + 1));
-        }
-        List<String> envList = new ArrayList<>();
-        env.forEach((k, v) -> envList.add(k + "=" + v));
+        List<String> envList = environment(cfg, Map.of());
 
-        JailSpec spec = new JailSpec(name, cfg.hostname(), emperor.distroDir().resolve(cfg.distro()), runDir,
-                homeDir, cfg.homePath(), emperor.optDir().orElse(null), cfg.tmpBytes(), cfg.binds(), uid, gid,
+        Path distro = emperor.distroDir().resolve(cfg.distro());
+        List<BindMount> binds = new ArrayList<>(cfg.binds());
+        binds.addAll(accountFiles(name, distro, emperor.runDir().resolve("accounts").resolve(name), uid, gid, cfg.homePath()));
+        JailSpec spec = new JailSpec(name, cfg.hostname(), distro, runDir,
+                homeDir, cfg.homePath(), emperor.optDir().orElse(null), cfg.tmpBytes(), binds, uid, gid,
                 List.of(),
                 cfg.argv(), envList, cfg.cwd(),
                 cfg.limits(), cfg.seccompPolicy(), cfg.ksm());
@@ -115,6 +111,76 @@ public final class TenantLauncher {
         } finally {
             Jail.closeFd(stdin);
         }
+    }
+
+    /**
+     * The tenant's own account in its /etc/passwd and /etc/group: the distro's files plus one
+     * line for the tenant, bound read-only over them. Tools that look up their own uid need it
+     * (sftp-server and scp refuse to run without, bash's prompt says "I have no name!").
+     * Written by root outside anything the tenant can write; skipped for a file the distro
+     * does not have as a regular file (a symlink there is never followed on the host).
+     */
+    private static List<BindMount> accountFiles(String name, Path distro, Path dir, int uid, int gid, String home) {
+        List<BindMount> binds = new ArrayList<>();
+        try {
+            String shell = Files.isRegularFile(distro.resolve("usr/bin/bash"), LinkOption.NOFOLLOW_LINKS)
+                    || Files.isRegularFile(distro.resolve("bin/bash"), LinkOption.NOFOLLOW_LINKS) ? "/bin/bash" : "/bin/sh";
+            Map<String, String> lines = Map.of(
+                    "passwd", name + ":x:" + uid + ":" + gid + ":" + name + ":" + home + ":" + shell + "\n",
+                    "group", name + ":x:" + gid + ":\n");
+            for (var file : lines.entrySet()) {
+                Path original = distro.resolve("etc").resolve(file.getKey());
+                if (!Files.isDirectory(distro.resolve("etc"), LinkOption.NOFOLLOW_LINKS)
+                        || !Files.isRegularFile(original, LinkOption.NOFOLLOW_LINKS)) continue;
+                Files.createDirectories(dir);
+                StringBuilder content = new StringBuilder();
+                for (String line : Files.readAllLines(original)) {
+                    String[] fields = line.split(":", -1);
+                    boolean clash = fields[0].equals(name) || (fields.length > 2 && fields[2].equals(
+                            Integer.toString(file.getKey().equals("passwd") ? uid : gid)));
+                    if (!clash) content.append(line).append('\n');
+                }
+                content.append(file.getValue());
+                Path tmp = dir.resolve("." + file.getKey() + ".tmp");
+                Files.writeString(tmp, content);
+                Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));
+                Files.move(tmp, dir.resolve(file.getKey()), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+                binds.add(new BindMount(dir.resolve(file.getKey()), "/etc/" + file.getKey(), false));
+            }
+        } catch (IOException e) {
+            throw new JailException("prepare /etc/passwd of " + name, e.toString(), e);
+        }
+        return binds;
+    }
+
+    /**
+     * What a command entered into the running tenant gets (a login shell, an ssh command):
+     * the payload's environment plus {@code extraEnv}, its uid, gid and seccomp policy, the
+     * tenant's home as working directory. {@code newSession}: its own session (and process
+     * group), with a terminal stdin as its controlling tty.
+     */
+    public static EnterSpec enterSpec(VassalConfig cfg, int uid, int gid, List<String> argv,
+            Map<String, String> extraEnv, boolean newSession) {
+        return new EnterSpec(argv, environment(cfg, extraEnv), cfg.homePath(), uid, gid, List.of(), newSession,
+                cfg.seccompPolicy());
+    }
+
+    /** The payload's environment: Emperor's defaults, then the vassal file's env, then extra. */
+    private static List<String> environment(VassalConfig cfg, Map<String, String> extra) {
+        Map<String, String> env = new LinkedHashMap<>();
+        env.put("PATH", DEFAULT_PATH);
+        env.put("HOME", cfg.homePath());
+        env.put("USER", cfg.name());
+        env.put("LOGNAME", cfg.name());
+        env.put("LANG", "C.UTF-8");
+        for (String pair : cfg.env()) {
+            int eq = pair.indexOf('=');
+            env.put(pair.substring(0, eq), pair.substring(eq + 1));
+        }
+        env.putAll(extra);
+        List<String> list = new ArrayList<>();
+        env.forEach((k, v) -> list.add(k + "=" + v));
+        return list;
     }
 
     /**

@@ -405,6 +405,22 @@ public final class Vassal {
         return Optional.ofNullable(process);
     }
 
+    /** A running payload and the configuration it was started from. */
+    public record Running(TenantProcess process, VassalConfig config) {}
+
+    /** The payload and its configuration while the tenant is running (for the shell entry). */
+    public Optional<Running> running() {
+        TenantProcess p = process;
+        VassalConfig cfg = config;
+        if (p == null || cfg == null || state != VassalState.RUNNING) return Optional.empty();
+        return Optional.of(new Running(p, cfg));
+    }
+
+    /** Why the tenant is in its state, e.g. "stopped by operator". */
+    public String reason() {
+        return reason;
+    }
+
     public VassalState state() {
         return state;
     }
