@@ -9,6 +9,7 @@ import dev.emperor.tunrouter.FirewallRules;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -46,6 +47,7 @@ import java.util.regex.Pattern;
  *                      ({@code emperor_NAME})
  * @param firewall      the operator's rules, uWSGI's {@code tuntap-router-firewall-out|in = allow|deny
  *                      SRC DST} (repeatable, first match wins), checked after Emperor's built-in denials
+ * @param cronTimezone  the time zone cron schedules are read in (default: the host's)
  */
 public record EmperorConfig(
         Path vassalsDir,
@@ -67,7 +69,18 @@ public record EmperorConfig(
         boolean stopVassalsOnExit,
         Cidr tunSubnet,
         String tunGateway,
-        FirewallRules firewall) {
+        FirewallRules firewall,
+        ZoneId cronTimezone) {
+
+    /** Settings with cron schedules in the host's time zone. */
+    public EmperorConfig(Path vassalsDir, Path stateDir, Path runDir, Path logDir, Path distroDir, Path homeDir,
+            Optional<Path> optDir, String cgroup, UidRange uidRange, Duration stopGrace, Duration backoffMax,
+            Duration rescan, long logMaxSize, int logKeep, Path controlSocket, long tmpSize, boolean stopVassalsOnExit,
+            Cidr tunSubnet, String tunGateway, FirewallRules firewall) {
+        this(vassalsDir, stateDir, runDir, logDir, distroDir, homeDir, optDir, cgroup, uidRange, stopGrace, backoffMax,
+                rescan, logMaxSize, logKeep, controlSocket, tmpSize, stopVassalsOnExit, tunSubnet, tunGateway, firewall,
+                ZoneId.systemDefault());
+    }
 
     /** The ids from {@code first} to {@code last}, both included. */
     public record UidRange(int first, int last) {
@@ -103,7 +116,7 @@ public record EmperorConfig(
             "vassals", "state-dir", "run-dir", "log-dir", "distro-dir", "home-dir", "opt-dir", "cgroup",
             "uid-range", "stop-grace", "backoff-max", "rescan", "log-max-size", "log-keep",
             "control-socket", "tmp-size", "on-exit", "tun-subnet", "tun-gateway",
-            FIREWALL_OUT, FIREWALL_IN);
+            FIREWALL_OUT, FIREWALL_IN, "cron-timezone");
 
     private static final Pattern UID_RANGE = Pattern.compile("(\\d{1,10})\\s*-\\s*(\\d{1,10})");
     /** An interface name that is also a valid nftables table suffix. */
@@ -185,7 +198,8 @@ public record EmperorConfig(
                     value("on-exit", d.stopVassalsOnExit(), this::onExit),
                     value("tun-subnet", d.tunSubnet(), this::tunSubnet),
                     value("tun-gateway", d.tunGateway(), this::tunGateway),
-                    new FirewallRules(rules(FIREWALL_OUT), rules(FIREWALL_IN)));
+                    new FirewallRules(rules(FIREWALL_OUT), rules(FIREWALL_IN)),
+                    value("cron-timezone", d.cronTimezone(), this::zone));
         }
 
         /** Every rule given for a firewall key, in file order; a bad rule names its line. */
@@ -265,6 +279,15 @@ public record EmperorConfig(
                         + ": 1 to 15 of a-z, 0-9 and '_' (it also names the nftables table emperor_NAME)");
             }
             return entry.value();
+        }
+
+        private ZoneId zone(IniDocument.Entry entry) throws ConfigError {
+            try {
+                return ZoneId.of(entry.value());
+            } catch (java.time.DateTimeException e) {
+                throw error(entry, "unknown time zone " + ConfigError.quote(entry.value())
+                        + ": expected a region like Europe/Berlin, UTC or an offset like +02:00");
+            }
         }
 
         private UidRange uidRange(IniDocument.Entry entry) throws ConfigError {

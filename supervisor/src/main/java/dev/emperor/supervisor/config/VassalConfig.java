@@ -3,7 +3,10 @@ package dev.emperor.supervisor.config;
 import dev.emperor.jail.BindMount;
 import dev.emperor.jail.Limits;
 import dev.emperor.jail.seccomp.SeccompPolicy;
+import dev.emperor.supervisor.services.CronJob;
+import dev.emperor.supervisor.services.DaemonSpec;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Collections;
 import java.util.List;
 import java.util.OptionalInt;
@@ -33,6 +36,9 @@ import java.util.TreeSet;
  * @param seccompAllow relaxed syscalls, from {@link RelaxableSyscalls#NAMES} (sorted)
  * @param ksm          ask for kernel same-page merging
  * @param contentHash  SHA-256 of the file's bytes, lower-case hex, to notice changes
+ * @param cron         cron jobs, in file order
+ * @param daemons      attached daemons, in file order
+ * @param cronTimeout  longest run of each cron job
  */
 public record VassalConfig(
         String name,
@@ -52,9 +58,25 @@ public record VassalConfig(
         List<BindMount> binds,
         Set<String> seccompAllow,
         boolean ksm,
-        String contentHash) {
+        String contentHash,
+        List<CronJob> cron,
+        List<DaemonSpec> daemons,
+        Duration cronTimeout) {
+
+    /** The default time limit of a cron job. */
+    public static final Duration DEFAULT_CRON_TIMEOUT = Duration.ofHours(1);
+
+    /** A configuration without cron jobs or daemons. */
+    public VassalConfig(String name, Path source, List<String> argv, List<String> env, OptionalInt uid, OptionalInt gid,
+            String distro, String hostname, long memoryBytes, int cpuPercent, int pids, long tmpBytes, String cwd,
+            String homePath, List<BindMount> binds, Set<String> seccompAllow, boolean ksm, String contentHash) {
+        this(name, source, argv, env, uid, gid, distro, hostname, memoryBytes, cpuPercent, pids, tmpBytes, cwd, homePath,
+                binds, seccompAllow, ksm, contentHash, List.of(), List.of(), DEFAULT_CRON_TIMEOUT);
+    }
 
     public VassalConfig {
+        cron = List.copyOf(cron);
+        daemons = List.copyOf(daemons);
         argv = List.copyOf(argv);
         env = List.copyOf(env);
         binds = List.copyOf(binds);
@@ -64,6 +86,19 @@ public record VassalConfig(
     /** The cgroup limits in the jail's terms. */
     public Limits limits() {
         return new Limits(memoryBytes, cpuPercent, pids);
+    }
+
+    /**
+     * Whether {@code other} differs from this only in cron jobs and daemons: such a change is
+     * applied to the running tenant without restarting its payload.
+     */
+    public boolean sameExceptServices(VassalConfig other) {
+        return withoutServices().equals(other.withoutServices());
+    }
+
+    private VassalConfig withoutServices() {
+        return new VassalConfig(name, source, argv, env, uid, gid, distro, hostname, memoryBytes, cpuPercent, pids,
+                tmpBytes, cwd, homePath, binds, seccompAllow, ksm, "");
     }
 
     /** The seccomp relaxations in the jail's terms. */

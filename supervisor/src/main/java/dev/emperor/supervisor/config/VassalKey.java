@@ -42,7 +42,13 @@ public enum VassalKey {
     SECCOMP_ALLOW("seccomp-allow", Arity.REPEATED, JsonType.STRING, "none",
             "Syscalls of the default deny list to allow anyway (names, space or comma separated)."),
     KSM("ksm", Arity.ONCE, JsonType.BOOLEAN, "false",
-            "Let the kernel merge identical memory pages (`true/false`, `yes/no`, `on/off`, `1/0`).");
+            "Let the kernel merge identical memory pages (`true/false`, `yes/no`, `on/off`, `1/0`)."),
+    CRON("cron", Arity.REPEATED, JsonType.STRING, "none",
+            "A job run inside the tenant, as the tenant, output to its log: `MIN HOUR MDAY MONTH WDAY COMMAND` in uWSGI's form (`-1` = any, `-N` = every N) or crontab's (`*`, lists, ranges, steps, names), or `@daily COMMAND` etc.; see Cron jobs below."),
+    CRON_TIMEOUT("cron-timeout", Arity.ONCE, JsonType.STRING, "1h",
+            "Longest run of each cron job (duration, at least 1s); a longer run gets SIGTERM, then SIGKILL after `stop-grace`."),
+    DAEMON("daemon", Arity.REPEATED, JsonType.STRING, "none",
+            "A helper command (redis, memcached...) kept running inside the tenant next to `exec`, split like `exec`; restarted with back-off, stopped with the tenant.");
 
     /** Whether a key may be given more than once (INI: repeated lines; JSON: an array). */
     public enum Arity { ONCE, REPEATED }

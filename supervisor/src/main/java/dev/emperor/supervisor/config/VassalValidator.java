@@ -1,9 +1,12 @@
 package dev.emperor.supervisor.config;
 
 import dev.emperor.jail.BindMount;
+import dev.emperor.supervisor.services.CronJob;
+import dev.emperor.supervisor.services.DaemonSpec;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
@@ -89,6 +92,9 @@ final class VassalValidator {
         List<BindMount> binds = new ArrayList<>();
         Set<String> seccomp = new LinkedHashSet<>();
         boolean ksm = false;
+        List<CronJob> cron = new ArrayList<>();
+        List<DaemonSpec> daemons = new ArrayList<>();
+        Duration cronTimeout = VassalConfig.DEFAULT_CRON_TIMEOUT;
 
         for (IniDocument.Entry entry : entries) {
             VassalKey key = VassalKey.byKey(entry.key())
@@ -136,6 +142,9 @@ final class VassalValidator {
                 }
                 case SECCOMP_ALLOW -> seccomp.addAll(parseSyscalls(entry, value));
                 case KSM -> ksm = parseBoolean(entry, value);
+                case CRON -> cron.add(parseCron(entry, value));
+                case CRON_TIMEOUT -> cronTimeout = parseCronTimeout(entry, value);
+                case DAEMON -> daemons.add(parseDaemon(entry, value));
             }
         }
 
@@ -166,7 +175,7 @@ final class VassalValidator {
         }
         List<String> environment = envByKey.values().stream().map(IniDocument.Entry::value).toList();
         return new VassalConfig(name, file, argv, environment, uid, gid, distro, hostname, memory, cpu, pids,
-                tmp, cwd != null ? cwd : home, home, binds, seccomp, ksm, contentHash);
+                tmp, cwd != null ? cwd : home, home, binds, seccomp, ksm, contentHash, cron, daemons, cronTimeout);
     }
 
     /** Values end up in argv, environ and mount calls: C strings of well-formed text. */
@@ -428,6 +437,35 @@ final class VassalValidator {
             case "false", "no", "off", "0" -> false;
             default -> throw error(entry, "bad boolean " + ConfigError.quote(value) + ": expected true/false, yes/no, on/off or 1/0");
         };
+    }
+
+    private CronJob parseCron(IniDocument.Entry entry, String value) throws ConfigError {
+        try {
+            return CronJob.parse(value);
+        } catch (IllegalArgumentException e) {
+            throw error(entry, e.getMessage());
+        }
+    }
+
+    private Duration parseCronTimeout(IniDocument.Entry entry, String value) throws ConfigError {
+        Duration timeout;
+        try {
+            timeout = Units.parseDuration(value);
+        } catch (IllegalArgumentException e) {
+            throw error(entry, e.getMessage());
+        }
+        if (timeout.compareTo(Duration.ofSeconds(1)) < 0) {
+            throw error(entry, ConfigError.quote(value) + " is too short: at least 1s");
+        }
+        return timeout;
+    }
+
+    private DaemonSpec parseDaemon(IniDocument.Entry entry, String value) throws ConfigError {
+        try {
+            return DaemonSpec.parse(value);
+        } catch (IllegalArgumentException e) {
+            throw error(entry, e.getMessage());
+        }
     }
 
     private ConfigError error(IniDocument.Entry entry, String problem) {

@@ -1,5 +1,6 @@
 package dev.emperor.supervisor.lifecycle;
 
+import dev.emperor.jail.EnterSpec;
 import dev.emperor.jail.Jail;
 import dev.emperor.jail.JailException;
 import dev.emperor.jail.JailSpec;
@@ -71,18 +72,7 @@ public final class TenantLauncher {
         ownedDirectory(runDir, uid, gid, "rwxr-xr-x");
         ownedDirectory(homeDir, uid, gid, "rwx------");
 
-        Map<String, String> env = new LinkedHashMap<>();
-        env.put("PATH", DEFAULT_PATH);
-        env.put("HOME", cfg.homePath());
-        env.put("USER", name);
-        env.put("LOGNAME", name);
-        env.put("LANG", "C.UTF-8");
-        for (String pair : cfg.env()) {
-            int eq = pair.indexOf('=');
-            env.put(pair.substring(0, eq), pair.substring(eq + 1));
-        }
-        List<String> envList = new ArrayList<>();
-        env.forEach((k, v) -> envList.add(k + "=" + v));
+        List<String> envList = environment(cfg);
 
         JailSpec spec = new JailSpec(name, cfg.hostname(), emperor.distroDir().resolve(cfg.distro()), runDir,
                 homeDir, cfg.homePath(), emperor.optDir().orElse(null), cfg.tmpBytes(), cfg.binds(), uid, gid,
@@ -114,6 +104,46 @@ public final class TenantLauncher {
         } finally {
             Jail.closeFd(stdin);
         }
+    }
+
+    /** The payload's environment; cron jobs and daemons get the same. */
+    private static List<String> environment(VassalConfig cfg) {
+        Map<String, String> env = new LinkedHashMap<>();
+        env.put("PATH", DEFAULT_PATH);
+        env.put("HOME", cfg.homePath());
+        env.put("USER", cfg.name());
+        env.put("LOGNAME", cfg.name());
+        env.put("LANG", "C.UTF-8");
+        for (String pair : cfg.env()) {
+            int eq = pair.indexOf('=');
+            env.put(pair.substring(0, eq), pair.substring(eq + 1));
+        }
+        List<String> envList = new ArrayList<>();
+        env.forEach((k, v) -> envList.add(k + "=" + v));
+        return envList;
+    }
+
+    /**
+     * Runs argv inside the running tenant whose pid 1 is init, like its payload: same uid, gid,
+     * seccomp policy, environment and working directory, stdin /dev/null, stdout and stderr to
+     * its log; in a session (and process group) of its own, so a time limit can reach its
+     * children. Returns once it has been exec'd; the caller watches it.
+     */
+    public TenantProcess enter(TenantProcess init, VassalConfig cfg, int uid, int gid, List<String> argv) {
+        EnterSpec spec = new EnterSpec(argv, environment(cfg), cfg.cwd(), uid, gid, List.of(), true, cfg.seccompPolicy());
+        int stdin = Jail.openDevNull();
+        try (LogFd log = logs.openAppendFd(cfg.name())) {
+            return jail.enter(init, spec, new Stdio(stdin, log.fd(), log.fd()));
+        } catch (IOException e) {
+            throw new JailException("open log of " + cfg.name(), e.getMessage(), e);
+        } finally {
+            Jail.closeFd(stdin);
+        }
+    }
+
+    /** A process that entered the tenant under an earlier emperor, if it still runs there. */
+    public Optional<TenantProcess> adoptEntered(TenantProcess init, int pid, long startTime) {
+        return jail.adoptEntered(init, pid, startTime);
     }
 
     /**
