@@ -132,4 +132,24 @@ class TenantServicesTest {
         assertThat(emperor.statusOf("shop").path("pid").asInt()).isEqualTo(shop.path("pid").asInt());
         assertThat(emperor.processesOf("shop")).hasSize(1 + 1); // pid 1 and the payload: no job left behind
     }
+
+    @Test
+    void afterAnEmperorCrashDaemonsAreReadoptedNeverStartedTwice() {
+        emperor.vassal("shop", PAYLOAD, DAEMON, "distro = busybox");
+        int init = emperor.waitForRunning("shop").path("pid").asInt();
+        int daemon = waitForDaemonPid("shop", 0, 0);
+        emperor.kill9();
+        emperor.start();
+        emperor.waitFor("the daemon to be re-adopted", Duration.ofSeconds(30),
+                () -> emperor.status("shop").map(s -> s.path("daemons").path(0).path("pid").asInt() == daemon).orElse(false),
+                () -> "status: " + emperor.status("shop"));
+        assertThat(emperor.statusOf("shop").path("pid").asInt()).isEqualTo(init);
+        assertThat(EmperorProcess.readLines(emperor.runDirOf("shop").resolve("daemon"))).as("started once").hasSize(1);
+        assertThat(emperor.command("events", "shop").out()).contains("re-adopted");
+
+        // Still supervised: killed, it comes back (its status is unknown: the tenant's pid 1 reaped it).
+        ProcessHandle.of(daemon).orElseThrow().destroyForcibly();
+        waitForDaemonPid("shop", 0, daemon);
+        assertThat(EmperorProcess.readLines(emperor.runDirOf("shop").resolve("daemon"))).hasSize(2);
+    }
 }
