@@ -119,6 +119,38 @@ public final class Jail {
     }
 
     /**
+     * Finds a process that entered a tenant (an attached daemon) again after an emperor
+     * restart: empty unless pid is alive, has the recorded start time and lives in the pid
+     * namespace of the tenant's pid 1, init. Not our child: its exit status is
+     * {@link ExitStatus#UNKNOWN} (the tenant's pid 1 reaps it).
+     */
+    public Optional<TenantProcess> adoptEntered(TenantProcess init, int pid, long startTime) {
+        if (pid <= 0 || ProcStat.startTimeOf(pid).orElse(-1) != startTime) return Optional.empty();
+        int pidfd;
+        try {
+            pidfd = Pidfd.open(pid, init.tenant());
+        } catch (JailException e) {
+            return Optional.empty();
+        }
+        // Read after the pidfd is open and checked again through it, as in adopt().
+        boolean sameTenant = pidNamespace(pid).filter(ns -> ns.equals(pidNamespace(init.pid()).orElse(null))).isPresent();
+        if (!sameTenant || ProcStat.startTimeOf(pid).orElse(-1) != startTime || TenantProcess.hasExited(pidfd)
+                || !init.isAlive()) {
+            LibC.closeQuietly(pidfd);
+            return Optional.empty();
+        }
+        return Optional.of(new TenantProcess(init.tenant(), pid, startTime, pidfd, false));
+    }
+
+    private static Optional<String> pidNamespace(int pid) {
+        try {
+            return Optional.of(java.nio.file.Files.readSymbolicLink(Path.of("/proc", Integer.toString(pid), "ns", "pid")).toString());
+        } catch (java.io.IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    /**
      * Stops a tenant the hard way: SIGKILLs every process in its cgroup (and with pid 1 its
      * whole pid namespace), then removes the cgroup. Does nothing if it has no cgroup. The
      * watching {@link PidfdReaper} still reports pid 1's exit.

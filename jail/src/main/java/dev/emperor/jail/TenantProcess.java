@@ -64,6 +64,24 @@ public final class TenantProcess implements AutoCloseable {
         }
     }
 
+    /**
+     * Sends signal sig to the process group this process leads (it was started in a session
+     * of its own), so a job's children get it too. Only while the leader has not exited: until
+     * its exit is reaped its pid, and so the group id, cannot belong to anyone else. Returns
+     * false if the leader has exited.
+     */
+    public synchronized boolean signalGroup(int sig) {
+        if (hasExited(openPidfd())) return false;
+        try {
+            LibC.INSTANCE.kill(-pid, sig);
+        } catch (LastErrorException e) {
+            if (e.getErrorCode() != LibC.ESRCH) {
+                throw LibC.failure("kill", "signal " + sig + " to process group " + pid + " of tenant " + tenant, e);
+            }
+        }
+        return signal(sig);
+    }
+
     /** True until the process exits (a zombie counts as exited). */
     public synchronized boolean isAlive() {
         return !hasExited(openPidfd());

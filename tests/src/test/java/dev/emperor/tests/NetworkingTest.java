@@ -176,7 +176,7 @@ class NetworkingTest {
             // the panel drops the tenant's rule: applied to the running tenant, no restart
             emperor.vassal("dave", "distro = busybox", "exec = sh /run/net.sh");
             emperor.waitFor("the rule change to be applied", Duration.ofSeconds(10),
-                    () -> emperor.command("events", "dave").out().contains("firewall rules applied without a restart"));
+                    () -> emperor.command("events", "dave").out().contains("applied without a restart"));
             assertThat(connect("dave", 4, serverAddress)).isEqualTo("ok " + hostAddress);
             assertThat(emperor.statusOf("dave").path("pid").asInt()).isEqualTo(pid);
         } finally {

@@ -81,6 +81,21 @@ public final class StatusCommand implements Callable<Integer> {
         line("distro", v.path("distro").asText("-"));
         line("file", v.path("file").asText("-"));
         if (v.path("retryInSeconds").asLong() > 0) line("restart in", v.path("retryInSeconds").asText() + "s");
+        for (JsonNode d : v.path("daemons")) {
+            String state = d.path("pid").asInt() > 0
+                    ? "pid " + d.path("pid").asText() + ", up " + duration(d.path("uptimeSeconds").asLong())
+                    : d.path("retryInSeconds").asLong() > 0 ? "restart in " + d.path("retryInSeconds").asText() + "s"
+                    : "not running";
+            line("daemon " + d.path("index").asText(), d.path("command").asText() + " (" + state + ", restarts "
+                    + d.path("restarts").asText() + (d.hasNonNull("lastExit") ? ", last " + d.path("lastExit").asText() : "")
+                    + ")");
+        }
+        for (JsonNode c : v.path("cron")) {
+            line("cron", c.path("line").asText() + " (next " + c.path("nextRun").asText("never")
+                    + (c.path("pid").asInt() > 0 ? ", running pid " + c.path("pid").asText() : "")
+                    + ", runs " + c.path("runs").asText() + ", skipped " + c.path("skipped").asText()
+                    + (c.hasNonNull("lastResult") ? ", last " + c.path("lastResult").asText() : "") + ")");
+        }
     }
 
     private static void line(String key, String value) {

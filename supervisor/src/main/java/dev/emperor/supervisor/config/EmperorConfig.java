@@ -10,6 +10,7 @@ import dev.emperor.tunrouter.HostService;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -50,6 +51,7 @@ import java.util.regex.Pattern;
  * @param hostServices  services of the host tenants may reach at the gateway address
  *                      ({@code tun-host-allow = tcp|udp PORT[-LAST]}, repeatable); the rest of
  *                      the host is closed to them
+ * @param cronTimezone  the time zone cron schedules are read in (default: the host's)
  */
 public record EmperorConfig(
         Path vassalsDir,
@@ -72,7 +74,8 @@ public record EmperorConfig(
         Cidr tunSubnet,
         String tunGateway,
         FirewallRules firewall,
-        List<HostService> hostServices) {
+        List<HostService> hostServices,
+        ZoneId cronTimezone) {
 
     public EmperorConfig {
         hostServices = List.copyOf(hostServices);
@@ -113,7 +116,7 @@ public record EmperorConfig(
             "vassals", "state-dir", "run-dir", "log-dir", "distro-dir", "home-dir", "opt-dir", "cgroup",
             "uid-range", "stop-grace", "backoff-max", "rescan", "log-max-size", "log-keep",
             "control-socket", "tmp-size", "on-exit", "tun-subnet", "tun-gateway",
-            FIREWALL_OUT, FIREWALL_IN, HOST_ALLOW);
+            FIREWALL_OUT, FIREWALL_IN, HOST_ALLOW, "cron-timezone");
 
     private static final Pattern UID_RANGE = Pattern.compile("(\\d{1,10})\\s*-\\s*(\\d{1,10})");
     /** An interface name that is also a valid nftables table suffix. */
@@ -129,7 +132,7 @@ public record EmperorConfig(
                 new UidRange(100_000, 199_999), Duration.ofSeconds(10), Duration.ofSeconds(60),
                 Duration.ofSeconds(10), 10L << 20, 5, run.resolve("control.sock"),
                 VassalEnvironment.DEFAULT_TMP_BYTES, false, Cidr.parse("10.200.0.0/16"), "emperor0",
-                FirewallRules.NONE, List.of());
+                FirewallRules.NONE, List.of(), ZoneId.systemDefault());
     }
 
     /** Reads emperor.ini. A file without an [emperor] section gives the defaults. */
@@ -196,7 +199,8 @@ public record EmperorConfig(
                     value("tun-subnet", d.tunSubnet(), this::tunSubnet),
                     value("tun-gateway", d.tunGateway(), this::tunGateway),
                     new FirewallRules(rules(FIREWALL_OUT), rules(FIREWALL_IN)),
-                    hostServices());
+                    hostServices(),
+                    value("cron-timezone", d.cronTimezone(), this::zone));
         }
 
         /** Every tun-host-allow line, in file order; a bad one names its line. */
@@ -290,6 +294,15 @@ public record EmperorConfig(
                         + ": 1 to 15 of a-z, 0-9 and '_' (it also names the nftables table emperor_NAME)");
             }
             return entry.value();
+        }
+
+        private ZoneId zone(IniDocument.Entry entry) throws ConfigError {
+            try {
+                return ZoneId.of(entry.value());
+            } catch (java.time.DateTimeException e) {
+                throw error(entry, "unknown time zone " + ConfigError.quote(entry.value())
+                        + ": expected a region like Europe/Berlin, UTC or an offset like +02:00");
+            }
         }
 
         private UidRange uidRange(IniDocument.Entry entry) throws ConfigError {

@@ -4,7 +4,10 @@ import dev.emperor.jail.BindMount;
 import dev.emperor.jail.Limits;
 import dev.emperor.tunrouter.FirewallRules;
 import dev.emperor.jail.seccomp.SeccompPolicy;
+import dev.emperor.supervisor.services.CronJob;
+import dev.emperor.supervisor.services.DaemonSpec;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Collections;
 import java.util.List;
 import java.util.OptionalInt;
@@ -37,6 +40,9 @@ import java.util.TreeSet;
  *                     Emperor's built-in denials and before emperor.ini's rules
  * @param web          the tenant's web site for the front proxy, or null if it names no domain
  * @param contentHash  SHA-256 of the file's bytes, lower-case hex, to notice changes
+ * @param cron         cron jobs, in file order
+ * @param daemons      attached daemons, in file order
+ * @param cronTimeout  longest run of each cron job
  */
 public record VassalConfig(
         String name,
@@ -58,9 +64,17 @@ public record VassalConfig(
         boolean ksm,
         FirewallRules firewall,
         WebSite web,
-        String contentHash) {
+        String contentHash,
+        List<CronJob> cron,
+        List<DaemonSpec> daemons,
+        Duration cronTimeout) {
+
+    /** The default time limit of a cron job. */
+    public static final Duration DEFAULT_CRON_TIMEOUT = Duration.ofHours(1);
 
     public VassalConfig {
+        cron = List.copyOf(cron);
+        daemons = List.copyOf(daemons);
         argv = List.copyOf(argv);
         env = List.copyOf(env);
         binds = List.copyOf(binds);
@@ -70,12 +84,13 @@ public record VassalConfig(
     /**
      * Whether a tenant running {@code this} configuration must be restarted to run
      * {@code next}: true unless they differ only in settings applied to a running tenant
-     * (its firewall rules, its web site). New keys are restart-worthy unless listed here.
+     * (its firewall rules, its web site, its cron jobs and daemons: these are started and
+     * stopped next to the payload). New keys are restart-worthy unless listed here.
      */
     public boolean needsRestartFor(VassalConfig next) {
         VassalConfig thisWithNextLiveSettings = new VassalConfig(name, source, argv, env, uid, gid, distro, hostname,
                 memoryBytes, cpuPercent, pids, tmpBytes, cwd, homePath, binds, seccompAllow, ksm,
-                next.firewall, next.web, next.contentHash);
+                next.firewall, next.web, next.contentHash, next.cron, next.daemons, next.cronTimeout);
         return !thisWithNextLiveSettings.equals(next);
     }
 

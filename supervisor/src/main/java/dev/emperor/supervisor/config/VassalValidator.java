@@ -5,9 +5,12 @@ import dev.emperor.tunrouter.FirewallRule;
 import dev.emperor.tunrouter.FirewallRuleException;
 import dev.emperor.tunrouter.FirewallRuleParser;
 import dev.emperor.tunrouter.FirewallRules;
+import dev.emperor.supervisor.services.CronJob;
+import dev.emperor.supervisor.services.DaemonSpec;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
@@ -102,6 +105,9 @@ final class VassalValidator {
         boolean httpsRedirect = false;
         long maxBody = WebSite.DEFAULT_MAX_BODY;
         int maxConnections = WebSite.DEFAULT_MAX_CONNECTIONS;
+        List<CronJob> cron = new ArrayList<>();
+        List<DaemonSpec> daemons = new ArrayList<>();
+        Duration cronTimeout = VassalConfig.DEFAULT_CRON_TIMEOUT;
 
         for (IniDocument.Entry entry : entries) {
             VassalKey key = VassalKey.byKey(entry.key())
@@ -164,6 +170,9 @@ final class VassalValidator {
                 case HTTPS_REDIRECT -> httpsRedirect = parseBoolean(entry, value);
                 case MAX_BODY -> maxBody = parseSizeAtLeast(entry, value, 0);
                 case MAX_CONNECTIONS -> maxConnections = (int) parseNumber(entry, value, 1, 1_000_000);
+                case CRON -> cron.add(parseCron(entry, value));
+                case CRON_TIMEOUT -> cronTimeout = parseCronTimeout(entry, value);
+                case DAEMON -> daemons.add(parseDaemon(entry, value));
             }
         }
 
@@ -205,7 +214,7 @@ final class VassalValidator {
         List<String> environment = envByKey.values().stream().map(IniDocument.Entry::value).toList();
         return new VassalConfig(name, file, argv, environment, uid, gid, distro, hostname, memory, cpu, pids,
                 tmp, cwd != null ? cwd : home, home, binds, seccomp, ksm,
-                new FirewallRules(firewallOut, firewallIn), web, contentHash);
+                new FirewallRules(firewallOut, firewallIn), web, contentHash, cron, daemons, cronTimeout);
     }
 
     private interface WebParse<T> {
@@ -488,6 +497,35 @@ final class VassalValidator {
             case "false", "no", "off", "0" -> false;
             default -> throw error(entry, "bad boolean " + ConfigError.quote(value) + ": expected true/false, yes/no, on/off or 1/0");
         };
+    }
+
+    private CronJob parseCron(IniDocument.Entry entry, String value) throws ConfigError {
+        try {
+            return CronJob.parse(value);
+        } catch (IllegalArgumentException e) {
+            throw error(entry, e.getMessage());
+        }
+    }
+
+    private Duration parseCronTimeout(IniDocument.Entry entry, String value) throws ConfigError {
+        Duration timeout;
+        try {
+            timeout = Units.parseDuration(value);
+        } catch (IllegalArgumentException e) {
+            throw error(entry, e.getMessage());
+        }
+        if (timeout.compareTo(Duration.ofSeconds(1)) < 0) {
+            throw error(entry, ConfigError.quote(value) + " is too short: at least 1s");
+        }
+        return timeout;
+    }
+
+    private DaemonSpec parseDaemon(IniDocument.Entry entry, String value) throws ConfigError {
+        try {
+            return DaemonSpec.parse(value);
+        } catch (IllegalArgumentException e) {
+            throw error(entry, e.getMessage());
+        }
     }
 
     private ConfigError error(IniDocument.Entry entry, String problem) {

@@ -114,6 +114,29 @@ public final class TenantLauncher {
     }
 
     /**
+     * Runs argv inside the running tenant whose pid 1 is init, like its payload: same uid, gid,
+     * seccomp policy, environment and working directory, stdin /dev/null, stdout and stderr to
+     * its log; in a session (and process group) of its own, so a time limit can reach its
+     * children. Returns once it has been exec'd; the caller watches it.
+     */
+    public TenantProcess enter(TenantProcess init, VassalConfig cfg, int uid, int gid, List<String> argv) {
+        EnterSpec spec = new EnterSpec(argv, environment(cfg, Map.of()), cfg.cwd(), uid, gid, List.of(), true, cfg.seccompPolicy());
+        int stdin = Jail.openDevNull();
+        try (LogFd log = logs.openAppendFd(cfg.name())) {
+            return jail.enter(init, spec, new Stdio(stdin, log.fd(), log.fd()));
+        } catch (IOException e) {
+            throw new JailException("open log of " + cfg.name(), e.getMessage(), e);
+        } finally {
+            Jail.closeFd(stdin);
+        }
+    }
+
+    /** A process that entered the tenant under an earlier emperor, if it still runs there. */
+    public Optional<TenantProcess> adoptEntered(TenantProcess init, int pid, long startTime) {
+        return jail.adoptEntered(init, pid, startTime);
+    }
+
+    /**
      * The tenant's own account in its /etc/passwd and /etc/group: the distro's files plus one
      * line for the tenant, bound read-only over them. Tools that look up their own uid need it
      * (sftp-server and scp refuse to run without, bash's prompt says "I have no name!").

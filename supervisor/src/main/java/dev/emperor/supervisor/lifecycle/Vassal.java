@@ -44,6 +44,8 @@ public final class Vassal {
     private volatile int restarts;
     private volatile boolean wantRunning = true;
     private volatile Instant retryAt;
+    /** The running payload's cron jobs and daemons; null while nothing runs. */
+    private volatile TenantServices services;
     private Then then = Then.RESPAWN_BY_POLICY;
     private ScheduledFuture<?> timer;
     private long timerGeneration;
@@ -115,14 +117,18 @@ public final class Vassal {
         // Settings a running tenant takes without a restart (its firewall rules) apply at once.
         ctx.launcher().applyLiveSettings(name, newConfig);
         if (process != null) {
-            if (old == null && newConfig.contentHash().equals(ctx.store().vassal(name).map(r -> r.configHash()).orElse(null))) {
+            var row = ctx.store().vassal(name);
+            if (old == null && newConfig.contentHash().equals(row.map(r -> r.configHash()).orElse(null))) {
                 log.info("vassal {}: adopted payload matches its file", name);
+                startServices(newConfig, row.get().uid(), row.get().gid());
                 return;
             }
             if (old != null && old.contentHash().equals(newConfig.contentHash())) return;
-            if (old != null && !old.needsRestartFor(newConfig)) {
+            if (old != null && services != null && !old.needsRestartFor(newConfig)) {
+                // Only firewall, web site, cron or daemon lines changed: the payload keeps running.
+                event("config", "file changed (only firewall, web site, cron or daemon lines): applied without a restart");
                 ctx.store().recordConfigHash(name, newConfig.contentHash());
-                event("config", "file changed: firewall rules applied without a restart");
+                services.apply(newConfig);
                 return;
             }
             event("config", "file changed: reloading");
@@ -226,6 +232,9 @@ public final class Vassal {
         cancelTimer();
         Duration ranFor = startedAt == null ? Duration.ZERO : Duration.between(startedAt, Instant.now());
         lastExit = status.describe();
+        if (services != null) services.gone();
+        else ctx.store().forgetDaemon(name, null);
+        services = null;
         ctx.launcher().cleanUp(name);
         Then next = then;
         then = Then.RESPAWN_BY_POLICY;
@@ -289,6 +298,7 @@ public final class Vassal {
             note("spawned pid " + started.pid() + ": " + why);
             transition(VassalState.RUNNING, why);
             ctx.reaper().watch(started, status -> mailbox.post(() -> onExited(started, status)));
+            startServices(cfg, spawned.uid(), spawned.gid());
         } catch (ConfigError | RuntimeException e) {
             // Any failure, even an unexpected one, ends in backing-off with its reason shown:
             // a tenant must never stay "starting" with nothing said.
@@ -300,6 +310,12 @@ public final class Vassal {
             configError = e instanceof ConfigError ? error : null;
             scheduleRespawn(backoff.onFailure(), "spawn failed: " + error);
         }
+    }
+
+    /** Cron jobs and daemons of the payload that just started (or was adopted). */
+    private void startServices(VassalConfig cfg, int uid, int gid) {
+        services = new TenantServices(name, ctx, mailbox::post, process, cfg, uid, gid);
+        services.apply(cfg);
     }
 
     private void beginStop(VassalState stoppingState, String why, Then afterwards) {
@@ -314,6 +330,7 @@ public final class Vassal {
         }
         then = afterwards;
         transition(stoppingState, why);
+        if (services != null) services.stop();
         TenantProcess target = process;
         if (!target.signal(15)) return; // already gone: the reaper's notification follows
         long generation = ++timerGeneration;
@@ -377,6 +394,7 @@ public final class Vassal {
 
     public VassalStatus status() {
         TenantProcess p = process;
+        TenantServices s = services;
         Optional<CgroupStats> stats = p == null ? Optional.empty() : ctx.launcher().stats(name);
         VassalConfig cfg = config;
         Optional<TenantNetwork.Traffic> traffic = ctx.launcher().traffic(name);
@@ -397,7 +415,9 @@ public final class Vassal {
                 traffic.map(TenantNetwork.Traffic::packetsOut).orElse(0L),
                 traffic.map(TenantNetwork.Traffic::bytesIn).orElse(0L),
                 traffic.map(TenantNetwork.Traffic::bytesOut).orElse(0L),
-                traffic.map(TenantNetwork.Traffic::drops).orElse(0L));
+                traffic.map(TenantNetwork.Traffic::drops).orElse(0L),
+                s == null ? java.util.List.of() : s.daemonStatus(),
+                s == null ? java.util.List.of() : s.cronStatus());
     }
 
     /** The live payload, if any (for the shell entry and tests). */

@@ -1,5 +1,9 @@
 package dev.emperor.supervisor.lifecycle;
 
+import dev.emperor.supervisor.services.CronJobStatus;
+import dev.emperor.supervisor.services.DaemonStatus;
+import java.util.List;
+
 /**
  * What `emperor status` shows for one tenant.
  *
@@ -14,6 +18,8 @@ package dev.emperor.supervisor.lifecycle;
  * @param address      the tenant's tun0 address, or null if it never had one
  * @param packetsIn    packets delivered to the tenant since its tun0 was attached (likewise the
  *                     other counters; drops are every packet to or from it that was refused)
+ * @param daemons      its attached daemons, in file order (empty while it is not running)
+ * @param cron         its cron jobs, in file order (empty while it is not running)
  */
 public record VassalStatus(
         String name,
@@ -37,4 +43,6 @@ public record VassalStatus(
         long packetsOut,
         long bytesIn,
         long bytesOut,
-        long drops) {}
+        long drops,
+        List<DaemonStatus> daemons,
+        List<CronJobStatus> cron) {}

@@ -17,7 +17,11 @@ public enum EventKind {
     /** A restarted emperor took over a vassal that kept running. */
     ADOPT,
     /** The vassal's file appeared, changed or was removed. */
-    CONFIG;
+    CONFIG,
+    /** A cron job was skipped, failed, or went over its time limit. */
+    CRON,
+    /** An attached daemon exited, was restarted, re-adopted or stopped. */
+    DAEMON;
 
     /** The value kept in the database. */
     String stored() {

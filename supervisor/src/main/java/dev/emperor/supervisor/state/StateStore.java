@@ -89,6 +89,18 @@ public final class StateStore implements AutoCloseable {
                     address      INTEGER NOT NULL UNIQUE,
                     allocated_at INTEGER NOT NULL
                 )""",
+            },
+            new String[] {
+                // A tenant's attached daemons, like its pid 1, by pid and start time: an emperor
+                // restarted with on-exit = leave re-adopts them instead of starting a second copy.
+                """
+                CREATE TABLE daemons (
+                    name           TEXT NOT NULL,
+                    key            TEXT NOT NULL,
+                    pid            INTEGER NOT NULL,
+                    pid_start_time INTEGER NOT NULL,
+                    PRIMARY KEY (name, key)
+                )""",
             });
 
     private final Connection db;
@@ -457,6 +469,50 @@ public final class StateStore implements AutoCloseable {
             return all;
         } catch (SQLException e) {
             throw failed("reading addresses", e);
+        }
+    }
+
+    // ---- attached daemons ----------------------------------------------------------------
+
+    /** Records a tenant's running daemon (replacing an earlier record under the same key). */
+    public synchronized void recordDaemon(String name, String key, int pid, long pidStartTime) {
+        inTransaction(() -> {
+            try (PreparedStatement ps = db.prepareStatement(
+                    "INSERT OR REPLACE INTO daemons (name, key, pid, pid_start_time) VALUES (?, ?, ?, ?)")) {
+                ps.setString(1, name);
+                ps.setString(2, key);
+                ps.setInt(3, pid);
+                ps.setLong(4, pidStartTime);
+                ps.executeUpdate();
+            }
+            return null;
+        });
+    }
+
+    /** Forgets one daemon record; {@code key} null forgets all of the tenant's. */
+    public synchronized void forgetDaemon(String name, String key) {
+        try (PreparedStatement ps = db.prepareStatement(key == null ? "DELETE FROM daemons WHERE name = ?"
+                : "DELETE FROM daemons WHERE name = ? AND key = ?")) {
+            ps.setString(1, name);
+            if (key != null) ps.setString(2, key);
+            ps.executeUpdate();
+        } catch (SQLException e) {
+            throw failed("forgetting daemons of " + name, e);
+        }
+    }
+
+    /** The tenant's recorded daemons: key to {pid, start time}. */
+    public synchronized java.util.Map<String, long[]> daemons(String name) {
+        try (PreparedStatement ps = db.prepareStatement(
+                "SELECT key, pid, pid_start_time FROM daemons WHERE name = ? ORDER BY key")) {
+            ps.setString(1, name);
+            try (ResultSet rs = ps.executeQuery()) {
+                java.util.Map<String, long[]> all = new java.util.LinkedHashMap<>();
+                while (rs.next()) all.put(rs.getString(1), new long[] {rs.getInt(2), rs.getLong(3)});
+                return all;
+            }
+        } catch (SQLException e) {
+            throw failed("reading daemons of " + name, e);
         }
     }
 

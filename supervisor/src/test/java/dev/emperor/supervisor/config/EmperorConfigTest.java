@@ -89,7 +89,7 @@ class EmperorConfigTest {
                 "/system.slice/emperor.service", new EmperorConfig.UidRange(200_000, 200_999),
                 Duration.ofMillis(500), Duration.ofMinutes(5), Duration.ofSeconds(30), 1L << 30, 0,
                 Path.of("/srv/run/ctl.sock"), 128L << 20, true, dev.emperor.tunrouter.Cidr.parse("10.77.0.0/20"), "gw_test",
-                dev.emperor.tunrouter.FirewallRules.NONE, java.util.List.of()));
+                dev.emperor.tunrouter.FirewallRules.NONE, java.util.List.of(), java.time.ZoneId.systemDefault()));
     }
 
     @Test

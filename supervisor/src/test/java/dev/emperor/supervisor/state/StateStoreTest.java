@@ -40,7 +40,7 @@ class StateStoreTest {
     @Test
     void usesWalAndAVersionedSchema() {
         assertThat(store.journalMode()).isEqualToIgnoringCase("wal");
-        assertThat(store.schemaVersion()).isEqualTo(2);
+        assertThat(store.schemaVersion()).isEqualTo(3);
     }
 
     @Test
@@ -56,7 +56,24 @@ class StateStoreTest {
         assertThat(alice.pidStartTime()).isEqualTo(987654L);
         assertThat(store.events("alice", 10)).extracting(EventRow::detail).containsExactly("pid 4242");
         assertThat(store.allocateUid("alice", 2001, 2999)).isEqualTo(uid);
-        assertThat(store.schemaVersion()).isEqualTo(2);
+        assertThat(store.schemaVersion()).isEqualTo(3);
+    }
+
+    @Test
+    void daemonRecordsSurviveReopeningAndAreForgottenPerKeyOrAll() throws Exception {
+        store.recordDaemon("alice", "redis-server", 4300, 11L);
+        store.recordDaemon("alice", "memcached", 4301, 12L);
+        store.recordDaemon("bob", "redis-server", 4400, 13L);
+        store.close();
+
+        store = StateStore.open(stateDir);
+        assertThat(store.daemons("alice")).containsOnlyKeys("redis-server", "memcached");
+        assertThat(store.daemons("alice").get("redis-server")).containsExactly(4300L, 11L);
+        store.forgetDaemon("alice", "memcached");
+        assertThat(store.daemons("alice")).containsOnlyKeys("redis-server");
+        store.forgetDaemon("alice", null);
+        assertThat(store.daemons("alice")).isEmpty();
+        assertThat(store.daemons("bob")).containsOnlyKeys("redis-server");
     }
 
     @Test
