@@ -33,6 +33,7 @@ import java.util.TreeSet;
  * @param seccompAllow relaxed syscalls, from {@link RelaxableSyscalls#NAMES} (sorted)
  * @param ksm          ask for kernel same-page merging
  * @param contentHash  SHA-256 of the file's bytes, lower-case hex, to notice changes
+ * @param ports        services on public ports, names unique, in file order
  */
 public record VassalConfig(
         String name,
@@ -52,13 +53,24 @@ public record VassalConfig(
         List<BindMount> binds,
         Set<String> seccompAllow,
         boolean ksm,
-        String contentHash) {
+        String contentHash,
+        List<PortService> ports) {
 
     public VassalConfig {
+        ports = List.copyOf(ports);
         argv = List.copyOf(argv);
         env = List.copyOf(env);
         binds = List.copyOf(binds);
         seccompAllow = Collections.unmodifiableSortedSet(new TreeSet<>(seccompAllow));
+    }
+
+    /** A vassal without public ports (the shape before the {@code port} key existed). */
+    public VassalConfig(String name, Path source, List<String> argv, List<String> env, OptionalInt uid,
+            OptionalInt gid, String distro, String hostname, long memoryBytes, int cpuPercent, int pids,
+            long tmpBytes, String cwd, String homePath, List<BindMount> binds, Set<String> seccompAllow,
+            boolean ksm, String contentHash) {
+        this(name, source, argv, env, uid, gid, distro, hostname, memoryBytes, cpuPercent, pids, tmpBytes, cwd,
+                homePath, binds, seccompAllow, ksm, contentHash, List.of());
     }
 
     /** The cgroup limits in the jail's terms. */

@@ -42,7 +42,9 @@ public enum VassalKey {
     SECCOMP_ALLOW("seccomp-allow", Arity.REPEATED, JsonType.STRING, "none",
             "Syscalls of the default deny list to allow anyway (names, space or comma separated)."),
     KSM("ksm", Arity.ONCE, JsonType.BOOLEAN, "false",
-            "Let the kernel merge identical memory pages (`true/false`, `yes/no`, `on/off`, `1/0`).");
+            "Let the kernel merge identical memory pages (`true/false`, `yes/no`, `on/off`, `1/0`)."),
+    PORT("port", Arity.REPEATED, JsonType.STRING, "none",
+            "Service on a public port: `NAME PROTO INTERNAL_PORT`, e.g. `db tcp 5432`; NAME `[a-z][a-z0-9-]{0,31}`, unique; PROTO `tcp` or `tls` (passthrough, only for the vassal's domains by SNI); INTERNAL_PORT 1-65535. The public port is allocated once and kept.");
 
     /** Whether a key may be given more than once (INI: repeated lines; JSON: an array). */
     public enum Arity { ONCE, REPEATED }

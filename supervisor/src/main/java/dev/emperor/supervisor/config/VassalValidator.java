@@ -1,6 +1,7 @@
 package dev.emperor.supervisor.config;
 
 import dev.emperor.jail.BindMount;
+import dev.emperor.proxy.l4.ServiceProtocol;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -41,6 +42,7 @@ final class VassalValidator {
     private static final Pattern DISTRO_NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,63}");
     private static final Pattern HOSTNAME = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?");
     private static final Pattern USER_NAME = Pattern.compile("[A-Za-z0-9_.][A-Za-z0-9_.-]{0,31}\\$?");
+    private static final Pattern SERVICE_NAME = Pattern.compile("[a-z][a-z0-9-]{0,31}");
     private static final Pattern SYSCALL_SEPARATORS = Pattern.compile("[\\s,]+");
     private static final int MAX_PATH = 4095;
     /** Kernel filesystems: binding from or onto them would hand the tenant the host's view. */
@@ -89,6 +91,8 @@ final class VassalValidator {
         List<BindMount> binds = new ArrayList<>();
         Set<String> seccomp = new LinkedHashSet<>();
         boolean ksm = false;
+        Map<String, IniDocument.Entry> serviceLines = new LinkedHashMap<>();
+        List<PortService> ports = new ArrayList<>();
 
         for (IniDocument.Entry entry : entries) {
             VassalKey key = VassalKey.byKey(entry.key())
@@ -136,6 +140,15 @@ final class VassalValidator {
                 }
                 case SECCOMP_ALLOW -> seccomp.addAll(parseSyscalls(entry, value));
                 case KSM -> ksm = parseBoolean(entry, value);
+                case PORT -> {
+                    PortService service = parsePort(entry, value);
+                    IniDocument.Entry earlier = serviceLines.putIfAbsent(service.name(), entry);
+                    if (earlier != null) {
+                        throw error(entry, "service " + service.name() + " is already declared on line "
+                                + earlier.line());
+                    }
+                    ports.add(service);
+                }
             }
         }
 
@@ -166,7 +179,7 @@ final class VassalValidator {
         }
         List<String> environment = envByKey.values().stream().map(IniDocument.Entry::value).toList();
         return new VassalConfig(name, file, argv, environment, uid, gid, distro, hostname, memory, cpu, pids,
-                tmp, cwd != null ? cwd : home, home, binds, seccomp, ksm, contentHash);
+                tmp, cwd != null ? cwd : home, home, binds, seccomp, ksm, contentHash, ports);
     }
 
     /** Values end up in argv, environ and mount calls: C strings of well-formed text. */
@@ -420,6 +433,30 @@ final class VassalValidator {
             throw error(entry, "no syscall names");
         }
         return names;
+    }
+
+    /** {@code NAME PROTO INTERNAL_PORT}, separated by blanks. */
+    private PortService parsePort(IniDocument.Entry entry, String value) throws ConfigError {
+        String[] parts = value.strip().split("\\s+");
+        if (parts.length != 3) {
+            throw error(entry, "expected NAME PROTO INTERNAL_PORT, e.g. 'db tcp 5432' (" + ConfigError.quote(value) + ")");
+        }
+        if (!SERVICE_NAME.matcher(parts[0]).matches()) {
+            throw error(entry, "bad service name " + ConfigError.quote(parts[0])
+                    + ": lower-case letter first, then letters, digits or '-', at most 32");
+        }
+        ServiceProtocol protocol = ServiceProtocol.fromStored(parts[1]).orElseThrow(() -> error(entry,
+                "bad protocol " + ConfigError.quote(parts[1]) + ": expected tcp or tls"));
+        int internal;
+        try {
+            internal = Integer.parseInt(parts[2]);
+        } catch (NumberFormatException e) {
+            internal = -1;
+        }
+        if (internal < 1 || internal > 65535 || !parts[2].matches("[0-9]+")) {
+            throw error(entry, "bad internal port " + ConfigError.quote(parts[2]) + ": expected 1-65535");
+        }
+        return new PortService(parts[0], protocol, internal);
     }
 
     private boolean parseBoolean(IniDocument.Entry entry, String value) throws ConfigError {
