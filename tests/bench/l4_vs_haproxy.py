@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """L4 port forwarding on 127.0.0.1: direct vs Emperor's PortForwarder vs haproxy `mode tcp`.
 
-Throughput: one iperf3 stream (or --streams P) through each path, Gbit/s. Connection rate:
+haproxy runs twice: its defaults, and with `option splice-auto` (kernel splice, its fastest
+TCP relay). Throughput: one iperf3 stream (or --streams P) through each path, Gbit/s. Connection rate:
 wrk with `Connection: close` against a tiny nginx answer, so every request is a new TCP
 connection through the proxy (accept, connect upstream, relay, two closes). The three paths
 are measured in turn inside each run, N runs, medians reported. Emperor and haproxy get the
@@ -51,6 +52,16 @@ def proxy_classpath(tmp):
     deps = open(out).read().strip()
     return ":".join([os.path.join(REPO, "proxy", "target", "test-classes"),
                      os.path.join(REPO, "proxy", "target", "classes"), deps])
+
+
+def cpu_seconds(pid):
+    """user + system CPU time of a process so far (a figure that other load on the box
+    disturbs far less than wall-clock throughput)."""
+    if pid is None:
+        return 0.0
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def iperf_gbits(port, seconds, streams):
@@ -105,6 +116,7 @@ def main():
         classpath = proxy_classpath(tmp)
         iperf_port, http_port = free_port(), free_port()
         emp_iperf, emp_http, hap_iperf, hap_http = free_port(), free_port(), free_port(), free_port()
+        spl_iperf, spl_http = free_port(), free_port()
 
         iperf = procs.start(["iperf3", "-s", "-B", "127.0.0.1", "-p", str(iperf_port)], stdout=subprocess.DEVNULL)
 
@@ -122,7 +134,6 @@ http { access_log off; client_body_temp_path %(tmp)s; proxy_temp_path %(tmp)s; f
         with open(haproxy_conf, "w") as f:
             f.write("""global
   nbthread %(threads)d
-  maxconn 8000
 defaults
   mode tcp
   timeout connect 5s
@@ -134,8 +145,16 @@ listen iperf
 listen http
   bind 127.0.0.1:%(hap_http)d
   server s 127.0.0.1:%(http)d
+listen iperf-splice
+  option splice-auto
+  bind 127.0.0.1:%(spl_iperf)d
+  server s 127.0.0.1:%(iperf)d
+listen http-splice
+  option splice-auto
+  bind 127.0.0.1:%(spl_http)d
+  server s 127.0.0.1:%(http)d
 """ % {"threads": args.threads, "hap_iperf": hap_iperf, "iperf": iperf_port, "hap_http": hap_http,
-       "http": http_port})
+       "http": http_port, "spl_iperf": spl_iperf, "spl_http": spl_http})
         haproxy = procs.start(["haproxy", "-db", "-f", haproxy_conf])
 
         logback = os.path.join(tmp, "logback.xml")
@@ -152,7 +171,9 @@ listen http
         if iperf.poll() is not None:
             raise SystemExit("iperf3 -s exited")
 
-        paths = [("direct", iperf_port, http_port), ("emperor", emp_iperf, emp_http), ("haproxy", hap_iperf, hap_http)]
+        paths = [("direct", iperf_port, http_port), ("emperor", emp_iperf, emp_http),
+                 ("haproxy", hap_iperf, hap_http), ("haproxy+splice", spl_iperf, spl_http)]
+        proxy_pid = {"direct": None, "emperor": emperor.pid, "haproxy": haproxy.pid, "haproxy+splice": haproxy.pid}
         # Warm-up: the JVM compiles the relay's hot path; everyone gets the same treatment.
         for _, ip, hp in paths:
             iperf_gbits(ip, 2, args.streams)
@@ -160,24 +181,37 @@ listen http
 
         gbits = {name: [] for name, _, _ in paths}
         rates = {name: [] for name, _, _ in paths}
+        cpu_per_gb = {name: [] for name, _, _ in paths}
+        cpu_per_kconn = {name: [] for name, _, _ in paths}
         for run in range(args.runs):
             for name, ip, hp in paths:
+                pid = proxy_pid[name]
+                before = cpu_seconds(pid)
                 g = iperf_gbits(ip, args.seconds, args.streams)
+                middle = cpu_seconds(pid)
                 r, errors = wrk_rate(hp, args.seconds, args.connections)
+                after = cpu_seconds(pid)
                 gbits[name].append(g)
                 rates[name].append(r)
-                print("run %d %-8s %6.2f Gbit/s %9.0f conn/s %s" % (run + 1, name, g, r, errors), flush=True)
+                cpu_per_gb[name].append((middle - before) * 1000 / (g * args.seconds / 8))
+                cpu_per_kconn[name].append((after - middle) * 1000 / (r * args.seconds / 1000))
+                print("run %d %-15s %6.2f Gbit/s (%5.0f proxy CPU ms/GB) %7.0f conn/s (%5.0f proxy CPU ms/1000 conn) %s"
+                      % (run + 1, name, g, cpu_per_gb[name][-1], r, cpu_per_kconn[name][-1], errors), flush=True)
 
         med_g = {k: statistics.median(v) for k, v in gbits.items()}
         med_r = {k: statistics.median(v) for k, v in rates.items()}
         print()
         print("medians of %d runs, %ds each, %d iperf3 stream(s), %d thread(s), wrk -c %d:"
               % (args.runs, args.seconds, args.streams, args.threads, args.connections))
-        print("%-8s %12s %14s" % ("path", "Gbit/s", "conn/s"))
+        med_c = {k: statistics.median(v) for k, v in cpu_per_gb.items()}
+        med_k = {k: statistics.median(v) for k, v in cpu_per_kconn.items()}
+        print("%-15s %8s %14s %8s %18s" % ("path", "Gbit/s", "CPU ms/GB", "conn/s", "CPU ms/1000 conn"))
         for name in gbits:
-            print("%-8s %12.2f %14.0f" % (name, med_g[name], med_r[name]))
-        print("emperor/haproxy: throughput %.2f, connection rate %.2f"
-              % (med_g["emperor"] / med_g["haproxy"], med_r["emperor"] / med_r["haproxy"]))
+            print("%-15s %8.2f %14.0f %8.0f %18.0f" % (name, med_g[name], med_c[name], med_r[name], med_k[name]))
+        for other in ("haproxy", "haproxy+splice"):
+            print("emperor/%s: throughput %.2f, connection rate %.2f; proxy CPU per GB %.2f, per connection %.2f"
+                  % (other, med_g["emperor"] / med_g[other], med_r["emperor"] / med_r[other],
+                     med_c["emperor"] / med_c[other], med_k["emperor"] / med_k[other]))
     finally:
         procs.stop()
         shutil.rmtree(tmp, ignore_errors=True)

@@ -2,13 +2,14 @@ package dev.emperor.proxy.l4;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
 
 /**
  * How one public port is served.
  *
  * @param protocol       TCP relays at once; TLS first checks the ClientHello's server name
- * @param tlsDomains     names a TLS client may ask for (lower case; {@code *.example.com} matches
+ * @param tlsDomains     names a TLS client may ask for (any case; {@code *.example.com} matches
  *                       any name below example.com); a name not listed is refused, so the port
  *                       cannot be used to reach a tenant under someone else's name
  * @param bindAddress    local address to listen on, a literal; null = every address
@@ -36,7 +37,8 @@ public record ForwardOptions(
         Objects.requireNonNull(protocol, "protocol");
         Objects.requireNonNull(connectTimeout, "connectTimeout");
         Objects.requireNonNull(helloTimeout, "helloTimeout");
-        tlsDomains = List.copyOf(tlsDomains);
+        // SNI names are compared lower case (ClientHelloSni lower-cases what clients send)
+        tlsDomains = tlsDomains.stream().map(d -> d.toLowerCase(Locale.ROOT)).toList();
         if (maxConnections < 1 || maxHelloBytes < 64) {
             throw new IllegalArgumentException("bad forward limits: maxConnections " + maxConnections
                     + ", maxHelloBytes " + maxHelloBytes);
