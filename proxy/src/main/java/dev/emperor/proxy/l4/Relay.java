@@ -112,17 +112,6 @@ final class Relay extends ChannelInboundHandlerAdapter {
 
     private void inputEnded(ChannelHandlerContext ctx) {
         Channel to = peer;
-        if (ctx.channel() instanceof DuplexChannel self && self.isOutputShutdown()) {
-            // The other direction ended first, so this was the last one: deliver what is queued,
-            // then close both. (Cheaper than a second shutdownOutput, which makes Netty build an
-            // exception with a stack trace on every call; that showed in the connection-rate
-            // profile.)
-            to.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(flushed -> {
-                to.close();
-                ctx.close();
-            });
-            return;
-        }
         // shutdownOutput() would fail writes still queued, so flush them first.
         to.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(flushed -> {
             if (!(to instanceof DuplexChannel duplex) || !to.isActive()) {
