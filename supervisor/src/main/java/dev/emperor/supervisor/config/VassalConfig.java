@@ -43,6 +43,7 @@ import java.util.TreeSet;
  * @param cron         cron jobs, in file order
  * @param daemons      attached daemons, in file order
  * @param cronTimeout  longest run of each cron job
+ * @param ports        services on public ports, names unique, in file order
  */
 public record VassalConfig(
         String name,
@@ -67,12 +68,14 @@ public record VassalConfig(
         String contentHash,
         List<CronJob> cron,
         List<DaemonSpec> daemons,
-        Duration cronTimeout) {
+        Duration cronTimeout,
+        List<PortService> ports) {
 
     /** The default time limit of a cron job. */
     public static final Duration DEFAULT_CRON_TIMEOUT = Duration.ofHours(1);
 
     public VassalConfig {
+        ports = List.copyOf(ports);
         cron = List.copyOf(cron);
         daemons = List.copyOf(daemons);
         argv = List.copyOf(argv);
@@ -84,13 +87,13 @@ public record VassalConfig(
     /**
      * Whether a tenant running {@code this} configuration must be restarted to run
      * {@code next}: true unless they differ only in settings applied to a running tenant
-     * (its firewall rules, its web site, its cron jobs and daemons: these are started and
-     * stopped next to the payload). New keys are restart-worthy unless listed here.
+     * (its firewall rules, its web site and public ports, its cron jobs and daemons: these
+     * are started and stopped next to the payload). New keys are restart-worthy unless listed here.
      */
     public boolean needsRestartFor(VassalConfig next) {
         VassalConfig thisWithNextLiveSettings = new VassalConfig(name, source, argv, env, uid, gid, distro, hostname,
                 memoryBytes, cpuPercent, pids, tmpBytes, cwd, homePath, binds, seccompAllow, ksm,
-                next.firewall, next.web, next.contentHash, next.cron, next.daemons, next.cronTimeout);
+                next.firewall, next.web, next.contentHash, next.cron, next.daemons, next.cronTimeout, next.ports);
         return !thisWithNextLiveSettings.equals(next);
     }
 

@@ -7,6 +7,7 @@ import dev.emperor.tunrouter.FirewallRuleParser;
 import dev.emperor.tunrouter.FirewallRules;
 import dev.emperor.supervisor.services.CronJob;
 import dev.emperor.supervisor.services.DaemonSpec;
+import dev.emperor.proxy.l4.ServiceProtocol;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -48,6 +49,7 @@ final class VassalValidator {
     private static final Pattern DISTRO_NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,63}");
     private static final Pattern HOSTNAME = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?");
     private static final Pattern USER_NAME = Pattern.compile("[A-Za-z0-9_.][A-Za-z0-9_.-]{0,31}\\$?");
+    private static final Pattern SERVICE_NAME = Pattern.compile("[a-z][a-z0-9-]{0,31}");
     private static final Pattern SYSCALL_SEPARATORS = Pattern.compile("[\\s,]+");
     private static final int MAX_PATH = 4095;
     /** Kernel filesystems: binding from or onto them would hand the tenant the host's view. */
@@ -108,6 +110,8 @@ final class VassalValidator {
         List<CronJob> cron = new ArrayList<>();
         List<DaemonSpec> daemons = new ArrayList<>();
         Duration cronTimeout = VassalConfig.DEFAULT_CRON_TIMEOUT;
+        Map<String, IniDocument.Entry> serviceLines = new LinkedHashMap<>();
+        List<PortService> ports = new ArrayList<>();
 
         for (IniDocument.Entry entry : entries) {
             VassalKey key = VassalKey.byKey(entry.key())
@@ -173,6 +177,15 @@ final class VassalValidator {
                 case CRON -> cron.add(parseCron(entry, value));
                 case CRON_TIMEOUT -> cronTimeout = parseCronTimeout(entry, value);
                 case DAEMON -> daemons.add(parseDaemon(entry, value));
+                case PORT -> {
+                    PortService service = parsePort(entry, value);
+                    IniDocument.Entry earlier = serviceLines.putIfAbsent(service.name(), entry);
+                    if (earlier != null) {
+                        throw error(entry, "service " + service.name() + " is already declared on line "
+                                + earlier.line());
+                    }
+                    ports.add(service);
+                }
             }
         }
 
@@ -214,7 +227,7 @@ final class VassalValidator {
         List<String> environment = envByKey.values().stream().map(IniDocument.Entry::value).toList();
         return new VassalConfig(name, file, argv, environment, uid, gid, distro, hostname, memory, cpu, pids,
                 tmp, cwd != null ? cwd : home, home, binds, seccomp, ksm,
-                new FirewallRules(firewallOut, firewallIn), web, contentHash, cron, daemons, cronTimeout);
+                new FirewallRules(firewallOut, firewallIn), web, contentHash, cron, daemons, cronTimeout, ports);
     }
 
     private interface WebParse<T> {
@@ -489,6 +502,30 @@ final class VassalValidator {
             throw error(entry, "no syscall names");
         }
         return names;
+    }
+
+    /** {@code NAME PROTO INTERNAL_PORT}, separated by blanks. */
+    private PortService parsePort(IniDocument.Entry entry, String value) throws ConfigError {
+        String[] parts = value.strip().split("\\s+");
+        if (parts.length != 3) {
+            throw error(entry, "expected NAME PROTO INTERNAL_PORT, e.g. 'db tcp 5432' (" + ConfigError.quote(value) + ")");
+        }
+        if (!SERVICE_NAME.matcher(parts[0]).matches()) {
+            throw error(entry, "bad service name " + ConfigError.quote(parts[0])
+                    + ": lower-case letter first, then letters, digits or '-', at most 32");
+        }
+        ServiceProtocol protocol = ServiceProtocol.fromStored(parts[1]).orElseThrow(() -> error(entry,
+                "bad protocol " + ConfigError.quote(parts[1]) + ": expected tcp or tls"));
+        int internal;
+        try {
+            internal = Integer.parseInt(parts[2]);
+        } catch (NumberFormatException e) {
+            internal = -1;
+        }
+        if (internal < 1 || internal > 65535 || !parts[2].matches("[0-9]+")) {
+            throw error(entry, "bad internal port " + ConfigError.quote(parts[2]) + ": expected 1-65535");
+        }
+        return new PortService(parts[0], protocol, internal);
     }
 
     private boolean parseBoolean(IniDocument.Entry entry, String value) throws ConfigError {

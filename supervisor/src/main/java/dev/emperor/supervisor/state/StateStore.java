@@ -1,5 +1,7 @@
 package dev.emperor.supervisor.state;
 
+import dev.emperor.proxy.l4.PortAssignment;
+import dev.emperor.proxy.l4.ServiceProtocol;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,7 +21,7 @@ import org.sqlite.SQLiteConfig;
 
 /**
  * The emperor's memory across its own restarts: vassals and their processes, uid and address
- * allocations and event history, in one SQLite file ({@code STATE_DIR/emperor.db}).
+ * allocations, public ports and event history, in one SQLite file ({@code STATE_DIR/emperor.db}).
  *
  * <p>Durability: WAL journal with {@code synchronous=NORMAL}. Every method commits before it
  * returns, and a committed WAL transaction survives the emperor being killed ({@code kill -9},
@@ -100,6 +102,21 @@ public final class StateStore implements AutoCloseable {
                     pid            INTEGER NOT NULL,
                     pid_start_time INTEGER NOT NULL,
                     PRIMARY KEY (name, key)
+                )""",
+            },
+            new String[] {
+                // Public ports of tenant services. Rows are never deleted and public_port is
+                // UNIQUE: a port once given is never given to another (tenant, service), even
+                // by a bug. released_at is set while the service is not declared.
+                """
+                CREATE TABLE ports (
+                    tenant      TEXT NOT NULL,
+                    service     TEXT NOT NULL,
+                    proto       TEXT NOT NULL CHECK (proto IN ('tcp', 'tls')),
+                    public_port INTEGER NOT NULL UNIQUE CHECK (public_port BETWEEN 1 AND 65535),
+                    assigned_at INTEGER NOT NULL,
+                    released_at INTEGER,
+                    PRIMARY KEY (tenant, service)
                 )""",
             });
 
@@ -513,6 +530,83 @@ public final class StateStore implements AutoCloseable {
             }
         } catch (SQLException e) {
             throw failed("reading daemons of " + name, e);
+        }
+    }
+
+    // ---- public ports (see SqlitePortLedger) ---------------------------------------------
+
+    /** Every port assignment ever recorded, by port. */
+    public synchronized List<PortAssignment> portAssignments() {
+        return queryPorts("SELECT * FROM ports ORDER BY public_port", null);
+    }
+
+    /** The tenant's port assignments, released ones included, by service name (for status). */
+    public synchronized List<PortAssignment> ports(String tenant) {
+        return queryPorts("SELECT * FROM ports WHERE tenant = ? ORDER BY service", tenant);
+    }
+
+    /** Records a new assignment; fails if the port or the (tenant, service) already has a row. */
+    public synchronized void recordPort(PortAssignment a) {
+        inTransaction(() -> {
+            try (PreparedStatement ps = db.prepareStatement(
+                    "INSERT INTO ports (tenant, service, proto, public_port, assigned_at, released_at) VALUES (?, ?, ?, ?, ?, ?)")) {
+                long now = System.currentTimeMillis();
+                ps.setString(1, a.tenant());
+                ps.setString(2, a.service());
+                ps.setString(3, a.protocol().stored());
+                ps.setInt(4, a.publicPort());
+                ps.setLong(5, now);
+                if (a.released()) {
+                    ps.setLong(6, now);
+                } else {
+                    ps.setNull(6, java.sql.Types.INTEGER);
+                }
+                ps.executeUpdate();
+            }
+            return null;
+        });
+    }
+
+    /** Stores a changed protocol or released state; the port itself can never change. */
+    public synchronized void updatePort(PortAssignment a) {
+        inTransaction(() -> {
+            try (PreparedStatement ps = db.prepareStatement("""
+                    UPDATE ports SET proto = ?,
+                        released_at = CASE WHEN ? THEN coalesce(released_at, ?) ELSE NULL END
+                    WHERE tenant = ? AND service = ? AND public_port = ?""")) {
+                ps.setString(1, a.protocol().stored());
+                ps.setBoolean(2, a.released());
+                ps.setLong(3, System.currentTimeMillis());
+                ps.setString(4, a.tenant());
+                ps.setString(5, a.service());
+                ps.setInt(6, a.publicPort());
+                if (ps.executeUpdate() != 1) {
+                    throw new StateException("state database: no port " + a.publicPort() + " recorded for "
+                            + a.tenant() + "/" + a.service());
+                }
+            }
+            return null;
+        });
+    }
+
+    private List<PortAssignment> queryPorts(String sql, String tenant) {
+        try (PreparedStatement ps = db.prepareStatement(sql)) {
+            if (tenant != null) {
+                ps.setString(1, tenant);
+            }
+            try (ResultSet rs = ps.executeQuery()) {
+                List<PortAssignment> rows = new ArrayList<>();
+                while (rs.next()) {
+                    String proto = rs.getString("proto");
+                    rows.add(new PortAssignment(rs.getString("tenant"), rs.getString("service"),
+                            ServiceProtocol.fromStored(proto).orElseThrow(
+                                    () -> new StateException("state database: unknown port protocol " + proto)),
+                            rs.getInt("public_port"), rs.getObject("released_at") != null));
+                }
+                return rows;
+            }
+        } catch (SQLException e) {
+            throw failed("reading ports", e);
         }
     }
 

@@ -1,0 +1,161 @@
+package dev.emperor.proxy.l4;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.DuplexChannel;
+import io.netty.util.ReferenceCountUtil;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Moves bytes read on one channel to its peer (one relay per direction).
+ *
+ * <p>Both channels run with auto-read off and live on the same event loop, so there is no
+ * locking: a side reads again only once its peer can take more (its outbound buffer is under
+ * the high-water mark); when the peer drains, the peer's relay asks this side to read again.
+ * A slow reader therefore slows the writer down instead of filling the emperor's memory.
+ *
+ * <p>A FIN on one side becomes a FIN on the other (after what was read is written), so
+ * protocols that half-close (e.g. a client that sends a request then shuts its output) work;
+ * the pair is closed once both directions have ended or either side closes for good.
+ *
+ * <p>The client's relay exists before its upstream does: epoll reads a socket on hang-up even
+ * with auto-read off, so a client that sends and closes at once would otherwise lose its
+ * bytes. Those are held (at most one socket receive buffer's worth: the client sent FIN) and
+ * passed on in {@link #attach}.
+ */
+final class Relay extends ChannelInboundHandlerAdapter {
+
+    private final LongAdder bytes;
+    private Channel peer;
+    private ChannelHandlerContext ctx;
+    private List<Object> early = new ArrayList<>();
+    private boolean inputEndedEarly;
+
+    /** @param peer where the bytes go; null until {@link #attach} (the client's side) */
+    Relay(Channel peer, LongAdder bytes) {
+        this.peer = peer;
+        this.bytes = bytes;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+    }
+
+    /** Connects the client's relay to its now-connected upstream; on the event loop. */
+    void attach(Channel upstream) {
+        peer = upstream;
+        for (Object msg : early) {
+            forward(msg);
+        }
+        early = null;
+        peer.flush();
+        if (inputEndedEarly) {
+            inputEnded(ctx);
+        } else {
+            ctx.read();
+        }
+    }
+
+    private void forward(Object msg) {
+        if (msg instanceof ByteBuf buf) {
+            bytes.add(buf.readableBytes());
+        }
+        peer.write(msg, peer.voidPromise());
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (peer == null) {
+            early.add(msg);
+        } else {
+            forward(msg);
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (peer == null) {
+            return;
+        }
+        peer.flush();
+        if (peer.isWritable()) {
+            ctx.read();
+        } // else: the peer's relay calls read() on us when the peer becomes writable
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (peer != null && ctx.channel().isWritable()) {
+            peer.read(); // we drained: the side that writes into us may read again
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (!(evt instanceof ChannelInputShutdownEvent)) {
+            ctx.fireUserEventTriggered(evt);
+        } else if (peer == null) {
+            inputEndedEarly = true;
+        } else {
+            inputEnded(ctx);
+        }
+    }
+
+    private void inputEnded(ChannelHandlerContext ctx) {
+        Channel to = peer;
+        // shutdownOutput() would fail writes still queued, so flush them first.
+        to.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(flushed -> {
+            if (!(to instanceof DuplexChannel duplex) || !to.isActive()) {
+                ctx.close();
+                return;
+            }
+            duplex.shutdownOutput().addListener(done -> {
+                // The peer is finished once its input has ended too. Closing it makes its relay
+                // flush and close this side (channelInactive below), so nothing queued is lost.
+                if (!done.isSuccess() || duplex.isShutdown()) {
+                    to.close();
+                }
+            });
+        });
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        if (peer == null) {
+            releaseEarly();
+            return; // the connector sees the client gone when its connect completes
+        }
+        // Deliver what was already read, then close the other side too.
+        peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        releaseEarly();
+    }
+
+    private void releaseEarly() {
+        if (early != null) {
+            early.forEach(ReferenceCountUtil::release);
+            early.clear();
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        // A reset or a failed write on either side ends the pair; nothing to report to anyone.
+        ctx.close();
+        if (peer != null) {
+            peer.close();
+        }
+    }
+}
