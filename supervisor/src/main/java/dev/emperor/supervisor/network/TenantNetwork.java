@@ -41,6 +41,7 @@ public final class TenantNetwork implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(TenantNetwork.class);
     private static final String TENANT_INTERFACE = "tun0";
     private static final int MTU = 1500;
+    private static final int MAX_PACKET = 65535;
     private static final int TX_QUEUE_LENGTH = 1000;
     private static final int QUEUE_FRAMES = 256;
 
@@ -65,7 +66,8 @@ public final class TenantNetwork implements AutoCloseable {
         this.gateway = gateway;
         // uWSGI's default: what no rule matches passes (Emperor's built-in denials come first)
         this.firewall = new Firewall(subnet, rules, Verdict.ALLOW);
-        this.router = new Router(firewall, MTU, true);
+        // Frames carry a virtio header (TunDevice) and may be TCP super-packets up to 64 KiB.
+        this.router = new Router(firewall, MAX_PACKET, true, true);
         this.pump = new PacketPump(router, gateway.fd(), QUEUE_FRAMES);
     }
 
