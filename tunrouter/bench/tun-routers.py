@@ -104,14 +104,21 @@ class Bench:
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()
-            for pid in children:  # e.g. uWSGI's gateway process, normally stopped by its master
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+            for pid, cmdline in children:  # e.g. uWSGI's gateway process, normally stopped by its master
+                if cmdline and read_cmdline(pid) == cmdline:  # still ours, not a recycled pid
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
         pump_log = os.path.join(self.tmp, "pump.log")
         if os.path.exists(pump_log):  # the pump prints its counters when it stops
             print("".join(line for line in open(pump_log) if line.startswith(("tenant counters", "unattributed"))), end="")
+        for name in sorted(os.listdir(self.tmp)):  # what uWSGI said about its peers, if anything
+            if name.startswith("uwsgi-"):
+                said = [line.strip() for line in open(os.path.join(self.tmp, name), errors="replace")
+                        if "peer" in line or "disconnected" in line]
+                for line in said[:3] + (["... %d more" % (len(said) - 3)] if len(said) > 3 else []):
+                    print("%s: %s" % (name, line))
         for link in self.links:
             subprocess.run(["ip", "link", "del", link], stderr=subprocess.DEVNULL)
         for ns in self.namespaces:
@@ -279,14 +286,23 @@ def wait_for(condition, seconds):
 
 
 def child_pids(pid):
+    """(pid, command line) of each child of pid."""
     children = []
     try:
         for task in os.listdir("/proc/%d/task" % pid):
             with open("/proc/%d/task/%s/children" % (pid, task)) as f:
-                children += [int(c) for c in f.read().split()]
+                children += [(int(c), read_cmdline(int(c))) for c in f.read().split()]
     except OSError:
         pass
     return children
+
+
+def read_cmdline(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return f.read()
+    except OSError:
+        return None
 
 
 def report(bench, results, rtts):
