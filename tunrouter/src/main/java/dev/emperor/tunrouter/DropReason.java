@@ -18,6 +18,12 @@ public enum DropReason {
     BAD_CHECKSUM,
     /** Reserved flag set, reassembly beyond 65535 bytes, or a TCP fragment at offset 8 (RFC 1858 overlap). */
     BAD_FRAGMENT,
+    /**
+     * The {@code virtio_net_hdr} before the packet is missing or does not fit it: unknown flags
+     * or segmentation type, a checksum position other than the TCP or UDP checksum, TCP
+     * segmentation of a packet that is not whole TCP, or lengths beyond the packet.
+     */
+    BAD_VIRTIO_HEADER,
     /** A tenant sent a packet whose source is not its own address. */
     SPOOFED_SOURCE,
     /** Between two tenant addresses: never routed, whatever the rules say. */

@@ -40,7 +40,17 @@ public final class Ipv4Packet {
         return this;
     }
 
-    /** Frame length in bytes (what the tun device gave us). */
+    /** Views {@code frame} from {@code start} to its limit (after a header the caller has read). */
+    Ipv4Packet wrap(ByteBuffer frame, int start) {
+        this.buffer = frame;
+        this.start = start;
+        this.length = frame.limit() - start;
+        this.headerLength = 0;
+        this.fragmentOffset = 0;
+        return this;
+    }
+
+    /** Frame length in bytes (what the tun device gave us, less any header before the packet). */
     public int frameLength() {
         return length;
     }

@@ -36,6 +36,15 @@ interface LibC extends Library {
     long TUNSETPERSIST = 0x400454cbL;
     short IFF_TUN = 0x0001;
     short IFF_NO_PI = 0x1000;
+    short IFF_VNET_HDR = 0x4000;
+    // TUNSETOFFLOAD = _IOW('T', 208, unsigned int), argument by value
+    long TUNSETOFFLOAD = 0x400454d0L;
+    // TUNSETVNETHDRSZ = _IOW('T', 216, int), argument by pointer
+    long TUNSETVNETHDRSZ = 0x400454d8L;
+    int TUN_F_CSUM = 0x01;
+    int TUN_F_TSO4 = 0x02;
+    int TUN_F_TSO6 = 0x04;
+    int TUN_F_TSO_ECN = 0x08;
 
     // interfaces (linux/sockios.h, net/if.h); struct ifreq is 40 bytes, its union at 16
     int AF_INET = 2;
@@ -91,7 +100,7 @@ interface LibC extends Library {
 
     int ioctl(int fd, long request, Pointer arg) throws LastErrorException;
 
-    /** For ioctls whose argument is a plain integer (TUNSETPERSIST). */
+    /** For ioctls whose argument is a plain integer (TUNSETPERSIST, TUNSETOFFLOAD). */
     int ioctl(int fd, long request, long arg) throws LastErrorException;
 
     int epoll_create1(int flags) throws LastErrorException;

@@ -38,8 +38,11 @@ public final class PacketPump implements AutoCloseable {
 
     static final int READ_BURST = 64;
     private static final int MAX_EVENTS = 64;
-    /** Largest IPv4 datagram; reading into less would truncate frames the router must see whole. */
-    private static final int READ_BUFFER_BYTES = 65536;
+    /**
+     * A virtio header and the largest IPv4 datagram (a TCP super-packet with offloads); reading
+     * into less would truncate frames the router must see whole.
+     */
+    private static final int READ_BUFFER_BYTES = TunDevice.VIRTIO_NET_HEADER_BYTES + 65535;
     private static final long KEY_WAKEUP = 0;
     private static final long KEY_GATEWAY = 1;
     private static final int FIRST_TENANT_KEY = 2;

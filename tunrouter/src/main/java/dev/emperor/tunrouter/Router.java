@@ -35,6 +35,7 @@ public final class Router {
     private final Firewall firewall;
     private final int maxFrameBytes;
     private final boolean verifyChecksums;
+    private final int headerBytes;
     private final Ipv4Packet packet = new Ipv4Packet();
     private final TenantCounters unattributed = new TenantCounters();
     private volatile Tenants tenants = Tenants.EMPTY;
@@ -46,6 +47,18 @@ public final class Router {
      *                        the accounting as traffic)
      */
     public Router(Firewall firewall, int maxFrameBytes, boolean verifyChecksums) {
+        this(firewall, maxFrameBytes, verifyChecksums, false);
+    }
+
+    /**
+     * @param maxFrameBytes    largest IPv4 packet accepted, without the virtio header (65535
+     *                         with offloads: TCP super-packets)
+     * @param virtioNetHeaders whether every frame starts with a {@code virtio_net_hdr}, as read
+     *                         from a {@link TunDevice}: it is checked against the packet
+     *                         ({@link DropReason#BAD_VIRTIO_HEADER}) and left in place
+     */
+    public Router(Firewall firewall, int maxFrameBytes, boolean verifyChecksums, boolean virtioNetHeaders) {
+        this.headerBytes = virtioNetHeaders ? VirtioNetHeader.LENGTH : 0;
         this.firewall = Objects.requireNonNull(firewall, "firewall");
         this.subnet = firewall.subnet();
         if (maxFrameBytes < 68 || maxFrameBytes > 65535) {
@@ -131,7 +144,7 @@ public final class Router {
             return drop(unattributed, DropReason.UNKNOWN_TENANT);
         }
         TenantCounters counters = current.counters[tenantId];
-        DropReason bad = packet.wrap(frame).validate(maxFrameBytes, verifyChecksums);
+        DropReason bad = check(frame);
         if (bad != null) {
             return drop(counters, bad);
         }
@@ -151,7 +164,7 @@ public final class Router {
 
     /** A frame read from {@code emperor0}: the id of the tenant to deliver it to, or a drop. Leaves the buffer's position alone. */
     public int fromGateway(ByteBuffer frame) {
-        DropReason bad = packet.wrap(frame).validate(maxFrameBytes, verifyChecksums);
+        DropReason bad = check(frame);
         if (bad != null) {
             return drop(unattributed, bad);
         }
@@ -172,6 +185,22 @@ public final class Router {
         }
         counters.countIn(packet.frameLength());
         return tenantId;
+    }
+
+    /** Points {@link #packet} at the frame's IPv4 packet and validates it and its virtio header, if any. */
+    private DropReason check(ByteBuffer frame) {
+        if (headerBytes == 0) {
+            return packet.wrap(frame).validate(maxFrameBytes, verifyChecksums);
+        }
+        int start = frame.position();
+        if (frame.remaining() < headerBytes) {
+            return DropReason.BAD_VIRTIO_HEADER;
+        }
+        DropReason bad = packet.wrap(frame, start + headerBytes).validate(maxFrameBytes, verifyChecksums);
+        if (bad != null) {
+            return bad;
+        }
+        return VirtioNetHeader.describes(frame, start, packet) ? null : DropReason.BAD_VIRTIO_HEADER;
     }
 
     /**

@@ -8,6 +8,14 @@ import java.util.Objects;
 /**
  * A tun device (layer 3, no packet-information header) and its non-blocking file descriptor.
  *
+ * <p>Every device is opened for speed: {@code IFF_VNET_HDR} with a {@value #VIRTIO_NET_HEADER_BYTES}-byte
+ * {@code virtio_net_hdr} before each packet, and {@code TUNSETOFFLOAD} with checksum offload,
+ * TSO (IPv4, IPv6, ECN). The kernel then hands over TCP super-packets of up to 64 KiB with their
+ * checksum left to finish, and a reader that writes such a packet, header unchanged, to another
+ * tun opened the same way lets that tun's kernel side finish and segment it (see
+ * {@link VirtioNetHeader}). Every {@link #create} sets the same flags, so re-opening a persistent
+ * device gives the same device as its creation did.
+ *
  * <p>The device is created in the network namespace of the thread that calls {@link #create},
  * and {@link #configure} and {@link #addDefaultRoute} act on the namespace of the thread that
  * calls them (they use a short-lived {@code AF_INET} socket, and a socket belongs to the
@@ -19,6 +27,10 @@ import java.util.Objects;
  * network namespace), and {@link #create} with its name attaches a new descriptor to it.
  */
 public final class TunDevice implements AutoCloseable {
+    /** Bytes of {@code virtio_net_hdr} before every packet read from or written to {@link #fd()}. */
+    public static final int VIRTIO_NET_HEADER_BYTES = VirtioNetHeader.LENGTH;
+    /** What the kernel may leave to the other side: checksums and TCP segmentation. No UDP offloads: the router checks only TCP super-packets. */
+    private static final int OFFLOADS = LibC.TUN_F_CSUM | LibC.TUN_F_TSO4 | LibC.TUN_F_TSO6 | LibC.TUN_F_TSO_ECN;
     private final String name;
     private int fd;
 
@@ -46,11 +58,27 @@ public final class TunDevice implements AutoCloseable {
             throw new NetworkSetupException(LibC.describe("open /dev/net/tun for " + name, e), e);
         }
         try (Memory ifreq = ifreq(name)) {
-            ifreq.setShort(LibC.IFREQ_UNION_OFFSET, (short) (LibC.IFF_TUN | LibC.IFF_NO_PI));
+            // On an existing persistent device this attaches and sets these flags anew.
+            ifreq.setShort(LibC.IFREQ_UNION_OFFSET, (short) (LibC.IFF_TUN | LibC.IFF_NO_PI | LibC.IFF_VNET_HDR));
             libc.ioctl(fd, LibC.TUNSETIFF, ifreq);
         } catch (LastErrorException e) {
             LibC.closeQuietly(fd);
             throw new NetworkSetupException(LibC.describe("TUNSETIFF " + name, e), e);
+        }
+        // The header size and offloads belong to the device, not the descriptor: set them on
+        // every open, so a device made by an older emperor is brought to the same state.
+        try (Memory size = new Memory(4)) {
+            size.setInt(0, VIRTIO_NET_HEADER_BYTES);
+            libc.ioctl(fd, LibC.TUNSETVNETHDRSZ, size);
+        } catch (LastErrorException e) {
+            LibC.closeQuietly(fd);
+            throw new NetworkSetupException(LibC.describe("TUNSETVNETHDRSZ " + name + " " + VIRTIO_NET_HEADER_BYTES, e), e);
+        }
+        try {
+            libc.ioctl(fd, LibC.TUNSETOFFLOAD, (long) OFFLOADS);
+        } catch (LastErrorException e) {
+            LibC.closeQuietly(fd);
+            throw new NetworkSetupException(LibC.describe("TUNSETOFFLOAD " + name, e), e);
         }
         return new TunDevice(name, fd);
     }
@@ -71,7 +99,10 @@ public final class TunDevice implements AutoCloseable {
         return name;
     }
 
-    /** The non-blocking descriptor: each read() gives one IPv4/IPv6 datagram, each write() takes one. */
+    /**
+     * The non-blocking descriptor: each read() gives one {@code virtio_net_hdr} and one IPv4/IPv6
+     * datagram (a TCP one up to 64 KiB), each write() takes one.
+     */
     public int fd() {
         if (fd < 0) {
             throw new IllegalStateException("tun device " + name + " is closed");

@@ -27,6 +27,8 @@ final class DatagramPair implements AutoCloseable {
         int poll(Pointer fds, long count, int timeoutMillis);
 
         int close(int fd);
+
+        int shutdown(int fd, int how);
     }
 
     private static final int AF_UNIX = 1;
@@ -76,6 +78,11 @@ final class DatagramPair implements AutoCloseable {
             pollfd.setShort(6, (short) 0);
             return Sys.INSTANCE.poll(pollfd, 1, timeoutMillis) > 0;
         }
+    }
+
+    /** From now on a write on {@link #pumpEnd} fails with EPIPE, not EAGAIN: a destination that refuses frames. */
+    void refuseWrites() {
+        Sys.INSTANCE.shutdown(testEnd, 0); // SHUT_RD
     }
 
     @Override

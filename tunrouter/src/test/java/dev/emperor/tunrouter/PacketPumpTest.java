@@ -102,6 +102,22 @@ class PacketPumpTest {
     }
 
     @Test
+    void aWriteTheDestinationRefusesIsCountedAndStallsNeitherThePumpNorAnotherTenant() {
+        // as a tun refuses a frame its kernel finds malformed (EINVAL): an error other than EAGAIN
+        bobPair.refuseWrites();
+        gateway.send(Packets.udp("1.1.1.1", "10.200.0.3", 1000));
+        ByteBuffer forAlice = Packets.udp("1.1.1.1", "10.200.0.2", 53);
+        gateway.send(forAlice);
+        gateway.send(Packets.udp("1.1.1.1", "10.200.0.3", 1001));
+        gateway.send(forAlice);
+
+        assertThat(alicePair.receive(10_000)).isEqualTo(bytes(forAlice));
+        assertThat(alicePair.receive(10_000)).isEqualTo(bytes(forAlice));
+        assertThat(router.counters(bob).snapshot().drops(DropReason.WRITE_FAILED)).isEqualTo(2);
+        assertThat(router.counters(bob).snapshot().drops(DropReason.QUEUE_FULL)).isZero();
+    }
+
+    @Test
     void aDetachedTenantIsNoLongerReadAndCanBeAttachedAgain() {
         pump.detach(alice);
         ByteBuffer waiting = Packets.udp("10.200.0.2", "1.1.1.1", 53);

@@ -10,7 +10,14 @@ import org.junit.jupiter.api.Test;
 
 /** Needs root: creates short-lived tun devices in the host namespace (closing one removes it). */
 class TunDeviceTest {
+    private static final int IFF_PERSIST = 0x0800;
+    private static final int TUN_NO_PI_VNET_HDR = LibC.IFF_TUN | LibC.IFF_NO_PI | LibC.IFF_VNET_HDR;
     private final String name = String.format("emp-t-%06xd", ThreadLocalRandom.current().nextInt(1 << 24));
+
+    /** The device's flags as the kernel reports them (IFF_TUN, IFF_NO_PI, IFF_VNET_HDR, ...), less IFF_PERSIST. */
+    private int tunFlags() throws java.io.IOException {
+        return Integer.decode(Files.readString(Path.of("/sys/class/net", name, "tun_flags")).strip()) & ~IFF_PERSIST;
+    }
 
     @Test
     void aConfiguredDeviceIsUpWithItsMtuAndClosingItRemovesIt() throws Exception {
@@ -20,6 +27,7 @@ class TunDeviceTest {
             assertThat(Files.readString(sys.resolve("mtu")).strip()).isEqualTo("1400");
             assertThat(Files.readString(sys.resolve("tx_queue_len")).strip()).isEqualTo("500");
             assertThat(Integer.decode(Files.readString(sys.resolve("flags")).strip()) & 1).isEqualTo(1);
+            assertThat(tunFlags()).isEqualTo(TUN_NO_PI_VNET_HDR);
         }
         assertThat(Path.of("/sys/class/net", name)).doesNotExist();
     }
@@ -57,12 +65,27 @@ class TunDeviceTest {
             try (TunDevice again = TunDevice.create(name)) {
                 assertThat(Files.readString(Path.of("/sys/class/net", name, "mtu")).strip()).isEqualTo("1300");
                 assertThat(again.fd()).isNotNegative();
+                assertThat(tunFlags()).as("re-opened with the virtio header").isEqualTo(TUN_NO_PI_VNET_HDR);
             }
             assertThat(Path.of("/sys/class/net", name)).exists();
         } finally {
             new ProcessBuilder("ip", "link", "del", name).start().waitFor();
         }
         assertThat(Path.of("/sys/class/net", name)).doesNotExist();
+    }
+
+    @Test
+    void aPersistentDeviceMadeWithoutTheVirtioHeaderIsReopenedWithIt() throws Exception {
+        // as left by an older emperor, or by hand
+        assertThat(new ProcessBuilder("ip", "tuntap", "add", "dev", name, "mode", "tun").start().waitFor()).isZero();
+        try {
+            assertThat(tunFlags() & LibC.IFF_VNET_HDR).isZero();
+            try (TunDevice reopened = TunDevice.create(name)) {
+                assertThat(tunFlags()).isEqualTo(TUN_NO_PI_VNET_HDR);
+            }
+        } finally {
+            new ProcessBuilder("ip", "link", "del", name).start().waitFor();
+        }
     }
 
     @Test

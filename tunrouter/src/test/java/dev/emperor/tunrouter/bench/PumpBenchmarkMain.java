@@ -18,7 +18,8 @@ import java.util.concurrent.CountDownLatch;
  * gateway, and a {@link PacketPump} between them. Prints "ready" once packets flow, and the
  * tenant's counters when it stops.
  *
- * <p>Arguments: NETNS_FILE GATEWAY_NAME SUBNET (e.g. /run/netns/x emp-b-1g 10.214.0.0/24).
+ * <p>Arguments: NETNS_FILE GATEWAY_NAME SUBNET [MTU [TXQUEUELEN]] (e.g. /run/netns/x emp-b-1g
+ * 10.214.0.0/24 1500 1000); both tuns get that MTU and transmit queue length.
  */
 public final class PumpBenchmarkMain {
     public static void main(String[] args) throws Exception {
@@ -26,13 +27,15 @@ public final class PumpBenchmarkMain {
         TenantSubnet subnet = TenantSubnet.parse(args[2]);
         int prefix = subnet.cidr().prefixLength();
         int tenantAddress = subnet.firstTenantAddress();
+        int mtu = args.length > 3 ? Integer.parseInt(args[3]) : 1500;
+        int txQueueLength = args.length > 4 ? Integer.parseInt(args[4]) : 1000;
         TunDevice gateway = TunDevice.create(args[1]);
-        gateway.configure(subnet.gateway(), prefix, 1500, 1000);
-        Router router = new Router(new Firewall(subnet, FirewallRules.NONE, Verdict.ALLOW), 1500, true);
+        gateway.configure(subnet.gateway(), prefix, mtu, txQueueLength);
+        Router router = new Router(new Firewall(subnet, FirewallRules.NONE, Verdict.ALLOW), 65535, true, true);
         int tenant = router.attach("bench", tenantAddress, FirewallRules.NONE);
         TunDevice tun = NetnsThread.call(netns, () -> {
             TunDevice created = TunDevice.create("tun0");
-            created.configure(tenantAddress, prefix, 1500, 1000);
+            created.configure(tenantAddress, prefix, mtu, txQueueLength);
             created.addDefaultRoute(subnet.gateway());
             return created;
         });
