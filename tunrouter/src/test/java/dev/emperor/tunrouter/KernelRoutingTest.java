@@ -198,6 +198,8 @@ class KernelRoutingTest {
         ThreadLocalRandom.current().nextBytes(download);
         TenantCounters.Snapshot before = router.counters(alice).snapshot();
         try (ServerSocket host = new ServerSocket(0, 1, InetAddress.getByName(gatewayAddress))) {
+            // the host is closed to tenants but for the services opened at the gateway
+            nat.install(TenantSubnet.parse(subnet), gatewayName, List.of(new HostService("tcp", host.getLocalPort(), host.getLocalPort())));
             CompletableFuture<byte[]> received = CompletableFuture.supplyAsync(() -> {
                 try (Socket peer = host.accept()) {
                     byte[] got = peer.getInputStream().readAllBytes();
@@ -221,6 +223,8 @@ class KernelRoutingTest {
                 assertThat(socket.getInputStream().readAllBytes()).isEqualTo(download);
             }
             assertThat(received.get(20, TimeUnit.SECONDS)).isEqualTo(upload);
+        } finally {
+            nat.install(TenantSubnet.parse(subnet), gatewayName, List.of());
         }
         TenantCounters.Snapshot after = router.counters(alice).snapshot();
         long framesOut = after.packetsOut() - before.packetsOut();
