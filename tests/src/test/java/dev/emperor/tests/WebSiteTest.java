@@ -29,36 +29,50 @@ import org.junit.jupiter.api.Test;
 class WebSiteTest {
     /** Serves "hello from NAME xff=..." on /run/app.sock and echoes lines on TCP port 7000. */
     private static final String APP = """
-            import http.server, os, socketserver, sys, threading
+            import os, socket, sys, threading
             name = sys.argv[1]
-            class Page(http.server.BaseHTTPRequestHandler):
-                protocol_version = "HTTP/1.1"
-                def do_GET(self):
-                    body = ("hello from %s xff=%s\\n" % (name, self.headers.get("X-Forwarded-For"))).encode()
-                    self.send_response(200)
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
-                def log_message(self, *args):
-                    pass
-            class UnixHttp(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-                daemon_threads = True
-                def get_request(self):
-                    conn, _ = self.socket.accept()
-                    return conn, ("unix", 0)
-            class Echo(socketserver.StreamRequestHandler):
-                def handle(self):
-                    for line in self.rfile:
-                        self.wfile.write(line)
-            class EchoServer(socketserver.ThreadingTCPServer):
-                daemon_threads = True
-                allow_reuse_address = True
-            threading.Thread(target=EchoServer(("0.0.0.0", 7000), Echo).serve_forever, daemon=True).start()
+            def page(conn):
+                # HTTP/1.1 with keep-alive, by hand: the test distro's python3-minimal has no http.server
+                buf = b""
+                while True:
+                    while b"\\r\\n\\r\\n" not in buf:
+                        data = conn.recv(65536)
+                        if not data:
+                            conn.close()
+                            return
+                        buf += data
+                    head, buf = buf.split(b"\\r\\n\\r\\n", 1)
+                    headers = {}
+                    for line in head.decode("latin-1").split("\\r\\n")[1:]:
+                        k, _, v = line.partition(":")
+                        headers[k.strip().lower()] = v.strip()
+                    body = ("hello from %s xff=%s\\n" % (name, headers.get("x-forwarded-for"))).encode()
+                    conn.sendall(b"HTTP/1.1 200 OK\\r\\nContent-Type: text/plain\\r\\nContent-Length: "
+                                 + str(len(body)).encode() + b"\\r\\n\\r\\n" + body)
+            def echo(conn):
+                while True:
+                    data = conn.recv(65536)
+                    if not data:
+                        conn.close()
+                        return
+                    conn.sendall(data)
+            def serve(listener, handler):
+                while True:
+                    conn, _ = listener.accept()
+                    threading.Thread(target=handler, args=(conn,), daemon=True).start()
+            tcp = socket.socket()
+            tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            tcp.bind(("0.0.0.0", 7000))
+            tcp.listen(64)
+            threading.Thread(target=serve, args=(tcp, echo), daemon=True).start()
             try:
                 os.unlink("/run/app.sock")
             except FileNotFoundError:
                 pass
-            UnixHttp("/run/app.sock", Page).serve_forever()
+            unix = socket.socket(socket.AF_UNIX)
+            unix.bind("/run/app.sock")
+            unix.listen(64)
+            serve(unix, page)
             """;
 
     private EmperorProcess emperor;
@@ -74,6 +88,9 @@ class WebSiteTest {
 
     @AfterEach
     void tearDown() {
+        for (String name : List.of("shop", "evil")) { // for the report when something failed
+            System.out.println("--- log of " + name + ":\n" + String.join("\n", EmperorProcess.readLines(emperor.logOf(name))));
+        }
         emperor.close();
     }
 
