@@ -169,11 +169,11 @@ class WebSiteTest {
         Path pki = Files.createDirectories(emperor.root().resolve("pki"));
         makeCa(pki);
         Path wrong = leaf(pki, "other.test");
-        EmperorProcess.CliResult refused = emperor.command("cert", "put", "shop", wrong.toString());
+        EmperorProcess.CliResult refused = certPut(wrong);
         assertThat(refused.code()).isEqualTo(1);
         assertThat(refused.err()).contains("other.test");
         Path right = leaf(pki, "shop.test");
-        EmperorProcess.CliResult stored = emperor.command("cert", "put", "shop", right.toString());
+        EmperorProcess.CliResult stored = certPut(right);
         assertThat(stored.code()).as("cert put: %s", stored.err()).isZero();
         String served = run(List.of("bash", "-c", "openssl s_client -connect 127.0.0.1:" + emperor.httpsPort()
                 + " -servername shop.test </dev/null 2>/dev/null | openssl x509 -noout -issuer -subject"));
@@ -216,21 +216,29 @@ class WebSiteTest {
         tenant("shop", "domain = shop.test");
         emperor.waitForRunning("shop");
         waitForPage("shop.test", "hello from shop");
-        tenant("evil", "domain = shop.test", "domain = evil.test");
+        // no app of its own: its /run/app.sock is only ever what it links there
+        emperor.vassal("evil", EmperorProcess.SLEEPER, "distro = busybox", "domain = shop.test", "domain = evil.test");
         emperor.waitForRunning("evil");
-        waitForPage("evil.test", "hello from evil");
+        emperor.waitFor("evil's status to show the conflict", Duration.ofSeconds(10),
+                () -> emperor.statusOf("evil").path("webProblems").toString().contains("already served by tenant shop"));
         assertThat(curl("shop.test", false).text()).contains("hello from shop");
-        assertThat(emperor.statusOf("evil").path("webProblems").toString())
-                .contains("shop.test").contains("already served by tenant shop");
+        assertThat(curl("evil.test", false).status()).isEqualTo("502"); // its own name is routed to it
 
-        // what the tenant could do in its own /run: app.sock becomes a link to shop's socket
+        // what the tenant can do in its own /run: app.sock becomes a link to shop's socket
         Path evilSocket = emperor.runDirOf("evil").resolve("app.sock");
-        Files.delete(evilSocket);
         Files.createSymbolicLink(evilSocket, emperor.runDirOf("shop").resolve("app.sock"));
         Curl linked = curl("evil.test", false);
         assertThat(linked.status()).isEqualTo("502");
         assertThat(linked.text()).doesNotContain("hello from shop");
+        // or to the root-only control socket
+        Files.delete(evilSocket);
+        Files.createSymbolicLink(evilSocket, emperor.root().resolve("run/control.sock"));
+        assertThat(curl("evil.test", false).status()).isEqualTo("502");
         assertThat(curl("shop.test", false).text()).contains("hello from shop");
+    }
+
+    private EmperorProcess.CliResult certPut(Path bundle) {
+        return EmperorProcess.cli("cert", "put", "-c", emperor.configFile().toString(), "shop", bundle.toString());
     }
 
     private static void makeCa(Path dir) {
