@@ -3,24 +3,28 @@ package dev.emperor.proxy;
 import dev.emperor.proxy.http.AccessLog;
 import dev.emperor.proxy.http.HttpHandlers;
 import io.netty.bootstrap.ServerBootstrap;
+import dev.emperor.proxy.tls.TlsFrontend;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Objects;
+import java.util.function.Consumer;
 
 /**
  * The public face of the proxy: one set of listeners for every tenant. HTTP is routed by
- * Host; the HTTPS listener (TLS, SNI, ALPN) is bound by the TLS side and hands each
- * connection, or each HTTP/2 stream, to {@link #installHttpHandlers}.
+ * Host; the HTTPS listeners ({@link #startHttps}) put the TLS side's SNI/ALPN handlers first,
+ * which hand each connection, or each HTTP/2 stream, to {@link #installHttpHandlers}.
  *
  * <p>The site table is swapped whole by {@link #setSites}: requests already forwarded and
  * open WebSockets keep the upstream they were given; only new requests see the new table.
@@ -32,6 +36,7 @@ public final class FrontProxy implements AutoCloseable {
     private final AccessLog accessLog;
     private final HttpHandlers httpHandlers;
     private final List<Channel> listeners = new ArrayList<>();
+    private final List<Channel> httpsListeners = new ArrayList<>();
     private volatile SiteTable sites = SiteTable.EMPTY;
 
     public FrontProxy(ProxyOptions options, EventLoopGroup group, AcmeChallenges acme, Path accessLogDirectory) {
@@ -41,16 +46,32 @@ public final class FrontProxy implements AutoCloseable {
         this.httpHandlers = new HttpHandlers(options, () -> sites, Objects.requireNonNull(acme, "acme"), accessLog);
     }
 
-    /** Binds the plain HTTP listeners. */
-    public synchronized void start() throws InterruptedException {
+    /**
+     * Binds the plain HTTP listeners.
+     *
+     * @throws IOException naming the address if one cannot be bound (e.g. already in use)
+     */
+    public synchronized void start() throws IOException {
         for (InetSocketAddress address : options.httpListen()) {
-            listeners.add(bind(address, false));
+            listeners.add(bind(address, channel -> installHttpHandlers(channel.pipeline(), false, false)));
         }
-        // The HTTPS listener is added here by the lead: bind(address, true) behind the TLS
-        // side's SNI/ALPN handlers, which call installHttpHandlers(p, true, isHttp2Stream).
     }
 
-    private Channel bind(InetSocketAddress address, boolean overTls) throws InterruptedException {
+    /**
+     * Binds HTTPS listeners: each connection goes through {@code tls} (SNI, handshake, ALPN),
+     * which hands it, or each HTTP/2 stream, to {@link #installHttpHandlers} with overTls.
+     *
+     * @throws IOException naming the address if one cannot be bound
+     */
+    public synchronized void startHttps(List<InetSocketAddress> addresses, TlsFrontend tls) throws IOException {
+        for (InetSocketAddress address : addresses) {
+            Channel listener = bind(address, channel -> tls.install(channel.pipeline()));
+            listeners.add(listener);
+            httpsListeners.add(listener);
+        }
+    }
+
+    private Channel bind(InetSocketAddress address, Consumer<EpollSocketChannel> setUp) throws IOException {
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(group)
                 .channel(EpollServerSocketChannel.class)
@@ -60,15 +81,26 @@ public final class FrontProxy implements AutoCloseable {
                 .childHandler(new ChannelInitializer<EpollSocketChannel>() {
                     @Override
                     protected void initChannel(EpollSocketChannel channel) {
-                        installHttpHandlers(channel.pipeline(), overTls, false);
+                        setUp.accept(channel);
                     }
                 });
-        return bootstrap.bind(address).sync().channel();
+        ChannelFuture bound = bootstrap.bind(address).awaitUninterruptibly();
+        if (!bound.isSuccess()) {
+            throw new IOException("cannot listen on " + address.getAddress().getHostAddress() + ":" + address.getPort()
+                    + ": " + bound.cause().getMessage(), bound.cause());
+        }
+        return bound.channel();
     }
 
-    /** The addresses actually bound (useful with port 0). */
+    /** The plain HTTP addresses actually bound (useful with port 0). */
     public synchronized List<InetSocketAddress> httpAddresses() {
-        return listeners.stream().map(c -> (InetSocketAddress) c.localAddress()).toList();
+        return listeners.stream().filter(c -> !httpsListeners.contains(c))
+                .map(c -> (InetSocketAddress) c.localAddress()).toList();
+    }
+
+    /** The HTTPS addresses actually bound. */
+    public synchronized List<InetSocketAddress> httpsAddresses() {
+        return httpsListeners.stream().map(c -> (InetSocketAddress) c.localAddress()).toList();
     }
 
     /**
@@ -107,6 +139,7 @@ public final class FrontProxy implements AutoCloseable {
             listener.close().syncUninterruptibly();
         }
         listeners.clear();
+        httpsListeners.clear();
         accessLog.close();
     }
 }

@@ -6,7 +6,20 @@ import dev.emperor.jail.PidfdReaper;
 import dev.emperor.jail.TenantProcess;
 import dev.emperor.jail.cgroup.CgroupDriver;
 import dev.emperor.jail.cgroup.Cgroups;
+import dev.emperor.proxy.FrontProxy;
+import dev.emperor.proxy.ProxyOptions;
+import dev.emperor.proxy.acme.PendingChallenges;
+import dev.emperor.proxy.l4.PortAllocator;
+import dev.emperor.proxy.l4.PortForwarder;
+import dev.emperor.proxy.tls.CertificateRefused;
+import dev.emperor.proxy.tls.CertificateStore;
+import dev.emperor.proxy.tls.TlsFrontend;
 import dev.emperor.supervisor.config.ConfigError;
+import dev.emperor.supervisor.config.ProxySettings;
+import dev.emperor.supervisor.state.SqlitePortLedger;
+import dev.emperor.supervisor.web.TenantRoutes;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.epoll.EpollIoHandler;
 import dev.emperor.supervisor.config.EmperorConfig;
 import dev.emperor.supervisor.config.HostVassalEnvironment;
 import dev.emperor.supervisor.config.VassalConfig;
@@ -72,6 +85,10 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
     private VassalDirectoryWatcher watcher;
     private ControlServer control;
     private ShellServer shell;
+    private MultiThreadIoEventLoopGroup proxyLoops;
+    private FrontProxy frontProxy;
+    private PortForwarder forwarder;
+    private TenantRoutes routes;
 
     public Emperor(Path configFile, EmperorConfig config) throws IOException {
         this.configFile = configFile;
@@ -131,8 +148,9 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         log.info("moved the emperor into {} (its delegated cgroup now only holds leaves)", leaf);
     }
 
-    /** Adopts survivors, starts watching, opens the control socket. */
+    /** Starts the front proxy, adopts survivors, starts watching, opens the control socket. */
     public void start() throws IOException {
+        startProxy();
         adoptSurvivors();
         control = ControlServer.start(config.controlSocket(), new ControlCommands(this));
         shell = ShellServer.start(shellSocket(config), jail, reaper, this);
@@ -141,6 +159,47 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         forgetVanished();
         timers.scheduleWithFixedDelay(this::rotateLogs, 10, 10, TimeUnit.SECONDS);
         log.info("emperor running: {} vassals, control socket {}", vassals.size(), config.controlSocket());
+    }
+
+    /**
+     * The front proxy: HTTP and HTTPS listeners, public port forwards, all on one epoll event
+     * loop group (one thread per core). Tenants' sites and ports arrive through the launcher's
+     * live settings ({@link TenantRoutes}), before any vassal file is read. A listen address
+     * in use is a start-up error naming it.
+     */
+    private void startProxy() throws IOException {
+        ProxySettings settings = config.proxy();
+        proxyLoops = new MultiThreadIoEventLoopGroup(Runtime.getRuntime().availableProcessors(),
+                EpollIoHandler.newFactory());
+        Files.createDirectories(settings.certDir());
+        Files.createDirectories(settings.accessLogDir());
+        CertificateStore certificates = new CertificateStore(settings.certDir(), settings.platformDomain().orElse(null));
+        for (String problem : certificates.loadProblems()) log.error("certificate not loaded: {}", problem);
+        if (settings.tlsCert().isPresent()) {
+            try {
+                certificates.usePlatformCertificate(settings.tlsCert().get(), settings.tlsKey().orElseThrow());
+            } catch (CertificateRefused e) {
+                throw new IOException(configFile + ": tls-cert: " + e.getMessage());
+            }
+        }
+        frontProxy = new FrontProxy(ProxyOptions.defaults().withHttpListen(settings.httpListen()), proxyLoops,
+                new PendingChallenges(), settings.accessLogDir());
+        FrontProxy proxy = frontProxy;
+        frontProxy.start();
+        frontProxy.startHttps(settings.httpsListen(),
+                new TlsFrontend(certificates, (pipeline, http2) -> proxy.installHttpHandlers(pipeline, true, http2)));
+        forwarder = new PortForwarder(proxyLoops);
+        PortAllocator allocator = new PortAllocator(settings.portLow(), settings.portHigh(), new SqlitePortLedger(store));
+        routes = new TenantRoutes(frontProxy, certificates, allocator, forwarder, store,
+                config.runDir().resolve("vassals"), network::addressOf);
+        launcher.setLiveSettingsListener(routes);
+        log.info("front proxy: http {}, https {}, public ports {}", frontProxy.httpAddresses(),
+                frontProxy.httpsAddresses(), allocator.range());
+    }
+
+    /** Tenants' web sites, certificates and public ports. */
+    public TenantRoutes routes() {
+        return routes;
     }
 
     /** Where `emperor shell` connects: run-dir/shell.sock (world-connectable; see ShellServer). */
@@ -342,6 +401,9 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         if (shell != null) shell.close();
         if (control != null) control.close();
         timers.shutdownNow();
+        if (forwarder != null) forwarder.close();
+        if (frontProxy != null) frontProxy.close();
+        if (proxyLoops != null) proxyLoops.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         reaper.close();
         network.close();
         store.close();

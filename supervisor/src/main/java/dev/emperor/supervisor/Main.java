@@ -1,6 +1,8 @@
 package dev.emperor.supervisor;
 
+import dev.emperor.supervisor.cli.CertCommand;
 import dev.emperor.supervisor.cli.CheckCommand;
+import dev.emperor.supervisor.cli.MaintenanceCommand;
 import dev.emperor.supervisor.cli.DemoCommand;
 import dev.emperor.supervisor.cli.DistroCommand;
 import dev.emperor.supervisor.cli.EventsCommand;
@@ -27,6 +29,8 @@ import picocli.CommandLine.Command;
             CheckCommand.class,
             DistroCommand.class,
             ShellCommand.class,
+            CertCommand.class,
+            MaintenanceCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

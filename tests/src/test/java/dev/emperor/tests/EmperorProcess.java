@@ -76,6 +76,35 @@ public final class EmperorProcess implements AutoCloseable {
         settings.put("control-socket", "run/control.sock");
         settings.put("tun-subnet", "10.213." + ThreadLocalRandom.current().nextInt(256) + ".0/24");
         settings.put("tun-gateway", gateway);
+        // The front proxy: free ports and a public port range of its own, so parallel runs never clash.
+        httpPort = freePort();
+        httpsPort = freePort();
+        settings.put("http-listen", "127.0.0.1:" + httpPort);
+        settings.put("https-listen", "127.0.0.1:" + httpsPort);
+        int rangeStart = 30000 + ThreadLocalRandom.current().nextInt(300) * 100;
+        settings.put("port-range", rangeStart + "-" + (rangeStart + 99));
+    }
+
+    private final int httpPort;
+    private final int httpsPort;
+
+    /** A port nothing listens on now (the kernel's pick for a port-0 bind). */
+    public static int freePort() {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The front proxy's plain HTTP port on 127.0.0.1. */
+    public int httpPort() {
+        return httpPort;
+    }
+
+    /** The front proxy's HTTPS port on 127.0.0.1. */
+    public int httpsPort() {
+        return httpsPort;
     }
 
     /** Overrides one `[emperor]` key before {@link #start()}. */

@@ -1,5 +1,6 @@
 package dev.emperor.proxy.http;
 
+import dev.emperor.proxy.UnixUpstreamSocket;
 import dev.emperor.proxy.Upstream;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
@@ -9,12 +10,12 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.epoll.EpollDomainSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
-import io.netty.channel.unix.DomainSocketAddress;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -61,11 +62,19 @@ final class UpstreamPool {
             }
         }
         SocketAddress address;
+        UnixUpstreamSocket unixSocket = null;
         try {
-            address = addressOf(upstream);
-        } catch (UnknownHostException e) {
+            if (upstream instanceof Upstream.UnixSocket unix) {
+                // never by path: the tenant owns the directory and could put a link there
+                unixSocket = UnixUpstreamSocket.open(unix.path());
+                address = unixSocket.address();
+            } else {
+                address = addressOf(upstream);
+            }
+        } catch (IOException e) {
             return promise.setFailure(e);
         }
+        UnixUpstreamSocket opened = unixSocket;
         Bootstrap bootstrap = new Bootstrap().group(loop)
                 .channel(upstream instanceof Upstream.UnixSocket ? EpollDomainSocketChannel.class : EpollSocketChannel.class)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMillis)
@@ -85,6 +94,9 @@ final class UpstreamPool {
         }
         ChannelFuture connect = bootstrap.connect(address);
         connect.addListener(f -> {
+            if (opened != null) {
+                opened.close();
+            }
             if (f.isSuccess()) {
                 // A pooled connection the app closes leaves the pool at once.
                 connect.channel().closeFuture().addListener(c -> {
@@ -120,7 +132,7 @@ final class UpstreamPool {
 
     private static SocketAddress addressOf(Upstream upstream) throws UnknownHostException {
         return switch (upstream) {
-            case Upstream.UnixSocket unix -> new DomainSocketAddress(unix.path().toString());
+            case Upstream.UnixSocket unix -> throw new IllegalStateException("unix upstreams are opened by UnixUpstreamSocket");
             // A literal address: getByName parses it without any DNS lookup.
             case Upstream.Tcp tcp -> new InetSocketAddress(InetAddress.getByName(tcp.address()), tcp.port());
         };

@@ -1,5 +1,6 @@
 package dev.emperor.proxy.l4;
 
+import dev.emperor.proxy.UnixUpstreamSocket;
 import dev.emperor.proxy.Upstream;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
@@ -8,7 +9,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.epoll.EpollDomainSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
-import io.netty.channel.unix.DomainSocketAddress;
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 
@@ -31,9 +32,18 @@ final class UpstreamConnector {
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) options.connectTimeout().toMillis())
                 .handler(new ChannelInboundHandlerAdapter());
         SocketAddress address;
+        UnixUpstreamSocket unixSocket = null;
         if (upstream instanceof Upstream.UnixSocket unix) {
             bootstrap.channel(EpollDomainSocketChannel.class);
-            address = new DomainSocketAddress(unix.path().toString());
+            try {
+                // never by path: the tenant owns the directory and could put a link there
+                unixSocket = UnixUpstreamSocket.open(unix.path());
+            } catch (IOException e) {
+                forward.refused.increment();
+                client.close();
+                return;
+            }
+            address = unixSocket.address();
         } else {
             Upstream.Tcp tcp = (Upstream.Tcp) upstream;
             bootstrap.channel(EpollSocketChannel.class).option(ChannelOption.TCP_NODELAY, true);
@@ -42,7 +52,11 @@ final class UpstreamConnector {
         ChannelFuture connecting = bootstrap.connect(address);
         Channel up = connecting.channel();
         forward.connections.add(up);
+        UnixUpstreamSocket opened = unixSocket;
         connecting.addListener(done -> {
+            if (opened != null) {
+                opened.close();
+            }
             if (!done.isSuccess() || !client.isActive()) { // or the client left while we connected
                 // Unreachable tenant: the client learns at once instead of waiting on a dead socket.
                 forward.refused.increment();

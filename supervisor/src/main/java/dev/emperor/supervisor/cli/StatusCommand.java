@@ -78,6 +78,21 @@ public final class StatusCommand implements Callable<Integer> {
         line("network", "in " + v.path("packetsIn").asLong() + " packets (" + bytesOrZero(v.path("bytesIn").asLong())
                 + "), out " + v.path("packetsOut").asLong() + " packets (" + bytesOrZero(v.path("bytesOut").asLong())
                 + "), " + v.path("drops").asLong() + " dropped");
+        if (!v.path("domains").isEmpty()) {
+            java.util.List<String> names = new java.util.ArrayList<>();
+            v.path("domains").forEach(d -> names.add(d.asText()));
+            line("domains", String.join(", ", names) + (v.path("maintenance").asBoolean() ? " (maintenance)" : ""));
+        }
+        for (JsonNode p : v.path("ports")) {
+            line("port", p.path("service").asText() + " " + p.path("protocol").asText() + " "
+                    + p.path("internalPort").asText() + " -> public " + p.path("publicPort").asText());
+        }
+        if (v.hasNonNull("certificate")) {
+            java.util.List<String> names = new java.util.ArrayList<>();
+            v.path("certificate").path("names").forEach(d -> names.add(d.asText()));
+            line("cert", String.join(", ", names) + ", expires " + v.path("certificate").path("notAfter").asText());
+        }
+        for (JsonNode problem : v.path("webProblems")) line("web error", problem.asText());
         line("distro", v.path("distro").asText("-"));
         line("file", v.path("file").asText("-"));
         if (v.path("retryInSeconds").asLong() > 0) line("restart in", v.path("retryInSeconds").asText() + "s");

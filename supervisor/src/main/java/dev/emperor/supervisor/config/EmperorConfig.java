@@ -7,6 +7,7 @@ import dev.emperor.tunrouter.FirewallRuleException;
 import dev.emperor.tunrouter.FirewallRuleParser;
 import dev.emperor.tunrouter.FirewallRules;
 import dev.emperor.tunrouter.HostService;
+import java.net.InetSocketAddress;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -52,6 +53,7 @@ import java.util.regex.Pattern;
  *                      ({@code tun-host-allow = tcp|udp PORT[-LAST]}, repeatable); the rest of
  *                      the host is closed to them
  * @param cronTimezone  the time zone cron schedules are read in (default: the host's)
+ * @param proxy         the front proxy: listeners, TLS, certificates, public ports, access logs
  */
 public record EmperorConfig(
         Path vassalsDir,
@@ -75,7 +77,8 @@ public record EmperorConfig(
         String tunGateway,
         FirewallRules firewall,
         List<HostService> hostServices,
-        ZoneId cronTimezone) {
+        ZoneId cronTimezone,
+        ProxySettings proxy) {
 
     public EmperorConfig {
         hostServices = List.copyOf(hostServices);
@@ -116,23 +119,28 @@ public record EmperorConfig(
             "vassals", "state-dir", "run-dir", "log-dir", "distro-dir", "home-dir", "opt-dir", "cgroup",
             "uid-range", "stop-grace", "backoff-max", "rescan", "log-max-size", "log-keep",
             "control-socket", "tmp-size", "on-exit", "tun-subnet", "tun-gateway",
-            FIREWALL_OUT, FIREWALL_IN, HOST_ALLOW, "cron-timezone");
+            FIREWALL_OUT, FIREWALL_IN, HOST_ALLOW, "cron-timezone",
+            "http-listen", "https-listen", "platform-domain", "tls-cert", "tls-key", "cert-dir", "port-range",
+            "access-log-dir");
 
     private static final Pattern UID_RANGE = Pattern.compile("(\\d{1,10})\\s*-\\s*(\\d{1,10})");
     /** An interface name that is also a valid nftables table suffix. */
     private static final Pattern GATEWAY_NAME = Pattern.compile("[a-z0-9_]{1,15}");
+    /** ADDRESS:PORT, the address an IPv4 literal or a bracketed IPv6 literal. */
+    private static final Pattern LISTEN = Pattern.compile("(?:(\\d{1,3}(?:\\.\\d{1,3}){3})|\\[([0-9A-Fa-f:.]+)\\]):(\\d{1,5})");
     private static final Pattern CGROUP_NAME = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}");
 
     /** The settings of an emperor.ini without keys: the Linux-convention paths. */
     public static EmperorConfig defaults() {
         Path state = Path.of("/var/lib/emperor");
         Path run = Path.of("/run/emperor");
+        Path logs = Path.of("/var/log/emperor");
         return new EmperorConfig(Path.of("/etc/emperor/vassals"), state, run, Path.of("/var/log/emperor"),
                 state.resolve("distros"), state.resolve("homes"), Optional.empty(), "emperor",
                 new UidRange(100_000, 199_999), Duration.ofSeconds(10), Duration.ofSeconds(60),
                 Duration.ofSeconds(10), 10L << 20, 5, run.resolve("control.sock"),
                 VassalEnvironment.DEFAULT_TMP_BYTES, false, Cidr.parse("10.200.0.0/16"), "emperor0",
-                FirewallRules.NONE, List.of(), ZoneId.systemDefault());
+                FirewallRules.NONE, List.of(), ZoneId.systemDefault(), ProxySettings.defaults(state, logs));
     }
 
     /** Reads emperor.ini. A file without an [emperor] section gives the defaults. */
@@ -178,11 +186,12 @@ public record EmperorConfig(
             EmperorConfig d = defaults();
             Path state = path("state-dir", d.stateDir());
             Path run = path("run-dir", d.runDir());
+            Path logs = path("log-dir", d.logDir());
             return new EmperorConfig(
                     path("vassals", d.vassalsDir()),
                     state,
                     run,
-                    path("log-dir", d.logDir()),
+                    logs,
                     path("distro-dir", state.resolve("distros")),
                     path("home-dir", state.resolve("homes")),
                     optional("opt-dir", this::toPath),
@@ -200,7 +209,73 @@ public record EmperorConfig(
                     value("tun-gateway", d.tunGateway(), this::tunGateway),
                     new FirewallRules(rules(FIREWALL_OUT), rules(FIREWALL_IN)),
                     hostServices(),
-                    value("cron-timezone", d.cronTimezone(), this::zone));
+                    value("cron-timezone", d.cronTimezone(), this::zone),
+                    proxy(state, logs));
+        }
+
+        private ProxySettings proxy(Path state, Path logs) throws ConfigError {
+            ProxySettings d = ProxySettings.defaults(state, logs);
+            Optional<Path> cert = optional("tls-cert", this::toPath);
+            Optional<Path> key = optional("tls-key", this::toPath);
+            if (cert.isPresent() != key.isPresent()) {
+                IniDocument.Entry given = entries.get(cert.isPresent() ? "tls-cert" : "tls-key");
+                throw error(given, "tls-cert and tls-key go together: give both (the platform certificate and its key)"
+                        + " or neither");
+            }
+            int[] range = value("port-range", new int[] {d.portLow(), d.portHigh()}, this::portRange);
+            return new ProxySettings(
+                    value("http-listen", d.httpListen(), this::listen),
+                    value("https-listen", d.httpsListen(), this::listen),
+                    optional("platform-domain", e -> convert(e, WebSite::parseDomain)),
+                    cert, key,
+                    path("cert-dir", d.certDir()),
+                    range[0], range[1],
+                    path("access-log-dir", d.accessLogDir()));
+        }
+
+        /** {@code off}, or comma-separated {@code ADDRESS:PORT} with a literal IPv4 or [IPv6] address. */
+        private List<InetSocketAddress> listen(IniDocument.Entry entry) throws ConfigError {
+            if (entry.value().equals("off")) return List.of();
+            List<InetSocketAddress> addresses = new ArrayList<>();
+            for (String part : entry.value().split(",", -1)) {
+                String text = part.strip();
+                Matcher m = LISTEN.matcher(text);
+                if (!m.matches()) {
+                    throw error(entry, "bad listen address " + ConfigError.quote(text)
+                            + ": expected ADDRESS:PORT (e.g. 0.0.0.0:80 or [::]:80), a comma-separated list, or 'off'");
+                }
+                String host = m.group(1) != null ? m.group(1) : m.group(2);
+                int port = Integer.parseInt(m.group(3));
+                if (port < 1 || port > 65535) {
+                    throw error(entry, "port " + port + " in " + ConfigError.quote(text) + " is not from 1 to 65535");
+                }
+                InetSocketAddress address;
+                try {
+                    // a literal (checked by LISTEN): no name lookup happens
+                    address = new InetSocketAddress(java.net.InetAddress.getByName(host), port);
+                } catch (java.net.UnknownHostException e) {
+                    throw error(entry, "bad address " + ConfigError.quote(host) + " in " + ConfigError.quote(text));
+                }
+                if (addresses.contains(address)) {
+                    throw error(entry, ConfigError.quote(text) + " is listed twice");
+                }
+                addresses.add(address);
+            }
+            return addresses;
+        }
+
+        private int[] portRange(IniDocument.Entry entry) throws ConfigError {
+            Matcher m = UID_RANGE.matcher(entry.value());
+            if (!m.matches()) {
+                throw error(entry, "bad port range " + ConfigError.quote(entry.value()) + ": expected LOW-HIGH, e.g. 20000-29999");
+            }
+            long low = Long.parseLong(m.group(1));
+            long high = Long.parseLong(m.group(2));
+            if (low < 1 || high > 65535 || low > high) {
+                throw error(entry, "bad port range " + ConfigError.quote(entry.value())
+                        + ": ports from 1 to 65535, LOW not above HIGH");
+            }
+            return new int[] {(int) low, (int) high};
         }
 
         /** Every tun-host-allow line, in file order; a bad one names its line. */

@@ -15,8 +15,8 @@ import java.io.InputStream;
  */
 final class ControlProtocol {
 
-    /** Longest request line the server reads; a request is a command, not a payload. */
-    static final int MAX_REQUEST_BYTES = 64 * 1024;
+    /** Longest request line the server reads: a command, at most with a certificate bundle. */
+    static final int MAX_REQUEST_BYTES = 512 * 1024; // a 256 KiB bundle in base64 fits
 
     /** Longest response the client reads (a status of many vassals can be large). */
     static final int MAX_RESPONSE_BYTES = 64 * 1024 * 1024;

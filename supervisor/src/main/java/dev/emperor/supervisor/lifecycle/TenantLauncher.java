@@ -258,14 +258,34 @@ public final class TenantLauncher {
         }
     }
 
-    /** Applies what a tenant's file sets that needs no restart: its own firewall rules. */
+    /** Something else that takes a tenant's live settings (the front proxy's routes). */
+    public interface LiveSettingsListener {
+        /** A valid file for the tenant (new or changed); called on the tenant's mailbox. */
+        void apply(String name, VassalConfig cfg);
+
+        /** The tenant's file is gone for good. */
+        void forget(String name);
+    }
+
+    private volatile LiveSettingsListener liveSettingsListener;
+
+    /** Registers the one listener for live settings (set before vassals are configured). */
+    public void setLiveSettingsListener(LiveSettingsListener listener) {
+        this.liveSettingsListener = listener;
+    }
+
+    /** Applies what a tenant's file sets that needs no restart: its own firewall rules, web site and ports. */
     public void applyLiveSettings(String name, VassalConfig cfg) {
         network.setTenantRules(name, cfg.firewall());
+        LiveSettingsListener listener = liveSettingsListener;
+        if (listener != null) listener.apply(name, cfg);
     }
 
     /** The tenant's file is gone for good. */
     public void forgetLiveSettings(String name) {
         network.setTenantRules(name, FirewallRules.NONE);
+        LiveSettingsListener listener = liveSettingsListener;
+        if (listener != null) listener.forget(name);
     }
 
     public Optional<TenantNetwork.Traffic> traffic(String name) {

@@ -120,6 +120,14 @@ public final class TenantNetwork implements AutoCloseable {
         return new Tun(addresses.addressFor(tenant), subnet.cidr().prefixLength(), subnet.gateway());
     }
 
+    /**
+     * The tenant's address as a dotted quad, allocated on first use (the same one its tun0
+     * gets): the proxy routes to it before the tenant's first spawn.
+     */
+    public String addressOf(String tenant) {
+        return Cidr.format(addresses.addressFor(tenant));
+    }
+
     /** The tun0 of a tenant being spawned; made on the spawn thread, inside the tenant's netns. */
     public static final class Tun implements NetworkHook {
         private final int address;

@@ -118,6 +118,16 @@ public final class StateStore implements AutoCloseable {
                     released_at INTEGER,
                     PRIMARY KEY (tenant, service)
                 )""",
+            },
+            new String[] {
+                // `emperor maintenance NAME on|off`: the operator's word, kept across restarts;
+                // it overrides the vassal file's `maintenance` until the vassal is removed.
+                """
+                CREATE TABLE maintenance (
+                    name       TEXT PRIMARY KEY,
+                    enabled    INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+                    set_at     INTEGER NOT NULL
+                )""",
             });
 
     private final Connection db;
@@ -530,6 +540,36 @@ public final class StateStore implements AutoCloseable {
             }
         } catch (SQLException e) {
             throw failed("reading daemons of " + name, e);
+        }
+    }
+
+    // ---- maintenance mode set by the operator ---------------------------------------------
+
+    /** The operator's maintenance setting for the tenant, if any (else its file decides). */
+    public synchronized Optional<Boolean> maintenance(String name) {
+        try (PreparedStatement ps = db.prepareStatement("SELECT enabled FROM maintenance WHERE name = ?")) {
+            ps.setString(1, name);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Optional.of(rs.getInt(1) == 1) : Optional.empty();
+            }
+        } catch (SQLException e) {
+            throw failed("reading the maintenance setting of " + name, e);
+        }
+    }
+
+    /** Records the operator's maintenance setting; null forgets it (the file decides again). */
+    public synchronized void setMaintenance(String name, Boolean enabled) {
+        try (PreparedStatement ps = db.prepareStatement(enabled == null ? "DELETE FROM maintenance WHERE name = ?"
+                : "INSERT INTO maintenance (name, enabled, set_at) VALUES (?, ?, ?)"
+                        + " ON CONFLICT(name) DO UPDATE SET enabled = excluded.enabled, set_at = excluded.set_at")) {
+            ps.setString(1, name);
+            if (enabled != null) {
+                ps.setInt(2, enabled ? 1 : 0);
+                ps.setLong(3, System.currentTimeMillis());
+            }
+            ps.executeUpdate();
+        } catch (SQLException e) {
+            throw failed("storing the maintenance setting of " + name, e);
         }
     }
 

@@ -89,7 +89,8 @@ class EmperorConfigTest {
                 "/system.slice/emperor.service", new EmperorConfig.UidRange(200_000, 200_999),
                 Duration.ofMillis(500), Duration.ofMinutes(5), Duration.ofSeconds(30), 1L << 30, 0,
                 Path.of("/srv/run/ctl.sock"), 128L << 20, true, dev.emperor.tunrouter.Cidr.parse("10.77.0.0/20"), "gw_test",
-                dev.emperor.tunrouter.FirewallRules.NONE, java.util.List.of(), java.time.ZoneId.systemDefault()));
+                dev.emperor.tunrouter.FirewallRules.NONE, java.util.List.of(), java.time.ZoneId.systemDefault(),
+                ProxySettings.defaults(Path.of("/srv/state"), Path.of("/srv/log"))));
     }
 
     @Test
@@ -169,6 +170,48 @@ class EmperorConfigTest {
         assertThat(range.contains(5000)).isTrue();
         assertThat(range.contains(5001)).isFalse();
         assertThat(range).hasToString("5000-5000");
+    }
+
+    @Test
+    void proxyKeysAreReadAndDefaultFromStateAndLogDirs() throws Exception {
+        ProxySettings d = load("[emperor]\nstate-dir = /srv/state\nlog-dir = /srv/log\n").proxy();
+        assertThat(d.httpListen()).containsExactly(new java.net.InetSocketAddress(80));
+        assertThat(d.httpsListen()).containsExactly(new java.net.InetSocketAddress(443));
+        assertThat(d.certDir()).isEqualTo(Path.of("/srv/state/certs"));
+        assertThat(d.accessLogDir()).isEqualTo(Path.of("/srv/log/access"));
+        assertThat(d.portLow()).isEqualTo(20000);
+        assertThat(d.portHigh()).isEqualTo(29999);
+
+        ProxySettings p = load("""
+                [emperor]
+                http-listen = 127.0.0.1:8080, [::1]:8081
+                https-listen = off
+                platform-domain = Hosting.Example.com
+                tls-cert = /etc/tls/wild.pem
+                tls-key = /etc/tls/wild.key
+                port-range = 30000-30009
+                """).proxy();
+        assertThat(p.httpListen()).containsExactly(new java.net.InetSocketAddress("127.0.0.1", 8080),
+                new java.net.InetSocketAddress("::1", 8081));
+        assertThat(p.httpsListen()).isEmpty();
+        assertThat(p.platformDomain()).contains("hosting.example.com");
+        assertThat(p.tlsCert()).contains(Path.of("/etc/tls/wild.pem"));
+        assertThat(p.portLow()).isEqualTo(30000);
+    }
+
+    @Test
+    void badProxyValuesNameTheirLineAndKey() {
+        assertThatThrownBy(() -> load("[emperor]\nhttp-listen = localhost:80\n"))
+                .hasMessageContaining("emperor.ini:2").hasMessageContaining("http-listen")
+                .hasMessageContaining("ADDRESS:PORT");
+        assertThatThrownBy(() -> load("[emperor]\nhttps-listen = 0.0.0.0:70000\n"))
+                .hasMessageContaining("https-listen").hasMessageContaining("not from 1 to 65535");
+        assertThatThrownBy(() -> load("[emperor]\nport-range = 30000-20000\n"))
+                .hasMessageContaining("port-range");
+        assertThatThrownBy(() -> load("[emperor]\n\ntls-key = /k.pem\n"))
+                .hasMessageContaining("emperor.ini:3").hasMessageContaining("tls-cert and tls-key go together");
+        assertThatThrownBy(() -> load("[emperor]\nplatform-domain = localhost\n"))
+                .hasMessageContaining("platform-domain").hasMessageContaining("two labels");
     }
 
     @Test

@@ -109,12 +109,12 @@ class ControlServerTest {
     }
 
     @Test
-    void aRequestLineOver64KiBIsABadRequest() throws IOException {
+    void aRequestLineOver512KiBIsABadRequest() throws IOException {
         server = ControlServer.start(socket(), echo);
-        byte[] huge = new byte[70_000];
+        byte[] huge = new byte[530_000];
         java.util.Arrays.fill(huge, (byte) 'x');
         JsonNode reply = sendRaw(huge);
-        assertThat(reply.get("error").asText()).isEqualTo("bad request: line longer than 65536 bytes");
+        assertThat(reply.get("error").asText()).isEqualTo("bad request: line longer than 524288 bytes");
         assertThat(handled).hasValue(0);
     }
 

@@ -40,7 +40,7 @@ class StateStoreTest {
     @Test
     void usesWalAndAVersionedSchema() {
         assertThat(store.journalMode()).isEqualToIgnoringCase("wal");
-        assertThat(store.schemaVersion()).isEqualTo(4);
+        assertThat(store.schemaVersion()).isEqualTo(5);
     }
 
     @Test
@@ -56,7 +56,7 @@ class StateStoreTest {
         assertThat(alice.pidStartTime()).isEqualTo(987654L);
         assertThat(store.events("alice", 10)).extracting(EventRow::detail).containsExactly("pid 4242");
         assertThat(store.allocateUid("alice", 2001, 2999)).isEqualTo(uid);
-        assertThat(store.schemaVersion()).isEqualTo(4);
+        assertThat(store.schemaVersion()).isEqualTo(5);
     }
 
     @Test
@@ -244,5 +244,18 @@ class StateStoreTest {
                     .containsExactly("exit 12", "exit 11", "exit 10", "exit 9", "exit 8");
             assertThat(small.events("bob", 100)).hasSize(1);
         }
+    }
+
+    @Test
+    void theOperatorsMaintenanceSettingIsKeptUntilForgotten() throws Exception {
+        assertThat(store.maintenance("shop")).isEmpty();
+        store.setMaintenance("shop", true);
+        store.close();
+        store = StateStore.open(stateDir);
+        assertThat(store.maintenance("shop")).contains(true);
+        store.setMaintenance("shop", false);
+        assertThat(store.maintenance("shop")).contains(false);
+        store.setMaintenance("shop", null);
+        assertThat(store.maintenance("shop")).isEmpty();
     }
 }

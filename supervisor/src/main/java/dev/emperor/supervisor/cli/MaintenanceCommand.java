@@ -1,0 +1,39 @@
+package dev.emperor.supervisor.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.emperor.supervisor.control.ControlClient;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Parameters;
+
+/** `emperor maintenance NAME on|off`. */
+@Command(name = "maintenance", mixinStandardHelpOptions = true,
+        description = "Put a tenant's web site in maintenance (503 with Retry-After, or its maintenance upstream)"
+                + " or take it out. Kept across emperor restarts; overrides the vassal file's `maintenance`.")
+public final class MaintenanceCommand implements Callable<Integer> {
+    enum Mode { on, off }
+
+    @Mixin
+    ConfigOption config;
+
+    @Parameters(index = "0", paramLabel = "NAME", description = "the tenant")
+    String name;
+
+    @Parameters(index = "1", paramLabel = "on|off", description = "on or off")
+    Mode mode;
+
+    @Override
+    public Integer call() throws Exception {
+        ObjectNode request = new ObjectMapper().createObjectNode().put("cmd", "maintenance").put("name", name)
+                .put("on", mode == Mode.on);
+        ObjectNode reply = ControlClient.call(config.load().controlSocket(), request);
+        if (!reply.path("ok").asBoolean()) {
+            System.err.println("emperor: " + reply.path("error").asText());
+            return 1;
+        }
+        System.out.println(name + ": maintenance " + mode);
+        return 0;
+    }
+}

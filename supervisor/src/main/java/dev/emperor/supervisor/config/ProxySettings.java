@@ -1,0 +1,49 @@
+package dev.emperor.supervisor.config;
+
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The front proxy's part of emperor.ini: where it listens, its TLS defaults, where it keeps
+ * certificates and access logs, and the range public ports come from.
+ *
+ * @param httpListen     plain HTTP listeners ({@code http-listen}); empty = off
+ * @param httpsListen    HTTPS listeners ({@code https-listen}); empty = off
+ * @param platformDomain the platform's own domain, names the fallback certificate
+ * @param tlsCert        the platform wildcard certificate (PEM), given with {@code tlsKey}
+ * @param tlsKey         its private key (PEM)
+ * @param certDir        tenants' uploaded certificates, one file each
+ * @param portLow        lowest public port handed to tenants' services
+ * @param portHigh       highest public port
+ * @param accessLogDir   one access log per tenant
+ */
+public record ProxySettings(
+        List<InetSocketAddress> httpListen,
+        List<InetSocketAddress> httpsListen,
+        Optional<String> platformDomain,
+        Optional<Path> tlsCert,
+        Optional<Path> tlsKey,
+        Path certDir,
+        int portLow,
+        int portHigh,
+        Path accessLogDir) {
+
+    public ProxySettings {
+        httpListen = List.copyOf(httpListen);
+        httpsListen = List.copyOf(httpsListen);
+    }
+
+    /** The defaults for a state and log directory: ports 80 and 443 on every address. */
+    public static ProxySettings defaults(Path stateDir, Path logDir) {
+        return new ProxySettings(List.of(new InetSocketAddress(80)), List.of(new InetSocketAddress(443)),
+                Optional.empty(), Optional.empty(), Optional.empty(), stateDir.resolve("certs"), 20000, 29999,
+                logDir.resolve("access"));
+    }
+
+    /** Whether the proxy has anything to do at all. */
+    public boolean listens() {
+        return !httpListen.isEmpty() || !httpsListen.isEmpty();
+    }
+}

@@ -1,0 +1,229 @@
+package dev.emperor.supervisor.web;
+
+import dev.emperor.proxy.FrontProxy;
+import dev.emperor.proxy.SiteTable;
+import dev.emperor.proxy.TenantSite;
+import dev.emperor.proxy.Upstream;
+import dev.emperor.proxy.l4.ForwardOptions;
+import dev.emperor.proxy.l4.PortAllocator;
+import dev.emperor.proxy.l4.PortAssignment;
+import dev.emperor.proxy.l4.PortForwarder;
+import dev.emperor.proxy.l4.PortRangeExhaustedException;
+import dev.emperor.proxy.l4.ServiceProtocol;
+import dev.emperor.proxy.tls.CertificateStore;
+import dev.emperor.proxy.tls.PemBundle;
+import dev.emperor.supervisor.config.PortService;
+import dev.emperor.supervisor.config.VassalConfig;
+import dev.emperor.supervisor.config.WebSite;
+import dev.emperor.supervisor.lifecycle.TenantLauncher;
+import dev.emperor.supervisor.state.StateStore;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Each tenant's web site and public ports, from its last valid vassal file, turned into the
+ * proxy's terms: the site table (and the certificate store's idea of who owns which name) is
+ * rebuilt whole on every change; forwards are opened, re-pointed and closed per service.
+ *
+ * <p>A name claimed by two tenants stays with the one whose file came first; the other's
+ * status shows the conflict and its other names still work. Ports come from the
+ * {@link PortAllocator}, whose ledger is the state database, so a service keeps its public
+ * port across reloads and emperor restarts, and a removed tenant's ports stay reserved.
+ */
+public final class TenantRoutes implements TenantLauncher.LiveSettingsListener {
+    private static final Logger log = LoggerFactory.getLogger(TenantRoutes.class);
+
+    /** What one tenant's file asks of the proxy. */
+    private record Wanted(WebSite web, List<PortService> ports) {}
+
+    /** A public port as `emperor status` shows it. */
+    public record PublicPort(String service, String protocol, int internalPort, int publicPort) {}
+
+    /** A stored certificate as `emperor status` shows it. */
+    public record Certificate(List<String> names, Instant notAfter) {}
+
+    private final FrontProxy proxy;
+    private final CertificateStore certificates;
+    private final PortAllocator allocator;
+    private final PortForwarder forwarder;
+    private final StateStore store;
+    private final Path vassalRunDirs;
+    private final Function<String, String> tunAddressOf;
+    /** In the order tenants first appeared: that order decides who keeps a contested name. */
+    private final Map<String, Wanted> wanted = new LinkedHashMap<>();
+    private final Map<String, List<String>> problems = new HashMap<>();
+
+    /**
+     * @param vassalRunDirs the host directory holding every tenant's /run ({@code run-dir/vassals})
+     * @param tunAddressOf  a tenant's tun address, dotted (allocated on first use)
+     */
+    public TenantRoutes(FrontProxy proxy, CertificateStore certificates, PortAllocator allocator,
+            PortForwarder forwarder, StateStore store, Path vassalRunDirs, Function<String, String> tunAddressOf) {
+        this.proxy = proxy;
+        this.certificates = certificates;
+        this.allocator = allocator;
+        this.forwarder = forwarder;
+        this.store = store;
+        this.vassalRunDirs = vassalRunDirs;
+        this.tunAddressOf = tunAddressOf;
+    }
+
+    @Override
+    public synchronized void apply(String name, VassalConfig cfg) {
+        Wanted before = wanted.get(name);
+        Wanted now = new Wanted(cfg.web(), cfg.ports());
+        if (now.equals(before)) return;
+        wanted.put(name, now);
+        List<String> portProblems = openPorts(name, now);
+        problems.put(name, portProblems);
+        rebuildSites();
+    }
+
+    @Override
+    public synchronized void forget(String name) {
+        if (wanted.remove(name) == null && allocator.assignments(name).isEmpty()) return;
+        forwarder.closeTenant(name);
+        allocator.releaseTenant(name); // reserved for good: never handed to anyone else
+        store.setMaintenance(name, null);
+        problems.remove(name);
+        rebuildSites();
+    }
+
+    /** `emperor maintenance NAME on|off`: stored, so it outlives restarts; beats the file's setting. */
+    public synchronized void setMaintenance(String name, boolean on) {
+        store.setMaintenance(name, on);
+        rebuildSites();
+    }
+
+    /** The tenant's domains as its file names them (contested ones included). */
+    public synchronized List<String> domains(String name) {
+        Wanted w = wanted.get(name);
+        return w == null || w.web() == null ? List.of() : w.web().domains();
+    }
+
+    public synchronized boolean hasSite(String name) {
+        Wanted w = wanted.get(name);
+        return w != null && w.web() != null;
+    }
+
+    public synchronized boolean inMaintenance(String name) {
+        Wanted w = wanted.get(name);
+        return w != null && w.web() != null && store.maintenance(name).orElse(w.web().maintenance());
+    }
+
+    /** What is wrong with the tenant's site or ports now (name conflicts, unbindable ports). */
+    public synchronized List<String> problems(String name) {
+        return List.copyOf(problems.getOrDefault(name, List.of()));
+    }
+
+    /** The tenant's declared services and their public ports. */
+    public synchronized List<PublicPort> ports(String name) {
+        Wanted w = wanted.get(name);
+        if (w == null) return List.of();
+        List<PublicPort> list = new ArrayList<>();
+        for (PortService service : w.ports()) {
+            allocator.find(name, service.name()).filter(a -> !a.released()).ifPresent(a -> list.add(
+                    new PublicPort(service.name(), service.protocol().stored(), service.internalPort(), a.publicPort())));
+        }
+        return list;
+    }
+
+    public Optional<Certificate> certificate(String name) {
+        return certificates.certificateOf(name).map(b -> new Certificate(b.dnsNames(), b.notAfter()));
+    }
+
+    /**
+     * Checks and stores an uploaded certificate for the tenant's current domains.
+     *
+     * @throws dev.emperor.proxy.tls.CertificateRefused with the reason to show as is
+     */
+    public PemBundle putCertificate(String name, byte[] pem) throws dev.emperor.proxy.tls.CertificateRefused, IOException {
+        return certificates.put(name, pem, domains(name));
+    }
+
+    public boolean removeCertificate(String name) throws IOException {
+        return certificates.remove(name);
+    }
+
+    // ---- internals ------------------------------------------------------------------------
+
+    private List<String> openPorts(String name, Wanted now) {
+        List<String> found = new ArrayList<>();
+        Map<String, ServiceProtocol> declared = new LinkedHashMap<>();
+        for (PortService service : now.ports()) declared.put(service.name(), service.protocol());
+        List<PortAssignment> assigned;
+        try {
+            assigned = allocator.reconcile(name, declared);
+        } catch (PortRangeExhaustedException e) {
+            found.add(e.getMessage());
+            return found;
+        }
+        // services no longer declared were released by reconcile: stop listening on them
+        for (PortAssignment a : allocator.assignments(name)) {
+            if (a.released()) forwarder.close(name, a.service());
+        }
+        List<String> domains = now.web() == null ? List.of() : now.web().domains();
+        for (PortService service : now.ports()) {
+            int port = assigned.stream().filter(a -> a.service().equals(service.name())).findFirst()
+                    .orElseThrow().publicPort();
+            Upstream upstream = new Upstream.Tcp(tunAddressOf.apply(name), service.internalPort());
+            ForwardOptions options = service.protocol() == ServiceProtocol.TLS ? ForwardOptions.tls(domains)
+                    : ForwardOptions.tcp();
+            try {
+                forwarder.open(name, service.name(), port, upstream, options);
+            } catch (IOException e) {
+                found.add("port " + service.name() + ": " + e.getMessage());
+                log.error("vassal {}: {}", name, e.getMessage());
+            }
+        }
+        return found;
+    }
+
+    private void rebuildSites() {
+        List<TenantSite> sites = new ArrayList<>();
+        for (Map.Entry<String, Wanted> e : wanted.entrySet()) {
+            WebSite web = e.getValue().web();
+            if (web == null || web.domains().isEmpty()) continue;
+            String name = e.getKey();
+            sites.add(new TenantSite(name, web.domains(), upstream(name, web.upstream()),
+                    web.maintenanceUpstream() == null ? null : upstream(name, web.maintenanceUpstream()),
+                    store.maintenance(name).orElse(web.maintenance()), web.httpsRedirect(), web.maxBodyBytes(),
+                    web.maxConnections()));
+        }
+        List<SiteTable.Conflict> conflicts = proxy.setSites(sites);
+        certificates.setSites(sites);
+        Map<String, List<String>> conflictsByTenant = new HashMap<>();
+        for (SiteTable.Conflict c : conflicts) {
+            conflictsByTenant.computeIfAbsent(c.loser(), t -> new ArrayList<>()).add(c.toString());
+        }
+        for (String name : wanted.keySet()) {
+            List<String> list = new ArrayList<>(problems.getOrDefault(name, List.of()));
+            list.removeIf(p -> p.startsWith("domain "));
+            List<String> mine = conflictsByTenant.getOrDefault(name, List.of());
+            list.addAll(mine);
+            for (String conflict : mine) {
+                if (!problems.getOrDefault(name, List.of()).contains(conflict)) log.warn("vassal {}: {}", name, conflict);
+            }
+            problems.put(name, list);
+        }
+    }
+
+    private Upstream upstream(String name, WebSite.Upstream app) {
+        return switch (app) {
+            // directly in the tenant's /run, whose parent is root's; opened with O_NOFOLLOW by the proxy
+            case WebSite.Upstream.RunSocket socket -> new Upstream.UnixSocket(vassalRunDirs.resolve(name)
+                    .resolve(socket.fileName()));
+            case WebSite.Upstream.TunPort port -> new Upstream.Tcp(tunAddressOf.apply(name), port.port());
+        };
+    }
+}

@@ -1,0 +1,265 @@
+package dev.emperor.tests;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Tenants' web sites and public ports through the emperor's front proxy, end to end: a
+ * bookworm tenant's python app on a unix socket in its /run, reached with curl and openssl
+ * by name over HTTP, HTTPS and HTTP/2; maintenance; certificate upload; a public TCP port
+ * that survives a kill -9 of the emperor; and what a hostile second tenant cannot do.
+ */
+class WebSiteTest {
+    /** Serves "hello from NAME xff=..." on /run/app.sock and echoes lines on TCP port 7000. */
+    private static final String APP = """
+            import os, socket, sys, threading
+            name = sys.argv[1]
+            def page(conn):
+                # HTTP/1.1 with keep-alive, by hand: the test distro's python3-minimal has no http.server
+                buf = b""
+                while True:
+                    while b"\\r\\n\\r\\n" not in buf:
+                        data = conn.recv(65536)
+                        if not data:
+                            conn.close()
+                            return
+                        buf += data
+                    head, buf = buf.split(b"\\r\\n\\r\\n", 1)
+                    headers = {}
+                    for line in head.decode("latin-1").split("\\r\\n")[1:]:
+                        k, _, v = line.partition(":")
+                        headers[k.strip().lower()] = v.strip()
+                    body = ("hello from %s xff=%s\\n" % (name, headers.get("x-forwarded-for"))).encode()
+                    conn.sendall(b"HTTP/1.1 200 OK\\r\\nContent-Type: text/plain\\r\\nContent-Length: "
+                                 + str(len(body)).encode() + b"\\r\\n\\r\\n" + body)
+            def echo(conn):
+                while True:
+                    data = conn.recv(65536)
+                    if not data:
+                        conn.close()
+                        return
+                    conn.sendall(data)
+            def serve(listener, handler):
+                while True:
+                    conn, _ = listener.accept()
+                    threading.Thread(target=handler, args=(conn,), daemon=True).start()
+            tcp = socket.socket()
+            tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            tcp.bind(("0.0.0.0", 7000))
+            tcp.listen(64)
+            threading.Thread(target=serve, args=(tcp, echo), daemon=True).start()
+            try:
+                os.unlink("/run/app.sock")
+            except FileNotFoundError:
+                pass
+            unix = socket.socket(socket.AF_UNIX)
+            unix.bind("/run/app.sock")
+            unix.listen(64)
+            serve(unix, page)
+            """;
+
+    private EmperorProcess emperor;
+    private Path opt;
+
+    @BeforeEach
+    void setUp() throws IOException {
+        emperor = new EmperorProcess();
+        opt = Files.createDirectories(emperor.root().resolve("opt"));
+        Files.writeString(opt.resolve("app.py"), APP);
+        emperor.set("opt-dir", opt.toString()).start();
+    }
+
+    @AfterEach
+    void tearDown() {
+        for (String name : List.of("shop", "evil")) { // for the report when something failed
+            System.out.println("--- log of " + name + ":\n" + String.join("\n", EmperorProcess.readLines(emperor.logOf(name))));
+        }
+        emperor.close();
+    }
+
+    private void tenant(String name, String... extra) {
+        List<String> lines = new ArrayList<>(List.of("exec = /usr/bin/python3 /opt/app.py " + name, "distro = bookworm"));
+        lines.addAll(List.of(extra));
+        emperor.vassal(name, lines.toArray(String[]::new));
+    }
+
+    /** curl ARGS... → [status line code, headers + body] via --resolve to 127.0.0.1. */
+    private Curl curl(String host, boolean https, String... extra) {
+        int port = https ? emperor.httpsPort() : emperor.httpPort();
+        List<String> cmd = new ArrayList<>(List.of("curl", "-s", "-i", "--max-time", "10",
+                "--resolve", host + ":" + port + ":127.0.0.1"));
+        cmd.addAll(List.of(extra));
+        cmd.add((https ? "https://" : "http://") + host + ":" + port + "/");
+        String out = run(cmd);
+        String[] first = out.split("\r?\n", 2)[0].split(" ");
+        return new Curl(first.length > 1 ? first[1] : "", first[0], out);
+    }
+
+    private record Curl(String status, String protocol, String text) {}
+
+    private static String run(List<String> cmd) {
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            p.waitFor(30, TimeUnit.SECONDS);
+            return out;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private void waitForPage(String host, String expected) {
+        emperor.waitFor(host + " to serve " + expected, Duration.ofSeconds(60),
+                () -> curl(host, false).text().contains(expected), () -> curl(host, false).text());
+    }
+
+    private static String echo(int port, String line) throws IOException {
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+            s.setSoTimeout(5000);
+            s.getOutputStream().write((line + "\n").getBytes(StandardCharsets.UTF_8));
+            return new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.UTF_8)).readLine();
+        }
+    }
+
+    @Test
+    void aTenantsSiteIsServedByNameOverHttpHttpsAndHttp2WithMaintenanceAndItsOwnCertificate() throws Exception {
+        tenant("shop", "domain = shop.test");
+        emperor.waitForRunning("shop");
+        waitForPage("shop.test", "hello from shop");
+        assertThat(curl("shop.test", false).text()).contains("xff=127.0.0.1");
+
+        Curl unknown = curl("nobody.test", false);
+        assertThat(unknown.status()).isEqualTo("404");
+
+        Curl h2 = curl("shop.test", true, "-k", "--http2");
+        assertThat(h2.protocol()).isEqualTo("HTTP/2");
+        assertThat(h2.status()).isEqualTo("200");
+        assertThat(h2.text()).contains("hello from shop");
+
+        assertThat(emperor.command("maintenance", "shop", "on").code()).isZero();
+        Curl down = curl("shop.test", false);
+        assertThat(down.status()).isEqualTo("503");
+        assertThat(down.text().toLowerCase()).contains("retry-after:");
+        assertThat(emperor.statusOf("shop").path("maintenance").asBoolean()).isTrue();
+        assertThat(emperor.command("maintenance", "shop", "off").code()).isZero();
+        assertThat(curl("shop.test", false).text()).contains("hello from shop");
+
+        // a certificate for a name that is not the tenant's is refused with the reason
+        Path pki = Files.createDirectories(emperor.root().resolve("pki"));
+        makeCa(pki);
+        Path wrong = leaf(pki, "other.test");
+        EmperorProcess.CliResult refused = certPut(wrong);
+        assertThat(refused.code()).isEqualTo(1);
+        assertThat(refused.err()).contains("other.test");
+        Path right = leaf(pki, "shop.test");
+        EmperorProcess.CliResult stored = certPut(right);
+        assertThat(stored.code()).as("cert put: %s", stored.err()).isZero();
+        String served = run(List.of("bash", "-c", "openssl s_client -connect 127.0.0.1:" + emperor.httpsPort()
+                + " -servername shop.test </dev/null 2>/dev/null | openssl x509 -noout -issuer -subject"));
+        assertThat(served).contains("Emperor Test CA").contains("shop.test");
+        JsonNode status = emperor.statusOf("shop");
+        assertThat(status.path("certificate").path("names").toString()).contains("shop.test");
+        assertThat(emperor.command("status", "shop").out()).contains("shop.test").contains("expires");
+    }
+
+    @Test
+    void aPublicPortIsForwardedAndKeptAcrossAKilledEmperor() throws Exception {
+        tenant("shop", "domain = shop.test", "port = echo tcp 7000");
+        emperor.waitForRunning("shop");
+        waitForPage("shop.test", "hello from shop");
+        JsonNode port = emperor.statusOf("shop").path("ports").get(0);
+        assertThat(port.path("service").asText()).isEqualTo("echo");
+        assertThat(port.path("internalPort").asInt()).isEqualTo(7000);
+        int publicPort = port.path("publicPort").asInt();
+        emperor.waitFor("the echo service", Duration.ofSeconds(30), () -> {
+            try {
+                return "ping".equals(echo(publicPort, "ping"));
+            } catch (IOException e) {
+                return false;
+            }
+        });
+        assertThat(emperor.command("status", "shop").out()).contains("echo tcp 7000 -> public " + publicPort);
+
+        emperor.kill9();
+        emperor.start();
+        emperor.waitForRunning("shop");
+        emperor.waitFor("the ports in status again", Duration.ofSeconds(30),
+                () -> emperor.statusOf("shop").path("ports").size() == 1);
+        assertThat(emperor.statusOf("shop").path("ports").get(0).path("publicPort").asInt()).isEqualTo(publicPort);
+        assertThat(echo(publicPort, "again")).isEqualTo("again");
+        waitForPage("shop.test", "hello from shop");
+    }
+
+    @Test
+    void anotherTenantNeverAnswersForTheFirstsNameNorThroughALinkInItsRun() throws Exception {
+        tenant("shop", "domain = shop.test");
+        emperor.waitForRunning("shop");
+        waitForPage("shop.test", "hello from shop");
+        // no app of its own: its /run/app.sock is only ever what it links there
+        emperor.vassal("evil", EmperorProcess.SLEEPER, "distro = busybox", "domain = shop.test", "domain = evil.test");
+        emperor.waitForRunning("evil");
+        emperor.waitFor("evil's status to show the conflict", Duration.ofSeconds(10),
+                () -> emperor.statusOf("evil").path("webProblems").toString().contains("already served by tenant shop"));
+        assertThat(curl("shop.test", false).text()).contains("hello from shop");
+        assertThat(curl("evil.test", false).status()).isEqualTo("502"); // its own name is routed to it
+
+        // what the tenant can do in its own /run: app.sock becomes a link to shop's socket
+        Path evilSocket = emperor.runDirOf("evil").resolve("app.sock");
+        Files.createSymbolicLink(evilSocket, emperor.runDirOf("shop").resolve("app.sock"));
+        Curl linked = curl("evil.test", false);
+        assertThat(linked.status()).isEqualTo("502");
+        assertThat(linked.text()).doesNotContain("hello from shop");
+        // or to the root-only control socket
+        Files.delete(evilSocket);
+        Files.createSymbolicLink(evilSocket, emperor.root().resolve("run/control.sock"));
+        assertThat(curl("evil.test", false).status()).isEqualTo("502");
+        assertThat(curl("shop.test", false).text()).contains("hello from shop");
+    }
+
+    private EmperorProcess.CliResult certPut(Path bundle) {
+        return EmperorProcess.cli("cert", "put", "-c", emperor.configFile().toString(), "shop", bundle.toString());
+    }
+
+    private static void makeCa(Path dir) {
+        check(run(List.of("bash", "-c", "cd " + dir + " && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256"
+                + " -nodes -keyout ca.key -out ca.pem -days 30 -subj '/CN=Emperor Test CA'"
+                + " -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign"
+                + " 2>&1 && echo DONE")));
+    }
+
+    /** A bundle: leaf key, leaf certificate for {@code name} signed by the test CA, CA certificate. */
+    private static Path leaf(Path dir, String name) {
+        check(run(List.of("bash", "-c", "cd " + dir + " && printf 'subjectAltName=DNS:" + name
+                + "\\nextendedKeyUsage=serverAuth\\nkeyUsage=critical,digitalSignature\\nbasicConstraints=CA:FALSE\\n' > "
+                + name + ".ext && openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " + name
+                + ".key -out " + name + ".csr -subj '/CN=" + name + "' 2>&1 && openssl x509 -req -in " + name
+                + ".csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 10 -extfile " + name + ".ext -out " + name
+                + ".crt 2>&1 && cat " + name + ".key " + name + ".crt ca.pem > " + name + ".bundle.pem && echo DONE")));
+        return dir.resolve(name + ".bundle.pem");
+    }
+
+    private static void check(String output) {
+        assertThat(output).as("openssl").contains("DONE");
+    }
+}
