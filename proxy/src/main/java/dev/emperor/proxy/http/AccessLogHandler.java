@@ -12,6 +12,8 @@ import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.AttributeKey;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
+import java.time.Instant;
+import java.time.ZoneId;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.Locale;
@@ -27,13 +29,14 @@ final class AccessLogHandler extends ChannelDuplexHandler {
 
     private static final DateTimeFormatter CLF_TIME =
             DateTimeFormatter.ofPattern("dd/MMM/yyyy:HH:mm:ss Z", Locale.ROOT);
+    private static final char[] HEX = "0123456789abcdef".toCharArray();
 
     private final AccessLog log;
     private String requestLine;
     private String referer;
     private String userAgent;
     private long startNanos;
-    private ZonedDateTime startTime;
+    private long startMillis;
     private int status;
     private long bytes;
 
@@ -44,11 +47,11 @@ final class AccessLogHandler extends ChannelDuplexHandler {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (msg instanceof HttpRequest request) {
-            requestLine = request.method() + " " + request.uri() + " " + request.protocolVersion();
+            requestLine = request.method().name() + " " + request.uri() + " " + request.protocolVersion().text();
             referer = request.headers().get(HttpHeaderNames.REFERER);
             userAgent = request.headers().get(HttpHeaderNames.USER_AGENT);
             startNanos = System.nanoTime();
-            startTime = ZonedDateTime.now();
+            startMillis = System.currentTimeMillis();
             status = 0;
             bytes = 0;
         }
@@ -72,10 +75,20 @@ final class AccessLogHandler extends ChannelDuplexHandler {
     private void emit(Channel channel) {
         String tenant = channel.attr(TENANT).get();
         if (tenant != null) {
-            double seconds = (System.nanoTime() - startNanos) / 1e9;
-            log.log(tenant, String.format(Locale.ROOT, "%s - - [%s] \"%s\" %d %d \"%s\" \"%s\" %.3f",
-                    clientIp(channel), CLF_TIME.format(startTime), escape(requestLine), status, bytes,
-                    escape(referer), escape(userAgent), seconds));
+            // Built by hand: String.format and a DateTimeFormatter per request were a tenth
+            // of the proxy's CPU under load.
+            long micros = (System.nanoTime() - startNanos) / 1000;
+            StringBuilder line = new StringBuilder(160).append(clientIp(channel)).append(" - - [")
+                    .append(ClfClock.format(startMillis)).append("] \"");
+            escape(line, requestLine);
+            line.append("\" ").append(status).append(' ').append(bytes).append(" \"");
+            escape(line, referer);
+            line.append("\" \"");
+            escape(line, userAgent);
+            line.append("\" ").append(micros / 1_000_000).append('.');
+            long millis = micros / 1000 % 1000;
+            line.append((char) ('0' + millis / 100)).append((char) ('0' + millis / 10 % 10)).append((char) ('0' + millis % 10));
+            log.log(tenant, line.toString());
         }
         requestLine = null;
     }
@@ -89,21 +102,39 @@ final class AccessLogHandler extends ChannelDuplexHandler {
     }
 
     /** Keeps a log line one line: quotes, backslashes and control characters are escaped. */
-    private static String escape(String value) {
+    private static void escape(StringBuilder out, String value) {
         if (value == null) {
-            return "-";
+            out.append('-');
+            return;
         }
-        StringBuilder out = new StringBuilder(value.length());
         for (int i = 0; i < value.length(); i++) {
             char c = value.charAt(i);
             if (c == '"' || c == '\\') {
                 out.append('\\').append(c);
             } else if (c < 0x20 || c == 0x7f) {
-                out.append(String.format(Locale.ROOT, "\\x%02x", (int) c));
+                out.append("\\x").append(HEX[c >> 4]).append(HEX[c & 0xf]);
             } else {
                 out.append(c);
             }
         }
-        return out.toString();
+    }
+
+    /** The CLF timestamp, formatted once per second rather than once per request. */
+    private static final class ClfClock {
+        private record Second(long epochSecond, String text) {
+        }
+
+        private static volatile Second last = new Second(Long.MIN_VALUE, "");
+
+        static String format(long epochMillis) {
+            long second = Math.floorDiv(epochMillis, 1000);
+            Second cached = last;
+            if (cached.epochSecond() != second) {
+                cached = new Second(second, CLF_TIME.format(ZonedDateTime.ofInstant(
+                        Instant.ofEpochSecond(second), ZoneId.systemDefault())));
+                last = cached;
+            }
+            return cached.text();
+        }
     }
 }

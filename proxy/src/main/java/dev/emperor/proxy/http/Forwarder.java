@@ -134,13 +134,20 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
         }
 
         void start() {
+            Future<Channel> acquired = pool.acquire(ctx.channel().eventLoop(), routed.upstream());
+            if (acquired.isDone()) {
+                connected(acquired); // a pooled connection: no pause, no listener
+                return;
+            }
             // Body bytes arriving before the upstream connects wait in `early`; keep it small.
             ReadPauses.pause(ctx.channel(), ReadPauses.CONNECTING);
-            pool.acquire(ctx.channel().eventLoop(), routed.upstream()).addListener(this::connected);
+            acquired.addListener(f -> {
+                ReadPauses.resume(ctx.channel(), ReadPauses.CONNECTING);
+                connected(f);
+            });
         }
 
         private void connected(Future<? super Channel> f) {
-            ReadPauses.resume(ctx.channel(), ReadPauses.CONNECTING);
             if (current != this || !ctx.channel().isActive()) {
                 if (f.isSuccess()) {
                     pool.release(routed.upstream(), (Channel) f.getNow());

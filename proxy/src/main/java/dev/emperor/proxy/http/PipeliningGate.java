@@ -20,6 +20,14 @@ final class PipeliningGate extends ChannelDuplexHandler {
     private boolean busy;
     private boolean requestRead;
     private boolean responseWritten;
+    private ChannelHandlerContext ctx;
+    /** Allocated once: it runs after every response. */
+    private final Runnable releaseNext = () -> next(ctx);
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+    }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
@@ -49,7 +57,7 @@ final class PipeliningGate extends ChannelDuplexHandler {
             responseWritten = true;
             if (requestRead) {
                 // Release the next request after this write has gone through, not inside it.
-                ctx.executor().execute(() -> next(ctx));
+                ctx.executor().execute(releaseNext);
             }
         }
         ctx.write(msg, promise);
