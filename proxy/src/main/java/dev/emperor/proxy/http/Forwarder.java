@@ -131,6 +131,9 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
             this.routed = routed;
             this.request = routed.request();
             this.webSocket = !http2Stream && ForwardedHeaders.isWebSocketUpgrade(request);
+            // An HTTP/2 request without a body arrives whole (HEADERS with END_STREAM): its
+            // end is already here, and the upstream connection can be reused after it.
+            this.requestDone = request instanceof LastHttpContent;
         }
 
         void start() {
@@ -163,6 +166,11 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
             relay.bind(this);
             String clientIp = AccessLogHandler.clientIp(ctx.channel());
             upstream.write(ForwardedHeaders.upstreamRequest(request, clientIp, overTls, webSocket));
+            if (request instanceof LastHttpContent whole) {
+                // Ends the upstream request (the codec's state too); the body is empty.
+                whole.release();
+                upstream.write(LastHttpContent.EMPTY_LAST_CONTENT);
+            }
             early.forEach(upstream::write);
             early.clear();
             upstream.flush();

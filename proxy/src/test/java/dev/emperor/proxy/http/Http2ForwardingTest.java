@@ -1,0 +1,76 @@
+package dev.emperor.proxy.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.emperor.proxy.AcmeChallenges;
+import dev.emperor.proxy.FrontProxy;
+import dev.emperor.proxy.ProxyOptions;
+import dev.emperor.proxy.TenantSite;
+import dev.emperor.proxy.Upstream;
+import dev.emperor.proxy.tls.CertificateStore;
+import dev.emperor.proxy.tls.TlsFrontend;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.socket.SocketChannel;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** HTTP/2 streams through TLS, the HTTP handlers and the upstream pool, with curl as the client. */
+class Http2ForwardingTest {
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void bodilessHttp2RequestsReuseUpstreamConnections() throws Exception {
+        EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
+        Backends.Tcp backend = new Backends.Tcp("h2app");
+        ProxyOptions options = ProxyOptions.defaults().withHttpListen(List.of(new InetSocketAddress("127.0.0.1", 0)));
+        FrontProxy proxy = new FrontProxy(options, group, AcmeChallenges.NONE, dir.resolve("logs"));
+        TenantSite site = new TenantSite("h2app", List.of("h2.test"), new Upstream.Tcp("127.0.0.1", backend.port()),
+                null, false, false, 1 << 20, 100);
+        proxy.setSites(List.of(site));
+        CertificateStore certificates = new CertificateStore(dir.resolve("certs"), "h2.test");
+        TlsFrontend tls = new TlsFrontend(certificates,
+                (pipeline, http2Stream) -> proxy.installHttpHandlers(pipeline, true, http2Stream));
+        Channel server = new ServerBootstrap().group(group).channel(EpollServerSocketChannel.class)
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel channel) {
+                        tls.install(channel.pipeline());
+                    }
+                })
+                .bind("127.0.0.1", 0).sync().channel();
+        int port = ((InetSocketAddress) server.localAddress()).getPort();
+        try {
+            List<String> command = new ArrayList<>(List.of("curl", "-sS", "-k", "--http2",
+                    "--resolve", "h2.test:" + port + ":127.0.0.1", "-w", "status %{http_version} %{http_code}\\n"));
+            for (int i = 0; i < 10; i++) {
+                command.add("https://h2.test:" + port + "/r" + i); // one connection, ten streams in turn
+            }
+            Process curl = new ProcessBuilder(command).redirectErrorStream(true).start();
+            String output = new String(curl.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(curl.waitFor()).as(output).isZero();
+            assertThat(output.lines().filter(line -> line.startsWith("status "))).hasSize(10)
+                    .allMatch(line -> line.equals("status 2 200"));
+            assertThat(backend.requests).hasSize(10);
+            assertThat(backend.peerPorts).as("upstream connections used").hasSize(1);
+        } finally {
+            server.close().sync();
+            proxy.close();
+            backend.close();
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+        }
+    }
+}
