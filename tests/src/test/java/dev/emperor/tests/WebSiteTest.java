@@ -3,19 +3,17 @@ package dev.emperor.tests;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.emperor.tests.TenantWebApp.Curl;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -27,63 +25,13 @@ import org.junit.jupiter.api.Test;
  * that survives a kill -9 of the emperor; and what a hostile second tenant cannot do.
  */
 class WebSiteTest {
-    /** Serves "hello from NAME xff=..." on /run/app.sock and echoes lines on TCP port 7000. */
-    private static final String APP = """
-            import os, socket, sys, threading
-            name = sys.argv[1]
-            def page(conn):
-                # HTTP/1.1 with keep-alive, by hand: the test distro's python3-minimal has no http.server
-                buf = b""
-                while True:
-                    while b"\\r\\n\\r\\n" not in buf:
-                        data = conn.recv(65536)
-                        if not data:
-                            conn.close()
-                            return
-                        buf += data
-                    head, buf = buf.split(b"\\r\\n\\r\\n", 1)
-                    headers = {}
-                    for line in head.decode("latin-1").split("\\r\\n")[1:]:
-                        k, _, v = line.partition(":")
-                        headers[k.strip().lower()] = v.strip()
-                    body = ("hello from %s xff=%s\\n" % (name, headers.get("x-forwarded-for"))).encode()
-                    conn.sendall(b"HTTP/1.1 200 OK\\r\\nContent-Type: text/plain\\r\\nContent-Length: "
-                                 + str(len(body)).encode() + b"\\r\\n\\r\\n" + body)
-            def echo(conn):
-                while True:
-                    data = conn.recv(65536)
-                    if not data:
-                        conn.close()
-                        return
-                    conn.sendall(data)
-            def serve(listener, handler):
-                while True:
-                    conn, _ = listener.accept()
-                    threading.Thread(target=handler, args=(conn,), daemon=True).start()
-            tcp = socket.socket()
-            tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            tcp.bind(("0.0.0.0", 7000))
-            tcp.listen(64)
-            threading.Thread(target=serve, args=(tcp, echo), daemon=True).start()
-            try:
-                os.unlink("/run/app.sock")
-            except FileNotFoundError:
-                pass
-            unix = socket.socket(socket.AF_UNIX)
-            unix.bind("/run/app.sock")
-            unix.listen(64)
-            serve(unix, page)
-            """;
-
     private EmperorProcess emperor;
-    private Path opt;
 
     @BeforeEach
-    void setUp() throws IOException {
+    void setUp() {
         emperor = new EmperorProcess();
-        opt = Files.createDirectories(emperor.root().resolve("opt"));
-        Files.writeString(opt.resolve("app.py"), APP);
-        emperor.set("opt-dir", opt.toString()).start();
+        TenantWebApp.install(emperor);
+        emperor.start();
     }
 
     @AfterEach
@@ -95,37 +43,15 @@ class WebSiteTest {
     }
 
     private void tenant(String name, String... extra) {
-        List<String> lines = new ArrayList<>(List.of("exec = /usr/bin/python3 /opt/app.py " + name, "distro = bookworm"));
-        lines.addAll(List.of(extra));
-        emperor.vassal(name, lines.toArray(String[]::new));
+        TenantWebApp.tenant(emperor, name, extra);
     }
 
-    /** curl ARGS... → [status line code, headers + body] via --resolve to 127.0.0.1. */
     private Curl curl(String host, boolean https, String... extra) {
-        int port = https ? emperor.httpsPort() : emperor.httpPort();
-        List<String> cmd = new ArrayList<>(List.of("curl", "-s", "-i", "--max-time", "10",
-                "--resolve", host + ":" + port + ":127.0.0.1"));
-        cmd.addAll(List.of(extra));
-        cmd.add((https ? "https://" : "http://") + host + ":" + port + "/");
-        String out = run(cmd);
-        String[] first = out.split("\r?\n", 2)[0].split(" ");
-        return new Curl(first.length > 1 ? first[1] : "", first[0], out);
+        return TenantWebApp.curl(emperor, host, https, "/", extra);
     }
-
-    private record Curl(String status, String protocol, String text) {}
 
     private static String run(List<String> cmd) {
-        try {
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            p.waitFor(30, TimeUnit.SECONDS);
-            return out;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
+        return TenantWebApp.run(cmd);
     }
 
     private void waitForPage(String host, String expected) {
@@ -167,12 +93,12 @@ class WebSiteTest {
 
         // a certificate for a name that is not the tenant's is refused with the reason
         Path pki = Files.createDirectories(emperor.root().resolve("pki"));
-        makeCa(pki);
-        Path wrong = leaf(pki, "other.test");
+        TestCa ca = TestCa.create(pki);
+        Path wrong = ca.bundleFor("other.test");
         EmperorProcess.CliResult refused = certPut(wrong);
         assertThat(refused.code()).isEqualTo(1);
         assertThat(refused.err()).contains("other.test");
-        Path right = leaf(pki, "shop.test");
+        Path right = ca.bundleFor("shop.test");
         EmperorProcess.CliResult stored = certPut(right);
         assertThat(stored.code()).as("cert put: %s", stored.err()).isZero();
         String served = run(List.of("bash", "-c", "openssl s_client -connect 127.0.0.1:" + emperor.httpsPort()
@@ -239,27 +165,5 @@ class WebSiteTest {
 
     private EmperorProcess.CliResult certPut(Path bundle) {
         return EmperorProcess.cli("cert", "put", "-c", emperor.configFile().toString(), "shop", bundle.toString());
-    }
-
-    private static void makeCa(Path dir) {
-        check(run(List.of("bash", "-c", "cd " + dir + " && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256"
-                + " -nodes -keyout ca.key -out ca.pem -days 30 -subj '/CN=Emperor Test CA'"
-                + " -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign"
-                + " 2>&1 && echo DONE")));
-    }
-
-    /** A bundle: leaf key, leaf certificate for {@code name} signed by the test CA, CA certificate. */
-    private static Path leaf(Path dir, String name) {
-        check(run(List.of("bash", "-c", "cd " + dir + " && printf 'subjectAltName=DNS:" + name
-                + "\\nextendedKeyUsage=serverAuth\\nkeyUsage=critical,digitalSignature\\nbasicConstraints=CA:FALSE\\n' > "
-                + name + ".ext && openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " + name
-                + ".key -out " + name + ".csr -subj '/CN=" + name + "' 2>&1 && openssl x509 -req -in " + name
-                + ".csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 10 -extfile " + name + ".ext -out " + name
-                + ".crt 2>&1 && cat " + name + ".key " + name + ".crt ca.pem > " + name + ".bundle.pem && echo DONE")));
-        return dir.resolve(name + ".bundle.pem");
-    }
-
-    private static void check(String output) {
-        assertThat(output).as("openssl").contains("DONE");
     }
 }
