@@ -36,12 +36,23 @@ class AcmeIssueTest {
         emperor = new EmperorProcess();
         pki = Files.createDirectories(emperor.root().resolve("pki"));
         startPebble(emperor.httpPort());
-        emperor.set("acme-directory", "https://localhost:" + pebblePort + "/dir")
-                .set("acme-email", "ops@platform.test")
-                .set("acme-ca-trust", pki.resolve("ca.pem").toString())
+    }
+
+    /** The acme-* keys for this pebble, as emperor.ini lines. */
+    private List<String> acmeKeys() {
+        return List.of("acme-directory = https://localhost:" + pebblePort + "/dir",
+                "acme-email = ops@platform.test",
+                "acme-ca-trust = " + pki.resolve("ca.pem"),
                 // longer than pebble's certificates live (5 years): every renewal check renews
-                .set("acme-renew-days", "3650")
-                .start();
+                "acme-renew-days = 3650");
+    }
+
+    private void startWithAcme() {
+        for (String line : acmeKeys()) {
+            String[] kv = line.split(" = ", 2);
+            emperor.set(kv[0], kv[1]);
+        }
+        emperor.start();
     }
 
     @AfterEach
@@ -146,6 +157,7 @@ class AcmeIssueTest {
 
     @Test
     void certIssueGetsAVerifiedCertificateFromTheCaAndRenewalReplacesOnlyAcmeOnes() throws Exception {
+        startWithAcme();
         emperor.vassal("shop", EmperorProcess.SLEEPER, "domain = shop.acme.test", "domain = www.shop.acme.test",
                 "domain = *.shop.acme.test");
         emperor.vassal("own", EmperorProcess.SLEEPER, "domain = own.acme.test");
@@ -153,19 +165,19 @@ class AcmeIssueTest {
         for (String name : List.of("shop", "own", "wild")) emperor.waitForRunning(name);
 
         // the clear refusals first
-        EmperorProcess.CliResult unknown = emperor.command("cert", "issue", "nobody");
+        EmperorProcess.CliResult unknown = cert("issue", "nobody");
         assertThat(unknown.code()).isEqualTo(1);
         assertThat(unknown.err()).contains("no vassal named 'nobody'");
-        EmperorProcess.CliResult wildcardOnly = emperor.command("cert", "issue", "wild");
+        EmperorProcess.CliResult wildcardOnly = cert("issue", "wild");
         assertThat(wildcardOnly.code()).isEqualTo(1);
         assertThat(wildcardOnly.err()).contains("no domain ACME can issue for").contains("*.wild.acme.test");
 
         // an uploaded certificate, which renewal must never touch
         makeTestCa();
-        EmperorProcess.CliResult put = emperor.command("cert", "put", "own", leaf("own.acme.test").toString());
+        EmperorProcess.CliResult put = cert("put", "own", leaf("own.acme.test").toString());
         assertThat(put.code()).as("cert put: %s", put.err()).isZero();
 
-        EmperorProcess.CliResult issued = emperor.command("cert", "issue", "shop");
+        EmperorProcess.CliResult issued = cert("issue", "shop");
         assertThat(issued.code()).as("cert issue: %s\n%s", issued.err(), emperor.daemonOutput()).isZero();
         assertThat(issued.out()).contains("shop: certificate issued");
 
@@ -180,7 +192,7 @@ class AcmeIssueTest {
         assertThat(emperor.statusOf("own").path("certificate").path("origin").asText()).isEqualTo("upload");
 
         // the renewal check now: the ACME certificate expires "within 3650 days", the upload is left alone
-        EmperorProcess.CliResult renewed = emperor.command("cert", "renew");
+        EmperorProcess.CliResult renewed = cert("renew");
         assertThat(renewed.code()).as("cert renew: %s", renewed.err()).isZero();
         assertThat(renewed.out()).contains("shop: renewal").doesNotContain("own:");
         String second = presented("shop.acme.test");
@@ -202,14 +214,30 @@ class AcmeIssueTest {
     }
 
     @Test
-    void aRefusingCaIsReportedWithItsReasonAndChangesNothing() throws Exception {
+    void acmeKeysArriveWithSighupAndARefusingCaIsReportedWithItsReasonChangingNothing() throws Exception {
+        emperor.start();
         emperor.vassal("shop", EmperorProcess.SLEEPER, "domain = shop.acme.test", "domain = blocked.acme.test");
         emperor.waitForRunning("shop");
         String before = presented("shop.acme.test");
+        EmperorProcess.CliResult off = cert("issue", "shop");
+        assertThat(off.code()).isEqualTo(1);
+        assertThat(off.err()).contains("ACME is not configured");
 
-        EmperorProcess.CliResult refused = emperor.command("cert", "issue", "shop");
+        // ACME on by SIGHUP; a port-range change needs a restart and the log says so, naming the key
+        List<String> ini = new ArrayList<>(Files.readAllLines(emperor.configFile()));
+        ini.removeIf(line -> line.startsWith("port-range"));
+        ini.add("port-range = 40000-40009");
+        ini.addAll(acmeKeys());
+        Files.write(emperor.configFile(), ini);
+        new ProcessBuilder("kill", "-HUP", Long.toString(emperor.daemonPid())).start().waitFor();
+        emperor.waitFor("the emperor to re-read emperor.ini", Duration.ofSeconds(30),
+                () -> emperor.daemonOutput().contains("re-read"), emperor::daemonOutput);
+        assertThat(emperor.daemonOutput()).contains("port-range changed: it takes effect when the emperor is restarted");
+
+        EmperorProcess.CliResult refused = cert("issue", "shop");
         assertThat(refused.code()).isEqualTo(1);
         // pebble's own words: its policy forbids the name
+        System.out.println("refusal: " + refused.err());
         assertThat(refused.err()).contains("blocked.acme.test").containsIgnoringCase("policy");
         assertThat(serial(presented("shop.acme.test"))).isEqualTo(serial(before));
         assertThat(emperor.statusOf("shop").path("certificate").isNull()).isTrue();
@@ -233,6 +261,13 @@ class AcmeIssueTest {
                 + ".csr -CA up-ca.pem -CAkey up-ca.key -CAcreateserial -days 10 -extfile " + name + ".ext -out " + name
                 + ".crt 2>&1 && cat " + name + ".key " + name + ".crt up-ca.pem > " + name + ".bundle.pem && echo DONE"));
         return pki.resolve(name + ".bundle.pem");
+    }
+
+    /** `emperor cert SUB -c emperor.ini ARGS...` (the config option belongs to the subcommand). */
+    private EmperorProcess.CliResult cert(String sub, String... args) {
+        List<String> all = new ArrayList<>(List.of("cert", sub, "-c", emperor.configFile().toString()));
+        all.addAll(List.of(args));
+        return EmperorProcess.cli(all.toArray(String[]::new));
     }
 
     private static void check(String output) {
