@@ -245,6 +245,31 @@ class AcmeIssueTest {
         assertThat(emperor.daemonAlive()).isTrue();
     }
 
+    @Test
+    void aPlatformCertificateGivenBySighupIsServedAndItsNamesAreLeftToIt() throws Exception {
+        startWithAcme();
+        emperor.vassal("shop", EmperorProcess.SLEEPER, "domain = shop.platform.test", "domain = shop.acme.test");
+        emperor.waitForRunning("shop");
+        assertThat(presented("shop.platform.test")).doesNotContain("Emperor Test CA");
+
+        makeTestCa();
+        Path platform = leaf("*.platform.test");
+        List<String> ini = new ArrayList<>(Files.readAllLines(emperor.configFile()));
+        ini.add("tls-cert = " + platform);
+        ini.add("tls-key = " + platform);
+        Files.write(emperor.configFile(), ini);
+        new ProcessBuilder("kill", "-HUP", Long.toString(emperor.daemonPid())).start().waitFor();
+        emperor.waitFor("the platform certificate to be served", Duration.ofSeconds(30),
+                () -> presented("shop.platform.test").contains("Emperor Test CA"), emperor::daemonOutput);
+
+        EmperorProcess.CliResult issued = cert("issue", "shop");
+        assertThat(issued.code()).as("cert issue: %s", issued.err()).isZero();
+        assertThat(emperor.statusOf("shop").path("certificate").path("names").toString())
+                .contains("shop.acme.test").doesNotContain("platform.test");
+        assertThat(presented("shop.acme.test")).contains("Pebble Intermediate CA");
+        assertThat(presented("shop.platform.test")).contains("Emperor Test CA");
+    }
+
     // ---- a test CA for the uploaded certificate --------------------------------------------
 
     private void makeTestCa() {
@@ -253,8 +278,9 @@ class AcmeIssueTest {
                 + " -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>&1 && echo DONE"));
     }
 
-    private Path leaf(String name) {
-        check(run("cd " + pki + " && printf 'subjectAltName=DNS:" + name
+    private Path leaf(String dnsName) {
+        String name = dnsName.replace("*", "star");
+        check(run("cd " + pki + " && printf 'subjectAltName=DNS:" + dnsName
                 + "\\nextendedKeyUsage=serverAuth\\nkeyUsage=critical,digitalSignature\\nbasicConstraints=CA:FALSE\\n' > "
                 + name + ".ext && openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " + name
                 + ".key -out " + name + ".csr -subj '/CN=" + name + "' 2>&1 && openssl x509 -req -in " + name

@@ -77,6 +77,9 @@ public final class AcmeCertificates implements AutoCloseable {
 
     private record Retry(int failures, Instant notBefore) {}
 
+    private static final java.util.regex.Pattern CERTIFICATE_BLOCK = java.util.regex.Pattern.compile(
+            "-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\\s]+-----END CERTIFICATE-----");
+
     private final TenantRoutes routes;
     private final StateStore store;
     private final PendingChallenges challenges;
@@ -287,14 +290,19 @@ public final class AcmeCertificates implements AutoCloseable {
         Optional<Path> file = settings.get().tlsCert();
         if (file.isEmpty()) return name -> false;
         Set<String> names = new TreeSet<>();
-        try (InputStream in = Files.newInputStream(file.get())) {
-            for (Certificate cert : CertificateFactory.getInstance("X.509").generateCertificates(in)) {
+        try {
+            // the file may hold the key too (tls-key = the same file): only its CERTIFICATE blocks are read
+            var blocks = CERTIFICATE_BLOCK.matcher(Files.readString(file.get(), java.nio.charset.StandardCharsets.US_ASCII));
+            CertificateFactory factory = CertificateFactory.getInstance("X.509");
+            while (blocks.find()) {
+                Certificate cert = factory.generateCertificate(new java.io.ByteArrayInputStream(
+                        blocks.group().getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
                 if (cert instanceof X509Certificate x509 && x509.getBasicConstraints() < 0) { // the leaf, not a CA
                     names.addAll(dnsNames(x509));
                     break;
                 }
             }
-        } catch (IOException | CertificateException e) {
+        } catch (IOException | CertificateException | RuntimeException e) {
             log.warn("platform certificate {} not readable for ACME's choice of names: {}", file.get(), e.getMessage());
         }
         return name -> {
