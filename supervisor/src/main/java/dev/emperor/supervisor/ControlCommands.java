@@ -11,7 +11,15 @@ import dev.emperor.supervisor.state.EventKind;
 import dev.emperor.supervisor.state.EventRow;
 import dev.emperor.supervisor.web.TenantRoutes;
 import java.io.IOException;
+import java.time.Duration;
 import java.util.Base64;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import dev.emperor.supervisor.state.CertificateOrigin;
+import dev.emperor.supervisor.web.AcmeCertificates;
 
 /**
  * What the control socket understands. Requests are {"cmd": ..., "name": ...}; every answer
@@ -19,6 +27,8 @@ import java.util.Base64;
  */
 final class ControlCommands implements ControlHandler {
     private static final ObjectMapper json = new ObjectMapper();
+    /** The longest a control connection waits for an ACME issuance (the CA's steps time out sooner). */
+    static final Duration MAX_WAIT = Duration.ofMinutes(10);
     private final Emperor emperor;
 
     ControlCommands(Emperor emperor) {
@@ -38,9 +48,11 @@ final class ControlCommands implements ControlHandler {
             case "events" -> events(name, request.path("limit").asInt(20));
             case "cert-put" -> certPut(name, request.path("pem").asText(""));
             case "cert-rm" -> certRemove(name);
+            case "cert-issue" -> certIssue(name, waitFor(request));
+            case "cert-renew" -> certRenew(waitFor(request));
             case "maintenance" -> maintenance(name, request.path("on"));
             default -> error("unknown command '" + cmd + "' (expected ping, status, start, stop, reload, events,"
-                    + " cert-put, cert-rm, maintenance)");
+                    + " cert-put, cert-rm, cert-issue, cert-renew, maintenance)");
         };
     }
 
@@ -73,6 +85,7 @@ final class ControlCommands implements ControlHandler {
         routes.certificate(name).ifPresentOrElse(c -> {
             ObjectNode cert = node.putObject("certificate");
             cert.put("notAfter", c.notAfter().toString());
+            cert.put("origin", emperor.store().certificateOrigin(name).orElse(CertificateOrigin.UPLOAD).name().toLowerCase());
             c.names().forEach(cert.putArray("names")::add);
         }, () -> node.putNull("certificate"));
         ArrayNode problems = node.putArray("webProblems");
@@ -101,6 +114,57 @@ final class ControlCommands implements ControlHandler {
             return error(e.getMessage());
         } catch (IOException e) {
             return error("cannot store the certificate: " + e.getMessage());
+        }
+    }
+
+    /** How long the connection's thread waits for an issuance: the client's wish, within limits. */
+    private static Duration waitFor(ObjectNode request) {
+        long seconds = request.path("wait").asLong(MAX_WAIT.toSeconds());
+        return Duration.ofSeconds(Math.max(1, Math.min(seconds, MAX_WAIT.toSeconds())));
+    }
+
+    /**
+     * `emperor cert issue NAME`: the issuance runs on the ACME thread; this connection's own
+     * (virtual) thread waits for it, so other clients are served meanwhile.
+     */
+    private ObjectNode certIssue(String name, Duration wait) {
+        if (name == null) return error("cert issue needs a vassal name");
+        if (emperor.config().proxy().acme().isEmpty()) {
+            return error("ACME is not configured: set acme-directory (and acme-email) in emperor.ini, then SIGHUP the emperor");
+        }
+        Vassal vassal = emperor.find(name).orElse(null);
+        if (vassal == null) return unknown(name);
+        Future<PemBundle> issued = emperor.acme().issue(name);
+        try {
+            PemBundle bundle = issued.get(wait.toSeconds(), TimeUnit.SECONDS);
+            return ok().put("certificate", bundle.toString()).put("notAfter", bundle.notAfter().toString());
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            return error(cause instanceof AcmeCertificates.NotIssued ? cause.getMessage()
+                    : "ACME issuance failed: " + cause);
+        } catch (TimeoutException e) {
+            return error("no answer from the CA within " + wait.toSeconds() + "s; the issuance goes on and its result"
+                    + " will be in `emperor events " + name + "`");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return error("interrupted");
+        }
+    }
+
+    /** `emperor cert renew`: a renewal pass now; what it did, one line per tenant. */
+    private ObjectNode certRenew(Duration wait) {
+        try {
+            List<String> done = emperor.acme().renewNow().get(wait.toSeconds(), TimeUnit.SECONDS);
+            ObjectNode reply = ok();
+            done.forEach(reply.putArray("renewals")::add);
+            return reply;
+        } catch (ExecutionException e) {
+            return error("renewal pass failed: " + e.getCause());
+        } catch (TimeoutException e) {
+            return error("the renewal pass is still running after " + wait.toSeconds() + "s; see `emperor events NAME`");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return error("interrupted");
         }
     }
 

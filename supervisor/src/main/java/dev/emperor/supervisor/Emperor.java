@@ -17,6 +17,7 @@ import dev.emperor.proxy.tls.TlsFrontend;
 import dev.emperor.supervisor.config.ConfigError;
 import dev.emperor.supervisor.config.ProxySettings;
 import dev.emperor.supervisor.state.SqlitePortLedger;
+import dev.emperor.supervisor.web.AcmeCertificates;
 import dev.emperor.supervisor.web.TenantRoutes;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.EpollIoHandler;
@@ -89,6 +90,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
     private FrontProxy frontProxy;
     private PortForwarder forwarder;
     private TenantRoutes routes;
+    private AcmeCertificates acme;
 
     public Emperor(Path configFile, EmperorConfig config) throws IOException {
         this.configFile = configFile;
@@ -173,28 +175,48 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
                 EpollIoHandler.newFactory());
         Files.createDirectories(settings.certDir());
         Files.createDirectories(settings.accessLogDir());
-        CertificateStore certificates = new CertificateStore(settings.certDir(), settings.platformDomain().orElse(null));
-        for (String problem : certificates.loadProblems()) log.error("certificate not loaded: {}", problem);
-        if (settings.tlsCert().isPresent()) {
-            try {
-                certificates.usePlatformCertificate(settings.tlsCert().get(), settings.tlsKey().orElseThrow());
-            } catch (CertificateRefused e) {
-                throw new IOException(configFile + ": tls-cert: " + e.getMessage());
-            }
+        CertificateStore certificates;
+        try {
+            certificates = certificateStore(settings);
+        } catch (CertificateRefused e) {
+            throw new IOException(configFile + ": tls-cert: " + e.getMessage());
         }
+        PendingChallenges challenges = new PendingChallenges();
         frontProxy = new FrontProxy(ProxyOptions.defaults().withHttpListen(settings.httpListen()), proxyLoops,
-                new PendingChallenges(), settings.accessLogDir());
+                challenges, settings.accessLogDir());
         FrontProxy proxy = frontProxy;
         frontProxy.start();
-        frontProxy.startHttps(settings.httpsListen(),
-                new TlsFrontend(certificates, (pipeline, http2) -> proxy.installHttpHandlers(pipeline, true, http2)));
         forwarder = new PortForwarder(proxyLoops);
         PortAllocator allocator = new PortAllocator(settings.portLow(), settings.portHigh(), new SqlitePortLedger(store));
         routes = new TenantRoutes(frontProxy, certificates, allocator, forwarder, store,
                 config.runDir().resolve("vassals"), network::addressOf);
+        TenantRoutes tenantRoutes = routes;
+        // every handshake asks the routes' current store: SIGHUP may replace it
+        frontProxy.startHttps(settings.httpsListen(), new TlsFrontend(tenantRoutes::serverContext,
+                (pipeline, http2) -> proxy.installHttpHandlers(pipeline, true, http2)));
+        acme = new AcmeCertificates(routes, store, challenges, config.stateDir().resolve("acme/account.pem"),
+                () -> this.config.proxy(), java.time.Clock.systemUTC());
+        routes.onSitesChanged(acme::sitesChanged);
+        acme.start();
         launcher.setLiveSettingsListener(routes);
         log.info("front proxy: http {}, https {}, public ports {}", frontProxy.httpAddresses(),
                 frontProxy.httpsAddresses(), allocator.range());
+    }
+
+    /** The tenant certificate store of these settings, with the platform certificate (tls-cert) if given. */
+    private static CertificateStore certificateStore(ProxySettings settings) throws IOException, CertificateRefused {
+        Files.createDirectories(settings.certDir());
+        CertificateStore certificates = new CertificateStore(settings.certDir(), settings.platformDomain().orElse(null));
+        for (String problem : certificates.loadProblems()) log.error("certificate not loaded: {}", problem);
+        if (settings.tlsCert().isPresent()) {
+            certificates.usePlatformCertificate(settings.tlsCert().get(), settings.tlsKey().orElseThrow());
+        }
+        return certificates;
+    }
+
+    /** ACME issuance and renewal of tenants' certificates. */
+    public AcmeCertificates acme() {
+        return acme;
     }
 
     /** Tenants' web sites, certificates and public ports. */
@@ -352,6 +374,14 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
                         + " keeping the previous configuration (restart the emperor to change them)", configFile);
                 return;
             }
+            // Checked before anything is applied: a bad platform certificate keeps the old configuration whole.
+            CertificateStore certificates;
+            try {
+                certificates = reloadedCertificates(config.proxy(), fresh.proxy());
+            } catch (CertificateRefused | IOException e) {
+                log.error("{}: tls-cert: {}; keeping the previous configuration", configFile, e.getMessage());
+                return;
+            }
             try {
                 network.setHostServices(fresh.hostServices());
             } catch (RuntimeException e) {
@@ -359,7 +389,14 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
                 log.error("keeping the previous configuration: {}", e.getMessage());
                 return;
             }
-            config = fresh;
+            warnAboutRestartOnlyKeys(config.proxy(), fresh.proxy());
+            config = new EmperorConfig(fresh.vassalsDir(), fresh.stateDir(), fresh.runDir(), fresh.logDir(),
+                    fresh.distroDir(), fresh.homeDir(), fresh.optDir(), fresh.cgroup(), fresh.uidRange(), fresh.stopGrace(),
+                    fresh.backoffMax(), fresh.rescan(), fresh.logMaxSize(), fresh.logKeep(), fresh.controlSocket(),
+                    fresh.tmpSize(), fresh.stopVassalsOnExit(), fresh.tunSubnet(), fresh.tunGateway(), fresh.firewall(),
+                    fresh.hostServices(), fresh.cronTimezone(), keepRestartOnly(config.proxy(), fresh.proxy()));
+            if (certificates != null) routes.useCertificateStore(certificates);
+            acme.settingsChanged();
             network.setRules(fresh.firewall());
             log.info("re-read {} ({} outbound and {} inbound firewall rules, host services open to tenants: {})", configFile,
                     fresh.firewall().out().size(), fresh.firewall().in().size(),
@@ -367,6 +404,48 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         } catch (ConfigError e) {
             log.error("keeping the previous configuration: {}", e.getMessage());
         }
+    }
+
+    /**
+     * SIGHUP's certificates: a new store when cert-dir or platform-domain changed or tls-cert
+     * was dropped (a store cannot forget its platform certificate); otherwise the platform
+     * certificate is read again into the running store, so a wildcard renewed in place is
+     * served from the next handshake on. Null when there is nothing to swap.
+     */
+    private CertificateStore reloadedCertificates(ProxySettings old, ProxySettings fresh)
+            throws IOException, CertificateRefused {
+        boolean newStore = !old.certDir().equals(fresh.certDir()) || !old.platformDomain().equals(fresh.platformDomain())
+                || (old.tlsCert().isPresent() && fresh.tlsCert().isEmpty());
+        if (newStore) {
+            log.info("SIGHUP: certificates from {} (platform certificate {})", fresh.certDir(),
+                    fresh.tlsCert().map(Path::toString).orElse("none"));
+            return certificateStore(fresh);
+        }
+        if (fresh.tlsCert().isPresent()) {
+            routes.certificateStore().usePlatformCertificate(fresh.tlsCert().get(), fresh.tlsKey().orElseThrow());
+        }
+        return null;
+    }
+
+    /** Listeners, the public port range and the access log directory are bound at start: say so, naming the key. */
+    private void warnAboutRestartOnlyKeys(ProxySettings old, ProxySettings fresh) {
+        Map<String, Boolean> changed = new java.util.LinkedHashMap<>();
+        changed.put("http-listen", !old.httpListen().equals(fresh.httpListen()));
+        changed.put("https-listen", !old.httpsListen().equals(fresh.httpsListen()));
+        changed.put("port-range", old.portLow() != fresh.portLow() || old.portHigh() != fresh.portHigh());
+        changed.put("access-log-dir", !old.accessLogDir().equals(fresh.accessLogDir()));
+        changed.forEach((key, differs) -> {
+            if (differs) {
+                log.warn("{}: {} changed: it takes effect when the emperor is restarted; still using the old value",
+                        configFile, key);
+            }
+        });
+    }
+
+    /** The fresh proxy settings, except the keys that only a restart applies (they stay as running). */
+    private static ProxySettings keepRestartOnly(ProxySettings old, ProxySettings fresh) {
+        return new ProxySettings(old.httpListen(), old.httpsListen(), fresh.platformDomain(), fresh.tlsCert(),
+                fresh.tlsKey(), fresh.certDir(), old.portLow(), old.portHigh(), old.accessLogDir(), fresh.acme());
     }
 
     private void rotateLogs() {
@@ -401,6 +480,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         if (shell != null) shell.close();
         if (control != null) control.close();
         timers.shutdownNow();
+        if (acme != null) acme.close();
         if (forwarder != null) forwarder.close();
         if (frontProxy != null) frontProxy.close();
         if (proxyLoops != null) proxyLoops.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();

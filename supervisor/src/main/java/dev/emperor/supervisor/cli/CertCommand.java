@@ -5,24 +5,33 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.emperor.supervisor.control.ControlClient;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Base64;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** `emperor cert put NAME FILE.pem` and `emperor cert rm NAME`: a tenant's TLS certificate. */
+/**
+ * `emperor cert put NAME FILE.pem`, `emperor cert issue NAME`, `emperor cert renew` and
+ * `emperor cert rm NAME`: a tenant's TLS certificate, uploaded or from the ACME CA.
+ */
 @Command(name = "cert", mixinStandardHelpOptions = true,
-        description = "Give a tenant its own TLS certificate, or take it away.",
-        subcommands = {CertCommand.Put.class, CertCommand.Remove.class})
+        description = "Give a tenant its own TLS certificate (uploaded or from the ACME CA), or take it away.",
+        subcommands = {CertCommand.Put.class, CertCommand.Issue.class, CertCommand.Renew.class, CertCommand.Remove.class})
 public final class CertCommand implements Runnable {
     @Override
     public void run() {
-        System.err.println("emperor cert: use `emperor cert put NAME FILE.pem` or `emperor cert rm NAME`");
+        System.err.println("emperor cert: use `emperor cert put NAME FILE.pem`, `emperor cert issue NAME`,"
+                + " `emperor cert renew` or `emperor cert rm NAME`");
     }
 
     private static int send(ConfigOption config, ObjectNode request, String done) throws Exception {
-        ObjectNode reply = ControlClient.call(config.load().controlSocket(), request);
+        return print(ControlClient.call(config.load().controlSocket(), request), done);
+    }
+
+    private static int print(ObjectNode reply, String done) {
         if (!reply.path("ok").asBoolean()) {
             System.err.println("emperor: " + reply.path("error").asText());
             return 1;
@@ -50,6 +59,60 @@ public final class CertCommand implements Runnable {
             ObjectNode request = new ObjectMapper().createObjectNode().put("cmd", "cert-put").put("name", name)
                     .put("pem", Base64.getEncoder().encodeToString(pem));
             return send(config, request, name + ": certificate stored");
+        }
+    }
+
+    @Command(name = "issue", mixinStandardHelpOptions = true,
+            description = "Get a certificate for the tenant's domains from the ACME CA of emperor.ini (acme-directory),"
+                    + " proving each name over HTTP-01 through the running proxy, and serve it like an uploaded one."
+                    + " Wildcards and names the platform certificate covers are left out. From then on the emperor"
+                    + " renews it. A failure changes nothing and names the CA's reason.")
+    public static final class Issue implements Callable<Integer> {
+        @Mixin
+        ConfigOption config;
+
+        @Parameters(paramLabel = "NAME", description = "the tenant")
+        String name;
+
+        @Option(names = "--wait", paramLabel = "SECONDS", defaultValue = "300",
+                description = "how long to wait for the CA (default: ${DEFAULT-VALUE}); the issuance goes on after")
+        long waitSeconds;
+
+        @Override
+        public Integer call() throws Exception {
+            ObjectNode request = new ObjectMapper().createObjectNode().put("cmd", "cert-issue").put("name", name)
+                    .put("wait", waitSeconds);
+            // the emperor answers within the wait; the extra time covers a busy emperor
+            ObjectNode reply = ControlClient.call(config.load().controlSocket(), request,
+                    Duration.ofSeconds(waitSeconds + 30));
+            return print(reply, name + ": certificate issued");
+        }
+    }
+
+    @Command(name = "renew", mixinStandardHelpOptions = true,
+            description = "Run the renewal check now instead of at its next time: ACME certificates expiring within"
+                    + " acme-renew-days are renewed (and, with acme-auto, missing ones issued). Uploaded certificates"
+                    + " are never touched.")
+    public static final class Renew implements Callable<Integer> {
+        @Mixin
+        ConfigOption config;
+
+        @Option(names = "--wait", paramLabel = "SECONDS", defaultValue = "600",
+                description = "how long to wait for the pass (default: ${DEFAULT-VALUE})")
+        long waitSeconds;
+
+        @Override
+        public Integer call() throws Exception {
+            ObjectNode request = new ObjectMapper().createObjectNode().put("cmd", "cert-renew").put("wait", waitSeconds);
+            ObjectNode reply = ControlClient.call(config.load().controlSocket(), request,
+                    Duration.ofSeconds(waitSeconds + 30));
+            if (!reply.path("ok").asBoolean()) {
+                System.err.println("emperor: " + reply.path("error").asText());
+                return 1;
+            }
+            if (reply.path("renewals").isEmpty()) System.out.println("nothing to renew");
+            reply.path("renewals").forEach(line -> System.out.println(line.asText()));
+            return 0;
         }
     }
 

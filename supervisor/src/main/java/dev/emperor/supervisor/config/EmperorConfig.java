@@ -121,7 +121,7 @@ public record EmperorConfig(
             "control-socket", "tmp-size", "on-exit", "tun-subnet", "tun-gateway",
             FIREWALL_OUT, FIREWALL_IN, HOST_ALLOW, "cron-timezone",
             "http-listen", "https-listen", "platform-domain", "tls-cert", "tls-key", "cert-dir", "port-range",
-            "access-log-dir");
+            "access-log-dir", "acme-directory", "acme-email", "acme-ca-trust", "acme-renew-days", "acme-auto");
 
     private static final Pattern UID_RANGE = Pattern.compile("(\\d{1,10})\\s*-\\s*(\\d{1,10})");
     /** An interface name that is also a valid nftables table suffix. */
@@ -230,7 +230,81 @@ public record EmperorConfig(
                     cert, key,
                     path("cert-dir", d.certDir()),
                     range[0], range[1],
-                    path("access-log-dir", d.accessLogDir()));
+                    path("access-log-dir", d.accessLogDir()),
+                    acme());
+        }
+
+        /** Off unless acme-directory is given; the other acme-* keys mean nothing without it. */
+        private Optional<AcmeSettings> acme() throws ConfigError {
+            if (!entries.containsKey("acme-directory")) {
+                for (String key : List.of("acme-email", "acme-ca-trust", "acme-renew-days", "acme-auto")) {
+                    if (entries.containsKey(key)) {
+                        throw error(entries.get(key), key + " needs acme-directory (the CA's ACME directory URL)");
+                    }
+                }
+                return Optional.empty();
+            }
+            return Optional.of(new AcmeSettings(
+                    value("acme-directory", null, this::acmeDirectory),
+                    optional("acme-email", this::email),
+                    optional("acme-ca-trust", this::trustFile),
+                    value("acme-renew-days", AcmeSettings.DEFAULT_RENEW_DAYS, this::renewDays),
+                    value("acme-auto", false, this::yesNo)));
+        }
+
+        private java.net.URI acmeDirectory(IniDocument.Entry entry) throws ConfigError {
+            java.net.URI uri;
+            try {
+                uri = new java.net.URI(entry.value());
+            } catch (java.net.URISyntaxException e) {
+                throw error(entry, "bad URL " + ConfigError.quote(entry.value()) + ": " + e.getReason());
+            }
+            boolean https = "https".equals(uri.getScheme()) && uri.getHost() != null;
+            boolean provider = "acme".equals(uri.getScheme()) && uri.getHost() != null;
+            if (!https && !provider) {
+                throw error(entry, "bad URL " + ConfigError.quote(entry.value())
+                        + ": expected the CA's https:// directory URL (e.g. https://acme-v02.api.letsencrypt.org/directory)"
+                        + " or an acme:// provider URI (e.g. acme://letsencrypt.org)");
+            }
+            return uri;
+        }
+
+        private String email(IniDocument.Entry entry) throws ConfigError {
+            if (!entry.value().matches("[^@\\s,;<>]+@[^@\\s,;<>]+\\.[^@\\s,;<>]+")) {
+                throw error(entry, "bad e-mail address " + ConfigError.quote(entry.value()));
+            }
+            return entry.value();
+        }
+
+        /** Read now, so a missing or wrong file is an error naming the key, not a failed issuance later. */
+        private Path trustFile(IniDocument.Entry entry) throws ConfigError {
+            Path trust = toPath(entry);
+            try (var in = java.nio.file.Files.newInputStream(trust)) {
+                java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(in);
+            } catch (java.nio.file.NoSuchFileException e) {
+                throw error(entry, "no such file " + trust);
+            } catch (java.io.IOException e) {
+                throw error(entry, "cannot read " + trust + ": " + e.getMessage());
+            } catch (java.security.cert.CertificateException e) {
+                throw error(entry, trust + " holds no PEM certificate: " + e.getMessage());
+            }
+            return trust;
+        }
+
+        private int renewDays(IniDocument.Entry entry) throws ConfigError {
+            String value = entry.value();
+            if (!value.matches("\\d{1,5}") || Integer.parseInt(value) < 1 || Integer.parseInt(value) > 3650) {
+                throw error(entry, "bad number of days " + ConfigError.quote(value) + ": expected 1 to 3650");
+            }
+            return Integer.parseInt(value);
+        }
+
+        private boolean yesNo(IniDocument.Entry entry) throws ConfigError {
+            return switch (entry.value()) {
+                case "true", "yes", "on" -> true;
+                case "false", "no", "off" -> false;
+                default -> throw error(entry, "expected true or false, not " + ConfigError.quote(entry.value()));
+            };
         }
 
         /** {@code off}, or comma-separated {@code ADDRESS:PORT} with a literal IPv4 or [IPv6] address. */

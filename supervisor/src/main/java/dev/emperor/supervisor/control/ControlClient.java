@@ -47,6 +47,33 @@ public final class ControlClient {
         }
     }
 
+    /**
+     * Like {@link #call(Path, ObjectNode)}, but gives up after {@code timeout}: for requests
+     * the emperor may take long to answer (an ACME issuance waits for a CA).
+     */
+    public static ObjectNode call(Path socket, ObjectNode request, java.time.Duration timeout) throws IOException {
+        var result = new java.util.concurrent.CompletableFuture<ObjectNode>();
+        Thread caller = Thread.ofVirtual().name("emperor-control-call").start(() -> {
+            try {
+                result.complete(call(socket, request));
+            } catch (IOException | RuntimeException e) {
+                result.completeExceptionally(e);
+            }
+        });
+        try {
+            return result.get(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            caller.interrupt(); // closes its channel: the emperor sees the client gone
+            throw new IOException("no answer from the emperor within " + timeout.toSeconds() + "s");
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof IOException io) throw io;
+            throw new IOException(e.getCause().getMessage(), e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while waiting for the emperor");
+        }
+    }
+
     private static SocketChannel connect(Path socket) throws IOException {
         try {
             return SocketChannel.open(UnixDomainSocketAddress.of(socket));

@@ -21,7 +21,9 @@ public enum EventKind {
     /** A cron job was skipped, failed, or went over its time limit. */
     CRON,
     /** An attached daemon exited, was restarted, re-adopted or stopped. */
-    DAEMON;
+    DAEMON,
+    /** A certificate was issued or renewed by ACME, or an issuance failed. */
+    CERT;
 
     /** The value kept in the database. */
     String stored() {

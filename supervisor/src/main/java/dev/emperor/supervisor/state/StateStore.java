@@ -128,6 +128,16 @@ public final class StateStore implements AutoCloseable {
                     enabled    INTEGER NOT NULL CHECK (enabled IN (0, 1)),
                     set_at     INTEGER NOT NULL
                 )""",
+            },
+            new String[] {
+                // Where a tenant's stored certificate came from: renewal replaces only 'acme'
+                // ones. No row (certificates stored before this table) counts as uploaded.
+                """
+                CREATE TABLE certificate_origins (
+                    name        TEXT PRIMARY KEY,
+                    origin      TEXT NOT NULL CHECK (origin IN ('upload', 'acme')),
+                    recorded_at INTEGER NOT NULL
+                )""",
             });
 
     private final Connection db;
@@ -570,6 +580,36 @@ public final class StateStore implements AutoCloseable {
             ps.executeUpdate();
         } catch (SQLException e) {
             throw failed("storing the maintenance setting of " + name, e);
+        }
+    }
+
+    // ---- where tenants' certificates came from -------------------------------------------
+
+    /** The origin of the tenant's stored certificate, if recorded. */
+    public synchronized Optional<CertificateOrigin> certificateOrigin(String name) {
+        try (PreparedStatement ps = db.prepareStatement("SELECT origin FROM certificate_origins WHERE name = ?")) {
+            ps.setString(1, name);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Optional.of(CertificateOrigin.fromStored(rs.getString(1))) : Optional.empty();
+            }
+        } catch (SQLException e) {
+            throw failed("reading the certificate origin of " + name, e);
+        }
+    }
+
+    /** Records where the tenant's certificate came from; null forgets it (certificate removed). */
+    public synchronized void setCertificateOrigin(String name, CertificateOrigin origin) {
+        try (PreparedStatement ps = db.prepareStatement(origin == null ? "DELETE FROM certificate_origins WHERE name = ?"
+                : "INSERT INTO certificate_origins (name, origin, recorded_at) VALUES (?, ?, ?)"
+                        + " ON CONFLICT(name) DO UPDATE SET origin = excluded.origin, recorded_at = excluded.recorded_at")) {
+            ps.setString(1, name);
+            if (origin != null) {
+                ps.setString(2, origin.stored());
+                ps.setLong(3, System.currentTimeMillis());
+            }
+            ps.executeUpdate();
+        } catch (SQLException e) {
+            throw failed("storing the certificate origin of " + name, e);
         }
     }
 

@@ -16,6 +16,7 @@ import dev.emperor.supervisor.config.PortService;
 import dev.emperor.supervisor.config.VassalConfig;
 import dev.emperor.supervisor.config.WebSite;
 import dev.emperor.supervisor.lifecycle.TenantLauncher;
+import dev.emperor.supervisor.state.CertificateOrigin;
 import dev.emperor.supervisor.state.StateStore;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -53,7 +54,8 @@ public final class TenantRoutes implements TenantLauncher.LiveSettingsListener {
     public record Certificate(List<String> names, Instant notAfter) {}
 
     private final FrontProxy proxy;
-    private final CertificateStore certificates;
+    /** Replaced whole when SIGHUP changes cert-dir, platform-domain or drops tls-cert. */
+    private volatile CertificateStore certificates;
     private final PortAllocator allocator;
     private final PortForwarder forwarder;
     private final StateStore store;
@@ -62,6 +64,10 @@ public final class TenantRoutes implements TenantLauncher.LiveSettingsListener {
     /** In the order tenants first appeared: that order decides who keeps a contested name. */
     private final Map<String, Wanted> wanted = new LinkedHashMap<>();
     private final Map<String, List<String>> problems = new HashMap<>();
+    /** The sites as last given to the proxy, and the names each tenant lost to another. */
+    private List<TenantSite> sites = List.of();
+    private List<SiteTable.Conflict> conflicts = List.of();
+    private volatile Runnable sitesChanged = () -> {};
 
     /**
      * @param vassalRunDirs the host directory holding every tenant's /run ({@code run-dir/vassals})
@@ -143,16 +149,55 @@ public final class TenantRoutes implements TenantLauncher.LiveSettingsListener {
     }
 
     /**
-     * Checks and stores an uploaded certificate for the tenant's current domains.
+     * Checks and stores an uploaded certificate for the tenant's current domains; renewal
+     * never replaces it (its origin is recorded as an upload).
      *
      * @throws dev.emperor.proxy.tls.CertificateRefused with the reason to show as is
      */
     public PemBundle putCertificate(String name, byte[] pem) throws dev.emperor.proxy.tls.CertificateRefused, IOException {
-        return certificates.put(name, pem, domains(name));
+        PemBundle bundle = certificates.put(name, pem, domains(name));
+        store.setCertificateOrigin(name, CertificateOrigin.UPLOAD);
+        return bundle;
     }
 
     public boolean removeCertificate(String name) throws IOException {
-        return certificates.remove(name);
+        boolean removed = certificates.remove(name);
+        if (removed) store.setCertificateOrigin(name, null);
+        return removed;
+    }
+
+    /** The store every handshake asks (through {@link #serverContext}) and ACME installs into. */
+    public CertificateStore certificateStore() {
+        return certificates;
+    }
+
+    /** The TLS listener's certificate choice, always from the current store. */
+    public io.netty.handler.ssl.SslContext serverContext(String serverName) {
+        return certificates.forServerName(serverName);
+    }
+
+    /** SIGHUP with a new cert-dir or platform certificate: the new store learns the sites, then serves. */
+    public synchronized void useCertificateStore(CertificateStore replacement) {
+        replacement.setSites(sites);
+        certificates = replacement;
+    }
+
+    /** Called whenever the site table was rebuilt, under this object's lock: the listener only schedules work. */
+    public void onSitesChanged(Runnable listener) {
+        sitesChanged = listener;
+    }
+
+    /** Tenants that have a web site now, in the order they appeared. */
+    public synchronized List<String> tenantsWithSites() {
+        return sites.stream().map(TenantSite::tenant).toList();
+    }
+
+    /** The tenant's site with only the names it owns (not those another tenant claimed first). */
+    public synchronized Optional<TenantSite> ownedSite(String name) {
+        List<String> lost = conflicts.stream().filter(c -> c.loser().equals(name)).map(SiteTable.Conflict::domain).toList();
+        return sites.stream().filter(site -> site.tenant().equals(name)).findFirst().map(site -> new TenantSite(name,
+                site.domains().stream().filter(d -> !lost.contains(d)).toList(), site.app(), site.maintenanceBackend(),
+                site.maintenance(), site.redirectToHttps(), site.maxBodyBytes(), site.maxConnections()));
     }
 
     // ---- internals ------------------------------------------------------------------------
@@ -202,6 +247,8 @@ public final class TenantRoutes implements TenantLauncher.LiveSettingsListener {
         }
         List<SiteTable.Conflict> conflicts = proxy.setSites(sites);
         certificates.setSites(sites);
+        this.sites = List.copyOf(sites);
+        this.conflicts = List.copyOf(conflicts);
         Map<String, List<String>> conflictsByTenant = new HashMap<>();
         for (SiteTable.Conflict c : conflicts) {
             conflictsByTenant.computeIfAbsent(c.loser(), t -> new ArrayList<>()).add(c.toString());
@@ -216,6 +263,7 @@ public final class TenantRoutes implements TenantLauncher.LiveSettingsListener {
             }
             problems.put(name, list);
         }
+        sitesChanged.run();
     }
 
     private Upstream upstream(String name, WebSite.Upstream app) {

@@ -40,7 +40,7 @@ class StateStoreTest {
     @Test
     void usesWalAndAVersionedSchema() {
         assertThat(store.journalMode()).isEqualToIgnoringCase("wal");
-        assertThat(store.schemaVersion()).isEqualTo(5);
+        assertThat(store.schemaVersion()).isEqualTo(6);
     }
 
     @Test
@@ -56,7 +56,23 @@ class StateStoreTest {
         assertThat(alice.pidStartTime()).isEqualTo(987654L);
         assertThat(store.events("alice", 10)).extracting(EventRow::detail).containsExactly("pid 4242");
         assertThat(store.allocateUid("alice", 2001, 2999)).isEqualTo(uid);
-        assertThat(store.schemaVersion()).isEqualTo(5);
+        assertThat(store.schemaVersion()).isEqualTo(6);
+    }
+
+    @Test
+    void certificateOriginsSurviveReopeningAndCanBeForgotten() throws Exception {
+        assertThat(store.certificateOrigin("shop")).isEmpty();
+        store.setCertificateOrigin("shop", CertificateOrigin.UPLOAD);
+        store.setCertificateOrigin("shop", CertificateOrigin.ACME);
+        store.setCertificateOrigin("blog", CertificateOrigin.UPLOAD);
+        store.close();
+
+        store = StateStore.open(stateDir);
+        assertThat(store.certificateOrigin("shop")).contains(CertificateOrigin.ACME);
+        assertThat(store.certificateOrigin("blog")).contains(CertificateOrigin.UPLOAD);
+        store.setCertificateOrigin("shop", null);
+        assertThat(store.certificateOrigin("shop")).isEmpty();
+        assertThat(store.certificateOrigin("blog")).contains(CertificateOrigin.UPLOAD);
     }
 
     @Test

@@ -1,0 +1,336 @@
+package dev.emperor.supervisor.web;
+
+import dev.emperor.proxy.TenantSite;
+import dev.emperor.proxy.acme.AcmeFailure;
+import dev.emperor.proxy.acme.AcmeIssuer;
+import dev.emperor.proxy.acme.PendingChallenges;
+import dev.emperor.proxy.tls.PemBundle;
+import dev.emperor.supervisor.config.AcmeSettings;
+import dev.emperor.supervisor.config.ProxySettings;
+import dev.emperor.supervisor.state.CertificateOrigin;
+import dev.emperor.supervisor.state.EventKind;
+import dev.emperor.supervisor.state.StateStore;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
+import java.security.cert.CertificateParsingException;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Tenants' certificates from the ACME CA of emperor.ini: issued on request ({@code emperor
+ * cert issue}), automatically for tenants with domains and no certificate ({@code acme-auto}),
+ * and renewed when they expire within {@code acme-renew-days}.
+ *
+ * <p>Everything runs on one platform thread of its own, one issuance at a time: a CA takes
+ * seconds, the control socket and the proxy never wait for it, and the CA sees one order at
+ * a time from us (rate limits). A renewal pass runs at start, whenever the site table
+ * changed, after SIGHUP, and every {@link #CHECK_INTERVAL}; a tenant whose issuance failed
+ * is retried with exponential back-off (an event in its history each time), never more
+ * often. Only certificates whose recorded origin is ACME are ever replaced: an uploaded
+ * certificate (or one stored before origins were recorded) is the tenant's own.
+ *
+ * <p>Which names are asked for: the tenant's domains that it owns (a name another tenant
+ * claimed first is not its to prove), minus wildcards (HTTP-01 cannot prove them) and minus
+ * names the platform certificate ({@code tls-cert}) already covers (they are served with it
+ * anyway; asking a CA for them only spends its rate limits).
+ */
+public final class AcmeCertificates implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(AcmeCertificates.class);
+
+    /** How often certificates are looked at when nothing else asks for a pass. */
+    public static final Duration CHECK_INTERVAL = Duration.ofHours(12);
+    /** The first retry after a failed issuance; doubled per failure, at most CHECK_INTERVAL. */
+    static final Duration FIRST_RETRY = Duration.ofMinutes(10);
+    /** A burst of vassal files (the start) ends in one pass, not one per file. */
+    private static final Duration SITES_SETTLE = Duration.ofSeconds(2);
+
+    /** Why no certificate was issued, in words for the operator (the CA's own, where it gave some). */
+    public static final class NotIssued extends Exception {
+        public NotIssued(String message) {
+            super(message);
+        }
+    }
+
+    private record Retry(int failures, Instant notBefore) {}
+
+    private static final java.util.regex.Pattern CERTIFICATE_BLOCK = java.util.regex.Pattern.compile(
+            "-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\\s]+-----END CERTIFICATE-----");
+
+    private final TenantRoutes routes;
+    private final StateStore store;
+    private final PendingChallenges challenges;
+    private final Path accountKey;
+    private final Supplier<ProxySettings> settings;
+    private final Clock clock;
+    private final ScheduledExecutorService worker = Executors.newSingleThreadScheduledExecutor(
+            r -> Thread.ofPlatform().name("emperor-acme").daemon().unstarted(r));
+    private final Map<String, Retry> retries = new ConcurrentHashMap<>();
+    private ScheduledFuture<?> nextPass; // guarded by this
+
+    /**
+     * @param accountKey where the ACME account key is kept (created on first use, 0600)
+     * @param settings   the proxy settings now in force (they change on SIGHUP)
+     */
+    public AcmeCertificates(TenantRoutes routes, StateStore store, PendingChallenges challenges, Path accountKey,
+            Supplier<ProxySettings> settings, Clock clock) {
+        this.routes = routes;
+        this.store = store;
+        this.challenges = challenges;
+        this.accountKey = accountKey;
+        this.settings = settings;
+        this.clock = clock;
+    }
+
+    /** The first pass now; later ones follow site changes and the check interval. */
+    public void start() {
+        schedulePass(Duration.ZERO);
+    }
+
+    /** The site table changed: a new tenant may need a certificate (acme-auto) or new names. */
+    public void sitesChanged() {
+        schedulePass(SITES_SETTLE);
+    }
+
+    /** SIGHUP: ACME may have been turned on, or the renewal window widened. */
+    public void settingsChanged() {
+        schedulePass(Duration.ZERO);
+    }
+
+    /** `emperor cert issue NAME`: queued behind any issuance under way; replaces whatever the tenant has. */
+    public Future<PemBundle> issue(String tenant) {
+        return worker.submit(() -> {
+            try {
+                return issueNow(tenant, "issued");
+            } catch (NotIssued e) {
+                store.event(tenant, EventKind.CERT, "ACME issuance failed: " + e.getMessage());
+                throw e;
+            }
+        });
+    }
+
+    /** `emperor cert renew`: a renewal pass now (back-off still applies); one line per tenant it touched. */
+    public Future<List<String>> renewNow() {
+        return worker.submit(this::pass);
+    }
+
+    // ---- the pass -------------------------------------------------------------------------
+
+    private synchronized void schedulePass(Duration delay) {
+        if (nextPass != null && !nextPass.isDone() && nextPass.getDelay(TimeUnit.MILLISECONDS) <= delay.toMillis()) {
+            return; // one is due sooner anyway
+        }
+        if (nextPass != null) nextPass.cancel(false);
+        try {
+            nextPass = worker.schedule(this::scheduledPass, delay.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException closed) {
+            nextPass = null;
+        }
+    }
+
+    private void scheduledPass() {
+        try {
+            pass();
+        } catch (RuntimeException e) {
+            log.error("ACME renewal pass failed", e); // never the daemon's end
+        } finally {
+            synchronized (this) {
+                nextPass = null;
+            }
+            Instant now = clock.instant();
+            Duration next = CHECK_INTERVAL;
+            for (Retry retry : retries.values()) {
+                Duration until = Duration.between(now, retry.notBefore());
+                if (until.compareTo(next) < 0) next = until.isNegative() ? Duration.ZERO : until;
+            }
+            schedulePass(next);
+        }
+    }
+
+    private List<String> pass() {
+        Optional<AcmeSettings> acme = settings.get().acme();
+        if (acme.isEmpty()) {
+            return List.of("ACME is off (no acme-directory in emperor.ini)");
+        }
+        List<String> report = new ArrayList<>();
+        for (String tenant : routes.tenantsWithSites()) {
+            String why;
+            try {
+                why = due(tenant, acme.get());
+            } catch (RuntimeException e) {
+                log.error("tenant {}: cannot decide on its certificate: {}", tenant, e.toString());
+                continue;
+            }
+            if (why == null) continue;
+            Retry retry = retries.get(tenant);
+            if (retry != null && clock.instant().isBefore(retry.notBefore())) {
+                report.add(tenant + ": " + why + " waits after " + retry.failures() + " failure(s), next attempt at "
+                        + retry.notBefore());
+                continue;
+            }
+            try {
+                PemBundle bundle = issueNow(tenant, why);
+                report.add(tenant + ": " + why + ": " + bundle);
+            } catch (NotIssued | RuntimeException e) {
+                int failures = retry == null ? 1 : retry.failures() + 1;
+                Duration wait = backoff(failures);
+                retries.put(tenant, new Retry(failures, clock.instant().plus(wait)));
+                String line = why + " failed (attempt " + failures + ", next in " + wait.toMinutes() + "m): " + e.getMessage();
+                log.warn("tenant {}: {}", tenant, line);
+                store.event(tenant, EventKind.CERT, line);
+                report.add(tenant + ": " + line);
+            }
+        }
+        return report;
+    }
+
+    static Duration backoff(int failures) {
+        Duration wait = FIRST_RETRY.multipliedBy(1L << Math.min(failures - 1, 16));
+        return wait.compareTo(CHECK_INTERVAL) > 0 ? CHECK_INTERVAL : wait;
+    }
+
+    /** Why the tenant needs a certificate now, or null if it does not (or is not ours to replace). */
+    private String due(String tenant, AcmeSettings acme) {
+        Optional<TenantRoutes.Certificate> current = routes.certificate(tenant);
+        if (current.isEmpty()) {
+            return acme.auto() && issuable(tenant).isPresent() ? "automatic issuance" : null;
+        }
+        if (store.certificateOrigin(tenant).orElse(CertificateOrigin.UPLOAD) != CertificateOrigin.ACME) {
+            return null; // the tenant's own upload: never replaced
+        }
+        Instant expires = current.get().notAfter();
+        if (!clock.instant().plus(Duration.ofDays(acme.renewDays())).isBefore(expires)) {
+            return "renewal (expires " + expires + ")";
+        }
+        Optional<TenantSite> site = issuable(tenant);
+        if (site.isPresent() && !new TreeSet<>(site.get().domains()).equals(new TreeSet<>(current.get().names()))) {
+            return "renewal for changed domains " + site.get().domains();
+        }
+        return null;
+    }
+
+    private Optional<TenantSite> issuable(String tenant) {
+        try {
+            return Optional.of(issuableSite(tenant));
+        } catch (NotIssued e) {
+            return Optional.empty();
+        }
+    }
+
+    // ---- one issuance -----------------------------------------------------------------------
+
+    private PemBundle issueNow(String tenant, String why) throws NotIssued {
+        AcmeSettings acme = settings.get().acme().orElseThrow(() -> new NotIssued(
+                "ACME is not configured: set acme-directory (and acme-email) in emperor.ini, then SIGHUP the emperor"));
+        TenantSite site = issuableSite(tenant);
+        X509Certificate trust = acme.caTrust().isEmpty() ? null : readTrust(acme.caTrust().get());
+        AcmeIssuer issuer = new AcmeIssuer(acme.directory(), accountKey, acme.email().orElse(null), trust, challenges,
+                routes.certificateStore());
+        PemBundle bundle;
+        try {
+            bundle = issuer.issue(site);
+        } catch (AcmeFailure e) {
+            throw new NotIssued(e.getMessage());
+        }
+        store.setCertificateOrigin(tenant, CertificateOrigin.ACME);
+        retries.remove(tenant);
+        store.event(tenant, EventKind.CERT, "certificate " + why + " by ACME: " + bundle);
+        log.info("tenant {}: certificate {} by ACME: {}", tenant, why, bundle);
+        return bundle;
+    }
+
+    /** The tenant's site reduced to the names ACME may be asked for (see the class comment). */
+    TenantSite issuableSite(String tenant) throws NotIssued {
+        TenantSite site = routes.ownedSite(tenant).orElseThrow(() -> new NotIssued(
+                "tenant " + tenant + " names no domain in its file; a certificate needs the tenant's domains"));
+        Predicate<String> platform = platformCovers();
+        List<String> names = new ArrayList<>();
+        List<String> skipped = new ArrayList<>();
+        for (String domain : AcmeIssuer.issuableDomains(site)) {
+            if (platform.test(domain)) {
+                skipped.add(domain + " (served with the platform certificate)");
+            } else {
+                names.add(domain);
+            }
+        }
+        site.domains().stream().filter(d -> d.startsWith("*.")).forEach(d -> skipped.add(d + " (a wildcard: HTTP-01 cannot prove it)"));
+        if (names.isEmpty()) {
+            throw new NotIssued("tenant " + tenant + " has no domain ACME can issue for"
+                    + (skipped.isEmpty() ? "" : ": " + String.join(", ", skipped)));
+        }
+        return new TenantSite(tenant, names, site.app(), site.maintenanceBackend(), site.maintenance(),
+                site.redirectToHttps(), site.maxBodyBytes(), site.maxConnections());
+    }
+
+    /** Whether a name is covered by the platform certificate (tls-cert), read afresh. */
+    private Predicate<String> platformCovers() {
+        Optional<Path> file = settings.get().tlsCert();
+        if (file.isEmpty()) return name -> false;
+        Set<String> names = new TreeSet<>();
+        try {
+            // the file may hold the key too (tls-key = the same file): only its CERTIFICATE blocks are read
+            var blocks = CERTIFICATE_BLOCK.matcher(Files.readString(file.get(), java.nio.charset.StandardCharsets.US_ASCII));
+            CertificateFactory factory = CertificateFactory.getInstance("X.509");
+            while (blocks.find()) {
+                Certificate cert = factory.generateCertificate(new java.io.ByteArrayInputStream(
+                        blocks.group().getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
+                if (cert instanceof X509Certificate x509 && x509.getBasicConstraints() < 0) { // the leaf, not a CA
+                    names.addAll(dnsNames(x509));
+                    break;
+                }
+            }
+        } catch (IOException | CertificateException | RuntimeException e) {
+            log.warn("platform certificate {} not readable for ACME's choice of names: {}", file.get(), e.getMessage());
+        }
+        return name -> {
+            String host = name.toLowerCase(Locale.ROOT);
+            int dot = host.indexOf('.');
+            return names.contains(host) || (dot > 0 && names.contains("*" + host.substring(dot)));
+        };
+    }
+
+    private static List<String> dnsNames(X509Certificate cert) throws CertificateParsingException {
+        List<String> names = new ArrayList<>();
+        if (cert.getSubjectAlternativeNames() == null) return names;
+        for (List<?> san : cert.getSubjectAlternativeNames()) {
+            if (Integer.valueOf(2).equals(san.get(0))) names.add(san.get(1).toString().toLowerCase(Locale.ROOT));
+        }
+        return names;
+    }
+
+    private static X509Certificate readTrust(Path file) throws NotIssued {
+        try (InputStream in = Files.newInputStream(file)) {
+            return (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in);
+        } catch (IOException | CertificateException e) {
+            throw new NotIssued("acme-ca-trust " + file + ": " + e.getMessage());
+        }
+    }
+
+    @Override
+    public void close() {
+        worker.shutdownNow();
+    }
+}
