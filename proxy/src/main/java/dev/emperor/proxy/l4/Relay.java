@@ -93,7 +93,7 @@ final class Relay extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-        if (peer != null && ctx.channel().isWritable()) {
+        if (peer != null && ctx.channel().isWritable() && !inputShutdown(peer)) {
             peer.read(); // we drained: the side that writes into us may read again
         }
         ctx.fireChannelWritabilityChanged();
@@ -103,29 +103,53 @@ final class Relay extends ChannelInboundHandlerAdapter {
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (!(evt instanceof ChannelInputShutdownEvent)) {
             ctx.fireUserEventTriggered(evt);
-        } else if (peer == null) {
+            return;
+        }
+        if (!outputShutdown(ctx.channel())) {
+            HalfClosedWatch.keep(ctx.channel()); // the peer may still have a lot to say to this side
+        }
+        if (peer == null) {
             inputEndedEarly = true;
         } else {
             inputEnded(ctx);
         }
     }
 
+    /**
+     * This side sent FIN: pass it on once every byte read from this side has left for the peer.
+     * The other direction goes on until it ends too; the pair is closed when both have.
+     */
     private void inputEnded(ChannelHandlerContext ctx) {
+        Channel from = ctx.channel();
         Channel to = peer;
-        // shutdownOutput() would fail writes still queued, so flush them first.
+        // The empty write completes only after everything queued before it has been written, so
+        // the FIN (or the close) never overtakes data.
         to.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(flushed -> {
-            if (!(to instanceof DuplexChannel duplex) || !to.isActive()) {
-                ctx.close();
-                return;
+            if (!flushed.isSuccess() || !to.isActive()) {
+                closeBoth(from, to);
+            } else if (outputShutdown(from)) {
+                closeBoth(from, to); // the other direction ended and was delivered before: all done
+            } else {
+                ((DuplexChannel) to).shutdownOutput().addListener(done -> {
+                    if (!done.isSuccess() || outputShutdown(from)) {
+                        closeBoth(from, to);
+                    }
+                });
             }
-            duplex.shutdownOutput().addListener(done -> {
-                // The peer is finished once its input has ended too. Closing it makes its relay
-                // flush and close this side (channelInactive below), so nothing queued is lost.
-                if (!done.isSuccess() || duplex.isShutdown()) {
-                    to.close();
-                }
-            });
         });
+    }
+
+    private static boolean inputShutdown(Channel channel) {
+        return channel instanceof DuplexChannel duplex && duplex.isInputShutdown();
+    }
+
+    private static boolean outputShutdown(Channel channel) {
+        return channel instanceof DuplexChannel duplex && duplex.isOutputShutdown();
+    }
+
+    private static void closeBoth(Channel a, Channel b) {
+        a.close();
+        b.close();
     }
 
     @Override
@@ -134,8 +158,15 @@ final class Relay extends ChannelInboundHandlerAdapter {
             releaseEarly();
             return; // the connector sees the client gone when its connect completes
         }
-        // Deliver what was already read, then close the other side too.
-        peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        if (!peer.isActive()) {
+            return;
+        }
+        if (outputShutdown(peer)) {
+            peer.close();
+        } else {
+            // Deliver what was already read, then close the other side too.
+            peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        }
     }
 
     @Override

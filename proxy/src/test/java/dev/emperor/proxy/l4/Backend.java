@@ -9,6 +9,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.StandardProtocolFamily;
+import java.net.StandardSocketOptions;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.Channels;
 import java.nio.channels.ServerSocketChannel;
@@ -43,6 +44,7 @@ final class Backend implements AutoCloseable {
     private final ServerSocketChannel server;
     private final Upstream upstream;
     private final Thread acceptor;
+    private volatile int socketBuffers;
 
     private Backend(ServerSocketChannel server, Upstream upstream, Behaviour behaviour) {
         this.server = server;
@@ -51,10 +53,23 @@ final class Backend implements AutoCloseable {
     }
 
     static Backend tcp(Behaviour behaviour) throws IOException {
+        return tcp(behaviour, 0);
+    }
+
+    /**
+     * @param socketBuffers SO_RCVBUF and SO_SNDBUF of every accepted connection (0: the kernel's
+     *                      default); small buffers make the proxy wait for room on every write
+     */
+    static Backend tcp(Behaviour behaviour, int socketBuffers) throws IOException {
         ServerSocketChannel s = ServerSocketChannel.open();
+        if (socketBuffers > 0) {
+            s.setOption(StandardSocketOptions.SO_RCVBUF, socketBuffers); // inherited by accepted sockets
+        }
         s.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
         int port = ((InetSocketAddress) s.getLocalAddress()).getPort();
-        return new Backend(s, new Upstream.Tcp("127.0.0.1", port), behaviour);
+        Backend backend = new Backend(s, new Upstream.Tcp("127.0.0.1", port), behaviour);
+        backend.socketBuffers = socketBuffers;
+        return backend;
     }
 
     static Backend unix(Path path, Behaviour behaviour) throws IOException {
@@ -77,6 +92,9 @@ final class Backend implements AutoCloseable {
             }
             Thread.ofVirtual().start(() -> {
                 try (c) {
+                    if (socketBuffers > 0) {
+                        c.setOption(StandardSocketOptions.SO_SNDBUF, socketBuffers);
+                    }
                     InputStream in = Channels.newInputStream(c);
                     OutputStream out = Channels.newOutputStream(c);
                     behaviour.serve(in, out, this);
