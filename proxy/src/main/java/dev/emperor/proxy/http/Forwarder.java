@@ -43,6 +43,16 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
     private final List<String> httpHandlerNames;
     private ChannelHandlerContext ctx;
     private Exchange current;
+    /** The client's address as text, worked out once per connection. */
+    private String clientIp;
+    /**
+     * The exchange waiting for its response head, and until when. One timer per connection
+     * serves every exchange: it is re-armed when it fires early, never cancelled and
+     * scheduled anew per request (which cost a priority-queue insert and removal each).
+     */
+    private Exchange awaitingResponse;
+    private long responseDeadline;
+    private ScheduledFuture<?> responseTimer;
 
     Forwarder(UpstreamPool pool, boolean overTls, boolean http2Stream, List<String> httpHandlerNames) {
         this.pool = pool;
@@ -102,7 +112,30 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
         if (current != null) {
             current.clientClosed();
         }
+        if (responseTimer != null) {
+            responseTimer.cancel(false);
+            responseTimer = null;
+        }
         ctx.fireChannelInactive();
+    }
+
+    private void scheduleResponseTimer(long delayNanos) {
+        responseTimer = ctx.executor().schedule(this::responseTimeUp, delayNanos, TimeUnit.NANOSECONDS);
+    }
+
+    private void responseTimeUp() {
+        responseTimer = null;
+        Exchange waiting = awaitingResponse;
+        if (waiting == null) {
+            return;
+        }
+        long left = responseDeadline - System.nanoTime();
+        if (left > 0) {
+            scheduleResponseTimer(left); // armed for a later request than the one it was set for
+            return;
+        }
+        awaitingResponse = null;
+        waiting.fail(HttpResponseStatus.GATEWAY_TIMEOUT, "no response in time");
     }
 
     @Override
@@ -125,7 +158,6 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
         private boolean skippingInformational;
         private boolean upstreamKeepAlive;
         private long bodyBytes;
-        private ScheduledFuture<?> timer;
 
         Exchange(Routed routed) {
             this.routed = routed;
@@ -164,7 +196,9 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
             upstream = (Channel) f.getNow();
             relay = upstream.pipeline().get(ResponseRelay.class);
             relay.bind(this);
-            String clientIp = AccessLogHandler.clientIp(ctx.channel());
+            if (clientIp == null) {
+                clientIp = AccessLogHandler.clientIp(ctx.channel());
+            }
             upstream.write(ForwardedHeaders.upstreamRequest(request, clientIp, overTls, webSocket));
             if (request instanceof LastHttpContent whole) {
                 // Ends the upstream request (the codec's state too); the body is empty.
@@ -338,20 +372,21 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
             }
         }
 
+        /** From the request's end: the response head must come within the response timeout. */
         private void armTimer() {
-            if (timer == null && !responseStarted) {
-                timer = ctx.executor().schedule(() -> {
-                    if (!responseStarted) {
-                        fail(HttpResponseStatus.GATEWAY_TIMEOUT, "no response in time");
-                    }
-                }, pool.responseTimeoutNanos(), TimeUnit.NANOSECONDS);
+            if (awaitingResponse == this || responseStarted) {
+                return;
+            }
+            awaitingResponse = this;
+            responseDeadline = System.nanoTime() + pool.responseTimeoutNanos();
+            if (responseTimer == null) {
+                scheduleResponseTimer(pool.responseTimeoutNanos());
             }
         }
 
         private void cancelTimer() {
-            if (timer != null) {
-                timer.cancel(false);
-                timer = null;
+            if (awaitingResponse == this) {
+                awaitingResponse = null;
             }
         }
 

@@ -7,15 +7,13 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
 import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
-import io.netty.handler.timeout.IdleStateHandler;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 /**
  * Builds the HTTP part of a client pipeline. In order, for HTTP/1.1:
  * <pre>
- *   idle, idleClose     close connections with no traffic either way
+ *   idleClose           close connections with no traffic either way
  *   decoder, encoder    strict HTTP/1.1 parsing (obs-fold refused too) / response writing
  *   headTimeout         slowloris: a started head must finish in time
  *   keepAlive           Connection: keep-alive / close bookkeeping
@@ -52,8 +50,7 @@ public final class HttpHandlers {
 
     public void install(ChannelPipeline p, boolean overTls, boolean http2Stream) {
         if (!http2Stream) {
-            p.addLast("idle", new IdleStateHandler(0, 0, options.idleTimeout().toNanos(), TimeUnit.NANOSECONDS))
-                    .addLast("idleClose", new IdleCloser())
+            p.addLast("idleClose", new IdleCloser(options.idleTimeout().toNanos()))
                     .addLast("decoder", new StrictRequestDecoder(options.maxHeaderBytes()))
                     .addLast("encoder", new HttpResponseEncoder())
                     .addLast("headTimeout", new HeadReadTimeout(options.headerReadTimeout().toNanos()))

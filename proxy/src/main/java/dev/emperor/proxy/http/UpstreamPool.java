@@ -12,7 +12,6 @@ import io.netty.channel.epoll.EpollDomainSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpDecoderConfig;
-import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import java.io.IOException;
@@ -24,7 +23,6 @@ import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Keep-alive connections to tenants' apps, pooled per event loop and per Upstream. A client
@@ -84,8 +82,7 @@ final class UpstreamPool {
                         channel.pipeline().addLast("codec", new HttpClientCodec(new HttpDecoderConfig()
                                         .setMaxHeaderSize(64 * 1024).setMaxChunkSize(64 * 1024)
                                         .setStrictLineParsing(false), false, false))
-                                .addLast("idle", new IdleStateHandler(0, 0, idleNanos, TimeUnit.NANOSECONDS))
-                                .addLast("idleClose", new IdleCloser())
+                                .addLast("idleClose", new IdleCloser(idleNanos))
                                 .addLast("relay", new ResponseRelay());
                     }
                 });
