@@ -21,6 +21,7 @@ import java.security.Security;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
@@ -44,7 +45,7 @@ import org.slf4j.LoggerFactory;
 /**
  * Gets a certificate for a tenant's domains from an ACME CA with HTTP-01 challenges
  * (answered by the plain-HTTP listener through {@link PendingChallenges}) and hands it to
- * the {@link CertificateStore}, which checks it like any upload.
+ * an {@link Installer} (normally {@link CertificateStore#put}, which checks it like any upload).
  *
  * <p>Wildcard domains are skipped: a CA only issues wildcards after DNS-01, which needs the
  * tenant's DNS. The account key (EC P-256) is created once and kept on disk (0600), so
@@ -62,7 +63,13 @@ public final class AcmeIssuer {
     private final String contactEmail;
     private final X509Certificate trustedCa;
     private final PendingChallenges challenges;
-    private final CertificateStore store;
+    private final Installer installer;
+
+    /** Checks and installs an issued certificate; {@link CertificateStore#put} is one. */
+    @FunctionalInterface
+    public interface Installer {
+        PemBundle install(String tenant, byte[] pem, Collection<String> tenantDomains) throws CertificateRefused, IOException;
+    }
 
     /**
      * @param directory      the CA's ACME directory URL (e.g. https://acme-v02.api.letsencrypt.org/directory)
@@ -72,7 +79,7 @@ public final class AcmeIssuer {
      *                       (private CAs, pebble), or null for the JDK's default trust
      */
     public AcmeIssuer(URI directory, Path accountKeyFile, String contactEmail, X509Certificate trustedCa,
-                      PendingChallenges challenges, CertificateStore store) {
+                      PendingChallenges challenges, Installer installer) {
         // acme4j asks for "BC" by name (keys, CSR). Appended last, so the JDK's own
         // providers (and with them the proxy's TLS) stay first in line.
         if (Security.getProvider(BouncyCastleProvider.PROVIDER_NAME) == null) {
@@ -83,7 +90,7 @@ public final class AcmeIssuer {
         this.contactEmail = contactEmail;
         this.trustedCa = trustedCa;
         this.challenges = Objects.requireNonNull(challenges, "challenges");
-        this.store = Objects.requireNonNull(store, "store");
+        this.installer = Objects.requireNonNull(installer, "installer");
     }
 
     /** The names HTTP-01 can prove: every domain of the site except wildcards. */
@@ -91,7 +98,7 @@ public final class AcmeIssuer {
         return site.domains().stream().filter(d -> !d.startsWith("*.")).distinct().toList();
     }
 
-    /** Orders, validates and stores a certificate for the site; the store's old one stays on failure. */
+    /** Orders, validates and installs a certificate for the site; the old one stays on failure. */
     public PemBundle issue(TenantSite site) throws AcmeFailure {
         List<String> domains = issuableDomains(site);
         if (domains.isEmpty()) {
@@ -128,7 +135,7 @@ public final class AcmeIssuer {
                 throw new AcmeFailure("the CA did not issue: " + order.getError().map(Object::toString).orElse(order.getStatus().toString()));
             }
             List<X509Certificate> chain = order.getCertificate().getCertificateChain();
-            PemBundle bundle = store.put(site.tenant(), pem(certificateKey, chain), site.domains());
+            PemBundle bundle = installer.install(site.tenant(), pem(certificateKey, chain), site.domains());
             log.info("tenant {}: ACME issued {}", site.tenant(), bundle);
             return bundle;
         } catch (AcmeException | AcmeLazyLoadingException | AcmeProtocolException e) {

@@ -68,7 +68,7 @@ class AcmeIssuerTest {
     }
 
     private AcmeIssuer issuer() {
-        return new AcmeIssuer(pebble.directory(), dir.resolve("acme/account.pem"), "ops@platform.test", pebble.tlsCa, challenges, store);
+        return new AcmeIssuer(pebble.directory(), dir.resolve("acme/account.pem"), "ops@platform.test", pebble.tlsCa, challenges, store::put);
     }
 
     @Test

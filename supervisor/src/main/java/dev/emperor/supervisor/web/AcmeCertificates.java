@@ -247,15 +247,15 @@ public final class AcmeCertificates implements AutoCloseable {
                 "ACME is not configured: set acme-directory (and acme-email) in emperor.ini, then SIGHUP the emperor"));
         TenantSite site = issuableSite(tenant);
         X509Certificate trust = acme.caTrust().isEmpty() ? null : readTrust(acme.caTrust().get());
+        long operatorChanges = routes.operatorCertificateChanges(tenant);
         AcmeIssuer issuer = new AcmeIssuer(acme.directory(), accountKey, acme.email().orElse(null), trust, challenges,
-                routes.certificateStore());
+                (name, pem, domains) -> routes.installIssuedCertificate(name, operatorChanges, pem, domains));
         PemBundle bundle;
         try {
             bundle = issuer.issue(site);
         } catch (AcmeFailure e) {
             throw new NotIssued(e.getMessage());
         }
-        store.setCertificateOrigin(tenant, CertificateOrigin.ACME);
         retries.remove(tenant);
         store.event(tenant, EventKind.CERT, "certificate " + why + " by ACME: " + bundle);
         log.info("tenant {}: certificate {} by ACME: {}", tenant, why, bundle);

@@ -22,6 +22,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -56,6 +57,8 @@ public final class TenantRoutes implements TenantLauncher.LiveSettingsListener {
     private final FrontProxy proxy;
     /** Replaced whole when SIGHUP changes cert-dir, platform-domain or drops tls-cert. */
     private volatile CertificateStore certificates;
+    /** Per tenant: uploads and removals by an operator, so ACME never overwrites one made during issuance. */
+    private final Map<String, Long> operatorChanges = new HashMap<>();
     private final PortAllocator allocator;
     private final PortForwarder forwarder;
     private final StateStore store;
@@ -154,16 +157,43 @@ public final class TenantRoutes implements TenantLauncher.LiveSettingsListener {
      *
      * @throws dev.emperor.proxy.tls.CertificateRefused with the reason to show as is
      */
-    public PemBundle putCertificate(String name, byte[] pem) throws dev.emperor.proxy.tls.CertificateRefused, IOException {
+    public synchronized PemBundle putCertificate(String name, byte[] pem) throws dev.emperor.proxy.tls.CertificateRefused, IOException {
         PemBundle bundle = certificates.put(name, pem, domains(name));
         store.setCertificateOrigin(name, CertificateOrigin.UPLOAD);
+        operatorChanges.merge(name, 1L, Long::sum);
         return bundle;
     }
 
-    public boolean removeCertificate(String name) throws IOException {
+    public synchronized boolean removeCertificate(String name) throws IOException {
         boolean removed = certificates.remove(name);
-        if (removed) store.setCertificateOrigin(name, null);
+        if (removed) {
+            store.setCertificateOrigin(name, null);
+            operatorChanges.merge(name, 1L, Long::sum);
+        }
         return removed;
+    }
+
+    /** How many times an operator uploaded or removed the tenant's certificate since start. */
+    public synchronized long operatorCertificateChanges(String name) {
+        return operatorChanges.getOrDefault(name, 0L);
+    }
+
+    /**
+     * Installs a certificate ACME issued, unless an operator uploaded or removed one while the
+     * CA was working (issuance takes seconds to minutes): the operator's choice wins.
+     *
+     * @param changesAtStart {@link #operatorCertificateChanges} when the issuance began
+     */
+    public synchronized PemBundle installIssuedCertificate(String name, long changesAtStart, byte[] pem,
+                                                           Collection<String> domains)
+            throws dev.emperor.proxy.tls.CertificateRefused, IOException {
+        if (operatorCertificateChanges(name) != changesAtStart) {
+            throw new dev.emperor.proxy.tls.CertificateRefused("an operator uploaded or removed tenant " + name
+                    + "'s certificate while ACME was issuing; the operator's choice is kept");
+        }
+        PemBundle bundle = certificates.put(name, pem, domains);
+        store.setCertificateOrigin(name, CertificateOrigin.ACME);
+        return bundle;
     }
 
     /** The store every handshake asks (through {@link #serverContext}) and ACME installs into. */
