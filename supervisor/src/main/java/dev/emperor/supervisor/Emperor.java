@@ -464,6 +464,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         for (Vassal vassal : vassals.values()) vassal.shutdown();
         long deadline = System.nanoTime() + config.stopGrace().toNanos() + TimeUnit.SECONDS.toNanos(5);
         while (!vassals.isEmpty() && System.nanoTime() < deadline) Thread.sleep(50);
+        network.removeKernelRules();
     }
 
     public void awaitShutdown() throws InterruptedException {

@@ -107,7 +107,7 @@ class CleanupTest {
     }
 
     @Test
-    void stoppingTheEmperorWithOnExitStopLeavesNothing() {
+    void stoppingTheEmperorWithOnExitStopLeavesNothing() throws Exception {
         List<String> names = List.of("a1", "a2", "a3");
         for (String n : names) emperor.vassal(n, SLEEPER, "distro = busybox", "memory = 32M");
         List<Integer> pids = names.stream().map(n -> emperor.waitForRunning(n).path("pid").asInt()).toList();
@@ -117,5 +117,12 @@ class CleanupTest {
         assertThat(pids.stream().filter(EmperorProcess::alive).toList()).as("tenant pids still alive").isEmpty();
         assertThat(emperor.processesOfSubtree()).isEmpty();
         for (String n : names) assertNothingLeft(n);
+        assertThat(exitCodeOf("nft", "list", "table", "ip", "emperor_" + emperor.gatewayName()))
+                .as("nft listing the emperor's NAT table after the emperor stopped every tenant").isNotZero();
+    }
+
+    private static int exitCodeOf(String... command) throws Exception {
+        return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .start().waitFor();
     }
 }

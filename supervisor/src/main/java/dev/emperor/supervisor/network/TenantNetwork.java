@@ -251,6 +251,15 @@ public final class TenantNetwork implements AutoCloseable {
         if (a != null) firewall.setTenantRules(a.id(), rules);
     }
 
+    /**
+     * Every tenant is gone for good (the emperor stops with on-exit = stop): the kernel's NAT
+     * and host-protection table goes too. With on-exit = leave it stays for the next emperor,
+     * which replaces it in one step.
+     */
+    public synchronized void removeKernelRules() {
+        nat.remove();
+    }
+
     /** Stops the pump and closes every descriptor; the gateway goes away, tenants' tun0s stay. */
     @Override
     public synchronized void close() {
