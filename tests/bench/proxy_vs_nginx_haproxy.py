@@ -6,7 +6,9 @@ listening on a unix socket and on TCP; each proxy forwards to it with pooled kee
 upstream connections and the same worker count. Load: wrk (HTTP/1.1 keep-alive) for a 13-byte
 and a 16 KiB body, and h2load (HTTP/2 over TLS) through the unix-socket upstream. Every
 configuration runs --runs times, the proxies taking turns in rotating order; the table shows
-medians (req/s, p99) and Emperor's ratios. Emperor runs as StandaloneProxy from the proxy
+medians (req/s, p99, the proxy's CPU time per request) and Emperor's ratios. CPU per
+request is the number to trust on a busy machine: throughput moves with whatever else runs,
+the work each proxy does per request much less. Emperor runs as StandaloneProxy from the proxy
 module's test classes (run through ./proxy-vs-nginx-haproxy, which builds them), with the
 daemon launcher's JVM flags unless --jvm-flags says otherwise, and is warmed up (JIT) before
 anything is measured; the others get the same warm-up.
@@ -23,7 +25,9 @@ import sys
 import tempfile
 import time
 
-from benchlib import table
+from benchlib import descendants, table
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
@@ -212,6 +216,19 @@ def start_emperor(procs, work, name, port, tls_port, upstream, workers, jvm_flag
     return process
 
 
+def cpu_seconds(pid):
+    """User + system CPU time of a proxy (nginx: master and workers), in seconds."""
+    total = 0
+    for p in descendants(pid):
+        try:
+            with open("/proc/%d/stat" % p) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / CLOCK_TICKS
+
+
 def unit_ms(value, unit):
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
@@ -241,6 +258,12 @@ def h2load(port, path, args, cpus, work):
         out = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=args.duration + 30).stdout
     except subprocess.TimeoutExpired:
         return 0.0, float("nan"), "h2load hung (some streams never finished)"
+    except subprocess.CalledProcessError as e:
+        # Debian 12's h2load (nghttp2 1.52) sometimes aborts in libev's epoll_ctl (EBADF on
+        # its own socket), whichever proxy it runs against: report it, keep the run going.
+        if os.path.exists(log):
+            os.unlink(log)
+        return 0.0, float("nan"), "h2load failed (%s): %s" % (e.returncode, (e.stderr or "").strip()[-160:])
     rps = float(re.search(r"finished in [\d.]+\w+, ([\d.]+) req/s", out).group(1))
     failed = re.search(r"requests: .* (\d+) failed, .* (\d+) errored", out)
     status = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", out)
@@ -276,6 +299,7 @@ def main():
     parser.add_argument("--upstreams", default="unix,tcp", help="which backend sockets: unix,tcp")
     parser.add_argument("--proxies", default="emperor,nginx,haproxy")
     parser.add_argument("--no-h2", action="store_true", help="skip HTTP/2 over TLS")
+    parser.add_argument("--h2-only", action="store_true", help="only HTTP/2 over TLS (unix upstream)")
     parser.add_argument("--pin", action="store_true",
                         help="load generator on CPU 1, proxies and backend on CPU 0 (the same for all)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
@@ -288,6 +312,8 @@ def main():
         if not shutil.which(tool):
             raise SystemExit("needs %s (Debian: wrk nghttp2-client nginx haproxy openssl)" % tool)
     client_cpus, server_cpus = ("1", "0") if args.pin else (None, None)
+    if args.h2_only:
+        args.no_h2, args.upstreams = False, "unix"
     proxies = args.proxies.split(",")
 
     work = tempfile.mkdtemp(prefix="emperor-proxybench-", dir="/tmp")
@@ -305,9 +331,9 @@ def main():
                  args.h2_connections, args.h2_streams, args.workers, ", pinned" if args.pin else ""),
               flush=True)
         print("Emperor JVM flags: %s" % args.jvm_flags, flush=True)
-        for _, path in BODIES:
+        for _, path in BODIES if not args.h2_only else []:
             rps, p99, problem = wrk(backend_port, path, args, client_cpus)
-            results.setdefault(("http/1.1", "direct", path, "backend"), []).append((rps, p99))
+            results.setdefault(("http/1.1", "direct", path, "backend"), []).append((rps, p99, None))
 
         for kind in args.upstreams.split(","):
             upstream = sock if kind == "unix" else "127.0.0.1:%d" % backend_port
@@ -330,25 +356,30 @@ def main():
             warm.duration = max(1, args.warmup // 2)
             for name in proxies:
                 for _, path in BODIES:
-                    wrk(ports[name][0], path, warm, client_cpus)
+                    if not args.h2_only:
+                        wrk(ports[name][0], path, warm, client_cpus)
                     if not args.no_h2 and kind == "unix":
                         h2load(ports[name][1], path, warm, client_cpus, work)
-            protocols = ["http/1.1"] + (["h2+tls"] if not args.no_h2 and kind == "unix" else [])
+            protocols = (["http/1.1"] if not args.h2_only else []) + (["h2+tls"] if not args.no_h2 and kind == "unix" else [])
             for run in range(args.runs):
                 order = proxies[run % len(proxies):] + proxies[:run % len(proxies)]
                 for protocol in protocols:
                     for _, path in BODIES:
                         for name in order:
                             port, tls_port = ports[name]
+                            cpu_before, started = cpu_seconds(running[name].pid), time.time()
                             if protocol == "http/1.1":
                                 rps, p99, problem = wrk(port, path, args, client_cpus)
                             else:
                                 rps, p99, problem = h2load(tls_port, path, args, client_cpus, work)
+                            cpu = cpu_seconds(running[name].pid) - cpu_before
+                            # requests = rps x the load's own duration; the wall clock here adds start-up
+                            cpu_us = cpu / max(1.0, rps * args.duration) * 1e6
                             if problem:
                                 problems.append("%s %s %s %s: %s" % (name, protocol, kind, path, problem))
-                            results.setdefault((protocol, kind, path, name), []).append((rps, p99))
-                            print("  run %d %-8s %-6s %-5s %-8s %9.0f req/s  p99 %7.2f ms %s"
-                                  % (run + 1, protocol, kind, path, name, rps, p99, problem), flush=True)
+                            results.setdefault((protocol, kind, path, name), []).append((rps, p99, cpu_us))
+                            print("  run %d %-8s %-6s %-5s %-8s %9.0f req/s  p99 %7.2f ms  cpu %6.1f us/req %s"
+                                  % (run + 1, protocol, kind, path, name, rps, p99, cpu_us, problem), flush=True)
             for name in proxies:
                 procs.stop(running[name])
     finally:
@@ -370,11 +401,11 @@ def main():
         if kind == "direct":
             rps, p99 = median((protocol, kind, path, "backend"), 0), median((protocol, kind, path, "backend"), 1)
             rows.append([protocol, "(backend direct)", label[path], "%.0f" % rps, "", "", "%.2f" % p99, "", "",
-                         "", "", "", ""])
+                         "", "", "", "", "", "", "", "", ""])
             continue
         cells = {}
         for name in ("emperor", "nginx", "haproxy"):
-            cells[name] = (median((protocol, kind, path, name), 0), median((protocol, kind, path, name), 1))
+            cells[name] = tuple(median((protocol, kind, path, name), i) for i in range(3))
 
         def fmt(value, pattern):
             return pattern % value if value is not None else "-"
@@ -385,12 +416,14 @@ def main():
         rows.append([protocol, kind, label[path],
                      fmt(e[0], "%.0f"), fmt(n[0], "%.0f"), fmt(h[0], "%.0f"),
                      fmt(e[1], "%.2f"), fmt(n[1], "%.2f"), fmt(h[1], "%.2f"),
-                     ratio(e[0], n[0]), ratio(e[0], h[0]), ratio(e[1], n[1]), ratio(e[1], h[1])])
+                     ratio(e[0], n[0]), ratio(e[0], h[0]), ratio(e[1], n[1]), ratio(e[1], h[1]),
+                     fmt(e[2], "%.1f"), fmt(n[2], "%.1f"), fmt(h[2], "%.1f"), ratio(e[2], n[2]), ratio(e[2], h[2])])
     print()
-    print("medians of %d runs; req/s higher is better, p99 (ms) lower is better; ratios Emperor/other"
-          % args.runs)
+    print("medians of %d runs; req/s higher is better, p99 (ms) and CPU us per request lower is better;"
+          " ratios Emperor/other" % args.runs)
     table(["protocol", "upstream", "body", "emperor r/s", "nginx r/s", "haproxy r/s",
-           "emperor p99", "nginx p99", "haproxy p99", "r/s E/ngx", "r/s E/hap", "p99 E/ngx", "p99 E/hap"], rows)
+           "emperor p99", "nginx p99", "haproxy p99", "r/s E/ngx", "r/s E/hap", "p99 E/ngx", "p99 E/hap",
+           "emperor cpu", "nginx cpu", "haproxy cpu", "cpu E/ngx", "cpu E/hap"], rows)
     if problems:
         print("\nerrors seen:")
         for p in problems:

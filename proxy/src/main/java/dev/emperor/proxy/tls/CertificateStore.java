@@ -2,6 +2,8 @@ package dev.emperor.proxy.tls;
 
 import dev.emperor.proxy.TenantSite;
 import io.netty.handler.ssl.SslContext;
+import io.netty.util.IllegalReferenceCountException;
+import io.netty.util.ReferenceCounted;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -41,9 +43,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Reads are lock-free: the whole selection state is one immutable snapshot behind a
  * volatile field, replaced (copy-on-write) by the synchronized writers. Netty contexts are
- * built once per certificate, never per handshake.
+ * built once per certificate, never per handshake. A context replaced or removed is
+ * released once the new snapshot is published (native ones free their memory when the last
+ * connection using them closes); {@link #close} releases the rest.
  */
-public final class CertificateStore implements CertificateSource {
+public final class CertificateStore implements CertificateSource, AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(CertificateStore.class);
     /** Same shape as vassal names; no leading dot, so temp files can never be tenant files. */
@@ -73,6 +77,7 @@ public final class CertificateStore implements CertificateSource {
     private final List<String> loadProblems = new ArrayList<>();
     private volatile Served platform;
     private volatile Snapshot snapshot;
+    private volatile boolean closed;
 
     /**
      * @param dir            where tenant bundles are stored (created, mode 0700, if missing)
@@ -107,7 +112,11 @@ public final class CertificateStore implements CertificateSource {
                     continue;
                 }
                 try {
-                    stored.put(tenant, serve(PemBundle.parse(readLimited(file), clock.instant())));
+                    Served served = serve(PemBundle.parse(readLimited(file), clock.instant()));
+                    Served duplicate = stored.put(tenant, served);
+                    if (duplicate != null) {
+                        ServerContexts.release(duplicate.context());
+                    }
                 } catch (CertificateRefused | IOException e) {
                     String problem = file + ": " + e.getMessage() + " (skipped)";
                     loadProblems.add(problem);
@@ -134,10 +143,14 @@ public final class CertificateStore implements CertificateSource {
         } catch (IOException e) {
             throw new CertificateRefused("platform certificate: cannot read " + e.getMessage());
         }
+        Served replaced = platform;
         try {
             platform = serve(PemBundle.parse(pem, clock.instant()));
         } catch (CertificateRefused e) {
             throw new CertificateRefused("platform certificate " + certificateFile + ": " + e.getMessage());
+        }
+        if (replaced != null) {
+            ServerContexts.release(replaced.context());
         }
         log.info("platform certificate: {}", platform.bundle());
     }
@@ -176,10 +189,18 @@ public final class CertificateStore implements CertificateSource {
         PemBundle bundle = PemBundle.parse(pem, clock.instant());
         bundle.checkNamesFor(tenant, tenantDomains);
         Served served = serve(bundle);
-        writeAtomically(dir.resolve(tenant + ".pem"), bundle.toPem());
+        try {
+            writeAtomically(dir.resolve(tenant + ".pem"), bundle.toPem());
+        } catch (IOException | RuntimeException e) {
+            ServerContexts.release(served.context());
+            throw e;
+        }
         Map<String, Served> stored = new HashMap<>(snapshot.stored());
-        stored.put(tenant, served);
+        Served replaced = stored.put(tenant, served);
         publish(Map.copyOf(stored), snapshot.sites());
+        if (replaced != null) {
+            ServerContexts.release(replaced.context()); // after publish: no new handshake can pick it
+        }
         log.info("tenant {}: now serving {}", tenant, bundle);
         return bundle;
     }
@@ -191,9 +212,30 @@ public final class CertificateStore implements CertificateSource {
         }
         Files.deleteIfExists(dir.resolve(tenant + ".pem"));
         Map<String, Served> stored = new HashMap<>(snapshot.stored());
-        stored.remove(tenant);
+        Served removed = stored.remove(tenant);
         publish(Map.copyOf(stored), snapshot.sites());
+        ServerContexts.release(removed.context());
         return true;
+    }
+
+    /**
+     * Releases every TLS context (their native memory, once the connections still using
+     * them close). Handshakes after this fail; call it when the HTTPS listeners are closed.
+     */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        Snapshot last = snapshot;
+        snapshot = new Snapshot(Map.of(), last.sites(), Map.of());
+        last.stored().values().forEach(served -> ServerContexts.release(served.context()));
+        if (platform != null) {
+            ServerContexts.release(platform.context());
+            platform = null;
+        }
+        ServerContexts.release(fallback.context());
     }
 
     /** The stored certificate of a tenant, if any (presented or not). */
@@ -207,8 +249,23 @@ public final class CertificateStore implements CertificateSource {
     }
 
     @Override
-    public SslContext forServerName(String serverName) {
-        return select(serverName).context();
+    public SslContext acquire(String serverName) {
+        for (;;) {
+            SslContext context = select(serverName).context();
+            if (!(context instanceof ReferenceCounted counted)) {
+                return context;
+            }
+            try {
+                counted.retain();
+                return context;
+            } catch (IllegalReferenceCountException released) {
+                // Replaced and released between our read of the snapshot and the retain: the
+                // writer published the successor first, so reading again finds a live one.
+                if (closed) {
+                    throw new IllegalStateException("the certificate store is closed", released);
+                }
+            }
+        }
     }
 
     /** The bundle a handshake for {@code serverName} gets (for status output and tests). */

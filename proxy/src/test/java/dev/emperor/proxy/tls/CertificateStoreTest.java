@@ -8,11 +8,15 @@ import dev.emperor.proxy.TenantSite;
 import dev.emperor.proxy.Upstream;
 import dev.emperor.proxy.tls.TestPki.Issued;
 import dev.emperor.proxy.tls.TestPki.LeafSpec;
+import io.netty.handler.ssl.OpenSsl;
+import io.netty.handler.ssl.SslContext;
+import io.netty.util.ReferenceCounted;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -42,6 +46,11 @@ class CertificateStoreTest {
                 site("small", "small.test")));
     }
 
+    @AfterEach
+    void close() {
+        certificates.close();
+    }
+
     private String presentedCn(String serverName) {
         return certificates.presentedFor(serverName).leaf().getSubjectX500Principal().getName();
     }
@@ -61,7 +70,7 @@ class CertificateStoreTest {
         assertThat(presentedCn("small.test")).isEqualTo("CN=platform.test"); // no cert: fallback
         assertThat(presentedCn("unknown.example")).isEqualTo("CN=platform.test");
         assertThat(presentedCn(null)).isEqualTo("CN=platform.test");
-        assertThat(certificates.forServerName("shop.bigco.test")).isSameAs(certificates.forServerName("www.bigco.test"));
+        assertThat(certificates.presentedFor("shop.bigco.test")).isSameAs(certificates.presentedFor("www.bigco.test"));
     }
 
     @Test
@@ -146,5 +155,68 @@ class CertificateStoreTest {
                 .hasMessage("bad tenant name '../etc/passwd'");
         assertThatThrownBy(() -> certificates.usePlatformCertificate(dir.resolve("missing.crt"), dir.resolve("missing.key")))
                 .isInstanceOf(CertificateRefused.class).hasMessageContaining("missing.crt");
+    }
+
+    @Test
+    void theNativeTlsEngineServesWhenItsLibraryLoads() {
+        assertThat(OpenSsl.isAvailable()).as("netty-tcnative-boringssl-static: %s", OpenSsl.unavailabilityCause()).isTrue();
+        SslContext context = certificates.acquire("anything.test");
+        try {
+            assertThat(context.isServer()).isTrue();
+            assertThat(context).isInstanceOf(ReferenceCounted.class); // BoringSSL, not the JDK engine
+        } finally {
+            io.netty.util.ReferenceCountUtil.release(context);
+        }
+    }
+
+    @Test
+    void replacedAndRemovedCertificatesReleaseTheirNativeContexts() throws Exception {
+        certificates.put("bigco", bundle(BIGCO, CA), List.of("shop.bigco.test", "www.bigco.test"));
+        ReferenceCounted first = (ReferenceCounted) certificates.acquire("shop.bigco.test");
+        assertThat(first.refCnt()).isEqualTo(2); // the store's and ours
+        first.release();
+
+        Issued renewed = TestPki.leaf(LeafSpec.of("bigco-renewed", "shop.bigco.test"), CA);
+        certificates.put("bigco", bundle(renewed, CA), List.of("shop.bigco.test", "www.bigco.test"));
+        assertThat(first.refCnt()).isZero();
+        ReferenceCounted second = (ReferenceCounted) certificates.acquire("shop.bigco.test");
+        assertThat(second).isNotSameAs(first);
+        second.release();
+
+        certificates.remove("bigco");
+        assertThat(second.refCnt()).isZero();
+    }
+
+    @Test
+    void aContextInUseOutlivesItsReplacement() throws Exception {
+        certificates.put("small", bundle(SMALL, CA), List.of("small.test"));
+        ReferenceCounted inUse = (ReferenceCounted) certificates.acquire("small.test"); // as a handshake would
+        certificates.remove("small");
+        assertThat(inUse.refCnt()).isEqualTo(1);
+        inUse.release();
+        assertThat(inUse.refCnt()).isZero();
+    }
+
+    @Test
+    void closeReleasesEveryContextAndRefusesLaterHandshakes() throws Exception {
+        Path cert = dir.resolve("platform.pem");
+        Files.write(cert, bundle(PLATFORM, CA));
+        certificates.usePlatformCertificate(cert, cert);
+        certificates.put("small", bundle(SMALL, CA), List.of("small.test"));
+        ReferenceCounted platform = peek("x.platform.test");
+        ReferenceCounted small = peek("small.test");
+        ReferenceCounted fallback = peek("unknown.test");
+
+        certificates.close();
+
+        assertThat(List.of(platform.refCnt(), small.refCnt(), fallback.refCnt())).containsOnly(0);
+        assertThatThrownBy(() -> certificates.acquire("small.test")).isInstanceOf(IllegalStateException.class);
+    }
+
+    /** The context a name selects, without keeping a reference to it. */
+    private ReferenceCounted peek(String serverName) {
+        ReferenceCounted context = (ReferenceCounted) certificates.acquire(serverName);
+        context.release();
+        return context;
     }
 }

@@ -24,6 +24,7 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.util.ReferenceCounted;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -105,6 +106,7 @@ class TlsFrontendTest {
     void stop() throws Exception {
         server.close().sync();
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+        certificates.close();
     }
 
     @Test
@@ -157,6 +159,39 @@ class TlsFrontendTest {
         }
     }
 
+    @Test
+    void aReturningClientResumesItsSessionWithoutAFullHandshake() throws Exception {
+        for (String protocol : List.of("TLSv1.3", "TLSv1.2")) {
+            var trust = new TrustEverything();
+            SSLContext client = SSLContext.getInstance("TLS");
+            client.init(null, new TrustManager[] {trust}, null); // one client: one session cache
+            for (int visit = 0; visit < 2; visit++) {
+                try (SSLSocket socket = connect(client, "shop.test", protocol)) {
+                    assertThat(get(socket, "/visit")).contains("/visit http/1.1"); // also reads the 1.3 ticket
+                    assertThat(socket.getSession().getProtocol()).isEqualTo(protocol);
+                }
+            }
+            // A resumed handshake carries no certificate, so the client had nothing to check.
+            assertThat(trust.serverChecks).as(protocol).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void aReplacedCertificatesContextIsFreedWhenItsLastConnectionCloses() throws Exception {
+        ReferenceCounted old = (ReferenceCounted) certificates.acquire("shop.test");
+        old.release();
+        try (SSLSocket open = connect("shop.test")) {
+            assertThat(get(open, "/")).contains("http/1.1");
+            certificates.put("shop", bundle(SHOP_RENEWED, CA), List.of("shop.test"));
+            assertThat(old.refCnt()).isEqualTo(1); // only the open connection's engine
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (old.refCnt() != 0 && System.nanoTime() < deadline) {
+            Thread.sleep(10); // the server sees the close on its event loop
+        }
+        assertThat(old.refCnt()).isZero();
+    }
+
     // --- clients ---
 
     private String subjectFor(String... sniArgs) throws Exception {
@@ -184,8 +219,15 @@ class TlsFrontendTest {
     private SSLSocket connect(String serverName) throws Exception {
         SSLContext context = SSLContext.getInstance("TLS");
         context.init(null, new TrustManager[] {new TrustEverything()}, null);
+        return connect(context, serverName, null);
+    }
+
+    private SSLSocket connect(SSLContext context, String serverName, String protocol) throws Exception {
         SSLSocket socket = (SSLSocket) context.getSocketFactory().createSocket("127.0.0.1", port);
         var parameters = socket.getSSLParameters();
+        if (protocol != null) {
+            parameters.setProtocols(new String[] {protocol});
+        }
         parameters.setServerNames(List.of(new SNIHostName(serverName)));
         parameters.setApplicationProtocols(new String[] {"http/1.1"});
         socket.setSSLParameters(parameters);
@@ -220,12 +262,15 @@ class TlsFrontendTest {
 
     /** The test checks which certificate arrives, not whether it chains to a trusted root. */
     private static final class TrustEverything implements X509TrustManager {
+        int serverChecks;
+
         @Override
         public void checkClientTrusted(X509Certificate[] chain, String authType) {
         }
 
         @Override
         public void checkServerTrusted(X509Certificate[] chain, String authType) {
+            serverChecks++;
         }
 
         @Override
