@@ -81,7 +81,8 @@ public final class EmperorProcess implements AutoCloseable {
         httpsPort = freePort();
         settings.put("http-listen", "127.0.0.1:" + httpPort);
         settings.put("https-listen", "127.0.0.1:" + httpsPort);
-        int rangeStart = 30000 + ThreadLocalRandom.current().nextInt(300) * 100;
+        // Below the kernel's ephemeral ports (32768-60999), which any outgoing connection may hold.
+        int rangeStart = 20000 + ThreadLocalRandom.current().nextInt(127) * 100;
         settings.put("port-range", rangeStart + "-" + (rangeStart + 99));
     }
 

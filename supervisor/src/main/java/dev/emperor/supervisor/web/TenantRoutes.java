@@ -201,15 +201,32 @@ public final class TenantRoutes implements TenantLauncher.LiveSettingsListener {
         return certificates;
     }
 
-    /** The TLS listener's certificate choice, always from the current store. */
+    /**
+     * The TLS listener's certificate choice, always from the current store, retained for the
+     * caller (see {@link dev.emperor.proxy.tls.CertificateSource}).
+     */
     public io.netty.handler.ssl.SslContext serverContext(String serverName) {
-        return certificates.forServerName(serverName);
+        for (;;) {
+            CertificateStore current = certificates;
+            try {
+                return current.acquire(serverName);
+            } catch (IllegalStateException closed) {
+                // A SIGHUP swapped stores between our read and the acquire: the successor was
+                // published before the old one closed, so reading again finds it.
+                if (certificates == current) throw closed;
+            }
+        }
     }
 
-    /** SIGHUP with a new cert-dir or platform certificate: the new store learns the sites, then serves. */
+    /**
+     * SIGHUP with a new cert-dir or platform certificate: the new store learns the sites, then
+     * serves; the old one is closed (connections already made keep their contexts until they end).
+     */
     public synchronized void useCertificateStore(CertificateStore replacement) {
         replacement.setSites(sites);
+        CertificateStore old = certificates;
         certificates = replacement;
+        if (old != replacement) old.close();
     }
 
     /** Called whenever the site table was rebuilt, under this object's lock: the listener only schedules work. */
