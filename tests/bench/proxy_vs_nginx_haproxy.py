@@ -288,7 +288,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3, help="measurements per configuration (median shown)")
     parser.add_argument("--duration", type=int, default=10, help="seconds per measurement")
-    parser.add_argument("--warmup", type=int, default=10, help="seconds of load per proxy before measuring")
+    parser.add_argument("--warmup", type=int, default=30,
+                        help="seconds of load per proxy before measuring (the JIT needs about 30 s to settle)")
     parser.add_argument("--threads", type=int, default=2, help="load generator threads")
     parser.add_argument("--connections", type=int, default=64, help="wrk connections")
     parser.add_argument("--h2-connections", type=int, default=32)
