@@ -3,10 +3,12 @@ package dev.emperor.proxy.http;
 import dev.emperor.proxy.AcmeChallenges;
 import dev.emperor.proxy.ProxyOptions;
 import dev.emperor.proxy.SiteTable;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
 import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
+import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.timeout.IdleStateHandler;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -15,6 +17,7 @@ import java.util.function.Supplier;
 /**
  * Builds the HTTP part of a client pipeline. In order, for HTTP/1.1:
  * <pre>
+ *   rate                minimum data rates both ways (first in the connection, before TLS)
  *   idle, idleClose     close connections with no traffic either way
  *   decoder, encoder    strict HTTP/1.1 parsing (obs-fold refused too) / response writing
  *   headTimeout         slowloris: a started head must finish in time
@@ -27,7 +30,8 @@ import java.util.function.Supplier;
  *   forwarder           the exchange with the tenant's app
  * </pre>
  * An HTTP/2 stream already carries HttpRequest/HttpContent objects (its codec sits in front)
- * and has no keep-alive or pipelining of its own: it gets guard, accessLog, router, forwarder.
+ * and has no keep-alive or pipelining of its own: it gets guard, accessLog, router, forwarder;
+ * the rate guard goes first in the connection's (parent channel's) pipeline, once.
  */
 public final class HttpHandlers {
 
@@ -51,6 +55,7 @@ public final class HttpHandlers {
     }
 
     public void install(ChannelPipeline p, boolean overTls, boolean http2Stream) {
+        installRateGuard(p.channel());
         if (!http2Stream) {
             p.addLast("idle", new IdleStateHandler(0, 0, options.idleTimeout().toNanos(), TimeUnit.NANOSECONDS))
                     .addLast("idleClose", new IdleCloser())
@@ -67,6 +72,14 @@ public final class HttpHandlers {
         p.addLast("accessLog", new AccessLogHandler(accessLog))
                 .addLast("router", new SiteRouter(sites, acme, connections, overTls, http2Stream))
                 .addLast("forwarder", new Forwarder(pool, overTls, http2Stream, HTTP1_NAMES));
+    }
+
+    private void installRateGuard(Channel channel) {
+        Channel connection = channel instanceof Http2StreamChannel stream ? stream.parent() : channel;
+        if (options.minDataRate() > 0 && connection.pipeline().get(TransferRateGuard.class) == null) {
+            connection.pipeline().addFirst("rate",
+                    new TransferRateGuard(options.minDataRate(), options.rateGrace().toNanos()));
+        }
     }
 
     /** Client connections currently counted against {@code tenant}'s limit. */
