@@ -182,7 +182,8 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
                 throw new IOException(configFile + ": tls-cert: " + e.getMessage());
             }
         }
-        frontProxy = new FrontProxy(ProxyOptions.defaults().withHttpListen(settings.httpListen()), proxyLoops,
+        ProxyOptions options = settings.clientLimits().applyTo(ProxyOptions.defaults().withHttpListen(settings.httpListen()));
+        frontProxy = new FrontProxy(options, proxyLoops,
                 new PendingChallenges(), settings.accessLogDir());
         FrontProxy proxy = frontProxy;
         frontProxy.start();

@@ -18,6 +18,7 @@ import java.util.Optional;
  * @param portLow        lowest public port handed to tenants' services
  * @param portHigh       highest public port
  * @param accessLogDir   one access log per tenant
+ * @param clientLimits   timeouts and the minimum data rate for clients, and the upstream response timeout
  */
 public record ProxySettings(
         List<InetSocketAddress> httpListen,
@@ -28,7 +29,8 @@ public record ProxySettings(
         Path certDir,
         int portLow,
         int portHigh,
-        Path accessLogDir) {
+        Path accessLogDir,
+        ClientLimits clientLimits) {
 
     public ProxySettings {
         httpListen = List.copyOf(httpListen);
@@ -39,7 +41,7 @@ public record ProxySettings(
     public static ProxySettings defaults(Path stateDir, Path logDir) {
         return new ProxySettings(List.of(new InetSocketAddress(80)), List.of(new InetSocketAddress(443)),
                 Optional.empty(), Optional.empty(), Optional.empty(), stateDir.resolve("certs"), 20000, 29999,
-                logDir.resolve("access"));
+                logDir.resolve("access"), ClientLimits.defaults());
     }
 
     /** Whether the proxy has anything to do at all. */
