@@ -6,6 +6,7 @@ import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.ChannelPromise;
+import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import java.util.ArrayList;
 import java.util.List;
@@ -52,6 +53,9 @@ final class TransferRateGuard extends ChannelDuplexHandler {
             return "TransferRateGuard.TOO_SLOW";
         }
     };
+
+    /** Unsent bytes the kernel may hold for a client: enough to keep a fast link busy. */
+    private static final long NOT_SENT_LOW_WATER = 128 * 1024;
 
     private final long bytesPerSecond;
     private final long graceNanos;
@@ -104,6 +108,10 @@ final class TransferRateGuard extends ChannelDuplexHandler {
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
+        // Linux grows a socket's send buffer up to megabytes; a slow reader's backlog would sit
+        // there, out of sight, and the response would look delivered. Capped, it stays in
+        // Netty's outbound buffer, where the send rule sees it (and back-pressure stops the app).
+        ctx.channel().config().setOption(EpollChannelOption.TCP_NOTSENT_LOWAT, NOT_SENT_LOW_WATER);
     }
 
     @Override
