@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.epoll.EpollChannelOption;
@@ -202,6 +203,9 @@ final class TransferRateGuard extends ChannelDuplexHandler {
         sendNanos += tickNanos;
         if (tooSlow(taken - takenAtStart, sendNanos)) {
             disarm();
+            // Abortive (RST): a normal close would leave the backlog in the kernel, still
+            // trickling to the client, and the connection open from its side until it is read.
+            ctx.channel().config().setOption(ChannelOption.SO_LINGER, 0);
             ctx.close(); // Forwarder / RawRelay close the upstream when the client goes
             return false;
         }
