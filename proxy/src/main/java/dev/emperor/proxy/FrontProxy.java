@@ -3,6 +3,7 @@ package dev.emperor.proxy;
 import dev.emperor.proxy.http.AccessLog;
 import dev.emperor.proxy.http.HttpHandlers;
 import io.netty.bootstrap.ServerBootstrap;
+import dev.emperor.proxy.tls.HttpInstaller;
 import dev.emperor.proxy.tls.TlsFrontend;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -125,6 +126,21 @@ public final class FrontProxy implements AutoCloseable {
      */
     public void installHttpHandlers(ChannelPipeline p, boolean overTls, boolean http2Stream) {
         httpHandlers.install(p, overTls, http2Stream);
+    }
+
+    /** What a {@link TlsFrontend} hands decrypted connections and HTTP/2 streams to. */
+    public HttpInstaller overTls() {
+        return new HttpInstaller() {
+            @Override
+            public void install(ChannelPipeline pipeline, boolean http2Stream) {
+                httpHandlers.install(pipeline, true, http2Stream);
+            }
+
+            @Override
+            public void installHttp2Connection(ChannelPipeline connection) {
+                httpHandlers.installConnectionGuards(connection.channel(), true);
+            }
+        };
     }
 
     /** Client connections currently counted against a tenant's maxConnections. */

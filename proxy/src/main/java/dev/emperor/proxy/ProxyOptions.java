@@ -15,6 +15,10 @@ import java.util.List;
  *                               keep it longer than {@code upstreamResponseTimeout}
  * @param upstreamConnectTimeout connecting to a tenant's app (502 beyond)
  * @param upstreamResponseTimeout from request sent to response head received (504 beyond)
+ * @param minDataRate            bytes per second a client must at least average while it sends a
+ *                               request body or while the proxy holds response bytes it has not
+ *                               taken, measured after {@code rateGrace}; 0 = no minimum
+ * @param rateGrace              how long a transfer may run below {@code minDataRate} before it is judged
  */
 public record ProxyOptions(
         List<InetSocketAddress> httpListen,
@@ -22,33 +26,44 @@ public record ProxyOptions(
         Duration headerReadTimeout,
         Duration idleTimeout,
         Duration upstreamConnectTimeout,
-        Duration upstreamResponseTimeout) {
+        Duration upstreamResponseTimeout,
+        long minDataRate,
+        Duration rateGrace) {
 
     public ProxyOptions {
         httpListen = List.copyOf(httpListen);
         if (maxHeaderBytes < 1024) {
             throw new IllegalArgumentException("maxHeaderBytes below 1024: " + maxHeaderBytes);
         }
+        if (minDataRate < 0 || rateGrace.isNegative() || rateGrace.isZero()) {
+            throw new IllegalArgumentException("bad minimum data rate " + minDataRate + " B/s after " + rateGrace);
+        }
     }
 
-    /** Port 80 on all addresses, 16 KiB of headers, nginx-like timeouts. */
+    /** Port 80 on all addresses, 16 KiB of headers, nginx-like timeouts, Kestrel's 240 B/s after 5 s. */
     public static ProxyOptions defaults() {
         return new ProxyOptions(List.of(new InetSocketAddress(80)), 16 * 1024,
                 Duration.ofSeconds(20), Duration.ofSeconds(75),
-                Duration.ofSeconds(5), Duration.ofSeconds(60));
+                Duration.ofSeconds(5), Duration.ofSeconds(60), 240, Duration.ofSeconds(5));
     }
 
     public ProxyOptions withHttpListen(List<InetSocketAddress> addresses) {
         return new ProxyOptions(addresses, maxHeaderBytes, headerReadTimeout, idleTimeout,
-                upstreamConnectTimeout, upstreamResponseTimeout);
+                upstreamConnectTimeout, upstreamResponseTimeout, minDataRate, rateGrace);
     }
 
     public ProxyOptions withTimeouts(Duration headerRead, Duration idle, Duration connect, Duration response) {
-        return new ProxyOptions(httpListen, maxHeaderBytes, headerRead, idle, connect, response);
+        return new ProxyOptions(httpListen, maxHeaderBytes, headerRead, idle, connect, response, minDataRate, rateGrace);
     }
 
     public ProxyOptions withMaxHeaderBytes(int bytes) {
         return new ProxyOptions(httpListen, bytes, headerReadTimeout, idleTimeout,
-                upstreamConnectTimeout, upstreamResponseTimeout);
+                upstreamConnectTimeout, upstreamResponseTimeout, minDataRate, rateGrace);
+    }
+
+    /** Clients must average {@code bytesPerSecond} (0 = no minimum) once a transfer has run for {@code grace}. */
+    public ProxyOptions withMinDataRate(long bytesPerSecond, Duration grace) {
+        return new ProxyOptions(httpListen, maxHeaderBytes, headerReadTimeout, idleTimeout,
+                upstreamConnectTimeout, upstreamResponseTimeout, bytesPerSecond, grace);
     }
 }

@@ -182,8 +182,8 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
             throw new IOException(configFile + ": tls-cert: " + e.getMessage());
         }
         PendingChallenges challenges = new PendingChallenges();
-        frontProxy = new FrontProxy(ProxyOptions.defaults().withHttpListen(settings.httpListen()), proxyLoops,
-                challenges, settings.accessLogDir());
+        ProxyOptions options = settings.clientLimits().applyTo(ProxyOptions.defaults().withHttpListen(settings.httpListen()));
+        frontProxy = new FrontProxy(options, proxyLoops, challenges, settings.accessLogDir());
         FrontProxy proxy = frontProxy;
         frontProxy.start();
         forwarder = new PortForwarder(proxyLoops);
@@ -192,8 +192,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
                 config.runDir().resolve("vassals"), network::addressOf);
         TenantRoutes tenantRoutes = routes;
         // every handshake asks the routes' current store: SIGHUP may replace it
-        frontProxy.startHttps(settings.httpsListen(), new TlsFrontend(tenantRoutes::serverContext,
-                (pipeline, http2) -> proxy.installHttpHandlers(pipeline, true, http2)));
+        frontProxy.startHttps(settings.httpsListen(), new TlsFrontend(tenantRoutes::serverContext, proxy.overTls()));
         acme = new AcmeCertificates(routes, store, challenges, config.stateDir().resolve("acme/account.pem"),
                 () -> this.config.proxy(), java.time.Clock.systemUTC());
         routes.onSitesChanged(acme::sitesChanged);
@@ -427,13 +426,14 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         return null;
     }
 
-    /** Listeners, the public port range and the access log directory are bound at start: say so, naming the key. */
+    /** Listeners, the public port range, the access log directory and client limits are fixed at start: say so, naming the key. */
     private void warnAboutRestartOnlyKeys(ProxySettings old, ProxySettings fresh) {
         Map<String, Boolean> changed = new java.util.LinkedHashMap<>();
         changed.put("http-listen", !old.httpListen().equals(fresh.httpListen()));
         changed.put("https-listen", !old.httpsListen().equals(fresh.httpsListen()));
         changed.put("port-range", old.portLow() != fresh.portLow() || old.portHigh() != fresh.portHigh());
         changed.put("access-log-dir", !old.accessLogDir().equals(fresh.accessLogDir()));
+        changed.put("client-* and upstream-timeout", !old.clientLimits().equals(fresh.clientLimits()));
         changed.forEach((key, differs) -> {
             if (differs) {
                 log.warn("{}: {} changed: it takes effect when the emperor is restarted; still using the old value",
@@ -445,7 +445,8 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
     /** The fresh proxy settings, except the keys that only a restart applies (they stay as running). */
     private static ProxySettings keepRestartOnly(ProxySettings old, ProxySettings fresh) {
         return new ProxySettings(old.httpListen(), old.httpsListen(), fresh.platformDomain(), fresh.tlsCert(),
-                fresh.tlsKey(), fresh.certDir(), old.portLow(), old.portHigh(), old.accessLogDir(), fresh.acme());
+                fresh.tlsKey(), fresh.certDir(), old.portLow(), old.portHigh(), old.accessLogDir(), fresh.acme(),
+                old.clientLimits());
     }
 
     private void rotateLogs() {

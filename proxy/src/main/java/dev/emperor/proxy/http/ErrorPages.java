@@ -55,6 +55,7 @@ final class ErrorPages {
         return switch (code) {
             case 400 -> "The request could not be understood.";
             case 404 -> "No site is served under this name.";
+            case 408 -> "The request was sent too slowly.";
             case 413 -> "The request body is too large.";
             case 414 -> "The request line is too long.";
             case 431 -> "The request headers are too large.";

@@ -88,6 +88,14 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt == TransferRateGuard.TOO_SLOW) {
+            if (current != null) {
+                current.fail(HttpResponseStatus.REQUEST_TIMEOUT, "request body below the minimum data rate");
+            } else {
+                ctx.close();
+            }
+            return;
+        }
         if (evt == RequestGuard.BAD_BODY) {
             if (current != null) {
                 current.fail(HttpResponseStatus.BAD_REQUEST, "malformed request body");
@@ -158,6 +166,8 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
         private boolean skippingInformational;
         private boolean upstreamKeepAlive;
         private long bodyBytes;
+        /** The connection's rate guard while this exchange owes it a request body, else null. */
+        private TransferRateGuard owedBodyGuard;
 
         Exchange(Routed routed) {
             this.routed = routed;
@@ -169,6 +179,12 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
         }
 
         void start() {
+            if (!requestDone) {
+                owedBodyGuard = TransferRateGuard.of(ctx.channel());
+                if (owedBodyGuard != null) {
+                    owedBodyGuard.bodyStarted(ctx.channel());
+                }
+            }
             Future<Channel> acquired = pool.acquire(ctx.channel().eventLoop(), routed.upstream());
             if (acquired.isDone()) {
                 connected(acquired); // a pooled connection: no pause, no listener
@@ -225,6 +241,7 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
             }
             if (content instanceof LastHttpContent) {
                 requestDone = true;
+                bodyNoLongerOwed();
             }
             if (upstream == null) {
                 early.add(content);
@@ -304,6 +321,7 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
 
         /** Response fully written: the upstream goes back to the pool if it can be reused. */
         private void finish() {
+            bodyNoLongerOwed();
             cancelTimer();
             relay.unbind();
             ReadPauses.resume(upstream, ReadPauses.PEER_BUSY);
@@ -365,10 +383,18 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
         }
 
         private void dropUpstream() {
+            bodyNoLongerOwed();
             cancelTimer();
             if (upstream != null) {
                 relay.unbind();
                 upstream.close(); // mid-exchange: never reused
+            }
+        }
+
+        private void bodyNoLongerOwed() {
+            if (owedBodyGuard != null) {
+                owedBodyGuard.bodyEnded(ctx.channel());
+                owedBodyGuard = null;
             }
         }
 
@@ -392,6 +418,7 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
 
         /** 101 from the app: pass it on, then both connections become a plain byte relay. */
         private void switchToRelay(HttpResponse response) {
+            bodyNoLongerOwed();
             cancelTimer();
             responseStarted = true;
             responseDone = true;

@@ -3,16 +3,19 @@ package dev.emperor.proxy.http;
 import dev.emperor.proxy.AcmeChallenges;
 import dev.emperor.proxy.ProxyOptions;
 import dev.emperor.proxy.SiteTable;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
 import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
+import io.netty.handler.codec.http2.Http2StreamChannel;
 import java.util.List;
 import java.util.function.Supplier;
 
 /**
  * Builds the HTTP part of a client pipeline. In order, for HTTP/1.1:
  * <pre>
+ *   rate                minimum data rates both ways (first in the connection, before TLS)
  *   idleClose           close connections with no traffic either way
  *   decoder, encoder    strict HTTP/1.1 parsing (obs-fold refused too) / response writing
  *   headTimeout         slowloris: a started head must finish in time
@@ -25,7 +28,8 @@ import java.util.function.Supplier;
  *   forwarder           the exchange with the tenant's app
  * </pre>
  * An HTTP/2 stream already carries HttpRequest/HttpContent objects (its codec sits in front)
- * and has no keep-alive or pipelining of its own: it gets guard, accessLog, router, forwarder.
+ * and has no keep-alive or pipelining of its own: it gets guard, accessLog, router, forwarder;
+ * the rate guard goes first in the connection's (parent channel's) pipeline, once.
  */
 public final class HttpHandlers {
 
@@ -49,6 +53,11 @@ public final class HttpHandlers {
     }
 
     public void install(ChannelPipeline p, boolean overTls, boolean http2Stream) {
+        if (http2Stream) {
+            installConnectionGuards(((Http2StreamChannel) p.channel()).parent(), true);
+        } else {
+            installConnectionGuards(p.channel(), false);
+        }
         if (!http2Stream) {
             p.addLast("idleClose", new IdleCloser(options.idleTimeout().toNanos()))
                     .addLast("decoder", new StrictRequestDecoder(options.maxHeaderBytes()))
@@ -64,6 +73,21 @@ public final class HttpHandlers {
         p.addLast("accessLog", new AccessLogHandler(accessLog))
                 .addLast("router", new SiteRouter(sites, acme, connections, overTls, http2Stream))
                 .addLast("forwarder", new Forwarder(pool, overTls, http2Stream, HTTP1_NAMES));
+    }
+
+    /**
+     * What guards the client's connection as a whole, installed once: the minimum data rate
+     * and, for HTTP/2 (whose streams come and go), the idle timeout on the connection itself,
+     * so a client cannot hold an HTTP/2 connection with no streams open for ever.
+     */
+    public void installConnectionGuards(Channel connection, boolean http2) {
+        ChannelPipeline pipeline = connection.pipeline();
+        if (http2 && pipeline.get(IdleCloser.class) == null) {
+            pipeline.addFirst("idleClose", new IdleCloser(options.idleTimeout().toNanos()));
+        }
+        if (options.minDataRate() > 0 && pipeline.get(TransferRateGuard.class) == null) {
+            pipeline.addFirst("rate", new TransferRateGuard(options.minDataRate(), options.rateGrace().toNanos()));
+        }
     }
 
     /** Client connections currently counted against {@code tenant}'s limit. */

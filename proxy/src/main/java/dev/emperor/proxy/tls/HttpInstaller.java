@@ -9,8 +9,14 @@ import io.netty.channel.ChannelPipeline;
  * frames to {@code HttpObject}s (Http2StreamFrameToHttpObjectCodec), so the same handlers
  * serve both.
  */
-@FunctionalInterface
 public interface HttpInstaller {
 
     void install(ChannelPipeline pipeline, boolean http2Stream);
+
+    /**
+     * An HTTP/2 connection was negotiated (its codec is in {@code connection}): add what
+     * guards the connection as a whole, such as its idle timeout, since streams come and go.
+     */
+    default void installHttp2Connection(ChannelPipeline connection) {
+    }
 }

@@ -105,6 +105,7 @@ public final class TlsFrontend {
                         .initialSettings(Http2Settings.defaultSettings().maxConcurrentStreams(MAX_CONCURRENT_STREAMS))
                         .build());
                 pipeline.addLast("streams", new Http2MultiplexHandler(streamInitializer));
+                http.installHttp2Connection(pipeline);
             } else if (ApplicationProtocolNames.HTTP_1_1.equals(protocol)) {
                 http.install(pipeline, false);
             } else {

@@ -59,8 +59,7 @@ public final class StandaloneProxy {
 
         CertificateStore certificates = new CertificateStore(work.resolve("certs"), domain);
         certificates.setSites(List.of(site));
-        TlsFrontend tls = new TlsFrontend(certificates,
-                (pipeline, http2Stream) -> proxy.installHttpHandlers(pipeline, true, http2Stream));
+        TlsFrontend tls = new TlsFrontend(certificates, proxy.overTls());
         Channel https = new ServerBootstrap().group(group).channel(EpollServerSocketChannel.class)
                 .option(ChannelOption.SO_BACKLOG, 4096)
                 .option(ChannelOption.SO_REUSEADDR, true)

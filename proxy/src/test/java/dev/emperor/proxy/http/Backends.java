@@ -48,6 +48,10 @@ final class Backends {
         final String name;
         final Queue<String> requests = new ConcurrentLinkedQueue<>();
         final Set<Integer> peerPorts = ConcurrentHashMap.newKeySet();
+        /** Paths of requests whose body ended early (the proxy closed the connection). */
+        final Queue<String> brokenRequests = new ConcurrentLinkedQueue<>();
+        /** Paths of /big responses the proxy stopped taking halfway (it closed the connection). */
+        final Queue<String> brokenResponses = new ConcurrentLinkedQueue<>();
         private final ExecutorService executor = Executors.newCachedThreadPool();
 
         Tcp(String name) throws IOException {
@@ -69,6 +73,9 @@ final class Backends {
             long received;
             try (InputStream body = exchange.getRequestBody()) {
                 received = body.transferTo(OutputStream.nullOutputStream());
+            } catch (IOException e) {
+                brokenRequests.add(path);
+                throw e;
             }
             if (path.startsWith("/slow")) {
                 sleep(Long.parseLong(path.substring("/slow/".length())));
@@ -81,6 +88,9 @@ final class Backends {
                     for (long left = size; left > 0; left -= block.length) {
                         out.write(block, 0, (int) Math.min(block.length, left));
                     }
+                } catch (IOException e) {
+                    brokenResponses.add(path);
+                    throw e;
                 }
                 return;
             }

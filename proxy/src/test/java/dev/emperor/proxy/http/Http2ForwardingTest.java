@@ -17,7 +17,16 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.socket.SocketChannel;
+import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.net.SocketTimeoutException;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.X509TrustManager;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -42,8 +51,7 @@ class Http2ForwardingTest {
                 null, false, false, 1 << 20, 100);
         proxy.setSites(List.of(site));
         CertificateStore certificates = new CertificateStore(dir.resolve("certs"), "h2.test");
-        TlsFrontend tls = new TlsFrontend(certificates,
-                (pipeline, http2Stream) -> proxy.installHttpHandlers(pipeline, true, http2Stream));
+        TlsFrontend tls = new TlsFrontend(certificates, proxy.overTls());
         Channel server = new ServerBootstrap().group(group).channel(EpollServerSocketChannel.class)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
@@ -80,6 +88,61 @@ class Http2ForwardingTest {
             server.close().sync();
             proxy.close();
             backend.close();
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+        }
+    }
+
+    @Test
+    void anHttp2ConnectionWithNoStreamsIsClosedAfterTheIdleTimeout() throws Exception {
+        EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
+        ProxyOptions options = ProxyOptions.defaults().withHttpListen(List.of(new InetSocketAddress("127.0.0.1", 0)))
+                .withTimeouts(Duration.ofSeconds(20), Duration.ofMillis(800), Duration.ofSeconds(5), Duration.ofSeconds(60));
+        FrontProxy proxy = new FrontProxy(options, group, AcmeChallenges.NONE, dir.resolve("logs"));
+        CertificateStore certificates = new CertificateStore(dir.resolve("certs"), "h2.test");
+        TlsFrontend tls = new TlsFrontend(certificates, proxy.overTls());
+        Channel server = new ServerBootstrap().group(group).channel(EpollServerSocketChannel.class)
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel channel) {
+                        tls.install(channel.pipeline());
+                    }
+                })
+                .bind("127.0.0.1", 0).sync().channel();
+        int port = ((InetSocketAddress) server.localAddress()).getPort();
+        SSLContext trustAll = SSLContext.getInstance("TLS");
+        trustAll.init(null, new TrustManager[] {new X509TrustManager() {
+            public void checkClientTrusted(X509Certificate[] chain, String type) {}
+            public void checkServerTrusted(X509Certificate[] chain, String type) {}
+            public X509Certificate[] getAcceptedIssuers() { return new X509Certificate[0]; }
+        }}, null);
+        try (SSLSocket socket = (SSLSocket) trustAll.getSocketFactory().createSocket("127.0.0.1", port)) {
+            SSLParameters parameters = socket.getSSLParameters();
+            parameters.setApplicationProtocols(new String[] {"h2"});
+            socket.setSSLParameters(parameters);
+            socket.startHandshake();
+            assertThat(socket.getApplicationProtocol()).isEqualTo("h2");
+            // The client preface and an empty SETTINGS frame, then nothing: no stream is ever opened.
+            socket.getOutputStream().write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            socket.getOutputStream().write(new byte[] {0, 0, 0, 4, 0, 0, 0, 0, 0});
+            socket.getOutputStream().flush();
+            socket.setSoTimeout(10_000);
+            long started = System.nanoTime();
+            boolean closed = false;
+            try {
+                while (socket.getInputStream().read(new byte[4096]) >= 0) {
+                    // the server's SETTINGS and its ACK of ours
+                }
+                closed = true;
+            } catch (SocketTimeoutException e) {
+                closed = false;
+            } catch (IOException reset) {
+                closed = true;
+            }
+            assertThat(closed).as("the proxy closed the idle HTTP/2 connection within 10 s").isTrue();
+            assertThat(Duration.ofNanos(System.nanoTime() - started)).isGreaterThanOrEqualTo(Duration.ofMillis(500));
+        } finally {
+            server.close().sync();
+            proxy.close();
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
         }
     }

@@ -121,7 +121,8 @@ public record EmperorConfig(
             "control-socket", "tmp-size", "on-exit", "tun-subnet", "tun-gateway",
             FIREWALL_OUT, FIREWALL_IN, HOST_ALLOW, "cron-timezone",
             "http-listen", "https-listen", "platform-domain", "tls-cert", "tls-key", "cert-dir", "port-range",
-            "access-log-dir", "acme-directory", "acme-email", "acme-ca-trust", "acme-renew-days", "acme-auto");
+            "access-log-dir", "acme-directory", "acme-email", "acme-ca-trust", "acme-renew-days", "acme-auto",
+            "client-header-timeout", "client-idle-timeout", "client-min-rate", "client-rate-grace", "upstream-timeout");
 
     private static final Pattern UID_RANGE = Pattern.compile("(\\d{1,10})\\s*-\\s*(\\d{1,10})");
     /** An interface name that is also a valid nftables table suffix. */
@@ -231,7 +232,8 @@ public record EmperorConfig(
                     path("cert-dir", d.certDir()),
                     range[0], range[1],
                     path("access-log-dir", d.accessLogDir()),
-                    acme());
+                    acme(),
+                    clientLimits(d.clientLimits()));
         }
 
         /** Off unless acme-directory is given; the other acme-* keys mean nothing without it. */
@@ -305,6 +307,16 @@ public record EmperorConfig(
                 case "false", "no", "off" -> false;
                 default -> throw error(entry, "expected true or false, not " + ConfigError.quote(entry.value()));
             };
+        }
+
+        private ClientLimits clientLimits(ClientLimits d) throws ConfigError {
+            Duration atLeast = Duration.ofMillis(1);
+            return new ClientLimits(
+                    value("client-header-timeout", d.headerTimeout(), e -> duration(e, atLeast)),
+                    value("client-idle-timeout", d.idleTimeout(), e -> duration(e, atLeast)),
+                    value("client-min-rate", d.minRate(), e -> size(e, 0)),
+                    value("client-rate-grace", d.rateGrace(), e -> duration(e, atLeast)),
+                    value("upstream-timeout", d.upstreamTimeout(), e -> duration(e, atLeast)));
         }
 
         /** {@code off}, or comma-separated {@code ADDRESS:PORT} with a literal IPv4 or [IPv6] address. */

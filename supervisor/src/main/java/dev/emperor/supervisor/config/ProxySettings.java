@@ -19,6 +19,7 @@ import java.util.Optional;
  * @param portHigh       highest public port
  * @param accessLogDir   one access log per tenant
  * @param acme           certificates from an ACME CA; empty = off
+ * @param clientLimits   timeouts and the minimum data rate for clients, and the upstream response timeout
  */
 public record ProxySettings(
         List<InetSocketAddress> httpListen,
@@ -30,7 +31,8 @@ public record ProxySettings(
         int portLow,
         int portHigh,
         Path accessLogDir,
-        Optional<AcmeSettings> acme) {
+        Optional<AcmeSettings> acme,
+        ClientLimits clientLimits) {
 
     public ProxySettings {
         httpListen = List.copyOf(httpListen);
@@ -41,7 +43,7 @@ public record ProxySettings(
     public static ProxySettings defaults(Path stateDir, Path logDir) {
         return new ProxySettings(List.of(new InetSocketAddress(80)), List.of(new InetSocketAddress(443)),
                 Optional.empty(), Optional.empty(), Optional.empty(), stateDir.resolve("certs"), 20000, 29999,
-                logDir.resolve("access"), Optional.empty());
+                logDir.resolve("access"), Optional.empty(), ClientLimits.defaults());
     }
 
     /** Whether the proxy has anything to do at all. */

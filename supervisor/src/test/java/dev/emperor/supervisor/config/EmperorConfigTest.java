@@ -215,6 +215,46 @@ class EmperorConfigTest {
     }
 
     @Test
+    void clientLimitsAreReadAndReachTheProxyOptions() throws Exception {
+        assertThat(load("").proxy().clientLimits()).isEqualTo(ClientLimits.defaults());
+        ClientLimits limits = load("""
+                [emperor]
+                client-header-timeout = 3s
+                client-idle-timeout = 30s
+                client-min-rate = 1K
+                client-rate-grace = 1500ms
+                upstream-timeout = 2m
+                """).proxy().clientLimits();
+        assertThat(limits).isEqualTo(new ClientLimits(Duration.ofSeconds(3), Duration.ofSeconds(30), 1024,
+                Duration.ofMillis(1500), Duration.ofMinutes(2)));
+        dev.emperor.proxy.ProxyOptions options = limits.applyTo(dev.emperor.proxy.ProxyOptions.defaults());
+        assertThat(options.headerReadTimeout()).isEqualTo(Duration.ofSeconds(3));
+        assertThat(options.idleTimeout()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(options.minDataRate()).isEqualTo(1024);
+        assertThat(options.rateGrace()).isEqualTo(Duration.ofMillis(1500));
+        assertThat(options.upstreamResponseTimeout()).isEqualTo(Duration.ofMinutes(2));
+        assertThat(load("[emperor]\nclient-min-rate = 0\n").proxy().clientLimits().minRate()).isZero();
+    }
+
+    @Test
+    void badClientLimitsNameTheirLineAndKey() {
+        assertThatThrownBy(() -> load("[emperor]\n\nclient-header-timeout = soon\n"))
+                .hasMessageContaining("emperor.ini:3").hasMessageContaining("client-header-timeout")
+                .hasMessageContaining("bad duration 'soon'");
+        assertThatThrownBy(() -> load("[emperor]\nclient-idle-timeout = 0\n"))
+                .hasMessageContaining("emperor.ini:2").hasMessageContaining("client-idle-timeout")
+                .hasMessageContaining("more than 0");
+        assertThatThrownBy(() -> load("[emperor]\nclient-min-rate = fast\n"))
+                .hasMessageContaining("client-min-rate").hasMessageContaining("bad size 'fast'");
+        assertThatThrownBy(() -> load("[emperor]\nclient-rate-grace = 0s\n"))
+                .hasMessageContaining("client-rate-grace").hasMessageContaining("more than 0");
+        assertThatThrownBy(() -> load("[emperor]\nupstream-timeout = 5x\n"))
+                .hasMessageContaining("upstream-timeout").hasMessageContaining("bad duration");
+        assertThatThrownBy(() -> load("[emperor]\nclient-min-rat = 5\n"))
+                .hasMessageContaining("did you mean 'client-min-rate'");
+    }
+
+    @Test
     void aMissingFileIsAnError() {
         Path file = dir.resolve("absent.ini");
         try {
