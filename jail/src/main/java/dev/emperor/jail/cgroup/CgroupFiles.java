@@ -28,8 +28,13 @@ import java.util.regex.Pattern;
  * Also the two bounded waits both versions share: killing a cgroup empty and removing it.
  */
 final class CgroupFiles {
-    /** How long killAll() and remove() keep trying before they give up and report. */
+    /** How long remove() keeps trying before it gives up and reports. */
     static final long GIVE_UP_NANOS = TimeUnit.SECONDS.toNanos(2);
+    /**
+     * How long killAll() waits for killed processes to leave: longer, because on a busy host
+     * a killed process (or pid 1, until the emperor has reaped it) can take seconds to go.
+     */
+    static final long KILL_GIVE_UP_NANOS = TimeUnit.SECONDS.toNanos(10);
     private static final long RETRY_MILLIS = 10;
 
     /**
@@ -139,16 +144,16 @@ final class CgroupFiles {
 
     /**
      * Kills until members() is empty: a process may fork between reading the list and the
-     * signal, so one pass is not enough. Gives up after GIVE_UP_NANOS naming what is left.
+     * signal, so one pass is not enough. Gives up after KILL_GIVE_UP_NANOS naming what is left.
      */
     static void killUntilEmpty(String tenant, Supplier<Set<Integer>> members,
             Consumer<Set<Integer>> kill) {
         long start = System.nanoTime();
         Set<Integer> left = members.get();
         while (!left.isEmpty()) {
-            if (System.nanoTime() - start > GIVE_UP_NANOS) {
+            if (System.nanoTime() - start > KILL_GIVE_UP_NANOS) {
                 throw new JailException("kill cgroup of tenant " + tenant,
-                        "processes still there after 2 s: " + left);
+                        "processes still there after " + TimeUnit.NANOSECONDS.toSeconds(KILL_GIVE_UP_NANOS) + " s: " + left);
             }
             kill.accept(left);
             pause();
