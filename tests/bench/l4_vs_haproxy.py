@@ -108,6 +108,7 @@ def main():
     ap.add_argument("--streams", type=int, default=1, help="parallel iperf3 streams")
     ap.add_argument("--threads", type=int, default=1, help="Emperor event loops = haproxy nbthread")
     ap.add_argument("--connections", type=int, default=32, help="wrk concurrent connections")
+    ap.add_argument("--rate-only", action="store_true", help="skip iperf3: connection rate and its CPU only")
     args = ap.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="emperor-l4-bench-")
@@ -176,7 +177,8 @@ listen http-splice
         proxy_pid = {"direct": None, "emperor": emperor.pid, "haproxy": haproxy.pid, "haproxy+splice": haproxy.pid}
         # Warm-up: the JVM compiles the relay's hot path; everyone gets the same treatment.
         for _, ip, hp in paths:
-            iperf_gbits(ip, 2, args.streams)
+            if not args.rate_only:
+                iperf_gbits(ip, 2, args.streams)
             wrk_rate(hp, 2, args.connections)
 
         gbits = {name: [] for name, _, _ in paths}
@@ -187,7 +189,7 @@ listen http-splice
             for name, ip, hp in paths:
                 pid = proxy_pid[name]
                 before = cpu_seconds(pid)
-                g = iperf_gbits(ip, args.seconds, args.streams)
+                g = float("nan") if args.rate_only else iperf_gbits(ip, args.seconds, args.streams)
                 middle = cpu_seconds(pid)
                 r, errors = wrk_rate(hp, args.seconds, args.connections)
                 after = cpu_seconds(pid)

@@ -69,8 +69,7 @@ public final class PortForwarder implements AutoCloseable {
                 .option(ChannelOption.SO_REUSEADDR, true) // rebind at once after an emperor restart
                 .option(ChannelOption.SO_BACKLOG, 1024)
                 .childOption(ChannelOption.AUTO_READ, false) // nothing is read before the upstream is there
-                .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true) // (TCP_NODELAY: Netty sets it on accept)
                 .childHandler(new Accept(forward))
                 .bind(address)
                 .awaitUninterruptibly();
