@@ -6,6 +6,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
@@ -160,7 +161,13 @@ final class Relay extends ChannelInboundHandlerAdapter {
             ((Socket) ((UnixChannel) to).fd()).shutdown(false, true);
         } catch (IOException | RuntimeException e) {
             closeBoth(from, to); // reset or closed meanwhile
+            return;
         }
+        // When `to` ends too, the pair is done: let Netty close it on that FIN instead of
+        // half-closing it first. Its half-close would shut down a socket the kernel has already
+        // closed (ENOTCONN), for which Netty builds an exception with a stack trace, and it is
+        // the usual last step of every connection.
+        to.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, false);
     }
 
     private static boolean inputShutdown(Channel channel) {
