@@ -10,8 +10,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.epoll.EpollDomainSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
-import io.netty.handler.codec.http.HttpClientCodec;
-import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpRequestEncoder;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import java.io.IOException;
@@ -79,9 +78,8 @@ final class UpstreamPool {
                 .handler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel channel) {
-                        channel.pipeline().addLast("codec", new HttpClientCodec(new HttpDecoderConfig()
-                                        .setMaxHeaderSize(64 * 1024).setMaxChunkSize(64 * 1024)
-                                        .setStrictLineParsing(false), false, false))
+                        // Requests go up as Netty objects; responses are read as bytes by the relay.
+                        channel.pipeline().addLast("codec", new HttpRequestEncoder())
                                 .addLast("idleClose", new IdleCloser(idleNanos))
                                 .addLast("relay", new ResponseRelay());
                     }
