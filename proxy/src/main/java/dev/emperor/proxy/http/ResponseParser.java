@@ -34,7 +34,7 @@ final class ResponseParser {
 
     private enum State {
         IDLE, HEAD, LENGTH, CLOSE, CHUNK_SIZE, CHUNK_SIZE_WS, CHUNK_EXT, CHUNK_SIZE_LF, CHUNK_DATA, CHUNK_DATA_CR,
-        CHUNK_DATA_LF, TRAILER_START, TRAILER_LINE, TRAILER_LF, TRAILER_END_LF, UPGRADED, FAILED
+        CHUNK_DATA_LF, TRAILER_START, TRAILER_NAME, TRAILER_LINE, TRAILER_LF, TRAILER_END_LF, UPGRADED, FAILED
     }
 
     private static final int MAX_TRAILER_BYTES = 16 * 1024;
@@ -296,7 +296,15 @@ final class ResponseParser {
                         fail("bad trailer field");
                         return;
                     } else {
+                        state = State.TRAILER_NAME;
+                    }
+                }
+                case TRAILER_NAME -> {
+                    if (c == ':') {
                         state = State.TRAILER_LINE;
+                    } else if (c < 0 || !tokenChar(c)) {
+                        fail("bad trailer field");
+                        return;
                     }
                 }
                 case TRAILER_LINE -> {
