@@ -169,6 +169,7 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
         /** A close-delimited body going to an HTTP/1.1 client: the proxy frames it in chunks. */
         private boolean reChunk;
         private boolean closeAfter;
+        private boolean switched;
 
         Exchange(Routed routed) {
             this.routed = routed;
@@ -341,7 +342,11 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
 
         /** Bytes the app sent right after its 101, in the same read: already the relayed protocol. */
         void afterSwitch(ByteBuf bytes) {
-            ctx.channel().writeAndFlush(bytes);
+            if (switched) {
+                ctx.channel().writeAndFlush(bytes);
+            } else {
+                bytes.release(); // a 101 nobody asked for: the exchange failed, the upstream is closing
+            }
         }
 
         void upstreamReadComplete() {
@@ -444,6 +449,7 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
             cancelTimer();
             responseStarted = true;
             responseDone = true;
+            switched = true;
             current = null;
             relay.unbind();
             // Written now, before the HTTP handlers leave the pipeline; the end is for the log.

@@ -33,10 +33,11 @@ final class ResponseRelay extends ChannelInboundHandlerAdapter {
             ctx.close();
             return;
         }
+        Forwarder.Exchange bound = exchange; // a 101 unbinds it inside feed
         try {
             parser.feed(in);
-            if (parser.upgraded() && in.isReadable() && exchange != null) {
-                exchange.afterSwitch(in.retain()); // the app spoke first after its 101
+            if (parser.upgraded() && in.isReadable()) {
+                bound.afterSwitch(in.retain()); // the app spoke first after its 101
             }
         } finally {
             in.release();
