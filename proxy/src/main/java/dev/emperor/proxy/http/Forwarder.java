@@ -170,6 +170,7 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
         private boolean reChunk;
         private boolean closeAfter;
         private boolean switched;
+        private final boolean upstreamChunked;
 
         Exchange(Routed routed) {
             this.routed = routed;
@@ -177,6 +178,7 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
             this.webSocket = !http2Stream && ForwardedHeaders.isWebSocketUpgrade(request);
             this.clientHttp11 = request.protocolVersion().equals(HttpVersion.HTTP_1_1);
             this.clientClose = !http2Stream && !HttpUtil.isKeepAlive(request);
+            this.upstreamChunked = ForwardedHeaders.upstreamChunked(request);
             // An HTTP/2 request without a body arrives whole (HEADERS with END_STREAM): its
             // end is already here, and the upstream connection can be reused after it.
             this.requestDone = request instanceof LastHttpContent;
@@ -214,13 +216,11 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
             if (clientIp == null) {
                 clientIp = AccessLogHandler.clientIp(ctx.channel());
             }
-            upstream.write(ForwardedHeaders.upstreamRequest(request, clientIp, overTls, webSocket));
+            upstream.write(ForwardedHeaders.upstreamHead(upstream.alloc(), request, clientIp, overTls, webSocket));
             if (request instanceof LastHttpContent whole) {
-                // Ends the upstream request (the codec's state too); the body is empty.
-                whole.release();
-                upstream.write(LastHttpContent.EMPTY_LAST_CONTENT);
+                whole.release(); // an HTTP/2 request that came whole: its body is empty
             }
-            early.forEach(upstream::write);
+            early.forEach(this::sendUp);
             early.clear();
             upstream.flush();
             if (requestDone) {
@@ -245,13 +245,36 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
                 early.add(content);
                 return;
             }
-            upstream.write(content);
+            sendUp(content);
             if (requestDone) {
                 upstream.flush();
                 armTimer();
             }
             if (!upstream.isWritable()) {
                 ReadPauses.pause(ctx.channel(), ReadPauses.PEER_BUSY);
+            }
+        }
+
+        /** A piece of the request body, framed as the head sent upstream said. */
+        private void sendUp(HttpContent content) {
+            ByteBuf data = content.content();
+            boolean last = content instanceof LastHttpContent;
+            if (!upstreamChunked) {
+                upstream.write(data); // the decoder delivers exactly Content-Length bytes
+                return;
+            }
+            if (data.isReadable()) {
+                ByteBuf size = upstream.alloc().directBuffer(12);
+                size.writeCharSequence(Integer.toHexString(data.readableBytes()), StandardCharsets.US_ASCII);
+                upstream.write(size.writeShort(CRLF));
+                upstream.write(data);
+                upstream.write(upstream.alloc().directBuffer(2).writeShort(CRLF));
+            } else {
+                data.release();
+            }
+            if (last) {
+                // The client's trailer fields, if any, stay here: nothing upstream asked for them.
+                upstream.write(upstream.alloc().directBuffer(5).writeMedium(LAST_CHUNK_HEAD).writeShort(CRLF));
             }
         }
 
@@ -460,7 +483,6 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
             ChannelPipeline up = upstream.pipeline();
             up.addLast("raw", new RawRelay(client));
             up.remove(ResponseRelay.class);
-            up.remove("codec");
             ChannelPipeline down = client.pipeline();
             down.addLast("raw", new RawRelay(upstream));
             for (String name : httpHandlerNames) {

@@ -10,7 +10,6 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.epoll.EpollDomainSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
-import io.netty.handler.codec.http.HttpRequestEncoder;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import java.io.IOException;
@@ -78,9 +77,8 @@ final class UpstreamPool {
                 .handler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel channel) {
-                        // Requests go up as Netty objects; responses are read as bytes by the relay.
-                        channel.pipeline().addLast("codec", new HttpRequestEncoder())
-                                .addLast("idleClose", new IdleCloser(idleNanos))
+                        // No codec: requests go up as bytes the forwarder wrote, responses are read as bytes.
+                        channel.pipeline().addLast("idleClose", new IdleCloser(idleNanos))
                                 .addLast("relay", new ResponseRelay());
                     }
                 });
