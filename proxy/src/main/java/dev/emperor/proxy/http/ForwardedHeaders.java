@@ -2,7 +2,6 @@ package dev.emperor.proxy.http;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.buffer.ByteBufUtil;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
@@ -55,8 +54,8 @@ final class ForwardedHeaders {
     private static final AsciiString HTTPS = AsciiString.of("https");
     private static final AsciiString HTTP = AsciiString.of("http");
     private static final byte[] HTTP11_CRLF = " HTTP/1.1\r\n".getBytes(StandardCharsets.US_ASCII);
-    private static final int CRLF = ('\r' << 8) | '\n';
-    private static final int COLON_SPACE = (':' << 8) | ' ';
+    private static final byte[] CRLF = {'\r', '\n'};
+    private static final byte[] COLON_SPACE = {':', ' '};
 
     private ForwardedHeaders() {
     }
@@ -77,11 +76,8 @@ final class ForwardedHeaders {
                                 boolean webSocket) {
         HttpHeaders in = request.headers();
         List<String> named = connectionNamed(in);
-        ByteBuf out = alloc.directBuffer(512);
-        ByteBufUtil.copy(request.method().asciiName(), out);
-        out.writeByte(' ');
-        out.writeCharSequence(request.uri(), StandardCharsets.UTF_8);
-        out.writeBytes(HTTP11_CRLF);
+        HeadBytes out = HeadBytes.start();
+        out.add(request.method().asciiName()).add(' ').addUtf8(request.uri()).add(HTTP11_CRLF);
         for (Iterator<Map.Entry<CharSequence, CharSequence>> it = in.iteratorCharSequence(); it.hasNext(); ) {
             Map.Entry<CharSequence, CharSequence> header = it.next();
             CharSequence name = header.getKey();
@@ -93,7 +89,7 @@ final class ForwardedHeaders {
         if (upstreamChunked(request)) {
             field(out, HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
         } else {
-            String contentLength = in.get(HttpHeaderNames.CONTENT_LENGTH);
+            CharSequence contentLength = in.get(HttpHeaderNames.CONTENT_LENGTH);
             if (contentLength != null) {
                 field(out, HttpHeaderNames.CONTENT_LENGTH, contentLength);
             }
@@ -102,14 +98,14 @@ final class ForwardedHeaders {
             field(out, HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
             field(out, HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET);
         }
-        String host = in.get(HttpHeaderNames.HOST);
+        CharSequence host = in.get(HttpHeaderNames.HOST);
         field(out, X_FORWARDED_FOR, clientIp);
         field(out, X_REAL_IP, clientIp);
         field(out, X_FORWARDED_PROTO, overTls ? HTTPS : HTTP);
         if (host != null) {
             field(out, X_FORWARDED_HOST, host);
         }
-        return out.writeShort(CRLF);
+        return out.add(CRLF).toBuffer(alloc);
     }
 
     /** The request body goes up chunked (the proxy writes the chunk framing itself). */
@@ -117,20 +113,8 @@ final class ForwardedHeaders {
         return HttpUtil.isTransferEncodingChunked(request);
     }
 
-    private static void field(ByteBuf out, CharSequence name, CharSequence value) {
-        text(out, name);
-        out.writeShort(COLON_SPACE);
-        text(out, value);
-        out.writeShort(CRLF);
-    }
-
-    /** Names and values as the decoder read them, byte for byte (obs-text included). */
-    private static void text(ByteBuf out, CharSequence text) {
-        if (text instanceof AsciiString ascii) {
-            ByteBufUtil.copy(ascii, out);
-        } else {
-            out.writeCharSequence(text, StandardCharsets.ISO_8859_1);
-        }
+    private static void field(HeadBytes out, CharSequence name, CharSequence value) {
+        out.add(name).add(COLON_SPACE).add(value).add(CRLF);
     }
 
     /**

@@ -271,38 +271,38 @@ final class ResponseHead {
      * @param closeClient the client connection closes after this response
      */
     ByteBuf encode(ByteBufAllocator alloc, Framing body, boolean closeClient) {
-        ByteBuf out = alloc.directBuffer(length + 64);
-        out.writeBytes(HTTP11).writeBytes(bytes, statusFrom, statusLineEnd - statusFrom);
+        HeadBytes out = HeadBytes.start();
+        out.add(HTTP11).add(bytes, statusFrom, statusLineEnd - statusFrom);
         for (int f = 0; f < 6 * count; f += 6) {
             if (goesOn(f)) { // a Content-Length stays: it only comes with LENGTH or NONE
-                out.writeBytes(bytes, fields[f], fields[f + 4] - fields[f]);
+                out.add(bytes, fields[f], fields[f + 4] - fields[f]);
             }
         }
         if (body == Framing.CHUNKED) {
-            out.writeBytes(TE_CHUNKED);
+            out.add(TE_CHUNKED);
         }
         if (closeClient || body == Framing.CLOSE) {
-            out.writeBytes(CONNECTION_CLOSE);
+            out.add(CONNECTION_CLOSE);
         }
-        return out.writeBytes(CRLF);
+        return out.add(CRLF).toBuffer(alloc);
     }
 
     /** A 101 head for the client: the app's headers, Connection: Upgrade and its Upgrade. */
     ByteBuf encodeSwitch(ByteBufAllocator alloc) {
-        ByteBuf out = alloc.directBuffer(length + 64);
-        out.writeBytes(HTTP11).writeBytes(bytes, statusFrom, statusLineEnd - statusFrom);
+        HeadBytes out = HeadBytes.start();
+        out.add(HTTP11).add(bytes, statusFrom, statusLineEnd - statusFrom);
         for (int f = 0; f < 6 * count; f += 6) {
             if (goesOn(f)) {
-                out.writeBytes(bytes, fields[f], fields[f + 4] - fields[f]);
+                out.add(bytes, fields[f], fields[f + 4] - fields[f]);
             }
         }
-        out.writeBytes(CONNECTION_UPGRADE);
+        out.add(CONNECTION_UPGRADE);
         if (upgradeValue >= 0) {
-            out.writeBytes(bytes, fields[upgradeValue + 2], fields[upgradeValue + 3] - fields[upgradeValue + 2]);
+            out.add(bytes, fields[upgradeValue + 2], fields[upgradeValue + 3] - fields[upgradeValue + 2]);
         } else {
-            out.writeCharSequence("websocket", StandardCharsets.US_ASCII);
+            out.add("websocket");
         }
-        return out.writeBytes(CRLF).writeBytes(CRLF);
+        return out.add(CRLF).add(CRLF).toBuffer(alloc);
     }
 
     /** The head as a Netty response, for an HTTP/2 client (whose codec frames the body itself). */
