@@ -32,6 +32,11 @@ import org.slf4j.LoggerFactory;
  * failures into 502/504 pages. A connection that breaks after the response has begun is
  * closed, never patched with a second response. Only one exchange runs at a time (the
  * pipelining gate sees to that).
+ *
+ * <p>Both directions to the app are bytes: the request head is written by
+ * {@link ForwardedHeaders#upstreamHead} (a chunked body framed here), the response comes from
+ * the connection's {@link ResponseParser}. An HTTP/1.1 client gets the response as bytes too,
+ * then a {@link ResponseEnd}; an HTTP/2 stream gets Netty HTTP objects for its codec.
  */
 final class Forwarder extends ChannelInboundHandlerAdapter {
 
