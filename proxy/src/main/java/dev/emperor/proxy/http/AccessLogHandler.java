@@ -62,7 +62,14 @@ final class AccessLogHandler extends ChannelDuplexHandler {
 
     @Override
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
-        if (msg instanceof HttpResponse response) {
+        if (msg instanceof ResponseEnd end) {
+            // A relayed HTTP/1.1 response, written as bytes: its end says what it was.
+            status = end.status();
+            bytes = end.bodyBytes();
+            if (requestLine != null) {
+                emit(ctx.channel());
+            }
+        } else if (msg instanceof HttpResponse response) {
             status = response.status().code();
         }
         if (msg instanceof HttpContent content) {

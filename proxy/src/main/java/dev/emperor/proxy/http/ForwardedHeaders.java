@@ -1,18 +1,15 @@
 package dev.emperor.proxy.http;
 
-import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
-import io.netty.handler.codec.http.DefaultHttpRequest;
-import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
-import io.netty.handler.codec.http.HttpHeadersFactory;
 import io.netty.handler.codec.http.HttpRequest;
-import io.netty.handler.codec.http.HttpResponse;
-import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.AsciiString;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -20,12 +17,13 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * Header rewriting between client and tenant: hop-by-hop headers stop at the proxy, the
+ * Request header rewriting from client to tenant: hop-by-hop headers stop at the proxy, the
  * X-Forwarded-* set is the proxy's own (a client's values are dropped, never trusted), and
- * every message leaves with exactly one framing the proxy chose itself.
+ * the request leaves with exactly one framing the proxy chose itself. (Responses:
+ * {@link ResponseHead}.)
  *
- * <p>Each message is rewritten in one pass that copies only the headers that go on, into
- * headers that skip validation: every name and value was validated when it was parsed.
+ * <p>The head is written in one pass straight into bytes, copying only the headers that go
+ * on without validating them again: every name and value was validated when it was parsed.
  */
 final class ForwardedHeaders {
 
@@ -49,14 +47,15 @@ final class ForwardedHeaders {
      */
     private static final AsciiString HTTP2_INTERNAL = AsciiString.of("x-http2-");
 
-    private static final HttpHeadersFactory UNVALIDATED = DefaultHttpHeadersFactory.headersFactory().withValidation(false);
-
     private static final AsciiString X_FORWARDED_FOR = AsciiString.of("X-Forwarded-For");
     private static final AsciiString X_REAL_IP = AsciiString.of("X-Real-IP");
     private static final AsciiString X_FORWARDED_PROTO = AsciiString.of("X-Forwarded-Proto");
     private static final AsciiString X_FORWARDED_HOST = AsciiString.of("X-Forwarded-Host");
     private static final AsciiString HTTPS = AsciiString.of("https");
     private static final AsciiString HTTP = AsciiString.of("http");
+    private static final byte[] HTTP11_CRLF = " HTTP/1.1\r\n".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] CRLF = {'\r', '\n'};
+    private static final byte[] COLON_SPACE = {':', ' '};
 
     private ForwardedHeaders() {
     }
@@ -69,82 +68,53 @@ final class ForwardedHeaders {
     }
 
     /**
-     * The request as sent upstream: HTTP/1.1 keep-alive, with a Content-Length equal to what
-     * the decoder will deliver, or chunked (re-encoded by the proxy), or no body at all.
+     * The request head as sent upstream, written straight into bytes: HTTP/1.1 keep-alive,
+     * with a Content-Length equal to what the decoder will deliver, or chunked (framed by the
+     * proxy, see {@link #upstreamChunked}), or no body at all.
      */
-    static HttpRequest upstreamRequest(HttpRequest request, String clientIp, boolean overTls, boolean webSocket) {
+    static ByteBuf upstreamHead(ByteBufAllocator alloc, HttpRequest request, String clientIp, boolean overTls,
+                                boolean webSocket) {
         HttpHeaders in = request.headers();
         List<String> named = connectionNamed(in);
-        HttpHeaders headers = UNVALIDATED.newHeaders();
+        HeadBytes out = HeadBytes.start();
+        out.add(request.method().asciiName()).add(' ').addUtf8(request.uri()).add(HTTP11_CRLF);
         for (Iterator<Map.Entry<CharSequence, CharSequence>> it = in.iteratorCharSequence(); it.hasNext(); ) {
             Map.Entry<CharSequence, CharSequence> header = it.next();
             CharSequence name = header.getKey();
             if (!isOneOf(name, HOP_BY_HOP) && !isOneOf(name, NOT_FORWARDED) && !isHttp2Internal(name)
                     && !isNamed(name, named)) {
-                headers.add(name, header.getValue());
+                field(out, name, header.getValue());
             }
         }
-        if (HttpUtil.isTransferEncodingChunked(request)) {
-            headers.add(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+        if (upstreamChunked(request)) {
+            field(out, HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
         } else {
-            String contentLength = in.get(HttpHeaderNames.CONTENT_LENGTH);
+            CharSequence contentLength = in.get(HttpHeaderNames.CONTENT_LENGTH);
             if (contentLength != null) {
-                headers.add(HttpHeaderNames.CONTENT_LENGTH, contentLength);
+                field(out, HttpHeaderNames.CONTENT_LENGTH, contentLength);
             }
         }
         if (webSocket) {
-            headers.add(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
-            headers.add(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET);
+            field(out, HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
+            field(out, HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET);
         }
-        String host = in.get(HttpHeaderNames.HOST);
-        headers.add(X_FORWARDED_FOR, clientIp);
-        headers.add(X_REAL_IP, clientIp);
-        headers.add(X_FORWARDED_PROTO, overTls ? HTTPS : HTTP);
+        CharSequence host = in.get(HttpHeaderNames.HOST);
+        field(out, X_FORWARDED_FOR, clientIp);
+        field(out, X_REAL_IP, clientIp);
+        field(out, X_FORWARDED_PROTO, overTls ? HTTPS : HTTP);
         if (host != null) {
-            headers.add(X_FORWARDED_HOST, host);
+            field(out, X_FORWARDED_HOST, host);
         }
-        return new DefaultHttpRequest(HttpVersion.HTTP_1_1, request.method(), request.uri(), headers);
+        return out.add(CRLF).toBuffer(alloc);
     }
 
-    /**
-     * The response as sent to the client: hop-by-hop headers gone; a body without a length
-     * goes out chunked (HTTP/1.1) so the client connection can stay open.
-     */
-    static HttpResponse clientResponse(HttpResponse response, HttpVersion clientVersion, boolean webSocket) {
-        HttpHeaders in = response.headers();
-        boolean hadChunked = HttpUtil.isTransferEncodingChunked(response);
-        List<String> named = connectionNamed(in);
-        HttpHeaders headers = UNVALIDATED.newHeaders();
-        boolean hasLength = false;
-        for (Iterator<Map.Entry<CharSequence, CharSequence>> it = in.iteratorCharSequence(); it.hasNext(); ) {
-            Map.Entry<CharSequence, CharSequence> header = it.next();
-            CharSequence name = header.getKey();
-            if (isOneOf(name, HOP_BY_HOP) || isNamed(name, named)) {
-                continue;
-            }
-            boolean length = AsciiString.contentEqualsIgnoreCase(name, HttpHeaderNames.CONTENT_LENGTH);
-            if (length && hadChunked) {
-                continue;
-            }
-            hasLength |= length;
-            headers.add(name, header.getValue());
-        }
-        if (webSocket) {
-            headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
-            headers.set(HttpHeaderNames.UPGRADE, in.get(HttpHeaderNames.UPGRADE, "websocket"));
-            return new DefaultHttpResponse(HttpVersion.HTTP_1_1, response.status(), headers);
-        }
-        int code = response.status().code();
-        boolean bodyless = code == 204 || code == 304 || code < 200;
-        if (!bodyless && !hasLength) {
-            if (clientVersion.equals(HttpVersion.HTTP_1_1)) {
-                headers.add(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
-            } else {
-                headers.add(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE); // body ends at close
-            }
-        }
-        return new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(code,
-                response.status().reasonPhrase()), headers);
+    /** The request body goes up chunked (the proxy writes the chunk framing itself). */
+    static boolean upstreamChunked(HttpRequest request) {
+        return HttpUtil.isTransferEncodingChunked(request);
+    }
+
+    private static void field(HeadBytes out, CharSequence name, CharSequence value) {
+        out.add(name).add(COLON_SPACE).add(value).add(CRLF);
     }
 
     /**

@@ -1,22 +1,23 @@
 package dev.emperor.proxy.http;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
-import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.HttpContent;
-import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
-import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ScheduledFuture;
@@ -31,10 +32,18 @@ import org.slf4j.LoggerFactory;
  * failures into 502/504 pages. A connection that breaks after the response has begun is
  * closed, never patched with a second response. Only one exchange runs at a time (the
  * pipelining gate sees to that).
+ *
+ * <p>Both directions to the app are bytes: the request head is written by
+ * {@link ForwardedHeaders#upstreamHead} (a chunked body framed here), the response comes from
+ * the connection's {@link ResponseParser}. An HTTP/1.1 client gets the response as bytes too,
+ * then a {@link ResponseEnd}; an HTTP/2 stream gets Netty HTTP objects for its codec.
  */
 final class Forwarder extends ChannelInboundHandlerAdapter {
 
     private static final Logger LOG = LoggerFactory.getLogger(Forwarder.class);
+
+    private static final short CRLF = ('\r' << 8) | '\n';
+    private static final int LAST_CHUNK_HEAD = ('0' << 16) | ('\r' << 8) | '\n';
 
     private final UpstreamPool pool;
     private final boolean overTls;
@@ -153,26 +162,38 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
     }
 
     /** One request and its response. */
-    final class Exchange {
+    final class Exchange implements ResponseParser.Listener {
         private final Routed routed;
         private final HttpRequest request;
         private final boolean webSocket;
+        /** The client speaks HTTP/1.1: a body without a length can go to it chunked. */
+        private final boolean clientHttp11;
+        /** The client asked to close after this response (HTTP/1.0, Connection: close). */
+        private final boolean clientClose;
         private final List<HttpContent> early = new ArrayList<>();
         private Channel upstream;
         private ResponseRelay relay;
         private boolean requestDone;
         private boolean responseStarted;
         private boolean responseDone;
-        private boolean skippingInformational;
         private boolean upstreamKeepAlive;
         private long bodyBytes;
         /** The connection's rate guard while this exchange owes it a request body, else null. */
         private TransferRateGuard owedBodyGuard;
+        private int status;
+        /** A close-delimited body going to an HTTP/1.1 client: the proxy frames it in chunks. */
+        private boolean reChunk;
+        private boolean closeAfter;
+        private boolean switched;
+        private final boolean upstreamChunked;
 
         Exchange(Routed routed) {
             this.routed = routed;
             this.request = routed.request();
             this.webSocket = !http2Stream && ForwardedHeaders.isWebSocketUpgrade(request);
+            this.clientHttp11 = request.protocolVersion().equals(HttpVersion.HTTP_1_1);
+            this.clientClose = !http2Stream && !HttpUtil.isKeepAlive(request);
+            this.upstreamChunked = ForwardedHeaders.upstreamChunked(request);
             // An HTTP/2 request without a body arrives whole (HEADERS with END_STREAM): its
             // end is already here, and the upstream connection can be reused after it.
             this.requestDone = request instanceof LastHttpContent;
@@ -211,17 +232,16 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
             }
             upstream = (Channel) f.getNow();
             relay = upstream.pipeline().get(ResponseRelay.class);
-            relay.bind(this);
+            // An HTTP/2 stream and an HTTP/1.0 client take the body without the app's chunk framing.
+            relay.bind(this, request.method() == HttpMethod.HEAD, http2Stream || !clientHttp11);
             if (clientIp == null) {
                 clientIp = AccessLogHandler.clientIp(ctx.channel());
             }
-            upstream.write(ForwardedHeaders.upstreamRequest(request, clientIp, overTls, webSocket));
+            upstream.write(ForwardedHeaders.upstreamHead(upstream.alloc(), request, clientIp, overTls, webSocket));
             if (request instanceof LastHttpContent whole) {
-                // Ends the upstream request (the codec's state too); the body is empty.
-                whole.release();
-                upstream.write(LastHttpContent.EMPTY_LAST_CONTENT);
+                whole.release(); // an HTTP/2 request that came whole: its body is empty
             }
-            early.forEach(upstream::write);
+            early.forEach(this::sendUp);
             early.clear();
             upstream.flush();
             if (requestDone) {
@@ -247,7 +267,7 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
                 early.add(content);
                 return;
             }
-            upstream.write(content);
+            sendUp(content);
             if (requestDone) {
                 upstream.flush();
                 armTimer();
@@ -257,59 +277,120 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
             }
         }
 
+        /** A piece of the request body, framed as the head sent upstream said. */
+        private void sendUp(HttpContent content) {
+            ByteBuf data = content.content();
+            boolean last = content instanceof LastHttpContent;
+            if (!upstreamChunked) {
+                upstream.write(data); // the decoder delivers exactly Content-Length bytes
+                return;
+            }
+            if (data.isReadable()) {
+                ByteBuf size = upstream.alloc().directBuffer(12);
+                size.writeCharSequence(Integer.toHexString(data.readableBytes()), StandardCharsets.US_ASCII);
+                upstream.write(size.writeShort(CRLF));
+                upstream.write(data);
+                upstream.write(upstream.alloc().directBuffer(2).writeShort(CRLF));
+            } else {
+                data.release();
+            }
+            if (last) {
+                // The client's trailer fields, if any, stay here: nothing upstream asked for them.
+                upstream.write(upstream.alloc().directBuffer(5).writeMedium(LAST_CHUNK_HEAD).writeShort(CRLF));
+            }
+        }
+
         void upstreamWritabilityChanged(boolean writable) {
             if (writable) {
                 ReadPauses.resume(ctx.channel(), ReadPauses.PEER_BUSY);
             }
         }
 
-        void fromUpstream(HttpObject object) {
-            if (responseDone || current != this) {
-                ReferenceCountUtil.release(object);
+        @Override
+        public void head(ResponseHead head, ResponseHead.Framing framing) {
+            if (current != this) {
                 return;
             }
-            if (object.decoderResult().isFailure()) {
-                ReferenceCountUtil.release(object);
-                fail(HttpResponseStatus.BAD_GATEWAY, "unparsable response: " + object.decoderResult().cause());
+            status = head.status();
+            if (status == 101) {
+                if (webSocket) {
+                    switchToRelay(head);
+                } else {
+                    fail(HttpResponseStatus.BAD_GATEWAY, "101 to a request that asked for no upgrade");
+                }
                 return;
             }
-            if (object instanceof HttpResponse response) {
-                int code = response.status().code();
-                if (code == 101 && webSocket) {
-                    switchToRelay(response);
-                    return;
-                }
-                if (code < 200) {
-                    // 1xx: the proxy answered Expect itself; the interim message ends with
-                    // its own (empty) LastHttpContent, which must not end this exchange.
-                    skippingInformational = true;
-                    ReferenceCountUtil.release(object);
-                    return;
-                }
-                skippingInformational = false;
-                cancelTimer();
-                responseStarted = true;
-                upstreamKeepAlive = HttpUtil.isKeepAlive(response);
-                ctx.write(ForwardedHeaders.clientResponse(response, request.protocolVersion(), false));
+            cancelTimer();
+            responseStarted = true;
+            upstreamKeepAlive = head.keepAlive() && framing != ResponseHead.Framing.CLOSE;
+            if (http2Stream) {
+                ctx.write(head.toHttpResponse());
+                return;
             }
-            if (object instanceof HttpContent content) {
-                if (skippingInformational) {
-                    skippingInformational = !(content instanceof LastHttpContent);
-                    content.release();
-                    return;
+            ResponseHead.Framing out = switch (framing) {
+                case NONE, LENGTH -> framing;
+                // A body without a length: chunked to an HTTP/1.1 client, else ended by closing.
+                case CHUNKED, CLOSE -> clientHttp11 ? ResponseHead.Framing.CHUNKED : ResponseHead.Framing.CLOSE;
+            };
+            reChunk = framing == ResponseHead.Framing.CLOSE && clientHttp11;
+            closeAfter = clientClose || out == ResponseHead.Framing.CLOSE;
+            ctx.write(head.encode(ctx.alloc(), out, closeAfter));
+        }
+
+        @Override
+        public void body(ByteBuf bytes) {
+            if (current != this) {
+                bytes.release();
+                return;
+            }
+            if (http2Stream) {
+                ctx.write(new DefaultHttpContent(bytes));
+            } else if (reChunk) {
+                ByteBuf size = ctx.alloc().directBuffer(12);
+                size.writeCharSequence(Integer.toHexString(bytes.readableBytes()), StandardCharsets.US_ASCII);
+                ctx.write(size.writeShort(CRLF));
+                ctx.write(bytes);
+                ctx.write(ctx.alloc().directBuffer(2).writeShort(CRLF));
+            } else {
+                ctx.write(bytes);
+            }
+            if (!ctx.channel().isWritable()) {
+                // Pause before flushing: the flush may drain the buffer and fire the
+                // writability event at once, and a pause after it would never be lifted.
+                ReadPauses.pause(upstream, ReadPauses.PEER_BUSY);
+                ctx.flush();
+            }
+        }
+
+        @Override
+        public void end(long payloadBytes) {
+            if (current != this) {
+                return;
+            }
+            responseDone = true;
+            if (http2Stream) {
+                ctx.write(LastHttpContent.EMPTY_LAST_CONTENT);
+            } else {
+                if (reChunk) {
+                    ctx.write(ctx.alloc().directBuffer(5).writeMedium(LAST_CHUNK_HEAD).writeShort(CRLF));
                 }
-                boolean last = content instanceof LastHttpContent;
-                ctx.write(content);
-                if (last) {
-                    responseDone = true;
-                    ctx.flush();
-                    finish();
-                } else if (!ctx.channel().isWritable()) {
-                    // Pause before flushing: the flush may drain the buffer and fire the
-                    // writability event at once, and a pause after it would never be lifted.
-                    ReadPauses.pause(upstream, ReadPauses.PEER_BUSY);
-                    ctx.flush();
-                }
+                ctx.write(new ResponseEnd(status, payloadBytes));
+            }
+            ctx.flush();
+            finish();
+        }
+
+        @Override
+        public void malformed(String why) {
+            fail(HttpResponseStatus.BAD_GATEWAY, "unparsable response: " + why);
+        }
+
+        /** Bytes the app sent right after its 101, in the same read: already the relayed protocol. */
+        void afterSwitch(ByteBuf bytes) {
+            if (switched) {
+                ctx.channel().writeAndFlush(bytes);
+            } else {
+                bytes.release(); // a 101 nobody asked for: the exchange failed, the upstream is closing
             }
         }
 
@@ -332,8 +413,9 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
             }
             current = null;
             ReadPauses.resume(ctx.channel(), ReadPauses.PEER_BUSY);
-            if (!requestDone) {
-                // The app answered before the body was all sent; nobody will read the rest.
+            if (!requestDone || closeAfter) {
+                // The app answered before the body was all sent (nobody will read the rest),
+                // or the client wants no more (or its body ends with the close).
                 ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
             }
         }
@@ -417,23 +499,22 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
         }
 
         /** 101 from the app: pass it on, then both connections become a plain byte relay. */
-        private void switchToRelay(HttpResponse response) {
+        private void switchToRelay(ResponseHead head) {
             bodyNoLongerOwed();
             cancelTimer();
             responseStarted = true;
             responseDone = true;
+            switched = true;
             current = null;
             relay.unbind();
-            HttpResponse head = ForwardedHeaders.clientResponse(response, HttpVersion.HTTP_1_1, true);
-            DefaultFullHttpResponse switching = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, head.status(),
-                    Unpooled.EMPTY_BUFFER, head.headers(), io.netty.handler.codec.http.EmptyHttpHeaders.INSTANCE);
+            // Written now, before the HTTP handlers leave the pipeline; the end is for the log.
+            ctx.write(head.encodeSwitch(ctx.alloc()));
+            ctx.writeAndFlush(new ResponseEnd(101, 0));
             Channel client = ctx.channel();
-            ctx.writeAndFlush(switching); // encoded now, before the encoder leaves the pipeline
 
             ChannelPipeline up = upstream.pipeline();
             up.addLast("raw", new RawRelay(client));
             up.remove(ResponseRelay.class);
-            up.remove("codec");
             ChannelPipeline down = client.pipeline();
             down.addLast("raw", new RawRelay(upstream));
             for (String name : httpHandlerNames) {

@@ -5,9 +5,7 @@ import dev.emperor.proxy.ProxyOptions;
 import dev.emperor.proxy.SiteTable;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelPipeline;
-import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
-import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import java.util.List;
 import java.util.function.Supplier;
@@ -18,8 +16,8 @@ import java.util.function.Supplier;
  *   rate                minimum data rates both ways (first in the connection, before TLS)
  *   idleClose           close connections with no traffic either way
  *   decoder, encoder    strict HTTP/1.1 parsing (obs-fold refused too) / response writing
+ *                       (relayed responses are bytes already; the proxy's own pages objects)
  *   headTimeout         slowloris: a started head must finish in time
- *   keepAlive           Connection: keep-alive / close bookkeeping
  *   guard               400/414/431 for anything two parsers could read differently
  *   expectContinue      answers Expect: 100-continue itself
  *   gate                one request at a time (pipelined requests wait)
@@ -33,7 +31,7 @@ import java.util.function.Supplier;
  */
 public final class HttpHandlers {
 
-    private static final List<String> HTTP1_NAMES = List.of("decoder", "encoder", "headTimeout", "keepAlive",
+    private static final List<String> HTTP1_NAMES = List.of("decoder", "encoder", "headTimeout",
             "guard", "expectContinue", "gate", "accessLog", "router", "forwarder");
 
     private final ProxyOptions options;
@@ -61,9 +59,8 @@ public final class HttpHandlers {
         if (!http2Stream) {
             p.addLast("idleClose", new IdleCloser(options.idleTimeout().toNanos()))
                     .addLast("decoder", new StrictRequestDecoder(options.maxHeaderBytes()))
-                    .addLast("encoder", new HttpResponseEncoder())
-                    .addLast("headTimeout", new HeadReadTimeout(options.headerReadTimeout().toNanos()))
-                    .addLast("keepAlive", new HttpServerKeepAliveHandler());
+                    .addLast("encoder", new ResponseWriter())
+                    .addLast("headTimeout", new HeadReadTimeout(options.headerReadTimeout().toNanos()));
         }
         p.addLast("guard", new RequestGuard(http2Stream));
         if (!http2Stream) {

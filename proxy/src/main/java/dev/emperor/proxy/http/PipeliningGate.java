@@ -53,7 +53,7 @@ final class PipeliningGate extends ChannelDuplexHandler {
 
     @Override
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
-        if (msg instanceof LastHttpContent) {
+        if (msg instanceof LastHttpContent || msg instanceof ResponseEnd) {
             responseWritten = true;
             if (requestRead) {
                 // Release the next request after this write has gone through, not inside it.

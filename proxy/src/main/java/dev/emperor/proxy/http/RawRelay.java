@@ -21,7 +21,7 @@ final class RawRelay extends ChannelInboundHandlerAdapter {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (!(msg instanceof io.netty.buffer.ByteBuf)) {
-            // The end marker of the 101 response, decoded just before the codec came out.
+            // Only bytes travel here; anything else is not for the peer.
             io.netty.util.ReferenceCountUtil.release(msg);
             return;
         }

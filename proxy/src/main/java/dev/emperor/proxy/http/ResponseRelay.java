@@ -1,21 +1,25 @@
 package dev.emperor.proxy.http;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.handler.codec.http.HttpObject;
 import io.netty.util.ReferenceCountUtil;
 
 /**
- * The upstream side of an exchange: hands what the tenant's app answers to the client-side
- * {@link Forwarder} currently bound to this connection. An unbound (pooled, idle) connection
- * that receives anything is out of step with HTTP and is closed.
+ * The upstream side of an exchange: reads what the tenant's app answers, as bytes, with a
+ * {@link ResponseParser}, and hands the response to the client-side {@link Forwarder}
+ * exchange currently bound to this connection. An unbound (pooled, idle) connection that
+ * receives anything is out of step with HTTP and is closed.
  */
 final class ResponseRelay extends ChannelInboundHandlerAdapter {
 
+    private final ResponseParser parser = new ResponseParser();
     private Forwarder.Exchange exchange;
 
-    void bind(Forwarder.Exchange exchange) {
+    /** The next response belongs to {@code exchange}; see {@link ResponseParser#expect}. */
+    void bind(Forwarder.Exchange exchange, boolean headRequest, boolean payloadOnly) {
         this.exchange = exchange;
+        parser.expect(exchange, headRequest, payloadOnly);
     }
 
     void unbind() {
@@ -24,10 +28,21 @@ final class ResponseRelay extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (exchange != null && msg instanceof HttpObject object) {
-            exchange.fromUpstream(object);
-        } else {
+        if (exchange == null || !(msg instanceof ByteBuf in)) {
             ReferenceCountUtil.release(msg);
+            ctx.close();
+            return;
+        }
+        Forwarder.Exchange bound = exchange; // a 101 unbinds it inside feed
+        try {
+            parser.feed(in);
+            if (parser.upgraded() && in.isReadable()) {
+                bound.afterSwitch(in.retain()); // the app spoke first after its 101
+            }
+        } finally {
+            in.release();
+        }
+        if (parser.failed()) {
             ctx.close();
         }
     }
@@ -50,6 +65,9 @@ final class ResponseRelay extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        if (exchange != null) {
+            parser.inputClosed();
+        }
         if (exchange != null) {
             exchange.upstreamClosed();
         }

@@ -6,6 +6,7 @@ import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpRequestDecoder;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.concurrent.FastThreadLocal;
 import java.util.List;
 
 /**
@@ -23,6 +24,17 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
     private final int maxHeadBytes;
     private boolean atHead = true;
     private boolean failed;
+    /** Head bytes already examined (from the reader index), and whether one was a fold. */
+    private int scanned;
+    private boolean folded;
+
+    /** Where head bytes are examined; one per event loop thread, grown as heads need. */
+    private static final FastThreadLocal<byte[]> SCRATCH = new FastThreadLocal<>() {
+        @Override
+        protected byte[] initialValue() {
+            return new byte[4096];
+        }
+    };
 
     StrictRequestDecoder(int maxHeaderBytes) {
         super(new HttpDecoderConfig()
@@ -47,7 +59,10 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
             if (end < 0 && in.readableBytes() <= maxHeadBytes) {
                 return; // wait for the whole head; the header-read timeout bounds the wait
             }
-            if (end >= 0 && hasObsFold(in, end)) {
+            boolean folded = this.folded;
+            scanned = 0;
+            this.folded = false;
+            if (end >= 0 && folded) {
                 in.skipBytes(in.readableBytes());
                 failed = true;
                 HttpMessage invalid = createInvalidMessage();
@@ -73,36 +88,38 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
     }
 
     /**
-     * Index just past the blank line ending the head, or -1 if it has not all arrived. A bare
-     * LF ends the search early: Netty's strict line parsing refuses it at once.
+     * Offset (from the reader index) just past the blank line ending the head, or -1 if it has
+     * not all arrived. A bare LF ends the search early: Netty's strict line parsing refuses it
+     * at once. On the way, notes a line break followed by a space or tab: a folded header.
+     * Only bytes not seen by an earlier call are examined, copied out in one go (per-byte reads
+     * of a direct buffer are checked one by one).
      */
-    private static int headEnd(ByteBuf in) {
-        int start = in.readerIndex();
-        int limit = in.writerIndex();
-        for (int i = start; i < limit; i++) {
-            if (in.getByte(i) != '\n') {
-                continue;
-            }
-            if (i == start || in.getByte(i - 1) != '\r') {
-                return i + 1;
-            }
-            if (i >= start + 3 && in.getByte(i - 2) == '\n' && in.getByte(i - 3) == '\r') {
-                return i + 1;
-            }
+    private int headEnd(ByteBuf in) {
+        int avail = Math.min(in.readableBytes(), maxHeadBytes + 1);
+        int from = Math.max(0, scanned - 3); // three bytes back: the context of the next one
+        if (avail <= scanned) {
+            return -1;
         }
-        return -1;
-    }
-
-    /** A line break followed by a space or tab, before the blank line, is a folded header. */
-    private static boolean hasObsFold(ByteBuf in, int end) {
-        for (int i = in.readerIndex(); i < end - 3; i++) {
-            if (in.getByte(i) == '\n') {
-                byte next = in.getByte(i + 1);
-                if (next == ' ' || next == '\t') {
-                    return true;
+        byte[] b = SCRATCH.get();
+        if (b.length < avail - from) {
+            b = new byte[Math.max(avail - from, b.length * 2)];
+            SCRATCH.set(b);
+        }
+        in.getBytes(in.readerIndex() + from, b, 0, avail - from);
+        for (int j = scanned; j < avail; j++) {
+            byte c = b[j - from];
+            if (c == '\n') {
+                if (j == 0 || b[j - from - 1] != '\r') {
+                    return j + 1;
                 }
+                if (j >= 3 && b[j - from - 2] == '\n' && b[j - from - 3] == '\r') {
+                    return j + 1;
+                }
+            } else if ((c == ' ' || c == '\t') && j > 0 && b[j - from - 1] == '\n') {
+                folded = true;
             }
         }
-        return false;
+        scanned = avail;
+        return -1;
     }
 }

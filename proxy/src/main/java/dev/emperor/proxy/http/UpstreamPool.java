@@ -10,8 +10,6 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.epoll.EpollDomainSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
-import io.netty.handler.codec.http.HttpClientCodec;
-import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import java.io.IOException;
@@ -84,10 +82,8 @@ final class UpstreamPool {
                 .handler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel channel) {
-                        channel.pipeline().addLast("codec", new HttpClientCodec(new HttpDecoderConfig()
-                                        .setMaxHeaderSize(64 * 1024).setMaxChunkSize(64 * 1024)
-                                        .setStrictLineParsing(false), false, false))
-                                .addLast("idleClose", new IdleCloser(idleNanos))
+                        // No codec: requests go up as bytes the forwarder wrote, responses are read as bytes.
+                        channel.pipeline().addLast("idleClose", new IdleCloser(idleNanos))
                                 .addLast("relay", new ResponseRelay());
                     }
                 });

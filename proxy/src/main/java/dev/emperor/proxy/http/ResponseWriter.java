@@ -1,0 +1,25 @@
+package dev.emperor.proxy.http;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPromise;
+import io.netty.handler.codec.http.HttpResponseEncoder;
+
+/**
+ * The client side's response writer. Relayed responses arrive as bytes the forwarder has
+ * already framed and go straight on; the proxy's own answers (error pages, redirects, 100
+ * Continue) arrive as Netty HTTP objects and are encoded. A {@link ResponseEnd} stops here.
+ */
+final class ResponseWriter extends HttpResponseEncoder {
+
+    @Override
+    public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) throws Exception {
+        if (msg instanceof ByteBuf) {
+            ctx.write(msg, promise);
+        } else if (msg instanceof ResponseEnd) {
+            promise.trySuccess();
+        } else {
+            super.write(ctx, msg, promise);
+        }
+    }
+}

@@ -1,0 +1,48 @@
+package dev.emperor.proxy.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.netty.buffer.Unpooled;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.util.ReferenceCountUtil;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+
+class StrictRequestDecoderTest {
+
+    private static final String PLAIN = "GET /a HTTP/1.1\r\nHost: x.test\r\nX-A: one two\r\n\r\n";
+    private static final String FOLDED = "GET /a HTTP/1.1\r\nHost: x.test\r\nX-A: one\r\n two\r\n\r\n";
+    private static final String FOLDED_TAB = "GET /a HTTP/1.1\r\nHost: x.test\r\nX-A: one\r\n\ttwo\r\n\r\n";
+
+    /** The request the decoder makes of {@code head} fed in two pieces split at {@code split}. */
+    private static HttpRequest decode(String head, int split) {
+        EmbeddedChannel channel = new EmbeddedChannel(new StrictRequestDecoder(8192));
+        byte[] bytes = head.getBytes(StandardCharsets.ISO_8859_1);
+        channel.writeInbound(Unpooled.wrappedBuffer(bytes, 0, split));
+        assertThat((Object) channel.readInbound()).as("nothing before the head is whole").isNull();
+        channel.writeInbound(Unpooled.wrappedBuffer(bytes, split, bytes.length - split));
+        HttpRequest request = channel.readInbound();
+        Object rest;
+        while ((rest = channel.readInbound()) != null) {
+            ReferenceCountUtil.release(rest);
+        }
+        channel.finishAndReleaseAll();
+        return request;
+    }
+
+    @Test
+    void aHeadSplitAnywhereIsDecodedAndAFoldSplitAnywhereIsRefused() {
+        for (int split = 1; split < PLAIN.length(); split++) {
+            HttpRequest request = decode(PLAIN, split);
+            assertThat(request.decoderResult().isSuccess()).as("split at %d", split).isTrue();
+            assertThat(request.headers().get("X-A")).isEqualTo("one two");
+        }
+        for (String folded : new String[] {FOLDED, FOLDED_TAB}) {
+            for (int split = 1; split < folded.length(); split++) {
+                HttpRequest request = decode(folded, split);
+                assertThat(request.decoderResult().isFailure()).as("split at %d", split).isTrue();
+            }
+        }
+    }
+}
