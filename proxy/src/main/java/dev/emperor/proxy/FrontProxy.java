@@ -25,7 +25,7 @@ import java.util.function.Consumer;
 /**
  * The public face of the proxy: one set of listeners for every tenant. HTTP is routed by
  * Host; the HTTPS listeners ({@link #startHttps}) put the TLS side's SNI/ALPN handlers first,
- * which hand each connection, or each HTTP/2 stream, to {@link #installHttpHandlers}.
+ * which hand each connection, or each HTTP/2 stream, to the HTTP handlers ({@link #overTls}).
  *
  * <p>The site table is swapped whole by {@link #setSites}: requests already forwarded and
  * open WebSockets keep the upstream they were given; only new requests see the new table.
@@ -54,13 +54,13 @@ public final class FrontProxy implements AutoCloseable {
      */
     public synchronized void start() throws IOException {
         for (InetSocketAddress address : options.httpListen()) {
-            listeners.add(bind(address, channel -> installHttpHandlers(channel.pipeline(), false, false)));
+            listeners.add(bind(address, channel -> httpHandlers.install(channel.pipeline(), false, false)));
         }
     }
 
     /**
      * Binds HTTPS listeners: each connection goes through {@code tls} (SNI, handshake, ALPN),
-     * which hands it, or each HTTP/2 stream, to {@link #installHttpHandlers} with overTls.
+     * which hands it, or each HTTP/2 stream, to the installer from {@link #overTls}.
      *
      * @throws IOException naming the address if one cannot be bound
      */
@@ -119,16 +119,10 @@ public final class FrontProxy implements AutoCloseable {
     }
 
     /**
-     * Appends the HTTP handlers (limits, routing, forwarding, access log) to a client
-     * pipeline. For TLS connections call it after the TLS/ALPN handlers; with
-     * {@code http2Stream} the pipeline is an HTTP/2 child stream whose
-     * Http2StreamFrameToHttpObjectCodec already turns frames into HttpRequest/HttpContent.
+     * What a {@link TlsFrontend} hands decrypted connections, HTTP/2 connections and their
+     * streams to (a stream's Http2StreamFrameToHttpObjectCodec already turns frames into
+     * HttpRequest/HttpContent).
      */
-    public void installHttpHandlers(ChannelPipeline p, boolean overTls, boolean http2Stream) {
-        httpHandlers.install(p, overTls, http2Stream);
-    }
-
-    /** What a {@link TlsFrontend} hands decrypted connections and HTTP/2 streams to. */
     public HttpInstaller overTls() {
         return new HttpInstaller() {
             @Override
@@ -138,7 +132,7 @@ public final class FrontProxy implements AutoCloseable {
 
             @Override
             public void installHttp2Connection(ChannelPipeline connection) {
-                httpHandlers.installConnectionGuards(connection.channel(), true);
+                httpHandlers.installHttp2Connection(connection);
             }
         };
     }

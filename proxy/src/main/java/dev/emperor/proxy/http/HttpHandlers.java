@@ -3,10 +3,8 @@ package dev.emperor.proxy.http;
 import dev.emperor.proxy.AcmeChallenges;
 import dev.emperor.proxy.ProxyOptions;
 import dev.emperor.proxy.SiteTable;
-import io.netty.channel.Channel;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
-import io.netty.handler.codec.http2.Http2StreamChannel;
 import java.util.List;
 import java.util.function.Supplier;
 
@@ -26,8 +24,9 @@ import java.util.function.Supplier;
  *   forwarder           the exchange with the tenant's app
  * </pre>
  * An HTTP/2 stream already carries HttpRequest/HttpContent objects (its codec sits in front)
- * and has no keep-alive or pipelining of its own: it gets guard, accessLog, router, forwarder;
- * the rate guard goes first in the connection's (parent channel's) pipeline, once.
+ * and has no keep-alive or pipelining of its own: it gets guard, accessLog, router, forwarder.
+ * The HTTP/2 connection itself gets rate and idleClose once, when ALPN picks h2
+ * ({@link #installHttp2Connection}).
  */
 public final class HttpHandlers {
 
@@ -51,12 +50,8 @@ public final class HttpHandlers {
     }
 
     public void install(ChannelPipeline p, boolean overTls, boolean http2Stream) {
-        if (http2Stream) {
-            installConnectionGuards(((Http2StreamChannel) p.channel()).parent(), true);
-        } else {
-            installConnectionGuards(p.channel(), false);
-        }
         if (!http2Stream) {
+            addRateGuard(p);
             p.addLast("idleClose", new IdleCloser(options.idleTimeout().toNanos()))
                     .addLast("decoder", new StrictRequestDecoder(options.maxHeaderBytes()))
                     .addLast("encoder", new ResponseWriter())
@@ -73,17 +68,19 @@ public final class HttpHandlers {
     }
 
     /**
-     * What guards the client's connection as a whole, installed once: the minimum data rate
-     * and, for HTTP/2 (whose streams come and go), the idle timeout on the connection itself,
-     * so a client cannot hold an HTTP/2 connection with no streams open for ever.
+     * An HTTP/2 connection (its codec already in {@code connection}): the idle timeout and the
+     * minimum data rate guard the connection as a whole, since its streams come and go; without
+     * the idle timeout a client could hold a connection with no stream open for ever.
      */
-    public void installConnectionGuards(Channel connection, boolean http2) {
-        ChannelPipeline pipeline = connection.pipeline();
-        if (http2 && pipeline.get(IdleCloser.class) == null) {
-            pipeline.addFirst("idleClose", new IdleCloser(options.idleTimeout().toNanos()));
-        }
-        if (options.minDataRate() > 0 && pipeline.get(TransferRateGuard.class) == null) {
-            pipeline.addFirst("rate", new TransferRateGuard(options.minDataRate(), options.rateGrace().toNanos()));
+    public void installHttp2Connection(ChannelPipeline connection) {
+        connection.addFirst("idleClose", new IdleCloser(options.idleTimeout().toNanos()));
+        addRateGuard(connection);
+    }
+
+    /** First in the connection, before TLS: it counts the bytes that cross the socket. */
+    private void addRateGuard(ChannelPipeline connection) {
+        if (options.minDataRate() > 0) {
+            connection.addFirst("rate", new TransferRateGuard(options.minDataRate(), options.rateGrace().toNanos()));
         }
     }
 

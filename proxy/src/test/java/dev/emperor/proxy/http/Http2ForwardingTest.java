@@ -17,16 +17,14 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketTimeoutException;
-import java.security.cert.X509Certificate;
 import java.time.Duration;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManager;
-import javax.net.ssl.X509TrustManager;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -43,25 +41,10 @@ class Http2ForwardingTest {
 
     @Test
     void bodilessHttp2RequestsReuseUpstreamConnectionsAndTheAppNeverSeesHttp2InternalHeaders() throws Exception {
-        EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
-        Backends.Tcp backend = new Backends.Tcp("h2app");
-        ProxyOptions options = ProxyOptions.defaults().withHttpListen(List.of(new InetSocketAddress("127.0.0.1", 0)));
-        FrontProxy proxy = new FrontProxy(options, group, AcmeChallenges.NONE, dir.resolve("logs"));
-        TenantSite site = new TenantSite("h2app", List.of("h2.test"), new Upstream.Tcp("127.0.0.1", backend.port()),
-                null, false, false, 1 << 20, 100);
-        proxy.setSites(List.of(site));
-        CertificateStore certificates = new CertificateStore(dir.resolve("certs"), "h2.test");
-        TlsFrontend tls = new TlsFrontend(certificates, proxy.overTls());
-        Channel server = new ServerBootstrap().group(group).channel(EpollServerSocketChannel.class)
-                .childHandler(new ChannelInitializer<SocketChannel>() {
-                    @Override
-                    protected void initChannel(SocketChannel channel) {
-                        tls.install(channel.pipeline());
-                    }
-                })
-                .bind("127.0.0.1", 0).sync().channel();
-        int port = ((InetSocketAddress) server.localAddress()).getPort();
-        try {
+        try (Backends.Tcp backend = new Backends.Tcp("h2app"); TlsProxy tls = new TlsProxy(ProxyOptions.defaults())) {
+            tls.proxy.setSites(List.of(new TenantSite("h2app", List.of("h2.test"),
+                    new Upstream.Tcp("127.0.0.1", backend.port()), null, false, false, 1 << 20, 100)));
+            int port = tls.port;
             List<String> command = new ArrayList<>(List.of("curl", "-sS", "-k", "--http2",
                     "--resolve", "h2.test:" + port + ":127.0.0.1", "-w", "status %{http_version} %{http_code}\\n"));
             for (int i = 0; i < 10; i++) {
@@ -84,38 +67,16 @@ class Http2ForwardingTest {
             assertThat(echo.waitFor()).as(headers).isZero();
             assertThat(headers).contains("backend=h2app", "h.x-forwarded-proto=https", "h.host=h2.test");
             assertThat(headers.lines()).noneMatch(line -> line.startsWith("h.x-http2-"));
-        } finally {
-            server.close().sync();
-            proxy.close();
-            backend.close();
-            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
         }
     }
 
     @Test
     void anHttp2ConnectionWithNoStreamsIsClosedAfterTheIdleTimeout() throws Exception {
-        EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
-        ProxyOptions options = ProxyOptions.defaults().withHttpListen(List.of(new InetSocketAddress("127.0.0.1", 0)))
-                .withTimeouts(Duration.ofSeconds(20), Duration.ofMillis(800), Duration.ofSeconds(5), Duration.ofSeconds(60));
-        FrontProxy proxy = new FrontProxy(options, group, AcmeChallenges.NONE, dir.resolve("logs"));
-        CertificateStore certificates = new CertificateStore(dir.resolve("certs"), "h2.test");
-        TlsFrontend tls = new TlsFrontend(certificates, proxy.overTls());
-        Channel server = new ServerBootstrap().group(group).channel(EpollServerSocketChannel.class)
-                .childHandler(new ChannelInitializer<SocketChannel>() {
-                    @Override
-                    protected void initChannel(SocketChannel channel) {
-                        tls.install(channel.pipeline());
-                    }
-                })
-                .bind("127.0.0.1", 0).sync().channel();
-        int port = ((InetSocketAddress) server.localAddress()).getPort();
         SSLContext trustAll = SSLContext.getInstance("TLS");
-        trustAll.init(null, new TrustManager[] {new X509TrustManager() {
-            public void checkClientTrusted(X509Certificate[] chain, String type) {}
-            public void checkServerTrusted(X509Certificate[] chain, String type) {}
-            public X509Certificate[] getAcceptedIssuers() { return new X509Certificate[0]; }
-        }}, null);
-        try (SSLSocket socket = (SSLSocket) trustAll.getSocketFactory().createSocket("127.0.0.1", port)) {
+        trustAll.init(null, InsecureTrustManagerFactory.INSTANCE.getTrustManagers(), null);
+        try (TlsProxy tls = new TlsProxy(ProxyOptions.defaults()
+                     .withTimeouts(Duration.ofSeconds(20), Duration.ofMillis(800), Duration.ofSeconds(5), Duration.ofSeconds(60)));
+             SSLSocket socket = (SSLSocket) trustAll.getSocketFactory().createSocket("127.0.0.1", tls.port)) {
             SSLParameters parameters = socket.getSSLParameters();
             parameters.setApplicationProtocols(new String[] {"h2"});
             socket.setSSLParameters(parameters);
@@ -140,9 +101,38 @@ class Http2ForwardingTest {
             }
             assertThat(closed).as("the proxy closed the idle HTTP/2 connection within 10 s").isTrue();
             assertThat(Duration.ofNanos(System.nanoTime() - started)).isGreaterThanOrEqualTo(Duration.ofMillis(500));
-        } finally {
+        }
+    }
+
+    /** The front proxy behind an HTTPS listener on a free loopback port, as the daemon wires it. */
+    private final class TlsProxy implements AutoCloseable {
+        final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
+        final FrontProxy proxy;
+        final CertificateStore certificates;
+        final Channel server;
+        final int port;
+
+        TlsProxy(ProxyOptions options) throws Exception {
+            proxy = new FrontProxy(options.withHttpListen(List.of(new InetSocketAddress("127.0.0.1", 0))), group,
+                    AcmeChallenges.NONE, dir.resolve("logs"));
+            certificates = new CertificateStore(dir.resolve("certs"), "h2.test");
+            TlsFrontend tls = new TlsFrontend(certificates, proxy.overTls());
+            server = new ServerBootstrap().group(group).channel(EpollServerSocketChannel.class)
+                    .childHandler(new ChannelInitializer<SocketChannel>() {
+                        @Override
+                        protected void initChannel(SocketChannel channel) {
+                            tls.install(channel.pipeline());
+                        }
+                    })
+                    .bind("127.0.0.1", 0).sync().channel();
+            port = ((InetSocketAddress) server.localAddress()).getPort();
+        }
+
+        @Override
+        public void close() throws Exception {
             server.close().sync();
             proxy.close();
+            certificates.close();
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
         }
     }
