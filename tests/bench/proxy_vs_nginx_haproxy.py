@@ -33,7 +33,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 JAVA_HOME = os.environ.get("JAVA_HOME", "/usr/lib/jvm/temurin-25-jdk-amd64")
 PROXY_TARGET = os.path.join(REPO, "proxy", "target")
-DAEMON_JVM_FLAGS = "-XX:+UseSerialGC -Xms8m"  # what ./emperor gives the daemon
+DAEMON_JVM_FLAGS = "-XX:+UseSerialGC -Xms8m -Dio.netty.leakDetection.level=disabled"  # what ./emperor gives the daemon
 HOST = "bench.test"
 SMALL_BODY = b"hello world!\n"  # 13 bytes
 BIG_BODY = bytes((i * 7 + 13) % 256 for i in range(16384))

@@ -9,7 +9,7 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.LastHttpContent;
-import io.netty.util.AttributeKey;
+import io.netty.util.concurrent.EventExecutor;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.time.Instant;
@@ -24,17 +24,16 @@ import java.util.Locale;
  */
 final class AccessLogHandler extends ChannelDuplexHandler {
 
-    /** Set by the router on the channel for the current request. */
-    static final AttributeKey<String> TENANT = AttributeKey.valueOf("emperor.tenant");
-
     private static final DateTimeFormatter CLF_TIME =
             DateTimeFormatter.ofPattern("dd/MMM/yyyy:HH:mm:ss Z", Locale.ROOT);
-    private static final char[] HEX = "0123456789abcdef".toCharArray();
 
     private final AccessLog log;
     /** The client's address as text, worked out once per connection (or stream). */
     private String clientIp;
-    private String requestLine;
+    /** The request being answered (null once logged); its line is only put together in the log. */
+    private HttpRequest request;
+    /** The tenant the router chose for the current request, or null (not logged). */
+    private String tenant;
     private String referer;
     private String userAgent;
     private long startNanos;
@@ -49,7 +48,8 @@ final class AccessLogHandler extends ChannelDuplexHandler {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (msg instanceof HttpRequest request) {
-            requestLine = request.method().name() + " " + request.uri() + " " + request.protocolVersion().text();
+            this.request = request;
+            tenant = null;
             referer = request.headers().get(HttpHeaderNames.REFERER);
             userAgent = request.headers().get(HttpHeaderNames.USER_AGENT);
             startNanos = System.nanoTime();
@@ -66,8 +66,8 @@ final class AccessLogHandler extends ChannelDuplexHandler {
             // A relayed HTTP/1.1 response, written as bytes: its end says what it was.
             status = end.status();
             bytes = end.bodyBytes();
-            if (requestLine != null) {
-                emit(ctx.channel());
+            if (request != null) {
+                emit(ctx.channel(), ctx.executor());
             }
         } else if (msg instanceof HttpResponse response) {
             status = response.status().code();
@@ -75,14 +75,18 @@ final class AccessLogHandler extends ChannelDuplexHandler {
         if (msg instanceof HttpContent content) {
             bytes += content.content().readableBytes();
         }
-        if (msg instanceof LastHttpContent && requestLine != null) {
-            emit(ctx.channel());
+        if (msg instanceof LastHttpContent && request != null) {
+            emit(ctx.channel(), ctx.executor());
         }
         ctx.write(msg, promise);
     }
 
-    private void emit(Channel channel) {
-        String tenant = channel.attr(TENANT).get();
+    /** Called by the router: the current request is {@code tenant}'s (logged in its log). */
+    void tenant(String tenant) {
+        this.tenant = tenant;
+    }
+
+    private void emit(Channel channel, EventExecutor executor) {
         if (tenant != null) {
             // Built by hand: String.format and a DateTimeFormatter per request were a tenth
             // of the proxy's CPU under load.
@@ -90,19 +94,18 @@ final class AccessLogHandler extends ChannelDuplexHandler {
             if (clientIp == null) {
                 clientIp = clientIp(channel);
             }
-            StringBuilder line = new StringBuilder(160).append(clientIp).append(" - - [")
-                    .append(ClfClock.format(startMillis)).append("] \"");
-            escape(line, requestLine);
-            line.append("\" ").append(status).append(' ').append(bytes).append(" \"");
-            escape(line, referer);
-            line.append("\" \"");
-            escape(line, userAgent);
-            line.append("\" ").append(micros / 1_000_000).append('.');
+            LogLine line = LogLine.start().plain(clientIp).plain(" - - [").plain(ClfClock.format(startMillis))
+                    .plain("] \"");
+            // The request's head stays readable after its (empty or sent) content is released.
+            line.quoted(request.method().name()).plain(' ').quoted(request.uri()).plain(' ')
+                    .plain(request.protocolVersion().text()).plain("\" ").number(status).plain(' ').number(bytes)
+                    .plain(" \"").quoted(referer).plain("\" \"").quoted(userAgent).plain("\" ")
+                    .number(micros / 1_000_000).plain('.');
             long millis = micros / 1000 % 1000;
-            line.append((char) ('0' + millis / 100)).append((char) ('0' + millis / 10 % 10)).append((char) ('0' + millis % 10));
-            log.log(tenant, line.toString());
+            line.plain((char) ('0' + millis / 100)).plain((char) ('0' + millis / 10 % 10)).plain((char) ('0' + millis % 10));
+            log.log(executor, tenant, line.bytes(), line.length());
         }
-        requestLine = null;
+        request = null;
     }
 
     static String clientIp(Channel channel) {
@@ -111,24 +114,6 @@ final class AccessLogHandler extends ChannelDuplexHandler {
                 ? channel.parent() : channel;
         SocketAddress address = connection.remoteAddress();
         return address instanceof InetSocketAddress inet ? inet.getAddress().getHostAddress() : "-";
-    }
-
-    /** Keeps a log line one line: quotes, backslashes and control characters are escaped. */
-    private static void escape(StringBuilder out, String value) {
-        if (value == null) {
-            out.append('-');
-            return;
-        }
-        for (int i = 0; i < value.length(); i++) {
-            char c = value.charAt(i);
-            if (c == '"' || c == '\\') {
-                out.append('\\').append(c);
-            } else if (c < 0x20 || c == 0x7f) {
-                out.append("\\x").append(HEX[c >> 4]).append(HEX[c & 0xf]);
-            } else {
-                out.append(c);
-            }
-        }
     }
 
     /** The CLF timestamp, formatted once per second rather than once per request. */

@@ -44,6 +44,11 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
 
     private static final short CRLF = ('\r' << 8) | '\n';
     private static final int LAST_CHUNK_HEAD = ('0' << 16) | ('\r' << 8) | '\n';
+    /**
+     * A response body up to this size is copied in behind its head and both leave in one
+     * buffer: one write through the pipeline and one send, not a writev of two pieces.
+     */
+    private static final int SMALL_BODY = 2048;
 
     private final UpstreamPool pool;
     private final boolean overTls;
@@ -186,6 +191,8 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
         private boolean closeAfter;
         private boolean switched;
         private final boolean upstreamChunked;
+        /** The head of a small response, held until its body is copied in behind it. */
+        private ByteBuf heldHead;
 
         Exchange(Routed routed) {
             this.routed = routed;
@@ -334,7 +341,26 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
             };
             reChunk = framing == ResponseHead.Framing.CLOSE && clientHttp11;
             closeAfter = clientClose || out == ResponseHead.Framing.CLOSE;
-            ctx.write(head.encode(ctx.alloc(), out, closeAfter));
+            if (framing == ResponseHead.Framing.LENGTH && head.contentLength() <= SMALL_BODY) {
+                heldHead = head.encode(ctx.alloc(), out, closeAfter, (int) head.contentLength());
+            } else {
+                ctx.write(head.encode(ctx.alloc(), out, closeAfter));
+            }
+        }
+
+        /** Sends the held head (with what body it has) on its way. */
+        private void writeHeldHead() {
+            if (heldHead != null) {
+                ctx.write(heldHead);
+                heldHead = null;
+            }
+        }
+
+        private void dropHeldHead() {
+            if (heldHead != null) {
+                heldHead.release();
+                heldHead = null;
+            }
         }
 
         @Override
@@ -343,6 +369,12 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
                 bytes.release();
                 return;
             }
+            if (heldHead != null && bytes.readableBytes() <= heldHead.writableBytes()) {
+                heldHead.writeBytes(bytes);
+                bytes.release();
+                return;
+            }
+            writeHeldHead();
             if (http2Stream) {
                 ctx.write(new DefaultHttpContent(bytes));
             } else if (reChunk) {
@@ -368,6 +400,7 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
                 return;
             }
             responseDone = true;
+            writeHeldHead();
             if (http2Stream) {
                 ctx.write(LastHttpContent.EMPTY_LAST_CONTENT);
             } else {
@@ -396,6 +429,7 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
 
         void upstreamReadComplete() {
             if (current == this) {
+                writeHeldHead(); // the rest of a small body is late: what there is goes now
                 ctx.flush();
             }
         }
@@ -465,6 +499,7 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
         }
 
         private void dropUpstream() {
+            dropHeldHead(); // the response is cut short: its head never goes
             bodyNoLongerOwed();
             cancelTimer();
             if (upstream != null) {

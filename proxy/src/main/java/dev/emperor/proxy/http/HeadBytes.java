@@ -73,7 +73,12 @@ final class HeadBytes {
     }
 
     ByteBuf toBuffer(ByteBufAllocator alloc) {
-        return alloc.directBuffer(length).writeBytes(bytes, 0, length);
+        return toBuffer(alloc, 0);
+    }
+
+    /** The head in a buffer with {@code room} bytes to spare after it (for a small body). */
+    ByteBuf toBuffer(ByteBufAllocator alloc, int room) {
+        return alloc.directBuffer(length + room).writeBytes(bytes, 0, length);
     }
 
     private void room(int count) {

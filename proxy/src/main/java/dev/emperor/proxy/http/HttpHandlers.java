@@ -62,8 +62,9 @@ public final class HttpHandlers {
             p.addLast("expectContinue", new HttpServerExpectContinueHandler())
                     .addLast("gate", new PipeliningGate());
         }
-        p.addLast("accessLog", new AccessLogHandler(accessLog))
-                .addLast("router", new SiteRouter(sites, acme, connections, overTls, http2Stream))
+        AccessLogHandler log = new AccessLogHandler(accessLog);
+        p.addLast("accessLog", log)
+                .addLast("router", new SiteRouter(sites, acme, connections, overTls, http2Stream, log))
                 .addLast("forwarder", new Forwarder(pool, overTls, http2Stream, HTTP1_NAMES));
     }
 

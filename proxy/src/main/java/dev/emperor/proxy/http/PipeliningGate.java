@@ -55,7 +55,9 @@ final class PipeliningGate extends ChannelDuplexHandler {
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
         if (msg instanceof LastHttpContent || msg instanceof ResponseEnd) {
             responseWritten = true;
-            if (requestRead) {
+            if (requestRead && waiting.isEmpty()) {
+                busy = false; // nothing waits (so reading was never paused): open the gate now
+            } else if (requestRead) {
                 // Release the next request after this write has gone through, not inside it.
                 ctx.executor().execute(releaseNext);
             }

@@ -24,7 +24,10 @@ final class ReadPauses {
     }
 
     static void resume(Channel channel, int reason) {
-        update(channel, held(channel) & ~reason);
+        int held = held(channel);
+        if ((held & reason) != 0) { // usually nothing to lift: leave the attribute and config alone
+            update(channel, held & ~reason);
+        }
     }
 
     private static int held(Channel channel) {

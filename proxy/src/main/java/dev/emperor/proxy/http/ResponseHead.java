@@ -261,6 +261,10 @@ final class ResponseHead {
         }
     }
 
+    ByteBuf encode(ByteBufAllocator alloc, Framing body, boolean closeClient) {
+        return encode(alloc, body, closeClient, 0);
+    }
+
     /**
      * The head as the client gets it: HTTP/1.1, the app's status and headers minus the
      * hop-by-hop ones, and the framing the proxy relays the body in.
@@ -269,8 +273,9 @@ final class ResponseHead {
      *                    are, or the proxy's own for a close-delimited body), LENGTH, NONE, or
      *                    CLOSE (the client connection ends the body)
      * @param closeClient the client connection closes after this response
+     * @param room        spare capacity after the head, for a body to be copied in
      */
-    ByteBuf encode(ByteBufAllocator alloc, Framing body, boolean closeClient) {
+    ByteBuf encode(ByteBufAllocator alloc, Framing body, boolean closeClient, int room) {
         HeadBytes out = HeadBytes.start();
         out.add(HTTP11).add(bytes, statusFrom, statusLineEnd - statusFrom);
         for (int f = 0; f < 6 * count; f += 6) {
@@ -284,7 +289,7 @@ final class ResponseHead {
         if (closeClient || body == Framing.CLOSE) {
             out.add(CONNECTION_CLOSE);
         }
-        return out.add(CRLF).toBuffer(alloc);
+        return out.add(CRLF).toBuffer(alloc, room);
     }
 
     /** A 101 head for the client: the app's headers, Connection: Upgrade and its Upgrade. */

@@ -34,24 +34,26 @@ final class SiteRouter extends ChannelInboundHandlerAdapter {
     private final TenantConnections connections;
     private final boolean overTls;
     private final boolean http2Stream;
+    /** Told which tenant each request is for. */
+    private final AccessLogHandler accessLog;
     /** The tenant whose connection slot this connection holds, or null. */
     private String slotTenant;
     private boolean dropBody;
 
     SiteRouter(Supplier<SiteTable> sites, AcmeChallenges acme, TenantConnections connections,
-               boolean overTls, boolean http2Stream) {
+               boolean overTls, boolean http2Stream, AccessLogHandler accessLog) {
         this.sites = sites;
         this.acme = acme;
         this.connections = connections;
         this.overTls = overTls;
         this.http2Stream = http2Stream;
+        this.accessLog = accessLog;
     }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (msg instanceof HttpRequest request) {
             dropBody = false;
-            ctx.channel().attr(AccessLogHandler.TENANT).set(null);
             Routed routed = route(ctx, request);
             if (routed != null) {
                 ctx.fireChannelRead(routed);
@@ -89,7 +91,7 @@ final class SiteRouter extends ChannelInboundHandlerAdapter {
             answer(ctx, request, ErrorPages.page(HttpResponseStatus.NOT_FOUND));
             return null;
         }
-        ctx.channel().attr(AccessLogHandler.TENANT).set(site.tenant());
+        accessLog.tenant(site.tenant());
         if (site.redirectToHttps() && !overTls) {
             FullHttpResponse redirect = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
                     HttpResponseStatus.PERMANENT_REDIRECT);

@@ -2,8 +2,13 @@ package dev.emperor.proxy.http;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
+import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpMessage;
+import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpRequestDecoder;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.concurrent.FastThreadLocal;
@@ -15,7 +20,8 @@ import java.util.List;
  * plus the one thing it accepts silently: obs-fold. Netty joins a continuation line onto the
  * previous header; a backend that does not would read a different header set, so a folded
  * head is refused (400) instead. To see the fold, the head is inspected whole before Netty
- * parses it.
+ * parses it. A request without a body comes out as one {@link FullHttpRequest} (with no
+ * content), not a head followed by an empty end.
  */
 final class StrictRequestDecoder extends HttpRequestDecoder {
 
@@ -76,6 +82,17 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
         super.decode(ctx, in, out);
         for (int i = before; i < out.size(); i++) {
             Object decoded = out.get(i);
+            if (decoded instanceof HttpRequest request && !(decoded instanceof FullHttpRequest)
+                    && request.decoderResult().isSuccess() && i + 1 < out.size()
+                    && out.get(i + 1) == LastHttpContent.EMPTY_LAST_CONTENT) {
+                // A request without a body (most of them) travels the pipeline as one message
+                // rather than a head and an empty end: half the handler calls.
+                out.set(i, new DefaultFullHttpRequest(request.protocolVersion(), request.method(), request.uri(),
+                        Unpooled.EMPTY_BUFFER, request.headers(), EmptyHttpHeaders.INSTANCE));
+                out.remove(i + 1);
+                atHead = true;
+                continue;
+            }
             if (decoded instanceof HttpMessage message) {
                 atHead = false;
                 failed |= message.decoderResult().isFailure();

@@ -4,7 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
@@ -44,5 +46,27 @@ class StrictRequestDecoderTest {
                 assertThat(request.decoderResult().isFailure()).as("split at %d", split).isTrue();
             }
         }
+    }
+
+    @Test
+    void aRequestWithoutABodyIsOneMessageAndOneWithABodyIsAHeadThenItsContent() {
+        EmbeddedChannel channel = new EmbeddedChannel(new StrictRequestDecoder(8192));
+        channel.writeInbound(Unpooled.copiedBuffer(PLAIN
+                + "POST /b HTTP/1.1\r\nHost: x.test\r\nContent-Length: 3\r\n\r\nabc"
+                + "GET /c HTTP/1.1\r\nHost: x.test\r\nContent-Length: 0\r\n\r\n", StandardCharsets.ISO_8859_1));
+        Object first = channel.readInbound();
+        assertThat(first).isInstanceOf(FullHttpRequest.class);
+        assertThat(((FullHttpRequest) first).uri()).isEqualTo("/a");
+        assertThat(((FullHttpRequest) first).headers().get("X-A")).isEqualTo("one two");
+        Object post = channel.readInbound();
+        assertThat(post).isInstanceOf(HttpRequest.class).isNotInstanceOf(LastHttpContent.class);
+        LastHttpContent body = channel.readInbound();
+        assertThat(body.content().toString(StandardCharsets.ISO_8859_1)).isEqualTo("abc");
+        body.release();
+        Object third = channel.readInbound();
+        assertThat(third).isInstanceOf(FullHttpRequest.class);
+        assertThat(((HttpRequest) third).uri()).isEqualTo("/c");
+        assertThat((Object) channel.readInbound()).isNull();
+        assertThat(channel.finishAndReleaseAll()).isFalse();
     }
 }

@@ -1,0 +1,90 @@
+package dev.emperor.proxy.http;
+
+import io.netty.util.concurrent.FastThreadLocal;
+import java.util.Arrays;
+
+/**
+ * One access log line assembled as bytes, with no String in between; one per event loop
+ * thread. Request text arrives as the decoders read it, one char per byte (ISO-8859-1), so
+ * each char goes back out as its byte: the log shows what the client sent, not a re-encoding.
+ */
+final class LogLine {
+
+    private static final FastThreadLocal<LogLine> PER_THREAD = new FastThreadLocal<>() {
+        @Override
+        protected LogLine initialValue() {
+            return new LogLine();
+        }
+    };
+    private static final byte[] HEX = "0123456789abcdef".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
+    private byte[] bytes = new byte[512];
+    private int length;
+
+    /** This thread's line, emptied. */
+    static LogLine start() {
+        LogLine line = PER_THREAD.get();
+        line.length = 0;
+        return line;
+    }
+
+    byte[] bytes() {
+        return bytes;
+    }
+
+    int length() {
+        return length;
+    }
+
+    /** Text the proxy made itself (addresses, dates, numbers): written as it is. */
+    LogLine plain(String text) {
+        room(text.length());
+        for (int i = 0; i < text.length(); i++) {
+            bytes[length++] = (byte) text.charAt(i);
+        }
+        return this;
+    }
+
+    LogLine plain(char c) {
+        room(1);
+        bytes[length++] = (byte) c;
+        return this;
+    }
+
+    LogLine number(long value) {
+        return plain(Long.toString(value));
+    }
+
+    /**
+     * Text from the client, kept to one line: quotes, backslashes, control characters and
+     * anything that is not one byte become {@code \x..} escapes; null becomes "-".
+     */
+    LogLine quoted(String value) {
+        if (value == null) {
+            return plain('-');
+        }
+        room(4 * value.length());
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f && c <= 0xff) {
+                bytes[length++] = (byte) c;
+            } else if (c == '"' || c == '\\') {
+                bytes[length++] = '\\';
+                bytes[length++] = (byte) c;
+            } else {
+                int b = c > 0xff ? '?' : c;
+                bytes[length++] = '\\';
+                bytes[length++] = 'x';
+                bytes[length++] = HEX[b >> 4];
+                bytes[length++] = HEX[b & 0xf];
+            }
+        }
+        return this;
+    }
+
+    private void room(int count) {
+        if (length + count > bytes.length) {
+            bytes = Arrays.copyOf(bytes, Math.max(bytes.length * 2, length + count));
+        }
+    }
+}

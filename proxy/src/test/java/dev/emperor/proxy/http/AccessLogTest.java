@@ -1,0 +1,76 @@
+package dev.emperor.proxy.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.netty.channel.DefaultEventLoop;
+import io.netty.channel.EventLoop;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class AccessLogTest {
+
+    @TempDir
+    Path dir;
+
+    private static void log(AccessLog log, EventLoop loop, String tenant, String line) throws Exception {
+        byte[] bytes = line.getBytes(StandardCharsets.ISO_8859_1);
+        loop.submit(() -> log.log(loop, tenant, bytes, bytes.length)).get(5, TimeUnit.SECONDS);
+    }
+
+    private static String read(Path file) throws Exception {
+        return Files.exists(file) ? Files.readString(file, StandardCharsets.ISO_8859_1) : "";
+    }
+
+    @Test
+    void linesReachTheirTenantsFileSoonAndInOrder() throws Exception {
+        EventLoop loop = new DefaultEventLoop();
+        try (AccessLog log = new AccessLog(dir)) {
+            log(log, loop, "a", "one");
+            log(log, loop, "b", "other");
+            log(log, loop, "a", "two");
+            Path a = dir.resolve("a.access.log");
+            for (int i = 0; i < 50 && !read(a).equals("one\ntwo\n"); i++) {
+                Thread.sleep(20);
+            }
+            assertThat(read(a)).isEqualTo("one\ntwo\n");
+            assertThat(read(dir.resolve("b.access.log"))).isEqualTo("other\n");
+            log(log, loop, "a", "three"); // the tenant's gathered lines were handed over: it starts again
+            for (int i = 0; i < 50 && !read(a).endsWith("three\n"); i++) {
+                Thread.sleep(20);
+            }
+            assertThat(read(a)).isEqualTo("one\ntwo\nthree\n");
+        } finally {
+            loop.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void closingWritesWhatTheLoopsStillHoldAndLongLogsArriveWhole() throws Exception {
+        EventLoop loop = new DefaultEventLoop();
+        String line = "x".repeat(199);
+        try (AccessLog log = new AccessLog(dir)) {
+            loop.submit(() -> {
+                byte[] bytes = line.getBytes(StandardCharsets.ISO_8859_1);
+                for (int i = 0; i < 1000; i++) { // 200 KB: several pieces handed over full
+                    log.log(loop, "big", bytes, bytes.length);
+                }
+            }).get(5, TimeUnit.SECONDS);
+        } finally {
+            loop.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        }
+        String written = read(dir.resolve("big.access.log"));
+        assertThat(written).hasSize(200 * 1000);
+        assertThat(written.split("\n")).hasSize(1000).allMatch(line::equals);
+    }
+
+    @Test
+    void clientTextIsKeptToOneLineAndShownAsItsBytes() {
+        LogLine line = LogLine.start().plain("1.2.3.4 ").quoted("a\"b\\c\r\nd\u0001\u007fé\u2603").plain(' ').quoted(null);
+        String text = new String(line.bytes(), 0, line.length(), StandardCharsets.ISO_8859_1);
+        assertThat(text).isEqualTo("1.2.3.4 a\\\"b\\\\c\\x0d\\x0ad\\x01\\x7fé\\x3f -");
+    }
+}
