@@ -213,9 +213,14 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
                     owedBodyGuard.bodyStarted(ctx.channel());
                 }
             }
+            Channel pooled = pool.takeIdle(ctx.channel().eventLoop(), routed.upstream());
+            if (pooled != null) {
+                connectedTo(pooled); // no promise, no pause, no listener
+                return;
+            }
             Future<Channel> acquired = pool.acquire(ctx.channel().eventLoop(), routed.upstream());
             if (acquired.isDone()) {
-                connected(acquired); // a pooled connection: no pause, no listener
+                connected(acquired);
                 return;
             }
             // Body bytes arriving before the upstream connects wait in `early`; keep it small.
@@ -237,7 +242,12 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
                 fail(HttpResponseStatus.BAD_GATEWAY, "connect to " + routed.upstream() + ": " + f.cause());
                 return;
             }
-            upstream = (Channel) f.getNow();
+            connectedTo((Channel) f.getNow());
+        }
+
+        /** The exchange has its upstream connection: the request goes up. */
+        private void connectedTo(Channel channel) {
+            upstream = channel;
             relay = upstream.pipeline().get(ResponseRelay.class);
             // An HTTP/2 stream and an HTTP/1.0 client take the body without the app's chunk framing.
             relay.bind(this, request.method() == HttpMethod.HEAD, http2Stream || !clientHttp11);

@@ -39,9 +39,7 @@ final class LogLine {
     /** Text the proxy made itself (addresses, dates, numbers): written as it is. */
     LogLine plain(String text) {
         room(text.length());
-        for (int i = 0; i < text.length(); i++) {
-            bytes[length++] = (byte) text.charAt(i);
-        }
+        copy(text);
         return this;
     }
 
@@ -63,23 +61,44 @@ final class LogLine {
         if (value == null) {
             return plain('-');
         }
+        int plain = 0;
+        while (plain < value.length() && isPlain(value.charAt(plain))) {
+            plain++;
+        }
+        if (plain == value.length()) { // the usual case: nothing to escape, one bulk copy
+            return plain(value);
+        }
         room(4 * value.length());
+        byte[] b = bytes;
+        int n = length;
         for (int i = 0; i < value.length(); i++) {
             char c = value.charAt(i);
-            if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f && c <= 0xff) {
-                bytes[length++] = (byte) c;
+            if (isPlain(c)) {
+                b[n++] = (byte) c;
             } else if (c == '"' || c == '\\') {
-                bytes[length++] = '\\';
-                bytes[length++] = (byte) c;
+                b[n++] = '\\';
+                b[n++] = (byte) c;
             } else {
-                int b = c > 0xff ? '?' : c;
-                bytes[length++] = '\\';
-                bytes[length++] = 'x';
-                bytes[length++] = HEX[b >> 4];
-                bytes[length++] = HEX[b & 0xf];
+                int code = c > 0xff ? '?' : c;
+                b[n++] = '\\';
+                b[n++] = 'x';
+                b[n++] = HEX[code >> 4];
+                b[n++] = HEX[code & 0xf];
             }
         }
+        length = n;
         return this;
+    }
+
+    private static boolean isPlain(char c) {
+        return c >= 0x20 && c != '"' && c != '\\' && c != 0x7f && c <= 0xff;
+    }
+
+    /** Each char's low byte: a bulk copy for the one-byte strings these are. */
+    @SuppressWarnings("deprecation")
+    private void copy(String text) {
+        text.getBytes(0, text.length(), bytes, length);
+        length += text.length();
     }
 
     private void room(int count) {

@@ -52,15 +52,24 @@ final class UpstreamPool {
         return responseTimeoutNanos;
     }
 
-    /** An open connection to {@code upstream} on {@code loop}: a pooled one, else a new one. */
-    Future<Channel> acquire(EventLoop loop, Upstream upstream) {
-        Promise<Channel> promise = loop.newPromise();
+    /** An idle pooled connection to {@code upstream} on {@code loop}, taken out of the pool, or null. */
+    Channel takeIdle(EventLoop loop, Upstream upstream) {
         ArrayDeque<Channel> channels = idleOn(loop).get(upstream);
         while (channels != null && !channels.isEmpty()) {
             Channel channel = channels.pollLast();
             if (channel.isActive()) {
-                return promise.setSuccess(channel);
+                return channel;
             }
+        }
+        return null;
+    }
+
+    /** An open connection to {@code upstream} on {@code loop}: a pooled one, else a new one. */
+    Future<Channel> acquire(EventLoop loop, Upstream upstream) {
+        Promise<Channel> promise = loop.newPromise();
+        Channel idleChannel = takeIdle(loop, upstream);
+        if (idleChannel != null) {
+            return promise.setSuccess(idleChannel);
         }
         SocketAddress address;
         UnixUpstreamSocket unixSocket = null;
@@ -125,7 +134,8 @@ final class UpstreamPool {
     }
 
     private Map<Upstream, ArrayDeque<Channel>> idleOn(EventLoop loop) {
-        return idle.computeIfAbsent(loop, l -> new HashMap<>());
+        Map<Upstream, ArrayDeque<Channel>> byUpstream = idle.get(loop); // lock-free, unlike computeIfAbsent
+        return byUpstream != null ? byUpstream : idle.computeIfAbsent(loop, l -> new HashMap<>());
     }
 
     private static SocketAddress addressOf(Upstream upstream) throws UnknownHostException {
