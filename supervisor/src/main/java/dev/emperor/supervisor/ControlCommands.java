@@ -154,9 +154,9 @@ final class ControlCommands implements ControlHandler {
     /** `emperor cert renew`: a renewal pass now; what it did, one line per tenant. */
     private ObjectNode certRenew(Duration wait) {
         try {
-            List<String> done = emperor.acme().renewNow().get(wait.toSeconds(), TimeUnit.SECONDS);
-            ObjectNode reply = ok();
-            done.forEach(reply.putArray("renewals")::add);
+            AcmeCertificates.RenewalReport done = emperor.acme().renewNow().get(wait.toSeconds(), TimeUnit.SECONDS);
+            ObjectNode reply = ok().put("failed", done.failed());
+            done.lines().forEach(reply.putArray("renewals")::add);
             return reply;
         } catch (ExecutionException e) {
             return error("renewal pass failed: " + e.getCause());

@@ -228,6 +228,7 @@ class AcmeIssueTest {
         ini.removeIf(line -> line.startsWith("port-range"));
         ini.add("port-range = 40000-40009");
         ini.addAll(acmeKeys());
+        ini.add("acme-auto = true"); // the renewal check then owes shop a certificate it cannot get
         Files.write(emperor.configFile(), ini);
         new ProcessBuilder("kill", "-HUP", Long.toString(emperor.daemonPid())).start().waitFor();
         emperor.waitFor("the emperor to re-read emperor.ini", Duration.ofSeconds(30),
@@ -242,6 +243,12 @@ class AcmeIssueTest {
         assertThat(serial(presented("shop.acme.test"))).isEqualTo(serial(before));
         assertThat(emperor.statusOf("shop").path("certificate").isNull()).isTrue();
         assertThat(emperor.command("events", "shop").out()).contains("ACME issuance failed").contains("blocked.acme.test");
+
+        // the renewal check owes shop a certificate it cannot have: a script running it must see that
+        EmperorProcess.CliResult renewal = cert("renew");
+        assertThat(renewal.code()).as("cert renew: %s / %s", renewal.out(), renewal.err()).isEqualTo(1);
+        assertThat(renewal.out()).contains("shop:");
+        assertThat(renewal.err()).contains("could not be had");
         assertThat(emperor.daemonAlive()).isTrue();
     }
 

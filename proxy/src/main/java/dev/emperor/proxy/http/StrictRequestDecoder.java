@@ -21,18 +21,22 @@ import java.util.List;
  * previous header; a backend that does not would read a different header set, so a folded
  * head is refused (400) instead. To see the fold, the head is inspected whole before Netty
  * parses it. A request without a body comes out as one {@link FullHttpRequest} (with no
- * content), not a head followed by an empty end.
+ * content), not a head followed by an empty end; a plainly well-formed one that came in one
+ * read never reaches Netty's parser at all ({@link BodilessRequestHead}, a single pass).
  */
 final class StrictRequestDecoder extends HttpRequestDecoder {
 
     static final int MAX_REQUEST_LINE = 8192;
 
     private final int maxHeadBytes;
+    private final int maxHeaderBytes;
     private boolean atHead = true;
     private boolean failed;
     /** Head bytes already examined (from the reader index), and whether one was a fold. */
     private int scanned;
     private boolean folded;
+    /** The scratch array holds the head from its first byte (it came in one read). */
+    private boolean wholeInScratch;
 
     /** Where head bytes are examined; one per event loop thread, grown as heads need. */
     private static final FastThreadLocal<byte[]> SCRATCH = new FastThreadLocal<>() {
@@ -43,15 +47,21 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
     };
 
     StrictRequestDecoder(int maxHeaderBytes) {
-        super(new HttpDecoderConfig()
+        super(config(maxHeaderBytes));
+        this.maxHeadBytes = MAX_REQUEST_LINE + maxHeaderBytes + 4;
+        this.maxHeaderBytes = maxHeaderBytes;
+    }
+
+    /** Netty's decoder settings: its strictest. */
+    static HttpDecoderConfig config(int maxHeaderBytes) {
+        return new HttpDecoderConfig()
                 .setMaxInitialLineLength(MAX_REQUEST_LINE)
                 .setMaxHeaderSize(maxHeaderBytes)
                 .setMaxChunkSize(64 * 1024)
                 .setValidateHeaders(true)
                 .setAllowDuplicateContentLengths(false)
                 .setStrictLineParsing(true)
-                .setUseRfc9112TransferEncoding(true));
-        this.maxHeadBytes = MAX_REQUEST_LINE + maxHeaderBytes + 4;
+                .setUseRfc9112TransferEncoding(true);
     }
 
     @Override
@@ -68,6 +78,14 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
             boolean folded = this.folded;
             scanned = 0;
             this.folded = false;
+            if (end >= 0 && !folded && wholeInScratch) {
+                FullHttpRequest quick = BodilessRequestHead.parse(SCRATCH.get(), end, MAX_REQUEST_LINE, maxHeaderBytes);
+                if (quick != null) {
+                    in.skipBytes(end);
+                    out.add(quick);
+                    return;
+                }
+            }
             if (end >= 0 && folded) {
                 in.skipBytes(in.readableBytes());
                 failed = true;
@@ -123,6 +141,7 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
             SCRATCH.set(b);
         }
         in.getBytes(in.readerIndex() + from, b, 0, avail - from);
+        wholeInScratch = from == 0;
         for (int j = scanned; j < avail; j++) {
             byte c = b[j - from];
             if (c == '\n') {

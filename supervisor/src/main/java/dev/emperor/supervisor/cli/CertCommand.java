@@ -92,7 +92,8 @@ public final class CertCommand implements Runnable {
     @Command(name = "renew", mixinStandardHelpOptions = true,
             description = "Run the renewal check now instead of at its next time: ACME certificates expiring within"
                     + " acme-renew-days are renewed (and, with acme-auto, missing ones issued). Uploaded certificates"
-                    + " are never touched.")
+                    + " are never touched. Exits 1 if a certificate due could not be had (refused now, or waiting"
+                    + " out the back-off after earlier refusals).")
     public static final class Renew implements Callable<Integer> {
         @Mixin
         ConfigOption config;
@@ -112,6 +113,13 @@ public final class CertCommand implements Runnable {
             }
             if (reply.path("renewals").isEmpty()) System.out.println("nothing to renew");
             reply.path("renewals").forEach(line -> System.out.println(line.asText()));
+            int failed = reply.path("failed").asInt();
+            if (failed > 0) {
+                // A cron job or a script must see it: exit 1, as `cert issue` does.
+                System.err.println("emperor: " + failed + " certificate(s) due could not be had; see the lines above"
+                        + " and `emperor events NAME`");
+                return 1;
+            }
             return 0;
         }
     }

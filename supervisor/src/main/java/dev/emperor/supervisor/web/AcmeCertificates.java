@@ -132,8 +132,15 @@ public final class AcmeCertificates implements AutoCloseable {
         });
     }
 
-    /** `emperor cert renew`: a renewal pass now (back-off still applies); one line per tenant it touched. */
-    public Future<List<String>> renewNow() {
+    /**
+     * What a renewal pass did: one line per tenant it touched, and how many of those are due a
+     * certificate they still lack (failed now, or waiting out the back-off of earlier failures).
+     */
+    public record RenewalReport(List<String> lines, int failed) {
+    }
+
+    /** `emperor cert renew`: a renewal pass now (back-off still applies). */
+    public Future<RenewalReport> renewNow() {
         return worker.submit(this::pass);
     }
 
@@ -170,12 +177,13 @@ public final class AcmeCertificates implements AutoCloseable {
         }
     }
 
-    private List<String> pass() {
+    private RenewalReport pass() {
         Optional<AcmeSettings> acme = settings.get().acme();
         if (acme.isEmpty()) {
-            return List.of("ACME is off (no acme-directory in emperor.ini)");
+            return new RenewalReport(List.of("ACME is off (no acme-directory in emperor.ini)"), 0);
         }
         List<String> report = new ArrayList<>();
+        int failed = 0;
         for (String tenant : routes.tenantsWithSites()) {
             String why;
             try {
@@ -189,6 +197,7 @@ public final class AcmeCertificates implements AutoCloseable {
             if (retry != null && clock.instant().isBefore(retry.notBefore())) {
                 report.add(tenant + ": " + why + " waits after " + retry.failures() + " failure(s), next attempt at "
                         + retry.notBefore());
+                failed++;
                 continue;
             }
             try {
@@ -202,9 +211,10 @@ public final class AcmeCertificates implements AutoCloseable {
                 log.warn("tenant {}: {}", tenant, line);
                 store.event(tenant, EventKind.CERT, line);
                 report.add(tenant + ": " + line);
+                failed++;
             }
         }
-        return report;
+        return new RenewalReport(report, failed);
     }
 
     static Duration backoff(int failures) {
