@@ -1,5 +1,6 @@
 package dev.emperor.proxy.http;
 
+import dev.emperor.proxy.Upstream;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -18,8 +19,10 @@ import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -59,6 +62,8 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
     private Exchange current;
     /** The client's address as text, worked out once per connection. */
     private String clientIp;
+    /** The pool's idle upstream connections on this connection's event loop (it never changes). */
+    private Map<Upstream, ArrayDeque<Channel>> idleHere;
     /**
      * The exchange waiting for its response head, and until when. One timer per connection
      * serves every exchange: it is re-armed when it fires early, never cancelled and
@@ -213,7 +218,10 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
                     owedBodyGuard.bodyStarted(ctx.channel());
                 }
             }
-            Channel pooled = pool.takeIdle(ctx.channel().eventLoop(), routed.upstream());
+            if (idleHere == null) {
+                idleHere = pool.idleOn(ctx.channel().eventLoop());
+            }
+            Channel pooled = pool.takeIdle(idleHere, routed.upstream());
             if (pooled != null) {
                 connectedTo(pooled); // no promise, no pause, no listener
                 return;
@@ -254,7 +262,9 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
             if (clientIp == null) {
                 clientIp = AccessLogHandler.clientIp(ctx.channel());
             }
-            upstream.write(ForwardedHeaders.upstreamHead(upstream.alloc(), request, clientIp, overTls, webSocket));
+            // Void promises: nothing waits on these writes; a failure closes the connection.
+            upstream.write(ForwardedHeaders.upstreamHead(upstream.alloc(), request, clientIp, overTls, webSocket),
+                    upstream.voidPromise());
             if (request instanceof LastHttpContent whole) {
                 whole.release(); // an HTTP/2 request that came whole: its body is empty
             }
@@ -299,21 +309,22 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
             ByteBuf data = content.content();
             boolean last = content instanceof LastHttpContent;
             if (!upstreamChunked) {
-                upstream.write(data); // the decoder delivers exactly Content-Length bytes
+                upstream.write(data, upstream.voidPromise()); // the decoder delivers exactly Content-Length bytes
                 return;
             }
             if (data.isReadable()) {
                 ByteBuf size = upstream.alloc().directBuffer(12);
                 size.writeCharSequence(Integer.toHexString(data.readableBytes()), StandardCharsets.US_ASCII);
-                upstream.write(size.writeShort(CRLF));
-                upstream.write(data);
-                upstream.write(upstream.alloc().directBuffer(2).writeShort(CRLF));
+                upstream.write(size.writeShort(CRLF), upstream.voidPromise());
+                upstream.write(data, upstream.voidPromise());
+                upstream.write(upstream.alloc().directBuffer(2).writeShort(CRLF), upstream.voidPromise());
             } else {
                 data.release();
             }
             if (last) {
                 // The client's trailer fields, if any, stay here: nothing upstream asked for them.
-                upstream.write(upstream.alloc().directBuffer(5).writeMedium(LAST_CHUNK_HEAD).writeShort(CRLF));
+                upstream.write(upstream.alloc().directBuffer(5).writeMedium(LAST_CHUNK_HEAD).writeShort(CRLF),
+                        upstream.voidPromise());
             }
         }
 
@@ -354,14 +365,14 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
             if (framing == ResponseHead.Framing.LENGTH && head.contentLength() <= SMALL_BODY) {
                 heldHead = head.encode(ctx.alloc(), out, closeAfter, (int) head.contentLength());
             } else {
-                ctx.write(head.encode(ctx.alloc(), out, closeAfter));
+                ctx.write(head.encode(ctx.alloc(), out, closeAfter), ctx.voidPromise());
             }
         }
 
         /** Sends the held head (with what body it has) on its way. */
         private void writeHeldHead() {
             if (heldHead != null) {
-                ctx.write(heldHead);
+                ctx.write(heldHead, ctx.voidPromise());
                 heldHead = null;
             }
         }
@@ -390,11 +401,11 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
             } else if (reChunk) {
                 ByteBuf size = ctx.alloc().directBuffer(12);
                 size.writeCharSequence(Integer.toHexString(bytes.readableBytes()), StandardCharsets.US_ASCII);
-                ctx.write(size.writeShort(CRLF));
-                ctx.write(bytes);
-                ctx.write(ctx.alloc().directBuffer(2).writeShort(CRLF));
+                ctx.write(size.writeShort(CRLF), ctx.voidPromise());
+                ctx.write(bytes, ctx.voidPromise());
+                ctx.write(ctx.alloc().directBuffer(2).writeShort(CRLF), ctx.voidPromise());
             } else {
-                ctx.write(bytes);
+                ctx.write(bytes, ctx.voidPromise());
             }
             if (!ctx.channel().isWritable()) {
                 // Pause before flushing: the flush may drain the buffer and fire the
@@ -415,9 +426,10 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
                 ctx.write(LastHttpContent.EMPTY_LAST_CONTENT);
             } else {
                 if (reChunk) {
-                    ctx.write(ctx.alloc().directBuffer(5).writeMedium(LAST_CHUNK_HEAD).writeShort(CRLF));
+                    ctx.write(ctx.alloc().directBuffer(5).writeMedium(LAST_CHUNK_HEAD).writeShort(CRLF),
+                            ctx.voidPromise());
                 }
-                ctx.write(new ResponseEnd(status, payloadBytes));
+                ctx.write(new ResponseEnd(status, payloadBytes), ctx.voidPromise());
             }
             ctx.flush();
             finish();
@@ -451,7 +463,7 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
             relay.unbind();
             ReadPauses.resume(upstream, ReadPauses.PEER_BUSY);
             if (requestDone && upstreamKeepAlive) {
-                pool.release(routed.upstream(), upstream);
+                pool.release(idleHere, routed.upstream(), upstream); // upstreams live on the client's loop
             } else {
                 upstream.close();
             }

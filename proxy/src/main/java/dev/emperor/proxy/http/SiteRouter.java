@@ -17,6 +17,7 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.function.Supplier;
 
@@ -39,6 +40,16 @@ final class SiteRouter extends ChannelInboundHandlerAdapter {
     /** The tenant whose connection slot this connection holds, or null. */
     private String slotTenant;
     private boolean dropBody;
+    /**
+     * The last request's Host header, its host name and the site it found in which table: a
+     * keep-alive connection asks for the same host again and again, and the table only changes
+     * when sites do (a new table, never an edited one).
+     */
+    private boolean looked;
+    private String lookedHostHeader;
+    private String lookedHost;
+    private SiteTable lookedIn;
+    private TenantSite lookedSite;
 
     SiteRouter(Supplier<SiteTable> sites, AcmeChallenges acme, TenantConnections connections,
                boolean overTls, boolean http2Stream, AccessLogHandler accessLog) {
@@ -76,7 +87,13 @@ final class SiteRouter extends ChannelInboundHandlerAdapter {
     /** The route for {@code request}, or null after answering it here. */
     private Routed route(ChannelHandlerContext ctx, HttpRequest request) {
         String hostHeader = request.headers().get(HttpHeaderNames.HOST);
-        String host = SiteTable.hostOf(hostHeader);
+        if (!looked || !Objects.equals(hostHeader, lookedHostHeader)) {
+            looked = true;
+            lookedHostHeader = hostHeader;
+            lookedHost = SiteTable.hostOf(hostHeader);
+            lookedIn = null;
+        }
+        String host = lookedHost;
         String path = request.uri();
 
         if (path.startsWith(ACME_PREFIX) && request.method() == HttpMethod.GET && host != null) {
@@ -86,7 +103,12 @@ final class SiteRouter extends ChannelInboundHandlerAdapter {
             answer(ctx, request, response);
             return null;
         }
-        TenantSite site = sites.get().find(hostHeader);
+        SiteTable table = sites.get();
+        if (table != lookedIn) {
+            lookedIn = table;
+            lookedSite = table.find(hostHeader);
+        }
+        TenantSite site = lookedSite;
         if (site == null) {
             answer(ctx, request, ErrorPages.page(HttpResponseStatus.NOT_FOUND));
             return null;

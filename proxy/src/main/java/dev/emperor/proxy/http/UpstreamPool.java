@@ -54,7 +54,12 @@ final class UpstreamPool {
 
     /** An idle pooled connection to {@code upstream} on {@code loop}, taken out of the pool, or null. */
     Channel takeIdle(EventLoop loop, Upstream upstream) {
-        ArrayDeque<Channel> channels = idleOn(loop).get(upstream);
+        return takeIdle(idleOn(loop), upstream);
+    }
+
+    /** As above, from {@code idle}, the {@link #idleOn} of the caller's loop (kept per connection). */
+    Channel takeIdle(Map<Upstream, ArrayDeque<Channel>> idle, Upstream upstream) {
+        ArrayDeque<Channel> channels = idle.get(upstream);
         while (channels != null && !channels.isEmpty()) {
             Channel channel = channels.pollLast();
             if (channel.isActive()) {
@@ -122,10 +127,15 @@ final class UpstreamPool {
 
     /** Returns a connection whose last exchange ended cleanly; called on its event loop. */
     void release(Upstream upstream, Channel channel) {
+        release(idleOn(channel.eventLoop()), upstream, channel);
+    }
+
+    /** As above, into {@code idle}, the {@link #idleOn} of the channel's loop. */
+    void release(Map<Upstream, ArrayDeque<Channel>> idle, Upstream upstream, Channel channel) {
         if (!channel.isActive()) {
             return;
         }
-        ArrayDeque<Channel> channels = idleOn(channel.eventLoop()).computeIfAbsent(upstream, u -> new ArrayDeque<>());
+        ArrayDeque<Channel> channels = idle.computeIfAbsent(upstream, u -> new ArrayDeque<>());
         if (channels.size() >= MAX_IDLE) {
             channel.close();
             return;
@@ -133,7 +143,8 @@ final class UpstreamPool {
         channels.addLast(channel);
     }
 
-    private Map<Upstream, ArrayDeque<Channel>> idleOn(EventLoop loop) {
+    /** The idle connections of {@code loop}, per upstream; touched only on that loop. */
+    Map<Upstream, ArrayDeque<Channel>> idleOn(EventLoop loop) {
         Map<Upstream, ArrayDeque<Channel>> byUpstream = idle.get(loop); // lock-free, unlike computeIfAbsent
         return byUpstream != null ? byUpstream : idle.computeIfAbsent(loop, l -> new HashMap<>());
     }
