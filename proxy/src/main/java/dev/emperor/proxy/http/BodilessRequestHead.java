@@ -25,21 +25,6 @@ import java.nio.charset.StandardCharsets;
  */
 final class BodilessRequestHead {
 
-    private static final boolean[] TOKEN = new boolean[128];
-
-    static {
-        for (char c = '0'; c <= '9'; c++) {
-            TOKEN[c] = true;
-        }
-        for (char c = 'a'; c <= 'z'; c++) {
-            TOKEN[c] = true;
-            TOKEN[c - 32] = true;
-        }
-        for (char c : "!#$%&'*+-.^_`|~".toCharArray()) {
-            TOKEN[c] = true;
-        }
-    }
-
     /** Checked here, so not again by the headers. */
     private static final DefaultHttpHeadersFactory UNCHECKED =
             DefaultHttpHeadersFactory.headersFactory().withValidation(false);
@@ -58,7 +43,7 @@ final class BodilessRequestHead {
      */
     static FullHttpRequest parse(byte[] b, int end, int maxRequestLine, int maxHeaderBytes) {
         int i = 0;
-        while (i < end && b[i] >= 0 && TOKEN[b[i]]) {
+        while (i < end && HttpTokens.isToken(b[i])) {
             i++;
         }
         int methodEnd = i;
@@ -97,7 +82,7 @@ final class BodilessRequestHead {
                         ? request(b, methodEnd, targetFrom, targetEnd, version, headers) : null;
             }
             int nameFrom = i;
-            while (i < end && b[i] >= 0 && TOKEN[b[i]]) {
+            while (i < end && HttpTokens.isToken(b[i])) {
                 i++;
             }
             if (i == nameFrom || i >= end || b[i] != ':') {

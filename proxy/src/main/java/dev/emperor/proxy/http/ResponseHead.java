@@ -51,22 +51,6 @@ final class ResponseHead {
     private static final byte[] CONNECTION_UPGRADE = ascii("Connection: Upgrade\r\nUpgrade: ")[0];
     private static final byte[] CRLF = {'\r', '\n'};
 
-    /** Token characters (RFC 9110 5.6.2), the only ones a header name may have. */
-    private static final boolean[] TOKEN = new boolean[128];
-
-    static {
-        for (char c = '0'; c <= '9'; c++) {
-            TOKEN[c] = true;
-        }
-        for (char c = 'a'; c <= 'z'; c++) {
-            TOKEN[c] = true;
-            TOKEN[c - 32] = true;
-        }
-        for (char c : "!#$%&'*+-.^_`|~".toCharArray()) {
-            TOKEN[c] = true;
-        }
-    }
-
     byte[] bytes = new byte[1024];
     int length;
 
@@ -166,7 +150,7 @@ final class ResponseHead {
     /** One header line from {@code start}; records it. */
     private String field(byte[] b, int start) {
         int i = start;
-        while (b[i] >= 0 && TOKEN[b[i]]) {
+        while (HttpTokens.isToken(b[i])) {
             i++;
         }
         if (i == start) {
