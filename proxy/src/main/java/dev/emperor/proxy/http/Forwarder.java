@@ -226,14 +226,14 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
                 connectedTo(pooled); // no promise, no pause, no listener
                 return;
             }
-            Future<Channel> acquired = pool.acquire(ctx.channel().eventLoop(), routed.upstream());
-            if (acquired.isDone()) {
-                connected(acquired);
+            Future<Channel> connecting = pool.connect(ctx.channel().eventLoop(), routed.upstream());
+            if (connecting.isDone()) {
+                connected(connecting); // refused at once (a unix socket that is not there)
                 return;
             }
             // Body bytes arriving before the upstream connects wait in `early`; keep it small.
             ReadPauses.pause(ctx.channel(), ReadPauses.CONNECTING);
-            acquired.addListener(f -> {
+            connecting.addListener(f -> {
                 ReadPauses.resume(ctx.channel(), ReadPauses.CONNECTING);
                 connected(f);
             });

@@ -52,12 +52,10 @@ final class UpstreamPool {
         return responseTimeoutNanos;
     }
 
-    /** An idle pooled connection to {@code upstream} on {@code loop}, taken out of the pool, or null. */
-    Channel takeIdle(EventLoop loop, Upstream upstream) {
-        return takeIdle(idleOn(loop), upstream);
-    }
-
-    /** As above, from {@code idle}, the {@link #idleOn} of the caller's loop (kept per connection). */
+    /**
+     * An idle pooled connection to {@code upstream}, taken out of {@code idle} (the
+     * {@link #idleOn} of the caller's loop, which a connection keeps), or null.
+     */
     Channel takeIdle(Map<Upstream, ArrayDeque<Channel>> idle, Upstream upstream) {
         ArrayDeque<Channel> channels = idle.get(upstream);
         while (channels != null && !channels.isEmpty()) {
@@ -69,13 +67,9 @@ final class UpstreamPool {
         return null;
     }
 
-    /** An open connection to {@code upstream} on {@code loop}: a pooled one, else a new one. */
-    Future<Channel> acquire(EventLoop loop, Upstream upstream) {
+    /** A new connection to {@code upstream} on {@code loop} (when {@link #takeIdle} had none). */
+    Future<Channel> connect(EventLoop loop, Upstream upstream) {
         Promise<Channel> promise = loop.newPromise();
-        Channel idleChannel = takeIdle(loop, upstream);
-        if (idleChannel != null) {
-            return promise.setSuccess(idleChannel);
-        }
         SocketAddress address;
         UnixUpstreamSocket unixSocket = null;
         try {
