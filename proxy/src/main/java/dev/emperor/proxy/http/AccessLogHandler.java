@@ -34,8 +34,6 @@ final class AccessLogHandler extends ChannelDuplexHandler {
     private HttpRequest request;
     /** The tenant the router chose for the current request, or null (not logged). */
     private String tenant;
-    private String referer;
-    private String userAgent;
     private long startNanos;
     private long startMillis;
     private int status;
@@ -50,8 +48,6 @@ final class AccessLogHandler extends ChannelDuplexHandler {
         if (msg instanceof HttpRequest request) {
             this.request = request;
             tenant = null;
-            referer = request.headers().get(HttpHeaderNames.REFERER);
-            userAgent = request.headers().get(HttpHeaderNames.USER_AGENT);
             startNanos = System.nanoTime();
             startMillis = System.currentTimeMillis();
             status = 0;
@@ -99,7 +95,8 @@ final class AccessLogHandler extends ChannelDuplexHandler {
             // The request's head stays readable after its (empty or sent) content is released.
             line.quoted(request.method().name()).plain(' ').quoted(request.uri()).plain(' ')
                     .plain(request.protocolVersion().text()).plain("\" ").number(status).plain(' ').number(bytes)
-                    .plain(" \"").quoted(referer).plain("\" \"").quoted(userAgent).plain("\" ")
+                    .plain(" \"").quoted(request.headers().get(HttpHeaderNames.REFERER)).plain("\" \"")
+                    .quoted(request.headers().get(HttpHeaderNames.USER_AGENT)).plain("\" ")
                     .number(micros / 1_000_000).plain('.');
             long millis = micros / 1000 % 1000;
             line.plain((char) ('0' + millis / 100)).plain((char) ('0' + millis / 10 % 10)).plain((char) ('0' + millis % 10));
