@@ -34,6 +34,16 @@ pick_jdk() {
     export JAVA_HOME=$best
 }
 
+# Netty turns sun.misc.Unsafe off on JDK 25+ (the JDK would warn), and without it every
+# buffer access is bounds-checked through ByteBuffer views: the proxy's direct buffers are
+# its hot path. JDK 23 and later take this flag to allow it without the warning.
+netty_unsafe_flag() {
+    local v
+    v=$(java_major "$JAVA_HOME")
+    [ -n "$v" ] && [ "$v" -ge 23 ] && echo "--sun-misc-unsafe-memory-access=allow"
+    return 0
+}
+
 # Rebuilds the supervisor jar when a pom or anything under a module's src/main is newer than it.
 build_if_needed() {
     local jar="$emperor_repo/supervisor/target/emperor-supervisor.jar"

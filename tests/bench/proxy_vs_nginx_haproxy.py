@@ -33,7 +33,19 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 JAVA_HOME = os.environ.get("JAVA_HOME", "/usr/lib/jvm/temurin-25-jdk-amd64")
 PROXY_TARGET = os.path.join(REPO, "proxy", "target")
-DAEMON_JVM_FLAGS = "-XX:+UseSerialGC -Xms8m -Dio.netty.leakDetection.level=disabled"  # what ./emperor gives the daemon
+
+
+def java_major(home):
+    try:
+        with open(os.path.join(home, "release")) as f:
+            return int(re.search(r'JAVA_VERSION="(\d+)', f.read()).group(1))
+    except (OSError, AttributeError, ValueError):
+        return 0
+
+
+# What ./emperor gives the daemon (scripts/java-env.sh: Netty's Unsafe buffers on JDK 23+).
+DAEMON_JVM_FLAGS = "-XX:+UseSerialGC -Xms8m -Dio.netty.leakDetection.level=disabled" + (
+    " --sun-misc-unsafe-memory-access=allow" if java_major(JAVA_HOME) >= 23 else "")
 HOST = "bench.test"
 SMALL_BODY = b"hello world!\n"  # 13 bytes
 BIG_BODY = bytes((i * 7 + 13) % 256 for i in range(16384))

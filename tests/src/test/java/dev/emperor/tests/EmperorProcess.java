@@ -237,7 +237,11 @@ public final class EmperorProcess implements AutoCloseable {
         Path supervisor = REPO.resolve("supervisor/target");
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.addAll(List.of("--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+        cmd.add("--enable-native-access=ALL-UNNAMED");
+        if (Runtime.version().feature() >= 23) {
+            cmd.add("--sun-misc-unsafe-memory-access=allow"); // as ./emperor: Netty's Unsafe buffers
+        }
+        cmd.addAll(List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
                 "-cp", supervisor.resolve("emperor-supervisor.jar") + ":" + supervisor.resolve("lib") + "/*",
                 "dev.emperor.supervisor.Main"));
         return cmd;
