@@ -102,12 +102,11 @@ public final class AccessLog implements AutoCloseable {
             }
         }
 
-        /** Hands everything gathered to the writer; tenants gone quiet are forgotten. */
+        /** Hands everything gathered to the writer; tenants quiet since the last time are forgotten. */
         @Override
         public void run() {
             handOffPending = false;
-            byTenant.values().forEach(Lines::handOff);
-            byTenant.clear();
+            byTenant.values().removeIf(Lines::handOff);
         }
     }
 
@@ -132,16 +131,20 @@ public final class AccessLog implements AutoCloseable {
             count++;
         }
 
-        void handOff() {
+        /**
+         * Gives the writer a copy of the lines gathered (this buffer stays, at the size the
+         * traffic needs); true if there were none.
+         */
+        boolean handOff() {
             if (count == 0) {
-                return;
+                return true;
             }
-            if (!queue.offer(new Piece(tenant, bytes, length, count))) {
+            if (!queue.offer(new Piece(tenant, Arrays.copyOf(bytes, length), length, count))) {
                 dropped.addAndGet(count);
             }
-            bytes = new byte[Math.min(Math.max(4096, length), PIECE_LIMIT)]; // the piece is the writer's now
             length = 0;
             count = 0;
+            return false;
         }
     }
 
@@ -224,7 +227,9 @@ public final class AccessLog implements AutoCloseable {
     public void close() {
         try {
             for (Gathered loop : everyLoop) {
-                if (!loop.loop.isShuttingDown()) {
+                if (loop.loop.inEventLoop()) {
+                    loop.run(); // closed from that loop itself: waiting on it would deadlock
+                } else if (!loop.loop.isShuttingDown()) {
                     loop.loop.submit(loop).await(1, TimeUnit.SECONDS);
                 }
             }
