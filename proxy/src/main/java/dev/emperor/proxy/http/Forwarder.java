@@ -52,6 +52,7 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
      * buffer: one write through the pipeline and one send, not a writev of two pieces.
      */
     private static final int SMALL_BODY = 2048;
+    private static final byte[] CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
 
     private final UpstreamPool pool;
     private final boolean overTls;
@@ -212,6 +213,11 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
         }
 
         void start() {
+            if (!requestDone && !http2Stream && HttpUtil.is100ContinueExpected(request)) {
+                // Only now, once routed and within limits: a refused request (404, 413...)
+                // got its answer instead and its body is never sent. (Expect does not go up.)
+                ctx.writeAndFlush(Unpooled.wrappedBuffer(CONTINUE), ctx.voidPromise());
+            }
             if (!requestDone) {
                 owedBodyGuard = TransferRateGuard.of(ctx.channel());
                 if (owedBodyGuard != null) {
@@ -256,7 +262,7 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
         /** The exchange has its upstream connection: the request goes up. */
         private void connectedTo(Channel channel) {
             upstream = channel;
-            relay = upstream.pipeline().get(ResponseRelay.class);
+            relay = (ResponseRelay) upstream.pipeline().last(); // UpstreamPool puts it last
             // An HTTP/2 stream and an HTTP/1.0 client take the body without the app's chunk framing.
             relay.bind(this, request.method() == HttpMethod.HEAD, http2Stream || !clientHttp11);
             if (clientIp == null) {

@@ -4,7 +4,6 @@ import dev.emperor.proxy.AcmeChallenges;
 import dev.emperor.proxy.ProxyOptions;
 import dev.emperor.proxy.SiteTable;
 import io.netty.channel.ChannelPipeline;
-import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
 import java.util.List;
 import java.util.function.Supplier;
 
@@ -13,15 +12,14 @@ import java.util.function.Supplier;
  * <pre>
  *   rate                minimum data rates both ways (first in the connection, before TLS)
  *   idleClose           close connections with no traffic either way
- *   decoder, encoder    strict HTTP/1.1 parsing (obs-fold refused too) / response writing
- *                       (relayed responses are bytes already; the proxy's own pages objects)
- *   headTimeout         slowloris: a started head must finish in time
+ *   decoder, encoder    strict HTTP/1.1 parsing (obs-fold refused too; a started head must
+ *                       finish in time: slowloris) / response writing (relayed responses
+ *                       are bytes already; the proxy's own pages objects)
  *   guard               400/414/431 for anything two parsers could read differently
- *   expectContinue      answers Expect: 100-continue itself
  *   gate                one request at a time (pipelined requests wait)
  *   accessLog           one line per answered request, per tenant
  *   router              ACME, Host → tenant, redirect, limits, maintenance
- *   forwarder           the exchange with the tenant's app
+ *   forwarder           the exchange with the tenant's app (and 100 Continue, once routed)
  * </pre>
  * An HTTP/2 stream already carries HttpRequest/HttpContent objects (its codec sits in front)
  * and has no keep-alive or pipelining of its own: it gets guard, accessLog, router, forwarder.
@@ -30,8 +28,8 @@ import java.util.function.Supplier;
  */
 public final class HttpHandlers {
 
-    private static final List<String> HTTP1_NAMES = List.of("decoder", "encoder", "headTimeout",
-            "guard", "expectContinue", "gate", "accessLog", "router", "forwarder");
+    private static final List<String> HTTP1_NAMES = List.of("decoder", "encoder", "guard", "gate",
+            "accessLog", "router", "forwarder");
 
     private final ProxyOptions options;
     private final Supplier<SiteTable> sites;
@@ -53,14 +51,13 @@ public final class HttpHandlers {
         if (!http2Stream) {
             addRateGuard(p);
             p.addLast("idleClose", new IdleCloser(options.idleTimeout().toNanos()))
-                    .addLast("decoder", new StrictRequestDecoder(options.maxHeaderBytes()))
-                    .addLast("encoder", new ResponseWriter())
-                    .addLast("headTimeout", new HeadReadTimeout(options.headerReadTimeout().toNanos()));
+                    .addLast("decoder", new StrictRequestDecoder(options.maxHeaderBytes(),
+                            options.headerReadTimeout().toNanos()))
+                    .addLast("encoder", new ResponseWriter());
         }
         p.addLast("guard", new RequestGuard(http2Stream));
         if (!http2Stream) {
-            p.addLast("expectContinue", new HttpServerExpectContinueHandler())
-                    .addLast("gate", new PipeliningGate());
+            p.addLast("gate", new PipeliningGate());
         }
         AccessLogHandler log = new AccessLogHandler(accessLog);
         p.addLast("accessLog", log)

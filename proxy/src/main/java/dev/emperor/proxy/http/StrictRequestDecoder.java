@@ -13,6 +13,8 @@ import io.netty.handler.codec.http.HttpRequestDecoder;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.concurrent.FastThreadLocal;
 import java.util.List;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Netty's request decoder in its strictest configuration (CRLF only, RFC 9112
@@ -23,6 +25,11 @@ import java.util.List;
  * parses it. A request without a body comes out as one {@link FullHttpRequest} (with no
  * content), not a head followed by an empty end; a plainly well-formed one that came in one
  * read never reaches Netty's parser at all ({@link BodilessRequestHead}, a single pass).
+ *
+ * <p>It also keeps the slowloris limit: once a read leaves the first bytes of a head waiting
+ * here, the whole head must follow within the header-read timeout, however slowly the client
+ * drips it, or the connection is closed. (Here rather than in a handler of its own: the
+ * decoder knows where heads start and end, and every request then makes one hop fewer.)
  */
 final class StrictRequestDecoder extends HttpRequestDecoder {
 
@@ -30,7 +37,11 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
 
     private final int maxHeadBytes;
     private final int maxHeaderBytes;
+    private final long headTimeoutNanos;
     private boolean atHead = true;
+    /** This read decoded something; and the timer closing a head that takes too long. */
+    private boolean decodedThisRead;
+    private ScheduledFuture<?> headTimer;
     private boolean failed;
     /** Head bytes already examined (from the reader index), and whether one was a fold. */
     private int scanned;
@@ -46,10 +57,11 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
         }
     };
 
-    StrictRequestDecoder(int maxHeaderBytes) {
+    StrictRequestDecoder(int maxHeaderBytes, long headTimeoutNanos) {
         super(config(maxHeaderBytes));
         this.maxHeadBytes = MAX_REQUEST_LINE + maxHeaderBytes + 4;
         this.maxHeaderBytes = maxHeaderBytes;
+        this.headTimeoutNanos = headTimeoutNanos;
     }
 
     /** Netty's decoder settings: its strictest. */
@@ -82,6 +94,7 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
                 FullHttpRequest quick = BodilessRequestHead.parse(SCRATCH.get(), end, MAX_REQUEST_LINE, maxHeaderBytes);
                 if (quick != null) {
                     in.skipBytes(end);
+                    headArrived();
                     out.add(quick);
                     return;
                 }
@@ -100,6 +113,9 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
         super.decode(ctx, in, out);
         for (int i = before; i < out.size(); i++) {
             Object decoded = out.get(i);
+            if (decoded instanceof HttpRequest) {
+                headArrived();
+            }
             if (decoded instanceof HttpRequest request && !(decoded instanceof FullHttpRequest)
                     && request.decoderResult().isSuccess() && i + 1 < out.size()
                     && out.get(i + 1) == LastHttpContent.EMPTY_LAST_CONTENT) {
@@ -120,6 +136,53 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
                 failed |= last.decoderResult().isFailure();
             }
         }
+    }
+
+    private void headArrived() {
+        decodedThisRead = true;
+        if (headTimer != null) {
+            headTimer.cancel(false);
+            headTimer = null;
+        }
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+        decodedThisRead |= !atHead; // body bytes: no head is being waited for
+        super.channelRead(ctx, msg);
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) throws Exception {
+        // Bytes came in at a head's place and made no request: part of a head sits here.
+        if (!decodedThisRead && atHead && headTimer == null && !failed) {
+            headTimer = ctx.executor().schedule(() -> {
+                headTimer = null;
+                if (atHead) {
+                    ctx.close();
+                }
+            }, headTimeoutNanos, TimeUnit.NANOSECONDS);
+        }
+        decodedThisRead = false;
+        super.channelReadComplete(ctx);
+    }
+
+    @Override
+    protected void handlerRemoved0(ChannelHandlerContext ctx) throws Exception {
+        if (headTimer != null) {
+            headTimer.cancel(false);
+            headTimer = null;
+        }
+        super.handlerRemoved0(ctx);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        if (headTimer != null) {
+            headTimer.cancel(false);
+            headTimer = null;
+        }
+        super.channelInactive(ctx);
     }
 
     /**

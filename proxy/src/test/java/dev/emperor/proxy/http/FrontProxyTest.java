@@ -208,6 +208,28 @@ class FrontProxyTest {
     }
 
     @Test
+    void expectContinueIsAnsweredOnlyOnceTheRequestIsRoutedAndWithinLimits() throws Exception {
+        try (RawHttp http = new RawHttp(port)) {
+            http.write("POST /e HTTP/1.1\r\nHost: shop.test\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
+            assertThat(http.read().status()).isEqualTo(100);
+            http.write("hello");
+            RawHttp.Response response = http.read();
+            assertThat(response.status()).isEqualTo(200);
+            assertThat(response.body()).contains("body=5\n").doesNotContain("h.expect");
+        }
+        try (RawHttp http = new RawHttp(port)) { // over the tenant's body limit: 413, no 100
+            RawHttp.Response response = http.send("POST / HTTP/1.1\r\nHost: small.test\r\nExpect: 100-continue\r\n"
+                    + "Content-Length: 5000\r\n\r\n");
+            assertThat(response.status()).isEqualTo(413);
+        }
+        try (RawHttp http = new RawHttp(port)) { // no such site: 404, no 100
+            RawHttp.Response response = http.send("POST / HTTP/1.1\r\nHost: nowhere.test\r\nExpect: 100-continue\r\n"
+                    + "Content-Length: 5\r\n\r\n");
+            assertThat(response.status()).isEqualTo(404);
+        }
+    }
+
+    @Test
     void oversizedHeadersGet431() throws Exception {
         try (RawHttp http = new RawHttp(port)) {
             RawHttp.Response response = http.send("GET / HTTP/1.1\r\nHost: shop.test\r\nX-Big: "

@@ -55,7 +55,7 @@ public class RequestDecoderBench {
     @Setup
     public void setUp() {
         bytes = Unpooled.directBuffer().writeBytes((head.equals("wrk") ? WRK : BROWSER).getBytes(StandardCharsets.ISO_8859_1));
-        channel = new EmbeddedChannel(decoder.equals("emperor") ? new StrictRequestDecoder(16 * 1024)
+        channel = new EmbeddedChannel(decoder.equals("emperor") ? new StrictRequestDecoder(16 * 1024, TimeUnit.SECONDS.toNanos(20))
                 : new HttpRequestDecoder(StrictRequestDecoder.config(16 * 1024)));
     }
 

@@ -9,6 +9,7 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 class StrictRequestDecoderTest {
@@ -19,7 +20,7 @@ class StrictRequestDecoderTest {
 
     /** The request the decoder makes of {@code head} fed in two pieces split at {@code split}. */
     private static HttpRequest decode(String head, int split) {
-        EmbeddedChannel channel = new EmbeddedChannel(new StrictRequestDecoder(8192));
+        EmbeddedChannel channel = new EmbeddedChannel(new StrictRequestDecoder(8192, TimeUnit.SECONDS.toNanos(10)));
         byte[] bytes = head.getBytes(StandardCharsets.ISO_8859_1);
         channel.writeInbound(Unpooled.wrappedBuffer(bytes, 0, split));
         assertThat((Object) channel.readInbound()).as("nothing before the head is whole").isNull();
@@ -50,7 +51,7 @@ class StrictRequestDecoderTest {
 
     @Test
     void aRequestWithoutABodyIsOneMessageAndOneWithABodyIsAHeadThenItsContent() {
-        EmbeddedChannel channel = new EmbeddedChannel(new StrictRequestDecoder(8192));
+        EmbeddedChannel channel = new EmbeddedChannel(new StrictRequestDecoder(8192, TimeUnit.SECONDS.toNanos(10)));
         channel.writeInbound(Unpooled.copiedBuffer(PLAIN
                 + "POST /b HTTP/1.1\r\nHost: x.test\r\nContent-Length: 3\r\n\r\nabc"
                 + "GET /c HTTP/1.1\r\nHost: x.test\r\nContent-Length: 0\r\n\r\n", StandardCharsets.ISO_8859_1));
@@ -68,5 +69,47 @@ class StrictRequestDecoderTest {
         assertThat(((HttpRequest) third).uri()).isEqualTo("/c");
         assertThat((Object) channel.readInbound()).isNull();
         assertThat(channel.finishAndReleaseAll()).isFalse();
+    }
+
+    @Test
+    void aStartedHeadMustFinishWithinTheTimeoutButBodiesAndTimeBetweenRequestsAreNotTimed() {
+        EmbeddedChannel channel = new EmbeddedChannel();
+        channel.freezeTime();
+        channel.pipeline().addLast(new StrictRequestDecoder(8192, TimeUnit.SECONDS.toNanos(10)));
+        channel.writeInbound(ascii("POST /b HTTP/1.1\r\nHost: x.test\r\nContent-Length: 3\r\n\r\na"));
+        waitSeconds(channel, 11);
+        assertThat(channel.isOpen()).as("a slow body is the rate guard's business").isTrue();
+        channel.writeInbound(ascii("bc"));
+        waitSeconds(channel, 11);
+        assertThat(channel.isOpen()).as("between requests the idle timeout rules").isTrue();
+        channel.writeInbound(ascii("GET /c HTTP/1.1\r\nHo"));
+        waitSeconds(channel, 9);
+        channel.writeInbound(ascii("st: x.test\r\n")); // more of the head does not restart the clock
+        assertThat(channel.isOpen()).isTrue();
+        waitSeconds(channel, 2);
+        assertThat(channel.isOpen()).as("the head took over 10 s").isFalse();
+        channel.finishAndReleaseAll();
+    }
+
+    @Test
+    void aHeadThatFinishesInTimeIsNotCutOffLater() {
+        EmbeddedChannel channel = new EmbeddedChannel();
+        channel.freezeTime();
+        channel.pipeline().addLast(new StrictRequestDecoder(8192, TimeUnit.SECONDS.toNanos(10)));
+        channel.writeInbound(ascii("GET /a HTTP/1.1\r\n"));
+        waitSeconds(channel, 9);
+        channel.writeInbound(ascii("Host: x.test\r\n\r\n"));
+        waitSeconds(channel, 30);
+        assertThat(channel.isOpen()).isTrue();
+        assertThat(channel.finishAndReleaseAll()).isTrue(); // the request was decoded
+    }
+
+    private static io.netty.buffer.ByteBuf ascii(String text) {
+        return Unpooled.copiedBuffer(text, StandardCharsets.ISO_8859_1);
+    }
+
+    private static void waitSeconds(EmbeddedChannel channel, int seconds) {
+        channel.advanceTimeBy(seconds, TimeUnit.SECONDS);
+        channel.runScheduledPendingTasks();
     }
 }
