@@ -13,6 +13,7 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.util.ReferenceCountUtil;
+import java.util.Iterator;
 import java.util.List;
 
 /**
@@ -62,6 +63,14 @@ final class RequestGuard extends ChannelInboundHandlerAdapter {
         ctx.fireChannelRead(msg);
     }
 
+    private static int count(HttpHeaders headers, CharSequence name) {
+        int count = 0;
+        for (Iterator<String> values = headers.valueStringIterator(name); values.hasNext(); values.next()) {
+            count++;
+        }
+        return count;
+    }
+
     private HttpResponseStatus problem(HttpRequest request) {
         if (request.decoderResult().isFailure()) {
             Throwable cause = request.decoderResult().cause();
@@ -77,13 +86,15 @@ final class RequestGuard extends ChannelInboundHandlerAdapter {
             return HttpResponseStatus.BAD_REQUEST;
         }
         HttpHeaders headers = request.headers();
-        List<String> hosts = headers.getAll(HttpHeaderNames.HOST);
-        if (hosts.size() > 1 || (hosts.isEmpty() && request.protocolVersion() != HttpVersion.HTTP_1_0 && !http2Stream)) {
+        int hosts = count(headers, HttpHeaderNames.HOST);
+        if (hosts > 1 || (hosts == 0 && request.protocolVersion() != HttpVersion.HTTP_1_0 && !http2Stream)) {
             return HttpResponseStatus.BAD_REQUEST;
         }
-        List<String> codings = headers.getAll(HttpHeaderNames.TRANSFER_ENCODING);
-        if (!codings.isEmpty() && (codings.size() > 1 || !codings.get(0).equalsIgnoreCase("chunked"))) {
-            return HttpResponseStatus.BAD_REQUEST;
+        if (headers.contains(HttpHeaderNames.TRANSFER_ENCODING)) { // rare: no list made otherwise
+            List<String> codings = headers.getAll(HttpHeaderNames.TRANSFER_ENCODING);
+            if (codings.size() > 1 || !codings.get(0).equalsIgnoreCase("chunked")) {
+                return HttpResponseStatus.BAD_REQUEST;
+            }
         }
         if (request.method() == HttpMethod.CONNECT) {
             return HttpResponseStatus.BAD_REQUEST;

@@ -8,6 +8,9 @@ import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -37,19 +40,41 @@ final class ResponseHead {
     private static final int CONNECTION = 4;
     private static final int UPGRADE = 5;
 
-    private static final byte[][] HOP_NAMES = ascii("keep-alive", "proxy-connection", "te", "trailer",
-            "proxy-authenticate", "proxy-authorization");
-    private static final byte[] CONTENT_LENGTH_NAME = ascii("content-length")[0];
-    private static final byte[] TRANSFER_ENCODING_NAME = ascii("transfer-encoding")[0];
-    private static final byte[] CONNECTION_NAME = ascii("connection")[0];
-    private static final byte[] UPGRADE_NAME = ascii("upgrade")[0];
+    /** Lower-case names with a kind other than KEEP, by length; and their kinds. */
+    private static final byte[][][] SPECIAL_NAMES = new byte[20][][];
+    private static final int[][] SPECIAL_KINDS = new int[20][];
+
+    static {
+        special(CONTENT_LENGTH, "content-length");
+        special(TRANSFER_ENCODING, "transfer-encoding");
+        special(CONNECTION, "connection");
+        special(UPGRADE, "upgrade");
+        special(HOP, "keep-alive", "proxy-connection", "te", "trailer", "proxy-authenticate", "proxy-authorization");
+    }
+
+    private static void special(int kind, String... names) {
+        for (byte[] name : ascii(names)) {
+            int n = name.length;
+            byte[][] known = SPECIAL_NAMES[n] == null ? new byte[0][] : SPECIAL_NAMES[n];
+            int[] kinds = SPECIAL_KINDS[n] == null ? new int[0] : SPECIAL_KINDS[n];
+            SPECIAL_NAMES[n] = Arrays.copyOf(known, known.length + 1);
+            SPECIAL_NAMES[n][known.length] = name;
+            SPECIAL_KINDS[n] = Arrays.copyOf(kinds, kinds.length + 1);
+            SPECIAL_KINDS[n][kinds.length] = kind;
+        }
+    }
     private static final byte[] CHUNKED = ascii("chunked")[0];
+    private static final byte[] CLOSE = ascii("close")[0];
+    private static final byte[] KEEP_ALIVE = ascii("keep-alive")[0];
 
     private static final byte[] HTTP11 = ascii("HTTP/1.1 ")[0];
     private static final byte[] TE_CHUNKED = ascii("Transfer-Encoding: chunked\r\n")[0];
     private static final byte[] CONNECTION_CLOSE = ascii("Connection: close\r\n")[0];
     private static final byte[] CONNECTION_UPGRADE = ascii("Connection: Upgrade\r\nUpgrade: ")[0];
     private static final byte[] CRLF = {'\r', '\n'};
+    private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final long ONES = 0x0101010101010101L;
+    private static final long HIGHS = 0x8080808080808080L;
 
     byte[] bytes = new byte[1024];
     int length;
@@ -165,15 +190,23 @@ final class ResponseHead {
             i++;
         }
         int valueFrom = i;
-        int valueTo = i;
-        for (; b[i] != '\r'; i++) {
+        while (true) {
+            // Eight bytes at a time while none is a control character (CR ends the line).
+            while (i + 8 <= length && !mayHoldControl((long) LONGS.get(b, i))) {
+                i += 8;
+            }
             byte c = b[i];
+            if (c == '\r') {
+                break;
+            }
             if (control(c)) {
                 return "control character in a header value";
             }
-            if (c != ' ' && c != '\t') {
-                valueTo = i + 1;
-            }
+            i++;
+        }
+        int valueTo = i;
+        while (valueTo > valueFrom && (b[valueTo - 1] == ' ' || b[valueTo - 1] == '\t')) {
+            valueTo--; // trailing SP and HTAB are not part of the value
         }
         if (b[i + 1] != '\n') {
             return "bare CR in a header";
@@ -227,6 +260,17 @@ final class ResponseHead {
             }
             while (e > s && (b[e - 1] == ' ' || b[e - 1] == '\t')) {
                 e--;
+            }
+            // The usual tokens are recognised in place; only others become Strings.
+            if (equalsIgnoreCase(b, s, e, CLOSE)) {
+                closeAsked = true;
+                i = end + 1;
+                continue;
+            }
+            if (equalsIgnoreCase(b, s, e, KEEP_ALIVE)) {
+                keepAliveAsked = true;
+                i = end + 1;
+                continue;
             }
             String token = new String(b, s, e - s, StandardCharsets.ISO_8859_1).toLowerCase(java.util.Locale.ROOT);
             switch (token) {
@@ -324,21 +368,12 @@ final class ResponseHead {
 
     private static int kind(byte[] b, int from, int to) {
         int n = to - from;
-        if (n == CONTENT_LENGTH_NAME.length && equalsIgnoreCase(b, from, to, CONTENT_LENGTH_NAME)) {
-            return CONTENT_LENGTH;
-        }
-        if (n == TRANSFER_ENCODING_NAME.length && equalsIgnoreCase(b, from, to, TRANSFER_ENCODING_NAME)) {
-            return TRANSFER_ENCODING;
-        }
-        if (n == CONNECTION_NAME.length && equalsIgnoreCase(b, from, to, CONNECTION_NAME)) {
-            return CONNECTION;
-        }
-        if (n == UPGRADE_NAME.length && equalsIgnoreCase(b, from, to, UPGRADE_NAME)) {
-            return UPGRADE;
-        }
-        for (byte[] hop : HOP_NAMES) {
-            if (n == hop.length && equalsIgnoreCase(b, from, to, hop)) {
-                return HOP;
+        byte[][] names = n < SPECIAL_NAMES.length ? SPECIAL_NAMES[n] : null;
+        if (names != null) { // most names have a length no special one has
+            for (int k = 0; k < names.length; k++) {
+                if (equalsIgnoreCase(b, from, to, names[k])) {
+                    return SPECIAL_KINDS[n][k];
+                }
             }
         }
         return KEEP;
@@ -387,6 +422,17 @@ final class ResponseHead {
 
     private static boolean digit(byte c) {
         return c >= '0' && c <= '9';
+    }
+
+    /**
+     * False only if none of the eight bytes is below 0x20 or 0x7f (bytes from 0x80 up are
+     * obs-text, allowed). True may be a false alarm (a borrow); the caller then looks byte by
+     * byte.
+     */
+    private static boolean mayHoldControl(long word) {
+        long below20 = (word - 0x20 * ONES) & ~word & HIGHS;
+        long del = word ^ (0x7f * ONES);
+        return (below20 | ((del - ONES) & ~del & HIGHS)) != 0;
     }
 
     /** A control character other than HTAB (obs-text, bytes 0x80 and up, is allowed). */

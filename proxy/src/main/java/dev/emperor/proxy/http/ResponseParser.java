@@ -137,10 +137,15 @@ final class ResponseParser {
         byte[] b = head.bytes;
         in.getBytes(in.readerIndex(), b, head.length, n);
         int limit = head.length + n;
+        // The line ends are found in the buffer, 8 bytes at a time (Netty's indexOf); b[i]
+        // is in[base + i]. Every byte of the lines is examined again by the head's parser.
+        int base = in.readerIndex() - head.length;
         for (int i = scanned; i < limit; i++) {
-            if (b[i] != '\n') {
-                continue;
+            int at = in.indexOf(base + i, base + limit, (byte) '\n');
+            if (at < 0) {
+                break;
             }
+            i = at - base;
             if (i == 0 || b[i - 1] != '\r') {
                 fail("bare LF in the response head");
                 return;
