@@ -199,6 +199,8 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
         private final boolean upstreamChunked;
         /** The head of a small response, held until its body is copied in behind it. */
         private ByteBuf heldHead;
+        /** Body bytes the held head already carries (it is a slice of the app's read buffer). */
+        private int bodyInHeldHead;
 
         Exchange(Routed routed) {
             this.routed = routed;
@@ -341,7 +343,7 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
         }
 
         @Override
-        public void head(ResponseHead head, ResponseHead.Framing framing) {
+        public void head(ResponseHead head, ResponseHead.Framing framing, ByteBuf arrivedIn) {
             if (current != this) {
                 return;
             }
@@ -369,7 +371,18 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
             reChunk = framing == ResponseHead.Framing.CLOSE && clientHttp11;
             closeAfter = clientClose || out == ResponseHead.Framing.CLOSE;
             if (framing == ResponseHead.Framing.LENGTH && head.contentLength() <= SMALL_BODY) {
-                heldHead = head.encode(ctx.alloc(), out, closeAfter, (int) head.contentLength());
+                int length = (int) head.contentLength();
+                if (arrivedIn != null && arrivedIn.readableBytes() >= length) {
+                    // Head and body came in one read: the client's head is written over the
+                    // app's, and both go out as one slice of that buffer, nothing copied.
+                    int start = head.encodeInPlace(arrivedIn, out, closeAfter);
+                    if (start >= 0) {
+                        heldHead = arrivedIn.retainedSlice(start, arrivedIn.readerIndex() - start + length);
+                        bodyInHeldHead = length;
+                        return;
+                    }
+                }
+                heldHead = head.encode(ctx.alloc(), out, closeAfter, length);
             } else {
                 ctx.write(head.encode(ctx.alloc(), out, closeAfter), ctx.voidPromise());
             }
@@ -393,6 +406,11 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
         @Override
         public void body(ByteBuf bytes) {
             if (current != this) {
+                bytes.release();
+                return;
+            }
+            if (bodyInHeldHead > 0) { // these bytes are in the held slice already
+                bodyInHeldHead -= bytes.readableBytes();
                 bytes.release();
                 return;
             }

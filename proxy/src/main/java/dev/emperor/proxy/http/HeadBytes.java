@@ -81,6 +81,16 @@ final class HeadBytes {
         return alloc.directBuffer(length + room).writeBytes(bytes, 0, length);
     }
 
+    int length() {
+        return length;
+    }
+
+    /** Writes the head into {@code target} so that it ends at {@code end}; returns where it starts. */
+    int writeEndingAt(ByteBuf target, int end) {
+        target.setBytes(end - length, bytes, 0, length);
+        return end - length;
+    }
+
     private void room(int count) {
         if (length + count > bytes.length) {
             bytes = Arrays.copyOf(bytes, Math.max(bytes.length * 2, length + count));

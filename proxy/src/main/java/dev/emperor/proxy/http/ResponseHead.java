@@ -304,6 +304,26 @@ final class ResponseHead {
      * @param room        spare capacity after the head, for a body to be copied in
      */
     ByteBuf encode(ByteBufAllocator alloc, Framing body, boolean closeClient, int room) {
+        return assemble(body, closeClient).toBuffer(alloc, room);
+    }
+
+    /**
+     * As {@link #encode}, but written into {@code arrivedIn} just before its reader index,
+     * over the spent bytes of this head as the app sent it (see
+     * {@link ResponseParser.Listener#head}): no new buffer, and a body that follows in
+     * the same buffer goes out with it, uncopied. Returns where the new head starts, or -1
+     * if it is longer than the app's (it then was not written).
+     */
+    int encodeInPlace(ByteBuf arrivedIn, Framing body, boolean closeClient) {
+        HeadBytes out = assemble(body, closeClient);
+        int end = arrivedIn.readerIndex();
+        if (out.length() > length || end < length || arrivedIn.isReadOnly()) {
+            return -1;
+        }
+        return out.writeEndingAt(arrivedIn, end);
+    }
+
+    private HeadBytes assemble(Framing body, boolean closeClient) {
         HeadBytes out = HeadBytes.start();
         out.add(HTTP11).add(bytes, statusFrom, statusLineEnd - statusFrom);
         for (int f = 0; f < 6 * count; f += 6) {
@@ -317,7 +337,7 @@ final class ResponseHead {
         if (closeClient || body == Framing.CLOSE) {
             out.add(CONNECTION_CLOSE);
         }
-        return out.add(CRLF).toBuffer(alloc, room);
+        return out.add(CRLF);
     }
 
     /** A 101 head for the client: the app's headers, Connection: Upgrade and its Upgrade. */

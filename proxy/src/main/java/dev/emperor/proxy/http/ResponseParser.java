@@ -19,8 +19,14 @@ final class ResponseParser {
 
     /** Receives one response. Called on the connection's event loop, inside {@link #feed}. */
     interface Listener {
-        /** The final head (or a 101); valid until the next head. */
-        void head(ResponseHead head, ResponseHead.Framing framing);
+        /**
+         * The final head (or a 101); valid until the next head.
+         *
+         * @param arrivedIn the buffer the whole head arrived in, its reader index at the
+         *                  body's first byte: the head's own bytes just before it are spent
+         *                  and may be overwritten. Null if the head came in several reads.
+         */
+        void head(ResponseHead head, ResponseHead.Framing framing, ByteBuf arrivedIn);
 
         /** Body bytes, a retained slice the listener now owns. */
         void body(ByteBuf bytes);
@@ -124,6 +130,7 @@ final class ResponseParser {
 
     /** Gathers head bytes up to the blank line (all of them checked: every LF after a CR). */
     private void readHead(ByteBuf in) {
+        boolean wholeHere = head.length == 0;
         int room = ResponseHead.MAX_BYTES - head.length;
         if (room == 0) {
             fail("response head too large");
@@ -157,7 +164,7 @@ final class ResponseParser {
                 }
                 in.skipBytes(i + 1 - head.length);
                 head.length = i + 1;
-                headDone();
+                headDone(wholeHere ? in : null);
                 return;
             }
             lineStart = i + 1;
@@ -167,7 +174,7 @@ final class ResponseParser {
         scanned = limit;
     }
 
-    private void headDone() {
+    private void headDone(ByteBuf arrivedIn) {
         String problem = head.parse();
         if (problem != null) {
             fail(problem);
@@ -182,29 +189,29 @@ final class ResponseParser {
             state = State.UPGRADED;
             Listener told = listener;
             listener = null;
-            told.head(head, ResponseHead.Framing.CLOSE);
+            told.head(head, ResponseHead.Framing.CLOSE, null);
             return;
         }
         ResponseHead.Framing framing = head.framing(headRequest);
         payload = 0;
         switch (framing) {
             case NONE -> {
-                listener.head(head, framing);
+                listener.head(head, framing, arrivedIn);
                 end();
             }
             case LENGTH -> {
                 state = State.LENGTH;
                 remaining = head.contentLength();
-                listener.head(head, framing);
+                listener.head(head, framing, arrivedIn);
             }
             case CHUNKED -> {
                 state = State.CHUNK_SIZE;
                 remaining = -1;
-                listener.head(head, framing);
+                listener.head(head, framing, arrivedIn);
             }
             case CLOSE -> {
                 state = State.CLOSE;
-                listener.head(head, framing);
+                listener.head(head, framing, arrivedIn);
             }
         }
     }

@@ -22,16 +22,26 @@ class ResponseParserTest {
         long ended = -1;
         String malformed;
         boolean keepAlive;
+        /** The head as written in place into the buffer it arrived in, if it was. */
+        String inPlaceHead;
 
         @Override
-        public void head(ResponseHead head, ResponseHead.Framing framing) {
+        public void head(ResponseHead head, ResponseHead.Framing framing, ByteBuf arrivedIn) {
             status = head.status();
             this.framing = framing;
             keepAlive = head.keepAlive();
-            ByteBuf out = head.encode(ByteBufAllocator.DEFAULT, framing == ResponseHead.Framing.CLOSE
-                    ? ResponseHead.Framing.CHUNKED : framing, false);
-            clientHead = out.toString(StandardCharsets.ISO_8859_1);
-            out.release();
+            ResponseHead.Framing out = framing == ResponseHead.Framing.CLOSE ? ResponseHead.Framing.CHUNKED : framing;
+            ByteBuf encoded = head.encode(ByteBufAllocator.DEFAULT, out, false);
+            clientHead = encoded.toString(StandardCharsets.ISO_8859_1);
+            encoded.release();
+            if (arrivedIn != null && status != 101) {
+                // As the forwarder does: the same head, over the app's spent one.
+                int end = arrivedIn.readerIndex();
+                int start = head.encodeInPlace(arrivedIn, out, false);
+                if (start >= 0) {
+                    inPlaceHead = arrivedIn.toString(start, end - start, StandardCharsets.ISO_8859_1);
+                }
+            }
         }
 
         @Override
@@ -96,6 +106,18 @@ class ResponseParserTest {
         assertThat(r.ended).isEqualTo(12);
         assertThat(r.keepAlive).isTrue();
         assertThat(r.clientHead).isEqualTo("HTTP/1.1 201 Created\r\nContent-Length: 12\r\nX-App: a\r\n\r\n");
+        assertThat(r.inPlaceHead).isEqualTo(r.clientHead);
+    }
+
+    @Test
+    void aHeadIsRewrittenInPlaceOnlyWhenTheClientsVersionFits() {
+        Recorder shorter = parse("HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nhi");
+        assertThat(shorter.inPlaceHead).isEqualTo(shorter.clientHead)
+                .isEqualTo("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n");
+        assertThat(shorter.body()).isEqualTo("hi"); // the body after it is untouched
+        Recorder longer = parse("HTTP/1.1 200 OK\r\n\r\nhi"); // close-delimited: the client's says chunked
+        assertThat(longer.clientHead).contains("Transfer-Encoding: chunked");
+        assertThat(longer.inPlaceHead).isNull();
     }
 
     @Test
@@ -120,6 +142,9 @@ class ResponseParserTest {
                 assertThat(r.body()).as("split at %d", split).isEqualTo(whole.body());
                 assertThat(r.ended).as("split at %d", split).isEqualTo(whole.ended);
                 assertThat(r.clientHead).isEqualTo(whole.clientHead);
+                // In place only when the head arrived in one piece, and then the same bytes.
+                int headEnd = response.indexOf("\r\n\r\n") + 4;
+                assertThat(r.inPlaceHead).as("split at %d", split).isEqualTo(split >= headEnd ? whole.clientHead : null);
             }
             int[] everyByte = new int[response.length() - 1];
             for (int i = 0; i < everyByte.length; i++) {
