@@ -28,6 +28,7 @@ final class AccessLogHandler extends ChannelDuplexHandler {
             DateTimeFormatter.ofPattern("dd/MMM/yyyy:HH:mm:ss Z", Locale.ROOT);
 
     private final AccessLog log;
+    private ChannelHandlerContext ctx;
     /** The client's address as text, worked out once per connection (or stream). */
     private String clientIp;
     /** The request being answered (null once logged); its line is only put together in the log. */
@@ -57,15 +58,22 @@ final class AccessLogHandler extends ChannelDuplexHandler {
     }
 
     @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+    }
+
+    /** A relayed HTTP/1.1 response (written as bytes, which say nothing here) is written whole. */
+    void responseWritten(int status, long bodyBytes) {
+        this.status = status;
+        this.bytes = bodyBytes;
+        if (request != null) {
+            emit(ctx.channel(), ctx.executor());
+        }
+    }
+
+    @Override
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
-        if (msg instanceof ResponseEnd end) {
-            // A relayed HTTP/1.1 response, written as bytes: its end says what it was.
-            status = end.status();
-            bytes = end.bodyBytes();
-            if (request != null) {
-                emit(ctx.channel(), ctx.executor());
-            }
-        } else if (msg instanceof HttpResponse response) {
+        if (msg instanceof HttpResponse response) {
             status = response.status().code();
         }
         if (msg instanceof HttpContent content) {

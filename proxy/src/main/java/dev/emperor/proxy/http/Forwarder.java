@@ -39,7 +39,8 @@ import org.slf4j.LoggerFactory;
  * <p>Both directions to the app are bytes: the request head is written by
  * {@link ForwardedHeaders#upstreamHead} (a chunked body framed here), the response comes from
  * the connection's {@link ResponseParser}. An HTTP/1.1 client gets the response as bytes too,
- * then a {@link ResponseEnd}; an HTTP/2 stream gets Netty HTTP objects for its codec.
+ * and its end is told to the access log and the pipelining gate directly (no message goes
+ * down the pipeline for it); an HTTP/2 stream gets Netty HTTP objects for its codec.
  */
 final class Forwarder extends ChannelInboundHandlerAdapter {
 
@@ -59,6 +60,9 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
     private final boolean http2Stream;
     /** The client pipeline's HTTP handlers, removed when a WebSocket upgrade succeeds. */
     private final List<String> httpHandlerNames;
+    /** Told when a relayed HTTP/1.1 response has been written whole; the gate is null for HTTP/2. */
+    private final AccessLogHandler accessLog;
+    private final PipeliningGate gate;
     private ChannelHandlerContext ctx;
     private Exchange current;
     /** The client's address as text, worked out once per connection. */
@@ -74,11 +78,14 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
     private long responseDeadline;
     private ScheduledFuture<?> responseTimer;
 
-    Forwarder(UpstreamPool pool, boolean overTls, boolean http2Stream, List<String> httpHandlerNames) {
+    Forwarder(UpstreamPool pool, boolean overTls, boolean http2Stream, List<String> httpHandlerNames,
+              AccessLogHandler accessLog, PipeliningGate gate) {
         this.pool = pool;
         this.overTls = overTls;
         this.http2Stream = http2Stream;
         this.httpHandlerNames = httpHandlerNames;
+        this.accessLog = accessLog;
+        this.gate = gate;
     }
 
     @Override
@@ -164,6 +171,12 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
         }
         awaitingResponse = null;
         waiting.fail(HttpResponseStatus.GATEWAY_TIMEOUT, "no response in time");
+    }
+
+    /** The last bytes of a relayed HTTP/1.1 response are written: first the log, then the gate. */
+    private void relayedResponseWritten(int status, long bodyBytes) {
+        accessLog.responseWritten(status, bodyBytes);
+        gate.responseWritten();
     }
 
     @Override
@@ -453,7 +466,7 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
                     ctx.write(ctx.alloc().directBuffer(5).writeMedium(LAST_CHUNK_HEAD).writeShort(CRLF),
                             ctx.voidPromise());
                 }
-                ctx.write(new ResponseEnd(status, payloadBytes), ctx.voidPromise());
+                relayedResponseWritten(status, payloadBytes);
             }
             ctx.flush();
             finish();
@@ -589,8 +602,8 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
             current = null;
             relay.unbind();
             // Written now, before the HTTP handlers leave the pipeline; the end is for the log.
-            ctx.write(head.encodeSwitch(ctx.alloc()));
-            ctx.writeAndFlush(new ResponseEnd(101, 0));
+            ctx.writeAndFlush(head.encodeSwitch(ctx.alloc()));
+            relayedResponseWritten(101, 0);
             Channel client = ctx.channel();
 
             ChannelPipeline up = upstream.pipeline();

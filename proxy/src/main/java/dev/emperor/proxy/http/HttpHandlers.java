@@ -56,13 +56,14 @@ public final class HttpHandlers {
                     .addLast("encoder", new ResponseWriter());
         }
         p.addLast("guard", new RequestGuard(http2Stream));
-        if (!http2Stream) {
-            p.addLast("gate", new PipeliningGate());
+        PipeliningGate gate = http2Stream ? null : new PipeliningGate();
+        if (gate != null) {
+            p.addLast("gate", gate);
         }
         AccessLogHandler log = new AccessLogHandler(accessLog);
         p.addLast("accessLog", log)
                 .addLast("router", new SiteRouter(sites, acme, connections, overTls, http2Stream, log))
-                .addLast("forwarder", new Forwarder(pool, overTls, http2Stream, HTTP1_NAMES));
+                .addLast("forwarder", new Forwarder(pool, overTls, http2Stream, HTTP1_NAMES, log, gate));
     }
 
     /**

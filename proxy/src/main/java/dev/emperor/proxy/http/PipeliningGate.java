@@ -53,16 +53,21 @@ final class PipeliningGate extends ChannelDuplexHandler {
 
     @Override
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
-        if (msg instanceof LastHttpContent || msg instanceof ResponseEnd) {
-            responseWritten = true;
-            if (requestRead && waiting.isEmpty()) {
-                busy = false; // nothing waits (so reading was never paused): open the gate now
-            } else if (requestRead) {
-                // Release the next request after this write has gone through, not inside it.
-                ctx.executor().execute(releaseNext);
-            }
+        if (msg instanceof LastHttpContent) { // the proxy's own answers
+            responseWritten();
         }
         ctx.write(msg, promise);
+    }
+
+    /** The current response is written whole (the Forwarder calls this for relayed ones). */
+    void responseWritten() {
+        responseWritten = true;
+        if (requestRead && waiting.isEmpty()) {
+            busy = false; // nothing waits (so reading was never paused): open the gate now
+        } else if (requestRead) {
+            // Release the next request after this write has gone through, not inside it.
+            ctx.executor().execute(releaseNext);
+        }
     }
 
     @Override

@@ -8,7 +8,7 @@ import io.netty.handler.codec.http.HttpResponseEncoder;
 /**
  * The client side's response writer. Relayed responses arrive as bytes the forwarder has
  * already framed and go straight on; the proxy's own answers (error pages, redirects, 100
- * Continue) arrive as Netty HTTP objects and are encoded. A {@link ResponseEnd} stops here.
+ * Continue) arrive as Netty HTTP objects and are encoded.
  */
 final class ResponseWriter extends HttpResponseEncoder {
 
@@ -16,8 +16,6 @@ final class ResponseWriter extends HttpResponseEncoder {
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) throws Exception {
         if (msg instanceof ByteBuf) {
             ctx.write(msg, promise);
-        } else if (msg instanceof ResponseEnd) {
-            promise.trySuccess();
         } else {
             super.write(ctx, msg, promise);
         }
