@@ -30,6 +30,33 @@ final class BodilessRequestHead {
             DefaultHttpHeadersFactory.headersFactory().withValidation(false);
     private static final AsciiString CONTENT_LENGTH = AsciiString.cached("content-length");
     private static final AsciiString TRANSFER_ENCODING = AsciiString.cached("transfer-encoding");
+    /**
+     * Header names as browsers, curl and HTTP/2 gateways spell them, shared rather than copied
+     * per request (a browser sends a dozen); matched byte for byte, so the name goes on as sent.
+     */
+    private static final AsciiString[][] COMMON_NAMES = new AsciiString[32][];
+
+    static {
+        String[] names = {"Host", "User-Agent", "Accept", "Accept-Encoding", "Accept-Language", "Connection",
+            "Referer", "Cookie", "Cache-Control", "Pragma", "Origin", "Authorization", "If-None-Match",
+            "If-Modified-Since", "Upgrade-Insecure-Requests", "DNT", "Priority", "Sec-Fetch-Site", "Sec-Fetch-Mode",
+            "Sec-Fetch-Dest", "Sec-Fetch-User", "sec-ch-ua", "sec-ch-ua-mobile", "sec-ch-ua-platform"};
+        java.util.List<AsciiString> all = new java.util.ArrayList<>();
+        for (String name : names) {
+            all.add(AsciiString.cached(name));
+            all.add(AsciiString.cached(name.toLowerCase(java.util.Locale.ROOT)));
+        }
+        for (AsciiString name : all) {
+            AsciiString[] same = COMMON_NAMES[name.length()];
+            if (same == null) {
+                COMMON_NAMES[name.length()] = new AsciiString[] {name};
+            } else if (!java.util.Arrays.asList(same).contains(name)) {
+                same = java.util.Arrays.copyOf(same, same.length + 1);
+                same[same.length - 1] = name;
+                COMMON_NAMES[name.length()] = same;
+            }
+        }
+    }
 
     private BodilessRequestHead() {
     }
@@ -108,7 +135,7 @@ final class BodilessRequestHead {
                 return null;
             }
             i += 2;
-            AsciiString name = new AsciiString(b, nameFrom, nameEnd - nameFrom, true);
+            AsciiString name = name(b, nameFrom, nameEnd - nameFrom);
             if (name.contentEqualsIgnoreCase(TRANSFER_ENCODING) || name.contentEqualsIgnoreCase(CONTENT_LENGTH)) {
                 return null; // a body, or the framing questions only the strict decoder answers
             }
@@ -121,6 +148,20 @@ final class BodilessRequestHead {
         return new DefaultFullHttpRequest(version, method(b, methodEnd),
                 new String(b, targetFrom, targetEnd - targetFrom, StandardCharsets.ISO_8859_1),
                 Unpooled.EMPTY_BUFFER, headers, EmptyHttpHeaders.INSTANCE);
+    }
+
+    /** The shared instance of a common name, else a copy of the bytes. */
+    private static AsciiString name(byte[] b, int from, int length) {
+        AsciiString[] candidates = length < COMMON_NAMES.length ? COMMON_NAMES[length] : null;
+        if (candidates != null) {
+            for (AsciiString candidate : candidates) {
+                if (java.util.Arrays.equals(candidate.array(), candidate.arrayOffset(), candidate.arrayOffset() + length,
+                        b, from, from + length)) {
+                    return candidate;
+                }
+            }
+        }
+        return new AsciiString(b, from, length, true);
     }
 
     private static HttpMethod method(byte[] b, int length) {

@@ -194,7 +194,8 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
         private final boolean clientHttp11;
         /** The client asked to close after this response (HTTP/1.0, Connection: close). */
         private final boolean clientClose;
-        private final List<HttpContent> early = new ArrayList<>();
+        /** Body pieces that came before the upstream connection; made when the first does. */
+        private List<HttpContent> early = List.of();
         private Channel upstream;
         private ResponseRelay relay;
         private boolean requestDone;
@@ -212,8 +213,6 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
         private final boolean upstreamChunked;
         /** The head of a small response, held until its body is copied in behind it. */
         private ByteBuf heldHead;
-        /** Body bytes the held head already carries (it is a slice of the app's read buffer). */
-        private int bodyInHeldHead;
 
         Exchange(Routed routed) {
             this.routed = routed;
@@ -290,7 +289,7 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
                 whole.release(); // an HTTP/2 request that came whole: its body is empty
             }
             early.forEach(this::sendUp);
-            early.clear();
+            early = List.of();
             upstream.flush();
             if (requestDone) {
                 armTimer();
@@ -312,6 +311,9 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
                 bodyNoLongerOwed();
             }
             if (upstream == null) {
+                if (early.isEmpty()) {
+                    early = new ArrayList<>();
+                }
                 early.add(content);
                 return;
             }
@@ -356,9 +358,9 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
         }
 
         @Override
-        public void head(ResponseHead head, ResponseHead.Framing framing, ByteBuf arrivedIn) {
+        public boolean head(ResponseHead head, ResponseHead.Framing framing, ByteBuf arrivedIn) {
             if (current != this) {
-                return;
+                return false;
             }
             status = head.status();
             if (status == 101) {
@@ -367,14 +369,14 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
                 } else {
                     fail(HttpResponseStatus.BAD_GATEWAY, "101 to a request that asked for no upgrade");
                 }
-                return;
+                return false;
             }
             cancelTimer();
             responseStarted = true;
             upstreamKeepAlive = head.keepAlive() && framing != ResponseHead.Framing.CLOSE;
             if (http2Stream) {
                 ctx.write(head.toHttpResponse());
-                return;
+                return false;
             }
             ResponseHead.Framing out = switch (framing) {
                 case NONE, LENGTH -> framing;
@@ -391,14 +393,14 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
                     int start = head.encodeInPlace(arrivedIn, out, closeAfter);
                     if (start >= 0) {
                         heldHead = arrivedIn.retainedSlice(start, arrivedIn.readerIndex() - start + length);
-                        bodyInHeldHead = length;
-                        return;
+                        return true; // the parser skips the body: it is in the slice
                     }
                 }
                 heldHead = head.encode(ctx.alloc(), out, closeAfter, length);
             } else {
                 ctx.write(head.encode(ctx.alloc(), out, closeAfter), ctx.voidPromise());
             }
+            return false;
         }
 
         /** Sends the held head (with what body it has) on its way. */
@@ -419,11 +421,6 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
         @Override
         public void body(ByteBuf bytes) {
             if (current != this) {
-                bytes.release();
-                return;
-            }
-            if (bodyInHeldHead > 0) { // these bytes are in the held slice already
-                bodyInHeldHead -= bytes.readableBytes();
                 bytes.release();
                 return;
             }
@@ -537,7 +534,7 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
             current = null;
             dropUpstream();
             early.forEach(ReferenceCountUtil::release);
-            early.clear();
+            early = List.of();
             if (responseStarted) {
                 ctx.flush();
                 ctx.close();
@@ -554,7 +551,7 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
             current = null;
             dropUpstream();
             early.forEach(ReferenceCountUtil::release);
-            early.clear();
+            early = List.of();
         }
 
         private void dropUpstream() {

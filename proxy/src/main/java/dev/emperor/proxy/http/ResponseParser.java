@@ -25,8 +25,10 @@ final class ResponseParser {
          * @param arrivedIn the buffer the whole head arrived in, its reader index at the
          *                  body's first byte: the head's own bytes just before it are spent
          *                  and may be overwritten. Null if the head came in several reads.
+         * @return true only for a LENGTH body that was all in {@code arrivedIn} and that the
+         *         listener took from there itself: the parser then skips it (no body call)
          */
-        void head(ResponseHead head, ResponseHead.Framing framing, ByteBuf arrivedIn);
+        boolean head(ResponseHead head, ResponseHead.Framing framing, ByteBuf arrivedIn);
 
         /** Body bytes, a retained slice the listener now owns. */
         void body(ByteBuf bytes);
@@ -202,7 +204,12 @@ final class ResponseParser {
             case LENGTH -> {
                 state = State.LENGTH;
                 remaining = head.contentLength();
-                listener.head(head, framing, arrivedIn);
+                if (listener.head(head, framing, arrivedIn)) {
+                    arrivedIn.skipBytes((int) remaining); // taken with the head
+                    payload = remaining;
+                    remaining = 0;
+                    end();
+                }
             }
             case CHUNKED -> {
                 state = State.CHUNK_SIZE;

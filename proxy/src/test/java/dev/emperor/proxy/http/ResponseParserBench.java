@@ -61,13 +61,17 @@ public class ResponseParserBench {
         }
 
         @Override
-        public void head(ResponseHead head, ResponseHead.Framing framing, ByteBuf arrivedIn) {
-            if (arrivedIn != null && head.encodeInPlace(arrivedIn, framing, false) >= 0) {
-                return; // as the forwarder: the client's head over the app's, in its buffer
+        public boolean head(ResponseHead head, ResponseHead.Framing framing, ByteBuf arrivedIn) {
+            // As the forwarder: the client's head over the app's in its buffer, the body with it.
+            if (arrivedIn != null && framing == ResponseHead.Framing.LENGTH
+                    && arrivedIn.readableBytes() >= head.contentLength()
+                    && head.encodeInPlace(arrivedIn, framing, false) >= 0) {
+                return true;
             }
             ByteBuf out = head.encode(ByteBufAllocator.DEFAULT, framing, false);
             hole.consume(out.readableBytes());
             out.release();
+            return false;
         }
 
         @Override
