@@ -36,7 +36,6 @@ final class AccessLogHandler extends ChannelDuplexHandler {
     /** The tenant the router chose for the current request, or null (not logged). */
     private String tenant;
     private long startNanos;
-    private long startMillis;
     private int status;
     private long bytes;
 
@@ -49,8 +48,7 @@ final class AccessLogHandler extends ChannelDuplexHandler {
         if (msg instanceof HttpRequest request) {
             this.request = request;
             tenant = null;
-            startNanos = System.nanoTime();
-            startMillis = System.currentTimeMillis();
+            startNanos = System.nanoTime(); // the one clock read at the start (ClfClock)
             status = 0;
             bytes = 0;
         }
@@ -98,7 +96,7 @@ final class AccessLogHandler extends ChannelDuplexHandler {
             if (clientIp == null) {
                 clientIp = clientIp(channel);
             }
-            LogLine line = LogLine.start().plain(clientIp).plain(" - - [").plain(ClfClock.format(startMillis))
+            LogLine line = LogLine.start().plain(clientIp).plain(" - - [").plain(ClfClock.format(startNanos))
                     .plain("] \"");
             // The request's head stays readable after its (empty or sent) content is released.
             line.quoted(request.method().name()).plain(' ').quoted(request.uri()).plain(' ')
@@ -121,22 +119,33 @@ final class AccessLogHandler extends ChannelDuplexHandler {
         return address instanceof InetSocketAddress inet ? inet.getAddress().getHostAddress() : "-";
     }
 
-    /** The CLF timestamp, formatted once per second rather than once per request. */
-    private static final class ClfClock {
-        private record Second(long epochSecond, String text) {
+    /**
+     * The CLF timestamp of a moment given in {@link System#nanoTime} units, formatted once per
+     * second rather than once per request, and without a wall-clock read per request: the
+     * cached second knows the nano time it began at. A change of the wall clock shows from
+     * the next second on.
+     */
+    static final class ClfClock {
+        private record Second(long fromNanos, String text) {
         }
 
         private static volatile Second last = new Second(Long.MIN_VALUE, "");
 
-        static String format(long epochMillis) {
-            long second = Math.floorDiv(epochMillis, 1000);
+        static String format(long nanos) {
             Second cached = last;
-            if (cached.epochSecond() != second) {
-                cached = new Second(second, CLF_TIME.format(ZonedDateTime.ofInstant(
-                        Instant.ofEpochSecond(second), ZoneId.systemDefault())));
-                last = cached;
+            long into = nanos - cached.fromNanos();
+            if (into >= 0 && into < 1_000_000_000L && cached.fromNanos() != Long.MIN_VALUE) {
+                return cached.text();
             }
+            long wallMillis = System.currentTimeMillis() - (System.nanoTime() - nanos) / 1_000_000;
+            long second = Math.floorDiv(wallMillis, 1000);
+            cached = new Second(nanos - (wallMillis - second * 1000) * 1_000_000, ofSecond(second));
+            last = cached;
             return cached.text();
+        }
+
+        static String ofSecond(long epochSecond) {
+            return CLF_TIME.format(ZonedDateTime.ofInstant(Instant.ofEpochSecond(epochSecond), ZoneId.systemDefault()));
         }
     }
 }

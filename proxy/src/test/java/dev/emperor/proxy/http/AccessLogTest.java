@@ -74,4 +74,18 @@ class AccessLogTest {
         String text = new String(line.bytes(), 0, line.length(), StandardCharsets.ISO_8859_1);
         assertThat(text).isEqualTo("1.2.3.4 a\\\"b\\\\c\\x0d\\x0ad\\x01\\x7fé\\x3f -");
     }
+
+    @Test
+    void theTimeOfALineIsTheWallClockSecondOfTheRequestsStart() {
+        for (long agoMillis : new long[] {0, 3_000, 1_500, 0, 61_000}) {
+            long before = System.currentTimeMillis() - agoMillis;
+            String text = AccessLogHandler.ClfClock.format(System.nanoTime() - agoMillis * 1_000_000);
+            long after = System.currentTimeMillis() - agoMillis;
+            java.util.Set<String> possible = new java.util.HashSet<>();
+            for (long second = Math.floorDiv(before, 1000); second <= Math.floorDiv(after, 1000); second++) {
+                possible.add(AccessLogHandler.ClfClock.ofSecond(second));
+            }
+            assertThat(possible).as("%d ms ago", agoMillis).contains(text);
+        }
+    }
 }
