@@ -140,6 +140,10 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
 
     private void headArrived() {
         decodedThisRead = true;
+        cancelHeadTimer();
+    }
+
+    private void cancelHeadTimer() {
         if (headTimer != null) {
             headTimer.cancel(false);
             headTimer = null;
@@ -169,19 +173,13 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
 
     @Override
     protected void handlerRemoved0(ChannelHandlerContext ctx) throws Exception {
-        if (headTimer != null) {
-            headTimer.cancel(false);
-            headTimer = null;
-        }
+        cancelHeadTimer();
         super.handlerRemoved0(ctx);
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
-        if (headTimer != null) {
-            headTimer.cancel(false);
-            headTimer = null;
-        }
+        cancelHeadTimer();
         super.channelInactive(ctx);
     }
 
