@@ -1,6 +1,7 @@
 """What the benchmark drivers share: an Emperor daemon in a temporary root, /proc readings."""
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -16,8 +17,19 @@ SUPERVISOR = os.path.join(REPO, "supervisor", "target")
 CLASSPATH = os.path.join(SUPERVISOR, "emperor-supervisor.jar") + ":" + os.path.join(SUPERVISOR, "lib", "*")
 
 
+def unsafe_flags(java_home=JAVA_HOME):
+    """What ./emperor passes on JDK 23+ (scripts/java-env.sh): Netty may use sun.misc.Unsafe."""
+    try:
+        with open(os.path.join(java_home, "release")) as f:
+            major = int(re.search(r'JAVA_VERSION="(\d+)', f.read()).group(1))
+    except (OSError, AttributeError, ValueError):
+        major = 0
+    return ["--sun-misc-unsafe-memory-access=allow"] if major >= 23 else []
+
+
 def java(*args, classpath=CLASSPATH):
-    return [os.path.join(JAVA_HOME, "bin", "java"), "--enable-native-access=ALL-UNNAMED", "-cp", classpath] + list(args)
+    return ([os.path.join(JAVA_HOME, "bin", "java"), "--enable-native-access=ALL-UNNAMED"] + unsafe_flags()
+            + ["-cp", classpath] + list(args))
 
 
 def rss_kb(pid):

@@ -21,6 +21,8 @@ import sys
 import tempfile
 import time
 
+from benchlib import unsafe_flags
+
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 JAVA_HOME = os.environ.get("JAVA_HOME", "/usr/lib/jvm/temurin-25-jdk-amd64")
 
@@ -163,10 +165,8 @@ listen http-splice
         logback = os.path.join(tmp, "logback.xml")
         with open(logback, "w") as f:
             f.write('<configuration><root level="WARN"/></configuration>\n')
-        release = open(os.path.join(JAVA_HOME, "release")).read()
-        jdk = int(re.search(r'JAVA_VERSION="(\d+)', release).group(1))
         java = [os.path.join(JAVA_HOME, "bin", "java"), "--enable-native-access=ALL-UNNAMED"]
-        java += ["--sun-misc-unsafe-memory-access=allow"] if jdk >= 23 else []  # as ./emperor
+        java += unsafe_flags(JAVA_HOME)  # as ./emperor
         java += ["-Dlogback.configurationFile=" + logback, "-Dio.netty.leakDetection.level=disabled",
                 "-cp", classpath, "dev.emperor.proxy.l4.ForwardMain", str(args.threads),
                 "%d=127.0.0.1:%d" % (emp_iperf, iperf_port), "%d=127.0.0.1:%d" % (emp_http, http_port)]

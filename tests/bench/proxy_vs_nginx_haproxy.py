@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 
-from benchlib import descendants, table
+from benchlib import descendants, table, unsafe_flags
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -34,18 +34,9 @@ REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 JAVA_HOME = os.environ.get("JAVA_HOME", "/usr/lib/jvm/temurin-25-jdk-amd64")
 PROXY_TARGET = os.path.join(REPO, "proxy", "target")
 
-
-def java_major(home):
-    try:
-        with open(os.path.join(home, "release")) as f:
-            return int(re.search(r'JAVA_VERSION="(\d+)', f.read()).group(1))
-    except (OSError, AttributeError, ValueError):
-        return 0
-
-
 # What ./emperor gives the daemon (scripts/java-env.sh: Netty's Unsafe buffers on JDK 23+).
-DAEMON_JVM_FLAGS = "-XX:+UseSerialGC -Xms8m -Dio.netty.leakDetection.level=disabled" + (
-    " --sun-misc-unsafe-memory-access=allow" if java_major(JAVA_HOME) >= 23 else "")
+DAEMON_JVM_FLAGS = " ".join(["-XX:+UseSerialGC", "-Xms8m", "-Dio.netty.leakDetection.level=disabled"]
+                            + unsafe_flags(JAVA_HOME))
 HOST = "bench.test"
 SMALL_BODY = b"hello world!\n"  # 13 bytes
 BIG_BODY = bytes((i * 7 + 13) % 256 for i in range(16384))

@@ -37,10 +37,10 @@ public final class AccessLog implements AutoCloseable {
     private static final int PIECE_LIMIT = 64 * 1024;
 
     /** Lines of one tenant, whole, ready for its file. */
-    private record Piece(String tenant, byte[] bytes, int length, int lines) {
+    private record Piece(String tenant, byte[] bytes) {
     }
 
-    private static final Piece STOP = new Piece("", new byte[0], 0, 0);
+    private static final Piece STOP = new Piece("", new byte[0]);
 
     private final Path directory;
     private final BlockingQueue<Piece> queue = new ArrayBlockingQueue<>(1024);
@@ -139,7 +139,7 @@ public final class AccessLog implements AutoCloseable {
             if (count == 0) {
                 return true;
             }
-            if (!queue.offer(new Piece(tenant, Arrays.copyOf(bytes, length), length, count))) {
+            if (!queue.offer(new Piece(tenant, Arrays.copyOf(bytes, length)))) {
                 dropped.addAndGet(count);
             }
             length = 0;
@@ -182,7 +182,7 @@ public final class AccessLog implements AutoCloseable {
             }
             try {
                 OutputStream out = files.computeIfAbsent(piece.tenant(), this::open);
-                out.write(piece.bytes(), 0, piece.length());
+                out.write(piece.bytes());
                 touched.put(piece.tenant(), out);
             } catch (IOException | UncheckedIOException e) {
                 LOG.warn("access log of {}: {}", piece.tenant(), e.getMessage());

@@ -123,7 +123,7 @@ final class BodilessRequestHead {
             int valueEnd = i;
             while (i < end && b[i] != '\r') {
                 byte c = b[i];
-                if ((c >= 0 && c < ' ' && c != '\t') || c == 0x7f) {
+                if (HttpTokens.isControl(c)) {
                     return null; // a bare LF among them: the strict decoder refuses it
                 }
                 if (c != ' ' && c != '\t') {

@@ -49,8 +49,9 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
     private static final short CRLF = ('\r' << 8) | '\n';
     private static final int LAST_CHUNK_HEAD = ('0' << 16) | ('\r' << 8) | '\n';
     /**
-     * A response body up to this size is copied in behind its head and both leave in one
-     * buffer: one write through the pipeline and one send, not a writev of two pieces.
+     * A response body up to this size leaves in one buffer with its head (the app's read
+     * buffer with the head rewritten in place, else a new one with the body copied in): one
+     * write through the pipeline and one send, not a writev of two pieces.
      */
     private static final int SMALL_BODY = 2048;
     private static final byte[] CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
@@ -211,7 +212,7 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
         private boolean closeAfter;
         private boolean switched;
         private final boolean upstreamChunked;
-        /** The head of a small response, held until its body is copied in behind it. */
+        /** The head of a small response, held until its body is in behind it. */
         private ByteBuf heldHead;
 
         Exchange(Routed routed) {

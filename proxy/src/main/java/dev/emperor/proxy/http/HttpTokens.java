@@ -1,6 +1,9 @@
 package dev.emperor.proxy.http;
 
-/** RFC 9110 token characters (5.6.2): all a method or a header name may be made of. */
+/**
+ * RFC 9110 character classes: token characters (5.6.2), all a method or a header name may be
+ * made of; and the control characters no field value may hold.
+ */
 final class HttpTokens {
 
     private static final boolean[] TOKEN = new boolean[128];
@@ -23,5 +26,10 @@ final class HttpTokens {
 
     static boolean isToken(byte b) {
         return b >= 0 && TOKEN[b];
+    }
+
+    /** A control character other than HTAB (obs-text, bytes 0x80 and up, is allowed). */
+    static boolean isControl(byte c) {
+        return (c >= 0 && c < 0x20 && c != '\t') || c == 0x7f;
     }
 }

@@ -149,7 +149,7 @@ final class ResponseHead {
         int i = 12;
         if (b[i] == ' ') {
             for (i++; b[i] != '\r'; i++) {
-                if (control(b[i])) {
+                if (HttpTokens.isControl(b[i])) {
                     return "control character in the reason phrase";
                 }
             }
@@ -199,7 +199,7 @@ final class ResponseHead {
             if (c == '\r') {
                 break;
             }
-            if (control(c)) {
+            if (HttpTokens.isControl(c)) {
                 return "control character in a header value";
             }
             i++;
@@ -274,8 +274,6 @@ final class ResponseHead {
             }
             String token = new String(b, s, e - s, StandardCharsets.ISO_8859_1).toLowerCase(java.util.Locale.ROOT);
             switch (token) {
-                case "close" -> closeAsked = true;
-                case "keep-alive" -> keepAliveAsked = true;
                 case "", "upgrade", "content-length", "host" -> {
                 }
                 default -> {
@@ -455,10 +453,6 @@ final class ResponseHead {
         return (below20 | ((del - ONES) & ~del & HIGHS)) != 0;
     }
 
-    /** A control character other than HTAB (obs-text, bytes 0x80 and up, is allowed). */
-    static boolean control(byte c) {
-        return (c >= 0 && c < 0x20 && c != '\t') || c == 0x7f;
-    }
 
     private static byte[][] ascii(String... values) {
         byte[][] out = new byte[values.length][];

@@ -264,7 +264,7 @@ final class ResponseParser {
                 case CHUNK_EXT -> {
                     if (c == '\r') {
                         state = State.CHUNK_SIZE_LF;
-                    } else if (ResponseHead.control(c)) {
+                    } else if (HttpTokens.isControl(c)) {
                         fail("control character in a chunk extension");
                         return;
                     }
@@ -329,7 +329,7 @@ final class ResponseParser {
                 case TRAILER_LINE -> {
                     if (c == '\r') {
                         state = State.TRAILER_LF;
-                    } else if (ResponseHead.control(c)) {
+                    } else if (HttpTokens.isControl(c)) {
                         fail("control character in a trailer field");
                         return;
                     }
