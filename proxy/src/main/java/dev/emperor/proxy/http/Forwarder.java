@@ -447,6 +447,9 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
                 // writability event at once, and a pause after it would never be lifted.
                 ReadPauses.pause(upstream, ReadPauses.PEER_BUSY);
                 ctx.flush();
+                if (http2Stream) {
+                    StalledStreamGuard.check(ctx.channel()); // flow control may be what holds it
+                }
             }
         }
 
@@ -468,6 +471,9 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
             }
             ctx.flush();
             finish();
+            if (http2Stream) {
+                StalledStreamGuard.check(ctx.channel()); // the tail may wait on a window the client keeps shut
+            }
         }
 
         @Override

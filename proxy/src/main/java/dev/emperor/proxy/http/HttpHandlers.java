@@ -4,6 +4,7 @@ import dev.emperor.proxy.AcmeChallenges;
 import dev.emperor.proxy.ProxyOptions;
 import dev.emperor.proxy.SiteTable;
 import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.http2.Http2FrameCodec;
 import java.util.List;
 import java.util.function.Supplier;
 
@@ -24,7 +25,8 @@ import java.util.function.Supplier;
  * An HTTP/2 stream already carries HttpRequest/HttpContent objects (its codec sits in front)
  * and has no keep-alive or pipelining of its own: it gets guard, accessLog, router, forwarder.
  * The HTTP/2 connection itself gets rate and idleClose once, when ALPN picks h2
- * ({@link #installHttp2Connection}).
+ * ({@link #installHttp2Connection}), and streamRate between its codec and the multiplexer
+ * (streams whose response flow control holds back).
  */
 public final class HttpHandlers {
 
@@ -74,6 +76,12 @@ public final class HttpHandlers {
     public void installHttp2Connection(ChannelPipeline connection) {
         connection.addFirst("idleClose", new IdleCloser(options.idleTimeout().toNanos()));
         addRateGuard(connection);
+        if (options.minDataRate() > 0) {
+            // Right after the codec: it sees the stream WINDOW_UPDATEs the multiplexer swallows.
+            Http2FrameCodec codec = connection.get(Http2FrameCodec.class);
+            connection.addAfter(connection.context(codec).name(), "streamRate",
+                    new StalledStreamGuard(codec.connection(), options.minDataRate(), options.rateGrace().toNanos()));
+        }
     }
 
     /** First in the connection, before TLS: it counts the bytes that cross the socket. */

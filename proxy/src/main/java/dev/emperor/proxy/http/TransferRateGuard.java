@@ -40,7 +40,10 @@ import java.util.concurrent.TimeUnit;
  * <p>HTTP/2: one guard per connection (on the parent channel), so the send rule is the
  * connection's (one TCP stream that the client does or does not read); the receive rule counts
  * the connection's bytes while any stream owes a body, and the 408 goes to every stream that
- * owes one. A stream-level rate would let a client keep 128 streams each just above the rate.
+ * owes one. A stream-level rate alone would let a client keep 128 streams each just above the
+ * rate. Flow control can hold a stream's response back without the socket ever backing up,
+ * out of this guard's sight: {@link StalledStreamGuard} applies the send rule to each such
+ * stream, with the same rate and grace.
  *
  * <p>Cost: per read and per write one {@code instanceof} and an addition; per flush one read of
  * the outbound buffer's size. One timer per connection, armed only while something is measured.
@@ -78,8 +81,17 @@ final class TransferRateGuard extends ChannelDuplexHandler {
     TransferRateGuard(long bytesPerSecond, long graceNanos) {
         this.bytesPerSecond = bytesPerSecond;
         this.graceNanos = graceNanos;
-        // Fine enough to judge near the end of the grace, never more than once a second.
-        this.tickNanos = Math.clamp(graceNanos / 5, TimeUnit.MILLISECONDS.toNanos(10), TimeUnit.SECONDS.toNanos(1));
+        this.tickNanos = tickNanos(graceNanos);
+    }
+
+    /** Fine enough to judge near the end of the grace, never more than once a second. */
+    static long tickNanos(long graceNanos) {
+        return Math.clamp(graceNanos / 5, TimeUnit.MILLISECONDS.toNanos(10), TimeUnit.SECONDS.toNanos(1));
+    }
+
+    /** Whether {@code bytes} in {@code nanos} of measuring, past the grace, fall below the rate. */
+    static boolean tooSlow(long bytes, long nanos, long bytesPerSecond, long graceNanos) {
+        return nanos > graceNanos && bytes < (double) bytesPerSecond * nanos / 1e9;
     }
 
     /** The guard of the connection {@code channel} belongs to, or null if it has none. */
@@ -253,6 +265,6 @@ final class TransferRateGuard extends ChannelDuplexHandler {
     }
 
     private boolean tooSlow(long bytes, long nanos) {
-        return nanos > graceNanos && bytes < (double) bytesPerSecond * nanos / 1e9;
+        return tooSlow(bytes, nanos, bytesPerSecond, graceNanos);
     }
 }
