@@ -196,6 +196,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         acme = new AcmeCertificates(routes, store, challenges, config.stateDir().resolve("acme/account.pem"),
                 () -> this.config.proxy(), java.time.Clock.systemUTC());
         routes.onSitesChanged(acme::sitesChanged);
+        routes.onTenantForgotten(acme::forget);
         acme.start();
         launcher.setLiveSettingsListener(routes);
         log.info("front proxy: http {}, https {}, public ports {}", frontProxy.httpAddresses(),

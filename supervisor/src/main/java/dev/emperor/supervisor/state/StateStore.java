@@ -21,7 +21,8 @@ import org.sqlite.SQLiteConfig;
 
 /**
  * The emperor's memory across its own restarts: vassals and their processes, uid and address
- * allocations, public ports and event history, in one SQLite file ({@code STATE_DIR/emperor.db}).
+ * allocations, public ports, certificate origins and ACME back-off, and event history, in one
+ * SQLite file ({@code STATE_DIR/emperor.db}).
  *
  * <p>Durability: WAL journal with {@code synchronous=NORMAL}. Every method commits before it
  * returns, and a committed WAL transaction survives the emperor being killed ({@code kill -9},
@@ -136,6 +137,18 @@ public final class StateStore implements AutoCloseable {
                 CREATE TABLE certificate_origins (
                     name        TEXT PRIMARY KEY,
                     origin      TEXT NOT NULL CHECK (origin IN ('upload', 'acme')),
+                    recorded_at INTEGER NOT NULL
+                )""",
+            },
+            new String[] {
+                // A tenant's ACME back-off after failed issuances, so a restarted emperor does
+                // not retry every failing tenant at once (a CA counts failed validations per
+                // hour, not per emperor run). Gone when the tenant gets its certificate or is removed.
+                """
+                CREATE TABLE acme_retries (
+                    name        TEXT PRIMARY KEY,
+                    failures    INTEGER NOT NULL CHECK (failures > 0),
+                    not_before  INTEGER NOT NULL,
                     recorded_at INTEGER NOT NULL
                 )""",
             });
@@ -610,6 +623,40 @@ public final class StateStore implements AutoCloseable {
             ps.executeUpdate();
         } catch (SQLException e) {
             throw failed("storing the certificate origin of " + name, e);
+        }
+    }
+
+    // ---- ACME back-off after failed issuances --------------------------------------------
+
+    /** Every tenant's recorded ACME back-off, by name. */
+    public synchronized java.util.Map<String, AcmeRetry> acmeRetries() {
+        try (Statement st = db.createStatement();
+                ResultSet rs = st.executeQuery("SELECT name, failures, not_before FROM acme_retries ORDER BY name")) {
+            java.util.Map<String, AcmeRetry> all = new java.util.LinkedHashMap<>();
+            while (rs.next()) {
+                all.put(rs.getString(1), new AcmeRetry(rs.getInt(2), Instant.ofEpochMilli(rs.getLong(3))));
+            }
+            return all;
+        } catch (SQLException e) {
+            throw failed("reading ACME back-offs", e);
+        }
+    }
+
+    /** Records the tenant's ACME back-off; null forgets it (issued, or the tenant removed). */
+    public synchronized void setAcmeRetry(String name, AcmeRetry retry) {
+        try (PreparedStatement ps = db.prepareStatement(retry == null ? "DELETE FROM acme_retries WHERE name = ?"
+                : "INSERT INTO acme_retries (name, failures, not_before, recorded_at) VALUES (?, ?, ?, ?)"
+                        + " ON CONFLICT(name) DO UPDATE SET failures = excluded.failures,"
+                        + " not_before = excluded.not_before, recorded_at = excluded.recorded_at")) {
+            ps.setString(1, name);
+            if (retry != null) {
+                ps.setInt(2, retry.failures());
+                ps.setLong(3, retry.notBefore().toEpochMilli());
+                ps.setLong(4, System.currentTimeMillis());
+            }
+            ps.executeUpdate();
+        } catch (SQLException e) {
+            throw failed("storing the ACME back-off of " + name, e);
         }
     }
 

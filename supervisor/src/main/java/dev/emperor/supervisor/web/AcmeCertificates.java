@@ -7,6 +7,7 @@ import dev.emperor.proxy.acme.PendingChallenges;
 import dev.emperor.proxy.tls.PemBundle;
 import dev.emperor.supervisor.config.AcmeSettings;
 import dev.emperor.supervisor.config.ProxySettings;
+import dev.emperor.supervisor.state.AcmeRetry;
 import dev.emperor.supervisor.state.CertificateOrigin;
 import dev.emperor.supervisor.state.EventKind;
 import dev.emperor.supervisor.state.StateStore;
@@ -50,8 +51,12 @@ import org.slf4j.LoggerFactory;
  * a time from us (rate limits). A renewal pass runs at start, whenever the site table
  * changed, after SIGHUP, and every {@link #CHECK_INTERVAL}; a tenant whose issuance failed
  * is retried with exponential back-off (an event in its history each time), never more
- * often. Only certificates whose recorded origin is ACME are ever replaced: an uploaded
- * certificate (or one stored before origins were recorded) is the tenant's own.
+ * often. The back-off is this class's own: kept in {@link #retries} and written through to
+ * the state database, so a restarted (or crash-looping) emperor honours it instead of
+ * retrying every failing tenant at once against the CA's per-hour limits. It ends when the
+ * tenant gets a certificate from the CA or is removed. Only certificates whose recorded
+ * origin is ACME are ever replaced: an uploaded certificate (or one stored before origins
+ * were recorded) is the tenant's own.
  *
  * <p>Which names are asked for: the tenant's domains that it owns (a name another tenant
  * claimed first is not its to prove), minus wildcards (HTTP-01 cannot prove them) and minus
@@ -75,20 +80,24 @@ public final class AcmeCertificates implements AutoCloseable {
         }
     }
 
-    private record Retry(int failures, Instant notBefore) {}
+    /** One order at the CA: {@link AcmeIssuer} in production, a stand-in in tests. */
+    @FunctionalInterface
+    interface Ca {
+        PemBundle issue(AcmeSettings acme, TenantSite site, AcmeIssuer.Installer installer) throws AcmeFailure, NotIssued;
+    }
 
     private static final java.util.regex.Pattern CERTIFICATE_BLOCK = java.util.regex.Pattern.compile(
             "-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\\s]+-----END CERTIFICATE-----");
 
     private final TenantRoutes routes;
     private final StateStore store;
-    private final PendingChallenges challenges;
-    private final Path accountKey;
     private final Supplier<ProxySettings> settings;
     private final Clock clock;
+    private final Ca ca;
     private final ScheduledExecutorService worker = Executors.newSingleThreadScheduledExecutor(
             r -> Thread.ofPlatform().name("emperor-acme").daemon().unstarted(r));
-    private final Map<String, Retry> retries = new ConcurrentHashMap<>();
+    /** The working copy of the back-off, loaded from the store at construction; every change is written through. */
+    private final Map<String, AcmeRetry> retries;
     private ScheduledFuture<?> nextPass; // guarded by this
 
     /**
@@ -97,12 +106,18 @@ public final class AcmeCertificates implements AutoCloseable {
      */
     public AcmeCertificates(TenantRoutes routes, StateStore store, PendingChallenges challenges, Path accountKey,
             Supplier<ProxySettings> settings, Clock clock) {
+        this(routes, store, settings, clock, (acme, site, installer) -> new AcmeIssuer(acme.directory(), accountKey,
+                acme.email().orElse(null), acme.caTrust().isEmpty() ? null : readTrust(acme.caTrust().get()), challenges,
+                installer).issue(site));
+    }
+
+    AcmeCertificates(TenantRoutes routes, StateStore store, Supplier<ProxySettings> settings, Clock clock, Ca ca) {
         this.routes = routes;
         this.store = store;
-        this.challenges = challenges;
-        this.accountKey = accountKey;
         this.settings = settings;
         this.clock = clock;
+        this.ca = ca;
+        this.retries = new ConcurrentHashMap<>(storedRetries());
     }
 
     /** The first pass now; later ones follow site changes and the check interval. */
@@ -118,6 +133,19 @@ public final class AcmeCertificates implements AutoCloseable {
     /** SIGHUP: ACME may have been turned on, or the renewal window widened. */
     public void settingsChanged() {
         schedulePass(Duration.ZERO);
+    }
+
+    /**
+     * The tenant's vassal file is gone for good: its back-off goes too, so a new tenant of that
+     * name starts afresh. Done on the worker, after any issuance for it under way has recorded
+     * its outcome.
+     */
+    public void forget(String tenant) {
+        try {
+            worker.execute(() -> forgetRetry(tenant));
+        } catch (java.util.concurrent.RejectedExecutionException closed) {
+            forgetRetry(tenant); // closing: no issuance runs any more
+        }
     }
 
     /** `emperor cert issue NAME`: queued behind any issuance under way; replaces whatever the tenant has. */
@@ -159,6 +187,7 @@ public final class AcmeCertificates implements AutoCloseable {
     }
 
     private void scheduledPass() {
+        Instant began = clock.instant();
         try {
             pass();
         } catch (RuntimeException e) {
@@ -169,7 +198,11 @@ public final class AcmeCertificates implements AutoCloseable {
             }
             Instant now = clock.instant();
             Duration next = CHECK_INTERVAL;
-            for (Retry retry : retries.values()) {
+            for (AcmeRetry retry : retries.values()) {
+                // Due before this pass began: the pass retried it (so replaced or ended it), or its
+                // tenant needs nothing now (no site yet or any more, an uploaded certificate; a
+                // site change brings a pass). Waking for it again would only spin.
+                if (!retry.notBefore().isAfter(began)) continue;
                 Duration until = Duration.between(now, retry.notBefore());
                 if (until.compareTo(next) < 0) next = until.isNegative() ? Duration.ZERO : until;
             }
@@ -193,7 +226,7 @@ public final class AcmeCertificates implements AutoCloseable {
                 continue;
             }
             if (why == null) continue;
-            Retry retry = retries.get(tenant);
+            AcmeRetry retry = retries.get(tenant);
             if (retry != null && clock.instant().isBefore(retry.notBefore())) {
                 report.add(tenant + ": " + why + " waits after " + retry.failures() + " failure(s), next attempt at "
                         + retry.notBefore());
@@ -206,7 +239,9 @@ public final class AcmeCertificates implements AutoCloseable {
             } catch (NotIssued | RuntimeException e) {
                 int failures = retry == null ? 1 : retry.failures() + 1;
                 Duration wait = backoff(failures);
-                retries.put(tenant, new Retry(failures, clock.instant().plus(wait)));
+                AcmeRetry next = new AcmeRetry(failures, clock.instant().plus(wait));
+                retries.put(tenant, next);
+                storeRetry(tenant, next);
                 String line = why + " failed (attempt " + failures + ", next in " + wait.toMinutes() + "m): " + e.getMessage();
                 log.warn("tenant {}: {}", tenant, line);
                 store.event(tenant, EventKind.CERT, line);
@@ -220,6 +255,30 @@ public final class AcmeCertificates implements AutoCloseable {
     static Duration backoff(int failures) {
         Duration wait = FIRST_RETRY.multipliedBy(1L << Math.min(failures - 1, 16));
         return wait.compareTo(CHECK_INTERVAL) > 0 ? CHECK_INTERVAL : wait;
+    }
+
+    /** The back-off recorded before this start; unreadable, the emperor starts without it rather than not at all. */
+    private Map<String, AcmeRetry> storedRetries() {
+        try {
+            return store.acmeRetries();
+        } catch (RuntimeException e) {
+            log.error("ACME back-off of earlier failures not readable; every tenant may be tried at once: {}", e.toString());
+            return Map.of();
+        }
+    }
+
+    private void forgetRetry(String tenant) {
+        retries.remove(tenant);
+        storeRetry(tenant, null);
+    }
+
+    /** Writes the back-off through (null: forgets it); a store failure costs it only across a restart. */
+    private void storeRetry(String tenant, AcmeRetry retry) {
+        try {
+            store.setAcmeRetry(tenant, retry);
+        } catch (RuntimeException e) {
+            log.error("tenant {}: ACME back-off not stored: {}", tenant, e.toString());
+        }
     }
 
     /** Why the tenant needs a certificate now, or null if it does not (or is not ours to replace). */
@@ -256,17 +315,15 @@ public final class AcmeCertificates implements AutoCloseable {
         AcmeSettings acme = settings.get().acme().orElseThrow(() -> new NotIssued(
                 "ACME is not configured: set acme-directory (and acme-email) in emperor.ini, then SIGHUP the emperor"));
         TenantSite site = issuableSite(tenant);
-        X509Certificate trust = acme.caTrust().isEmpty() ? null : readTrust(acme.caTrust().get());
         long operatorChanges = routes.operatorCertificateChanges(tenant);
-        AcmeIssuer issuer = new AcmeIssuer(acme.directory(), accountKey, acme.email().orElse(null), trust, challenges,
-                (name, pem, domains) -> routes.installIssuedCertificate(name, operatorChanges, pem, domains));
         PemBundle bundle;
         try {
-            bundle = issuer.issue(site);
+            bundle = ca.issue(acme, site,
+                    (name, pem, domains) -> routes.installIssuedCertificate(name, operatorChanges, pem, domains));
         } catch (AcmeFailure e) {
             throw new NotIssued(e.getMessage());
         }
-        retries.remove(tenant);
+        forgetRetry(tenant);
         store.event(tenant, EventKind.CERT, "certificate " + why + " by ACME: " + bundle);
         log.info("tenant {}: certificate {} by ACME: {}", tenant, why, bundle);
         return bundle;

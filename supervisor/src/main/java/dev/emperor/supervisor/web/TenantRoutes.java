@@ -28,6 +28,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -71,6 +72,7 @@ public final class TenantRoutes implements TenantLauncher.LiveSettingsListener {
     private List<TenantSite> sites = List.of();
     private List<SiteTable.Conflict> conflicts = List.of();
     private volatile Runnable sitesChanged = () -> {};
+    private volatile Consumer<String> tenantForgotten = name -> {};
 
     /**
      * @param vassalRunDirs the host directory holding every tenant's /run ({@code run-dir/vassals})
@@ -100,6 +102,7 @@ public final class TenantRoutes implements TenantLauncher.LiveSettingsListener {
 
     @Override
     public synchronized void forget(String name) {
+        tenantForgotten.accept(name); // even if never valid in this run: its ACME back-off may be from the last
         if (wanted.remove(name) == null && allocator.assignments(name).isEmpty()) return;
         forwarder.closeTenant(name);
         allocator.releaseTenant(name); // reserved for good: never handed to anyone else
@@ -232,6 +235,11 @@ public final class TenantRoutes implements TenantLauncher.LiveSettingsListener {
     /** Called whenever the site table was rebuilt, under this object's lock: the listener only schedules work. */
     public void onSitesChanged(Runnable listener) {
         sitesChanged = listener;
+    }
+
+    /** Called when a tenant's file is gone for good, under this object's lock: the listener only schedules work. */
+    public void onTenantForgotten(Consumer<String> listener) {
+        tenantForgotten = listener;
     }
 
     /** Tenants that have a web site now, in the order they appeared. */

@@ -6,7 +6,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -40,7 +42,7 @@ class StateStoreTest {
     @Test
     void usesWalAndAVersionedSchema() {
         assertThat(store.journalMode()).isEqualToIgnoringCase("wal");
-        assertThat(store.schemaVersion()).isEqualTo(6);
+        assertThat(store.schemaVersion()).isEqualTo(7);
     }
 
     @Test
@@ -56,7 +58,7 @@ class StateStoreTest {
         assertThat(alice.pidStartTime()).isEqualTo(987654L);
         assertThat(store.events("alice", 10)).extracting(EventRow::detail).containsExactly("pid 4242");
         assertThat(store.allocateUid("alice", 2001, 2999)).isEqualTo(uid);
-        assertThat(store.schemaVersion()).isEqualTo(6);
+        assertThat(store.schemaVersion()).isEqualTo(7);
     }
 
     @Test
@@ -73,6 +75,27 @@ class StateStoreTest {
         store.setCertificateOrigin("shop", null);
         assertThat(store.certificateOrigin("shop")).isEmpty();
         assertThat(store.certificateOrigin("blog")).contains(CertificateOrigin.UPLOAD);
+    }
+
+    @Test
+    void acmeBackOffsSurviveReopeningAndCanBeForgotten() throws Exception {
+        Instant notBefore = Instant.parse("2031-05-04T10:20:30.123Z");
+        assertThat(store.acmeRetries()).isEmpty();
+        store.setAcmeRetry("shop", new AcmeRetry(1, notBefore));
+        store.setAcmeRetry("shop", new AcmeRetry(2, notBefore.plusSeconds(600)));
+        store.setAcmeRetry("blog", new AcmeRetry(5, notBefore));
+        store.close();
+
+        store = StateStore.open(stateDir);
+        assertThat(store.acmeRetries()).containsExactly(
+                Map.entry("blog", new AcmeRetry(5, notBefore)),
+                Map.entry("shop", new AcmeRetry(2, notBefore.plusSeconds(600))));
+        store.setAcmeRetry("shop", null);
+        store.setAcmeRetry("nobody", null);
+        assertThat(store.acmeRetries()).containsOnlyKeys("blog");
+        assertThatThrownBy(() -> store.setAcmeRetry("blog", new AcmeRetry(0, notBefore)))
+                .isInstanceOf(StateException.class);
+        assertThat(store.acmeRetries().get("blog")).isEqualTo(new AcmeRetry(5, notBefore));
     }
 
     @Test
