@@ -2,24 +2,11 @@ package dev.emperor.proxy.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.emperor.proxy.AcmeChallenges;
-import dev.emperor.proxy.FrontProxy;
 import dev.emperor.proxy.ProxyOptions;
 import dev.emperor.proxy.TenantSite;
 import dev.emperor.proxy.Upstream;
-import dev.emperor.proxy.tls.CertificateStore;
-import dev.emperor.proxy.tls.TlsFrontend;
-import io.netty.bootstrap.ServerBootstrap;
-import io.netty.channel.Channel;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.epoll.EpollIoHandler;
-import io.netty.channel.epoll.EpollServerSocketChannel;
-import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.net.SocketTimeoutException;
 import java.time.Duration;
 import javax.net.ssl.SSLContext;
@@ -29,7 +16,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -41,7 +27,7 @@ class Http2ForwardingTest {
 
     @Test
     void bodilessHttp2RequestsReuseUpstreamConnectionsAndTheAppNeverSeesHttp2InternalHeaders() throws Exception {
-        try (Backends.Tcp backend = new Backends.Tcp("h2app"); TlsProxy tls = new TlsProxy(ProxyOptions.defaults())) {
+        try (Backends.Tcp backend = new Backends.Tcp("h2app"); TlsProxy tls = new TlsProxy(dir, ProxyOptions.defaults())) {
             tls.proxy.setSites(List.of(new TenantSite("h2app", List.of("h2.test"),
                     new Upstream.Tcp("127.0.0.1", backend.port()), null, false, false, 1 << 20, 100)));
             int port = tls.port;
@@ -74,7 +60,7 @@ class Http2ForwardingTest {
     void anHttp2ConnectionWithNoStreamsIsClosedAfterTheIdleTimeout() throws Exception {
         SSLContext trustAll = SSLContext.getInstance("TLS");
         trustAll.init(null, InsecureTrustManagerFactory.INSTANCE.getTrustManagers(), null);
-        try (TlsProxy tls = new TlsProxy(ProxyOptions.defaults()
+        try (TlsProxy tls = new TlsProxy(dir, ProxyOptions.defaults()
                      .withTimeouts(Duration.ofSeconds(20), Duration.ofMillis(800), Duration.ofSeconds(5), Duration.ofSeconds(60)));
              SSLSocket socket = (SSLSocket) trustAll.getSocketFactory().createSocket("127.0.0.1", tls.port)) {
             SSLParameters parameters = socket.getSSLParameters();
@@ -101,39 +87,6 @@ class Http2ForwardingTest {
             }
             assertThat(closed).as("the proxy closed the idle HTTP/2 connection within 10 s").isTrue();
             assertThat(Duration.ofNanos(System.nanoTime() - started)).isGreaterThanOrEqualTo(Duration.ofMillis(500));
-        }
-    }
-
-    /** The front proxy behind an HTTPS listener on a free loopback port, as the daemon wires it. */
-    private final class TlsProxy implements AutoCloseable {
-        final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
-        final FrontProxy proxy;
-        final CertificateStore certificates;
-        final Channel server;
-        final int port;
-
-        TlsProxy(ProxyOptions options) throws Exception {
-            proxy = new FrontProxy(options.withHttpListen(List.of(new InetSocketAddress("127.0.0.1", 0))), group,
-                    AcmeChallenges.NONE, dir.resolve("logs"));
-            certificates = new CertificateStore(dir.resolve("certs"), "h2.test");
-            TlsFrontend tls = new TlsFrontend(certificates, proxy.overTls());
-            server = new ServerBootstrap().group(group).channel(EpollServerSocketChannel.class)
-                    .childHandler(new ChannelInitializer<SocketChannel>() {
-                        @Override
-                        protected void initChannel(SocketChannel channel) {
-                            tls.install(channel.pipeline());
-                        }
-                    })
-                    .bind("127.0.0.1", 0).sync().channel();
-            port = ((InetSocketAddress) server.localAddress()).getPort();
-        }
-
-        @Override
-        public void close() throws Exception {
-            server.close().sync();
-            proxy.close();
-            certificates.close();
-            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
         }
     }
 }

@@ -2,15 +2,10 @@ package dev.emperor.proxy.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.emperor.proxy.AcmeChallenges;
-import dev.emperor.proxy.FrontProxy;
 import dev.emperor.proxy.ProxyOptions;
 import dev.emperor.proxy.TenantSite;
 import dev.emperor.proxy.Upstream;
-import dev.emperor.proxy.tls.CertificateStore;
-import dev.emperor.proxy.tls.TlsFrontend;
 import io.netty.bootstrap.Bootstrap;
-import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -18,7 +13,6 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.EpollIoHandler;
-import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
@@ -41,7 +35,6 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
 import io.netty.util.ReferenceCountUtil;
-import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -67,38 +60,22 @@ class StalledStreamGuardTest {
 
     @TempDir
     static Path dir;
-    static EventLoopGroup group;
     static EventLoopGroup clients;
     static Backends.Tcp app;
-    static FrontProxy proxy;
-    static CertificateStore certificates;
-    static Channel server;
+    static TlsProxy tls;
     static SslContext clientTls;
     static int port;
 
     @BeforeAll
     static void start() throws Exception {
-        group = new MultiThreadIoEventLoopGroup(2, EpollIoHandler.newFactory());
         clients = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
         app = new Backends.Tcp("app");
-        ProxyOptions options = ProxyOptions.defaults()
-                .withHttpListen(List.of(new InetSocketAddress("127.0.0.1", 0)))
+        tls = new TlsProxy(dir, ProxyOptions.defaults()
                 .withTimeouts(Duration.ofSeconds(5), Duration.ofSeconds(30), Duration.ofSeconds(2), Duration.ofSeconds(10))
-                .withMinDataRate(20_000, Duration.ofMillis(500));
-        proxy = new FrontProxy(options, group, AcmeChallenges.NONE, dir.resolve("logs"));
-        proxy.setSites(List.of(new TenantSite("app", List.of("h2.test"), new Upstream.Tcp("127.0.0.1", app.port()),
+                .withMinDataRate(20_000, Duration.ofMillis(500)));
+        tls.proxy.setSites(List.of(new TenantSite("app", List.of("h2.test"), new Upstream.Tcp("127.0.0.1", app.port()),
                 null, false, false, 1L << 20, 100)));
-        certificates = new CertificateStore(dir.resolve("certs"), "h2.test");
-        TlsFrontend tls = new TlsFrontend(certificates, proxy.overTls());
-        server = new ServerBootstrap().group(group).channel(EpollServerSocketChannel.class)
-                .childHandler(new ChannelInitializer<SocketChannel>() {
-                    @Override
-                    protected void initChannel(SocketChannel channel) {
-                        tls.install(channel.pipeline());
-                    }
-                })
-                .bind("127.0.0.1", 0).sync().channel();
-        port = ((InetSocketAddress) server.localAddress()).getPort();
+        port = tls.port;
         clientTls = SslContextBuilder.forClient().trustManager(InsecureTrustManagerFactory.INSTANCE)
                 .applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
                         ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
@@ -108,12 +85,9 @@ class StalledStreamGuardTest {
 
     @AfterAll
     static void stop() throws Exception {
-        server.close().sync();
-        proxy.close();
-        certificates.close();
+        tls.close();
         app.close();
         clients.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
-        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
     }
 
     @Test
