@@ -8,6 +8,7 @@ import java.io.OutputStream;
 import java.net.ConnectException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ServerSocketChannel;
@@ -38,6 +39,9 @@ import org.slf4j.LoggerFactory;
 public final class ControlServer implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(ControlServer.class);
+
+    private static final long LINGER_MILLIS = 2_000;
+    private static final long LINGER_MAX_BYTES = 4L << 20;
 
     static final String NOT_ROOT = "permission denied: control socket is root-only";
 
@@ -148,8 +152,41 @@ public final class ControlServer implements AutoCloseable {
                 return;
             }
             out.write(ControlProtocol.toLine(respond(connection)));
+            drainBeforeClose(connection);
         } catch (IOException e) {
             log.debug("control socket: connection failed: {}", e.getMessage());
+        }
+    }
+
+    /**
+     * Reads and drops what the client still sends (a refused over-long line, a second line),
+     * up to a bound and a deadline. Closing a unix socket with unread bytes makes the kernel
+     * reset it, and the client would then lose the reply it has not read yet.
+     */
+    private static void drainBeforeClose(SocketChannel connection) {
+        Thread deadline = Thread.ofVirtual().name("emperor-control-linger").start(() -> {
+            try {
+                Thread.sleep(LINGER_MILLIS);
+                connection.close(); // unblocks the read below
+            } catch (InterruptedException | IOException e) {
+                // drained in time, or already closed
+            }
+        });
+        try {
+            connection.shutdownOutput();
+            ByteBuffer sink = ByteBuffer.allocate(8192);
+            long drained = 0;
+            while (drained < LINGER_MAX_BYTES) {
+                int read = connection.read(sink.clear());
+                if (read < 0) {
+                    break;
+                }
+                drained += read;
+            }
+        } catch (IOException e) {
+            // the client closed or reset first, or the deadline closed the channel: done either way
+        } finally {
+            deadline.interrupt();
         }
     }
 
