@@ -109,7 +109,7 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
         if (current != null && current.upstream != null) {
-            current.upstream.flush();
+            LoopFlushes.flushSoon(current.upstream);
         }
         ctx.fireChannelReadComplete();
     }
@@ -291,7 +291,7 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
             }
             early.forEach(this::sendUp);
             early = List.of();
-            upstream.flush();
+            LoopFlushes.flushSoon(upstream);
             if (requestDone) {
                 armTimer();
             }
@@ -469,7 +469,11 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
                 }
                 relayedResponseWritten(status, payloadBytes);
             }
-            ctx.flush();
+            if (http2Stream) {
+                ctx.flush();
+            } else {
+                LoopFlushes.flushSoon(ctx.channel());
+            }
             finish();
             if (http2Stream) {
                 StalledStreamGuard.check(ctx.channel()); // the tail may wait on a window the client keeps shut
