@@ -167,9 +167,22 @@ public final class AcmeCertificates implements AutoCloseable {
     public record RenewalReport(List<String> lines, int failed) {
     }
 
-    /** `emperor cert renew`: a renewal pass now (back-off still applies). */
+    /**
+     * `emperor cert renew`: a renewal pass now (back-off still applies). A back-off it starts
+     * brings the next timed pass forward, as a timed pass's own would.
+     */
     public Future<RenewalReport> renewNow() {
-        return worker.submit(this::pass);
+        return worker.submit(() -> {
+            Instant began = clock.instant();
+            RenewalReport report = pass();
+            schedulePass(untilNextRetry(began));
+            return report;
+        });
+    }
+
+    /** How long until the next timed pass would run (null: none is scheduled); for tests. */
+    synchronized Duration nextPassDelay() {
+        return nextPass == null || nextPass.isDone() ? null : Duration.ofMillis(nextPass.getDelay(TimeUnit.MILLISECONDS));
     }
 
     // ---- the pass -------------------------------------------------------------------------
@@ -196,18 +209,23 @@ public final class AcmeCertificates implements AutoCloseable {
             synchronized (this) {
                 nextPass = null;
             }
-            Instant now = clock.instant();
-            Duration next = CHECK_INTERVAL;
-            for (AcmeRetry retry : retries.values()) {
-                // Due before this pass began: the pass retried it (so replaced or ended it), or its
-                // tenant needs nothing now (no site yet or any more, an uploaded certificate; a
-                // site change brings a pass). Waking for it again would only spin.
-                if (!retry.notBefore().isAfter(began)) continue;
-                Duration until = Duration.between(now, retry.notBefore());
-                if (until.compareTo(next) < 0) next = until.isNegative() ? Duration.ZERO : until;
-            }
-            schedulePass(next);
+            schedulePass(untilNextRetry(began));
         }
+    }
+
+    /** When the pass that began at {@code began} wants the next one: the earliest back-off it left, at most the check interval. */
+    private Duration untilNextRetry(Instant began) {
+        Instant now = clock.instant();
+        Duration next = CHECK_INTERVAL;
+        for (AcmeRetry retry : retries.values()) {
+            // Due before this pass began: the pass retried it (so replaced or ended it), or its
+            // tenant needs nothing now (no site yet or any more, an uploaded certificate; a
+            // site change brings a pass). Waking for it again would only spin.
+            if (!retry.notBefore().isAfter(began)) continue;
+            Duration until = Duration.between(now, retry.notBefore());
+            if (until.compareTo(next) < 0) next = until.isNegative() ? Duration.ZERO : until;
+        }
+        return next;
     }
 
     private RenewalReport pass() {

@@ -182,6 +182,16 @@ class AcmeRestartTest {
         }
     }
 
+    @Test
+    void aBackOffStartedByCertRenewBringsTheNextTimedPassForward() throws Exception {
+        try (Run run = new Run()) {
+            assertThat(run.acme.nextPassDelay()).as("not started: no timed pass yet").isNull();
+            assertThat(run.renew().failed()).isEqualTo(1); // `emperor cert renew`, the CA refuses
+            assertThat(run.acme.nextPassDelay()).as("the retry in 10 minutes, not the 12-hour check")
+                    .isBetween(Duration.ofMinutes(9), Duration.ofMinutes(10));
+        }
+    }
+
     /** One emperor run: the state database opened afresh, routes with the tenant's site, and ACME over both. */
     private final class Run implements AutoCloseable {
         final StateStore store;
