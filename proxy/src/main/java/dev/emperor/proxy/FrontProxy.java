@@ -40,11 +40,21 @@ public final class FrontProxy implements AutoCloseable {
     private final List<Channel> httpsListeners = new ArrayList<>();
     private volatile SiteTable sites = SiteTable.EMPTY;
 
+    /** A proxy whose access logs are never rotated (tests, benchmarks). */
     public FrontProxy(ProxyOptions options, EventLoopGroup group, AcmeChallenges acme, Path accessLogDirectory) {
+        this(options, group, acme, AccessLog.Settings.unrotated(accessLogDirectory));
+    }
+
+    public FrontProxy(ProxyOptions options, EventLoopGroup group, AcmeChallenges acme, AccessLog.Settings accessLogs) {
         this.options = Objects.requireNonNull(options, "options");
         this.group = Objects.requireNonNull(group, "group");
-        this.accessLog = new AccessLog(accessLogDirectory);
+        this.accessLog = new AccessLog(accessLogs);
         this.httpHandlers = new HttpHandlers(options, () -> sites, Objects.requireNonNull(acme, "acme"), accessLog);
+    }
+
+    /** Where the per-tenant access logs go and when they are rotated, from now on (SIGHUP). */
+    public void useAccessLogs(AccessLog.Settings accessLogs) {
+        accessLog.use(accessLogs);
     }
 
     /**

@@ -9,6 +9,7 @@ import dev.emperor.jail.cgroup.Cgroups;
 import dev.emperor.proxy.FrontProxy;
 import dev.emperor.proxy.ProxyOptions;
 import dev.emperor.proxy.acme.PendingChallenges;
+import dev.emperor.proxy.http.AccessLog;
 import dev.emperor.proxy.l4.PortAllocator;
 import dev.emperor.proxy.l4.PortForwarder;
 import dev.emperor.proxy.tls.CertificateRefused;
@@ -183,7 +184,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         }
         PendingChallenges challenges = new PendingChallenges();
         ProxyOptions options = settings.clientLimits().applyTo(ProxyOptions.defaults().withHttpListen(settings.httpListen()));
-        frontProxy = new FrontProxy(options, proxyLoops, challenges, settings.accessLogDir());
+        frontProxy = new FrontProxy(options, proxyLoops, challenges, accessLogs(config));
         FrontProxy proxy = frontProxy;
         frontProxy.start();
         forwarder = new PortForwarder(proxyLoops);
@@ -396,6 +397,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
                     fresh.tmpSize(), fresh.stopVassalsOnExit(), fresh.tunSubnet(), fresh.tunGateway(), fresh.firewall(),
                     fresh.hostServices(), fresh.cronTimezone(), keepRestartOnly(config.proxy(), fresh.proxy()));
             if (certificates != null) routes.useCertificateStore(certificates);
+            if (frontProxy != null) frontProxy.useAccessLogs(accessLogs(config));
             acme.settingsChanged();
             network.setRules(fresh.firewall());
             log.info("re-read {} ({} outbound and {} inbound firewall rules, host services open to tenants: {})", configFile,
@@ -427,13 +429,17 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         return null;
     }
 
-    /** Listeners, the public port range, the access log directory and client limits are fixed at start: say so, naming the key. */
+    /** The tenants' access logs: where, and rotated like their own logs (log-max-size, log-keep). */
+    private static AccessLog.Settings accessLogs(EmperorConfig cfg) {
+        return new AccessLog.Settings(cfg.proxy().accessLogDir(), cfg.logMaxSize(), cfg.logKeep());
+    }
+
+    /** Listeners, the public port range and client limits are fixed at start: say so, naming the key. */
     private void warnAboutRestartOnlyKeys(ProxySettings old, ProxySettings fresh) {
         Map<String, Boolean> changed = new java.util.LinkedHashMap<>();
         changed.put("http-listen", !old.httpListen().equals(fresh.httpListen()));
         changed.put("https-listen", !old.httpsListen().equals(fresh.httpsListen()));
         changed.put("port-range", old.portLow() != fresh.portLow() || old.portHigh() != fresh.portHigh());
-        changed.put("access-log-dir", !old.accessLogDir().equals(fresh.accessLogDir()));
         changed.put("client-* and upstream-timeout", !old.clientLimits().equals(fresh.clientLimits()));
         changed.forEach((key, differs) -> {
             if (differs) {
@@ -446,7 +452,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
     /** The fresh proxy settings, except the keys that only a restart applies (they stay as running). */
     private static ProxySettings keepRestartOnly(ProxySettings old, ProxySettings fresh) {
         return new ProxySettings(old.httpListen(), old.httpsListen(), fresh.platformDomain(), fresh.tlsCert(),
-                fresh.tlsKey(), fresh.certDir(), old.portLow(), old.portHigh(), old.accessLogDir(), fresh.acme(),
+                fresh.tlsKey(), fresh.certDir(), old.portLow(), old.portHigh(), fresh.accessLogDir(), fresh.acme(),
                 old.clientLimits());
     }
 

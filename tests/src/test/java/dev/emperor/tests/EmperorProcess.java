@@ -158,9 +158,7 @@ public final class EmperorProcess implements AutoCloseable {
 
     /** Writes emperor.ini and starts `emperor run`; returns once the control socket answers. */
     public EmperorProcess start() {
-        StringBuilder ini = new StringBuilder("[emperor]\n");
-        settings.forEach((k, v) -> ini.append(k).append(" = ").append(v).append('\n'));
-        write(configFile(), ini.toString());
+        writeConfig();
         List<String> cmd = javaCommand();
         cmd.addAll(List.of("run", "-c", configFile().toString()));
         try {
@@ -174,6 +172,40 @@ public final class EmperorProcess implements AutoCloseable {
             return cli("status", "-c", configFile().toString(), "--json").code() == 0;
         });
         return this;
+    }
+
+    private void writeConfig() {
+        StringBuilder ini = new StringBuilder("[emperor]\n");
+        settings.forEach((k, v) -> ini.append(k).append(" = ").append(v).append('\n'));
+        write(configFile(), ini.toString());
+    }
+
+    /** Writes emperor.ini again (after {@link #set}) and sends SIGHUP; returns once the daemon says it re-read the file. */
+    public void reload() {
+        Path out = root.resolve("emperor-" + daemonStarts + ".out");
+        String reread = "re-read " + configFile();
+        long before = occurrences(out, reread);
+        writeConfig();
+        try {
+            new ProcessBuilder("kill", "-HUP", Long.toString(daemonPid())).start().waitFor();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+        waitFor("the daemon to " + reread, Duration.ofSeconds(15), () -> occurrences(out, reread) > before, this::daemonOutput);
+    }
+
+    private static long occurrences(Path file, String text) {
+        try {
+            String all = Files.readString(file);
+            long count = 0;
+            for (int at = all.indexOf(text); at >= 0; at = all.indexOf(text, at + 1)) count++;
+            return count;
+        } catch (IOException e) {
+            return 0;
+        }
     }
 
     public long daemonPid() {

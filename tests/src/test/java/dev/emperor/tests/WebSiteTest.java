@@ -109,6 +109,52 @@ class WebSiteTest {
         assertThat(emperor.command("status", "shop").out()).contains("shop.test").contains("expires");
     }
 
+    private static String readOrEmpty(Path file) {
+        try {
+            return Files.exists(file) ? Files.readString(file, StandardCharsets.ISO_8859_1) : "";
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    @Test
+    void accessLogsMoveToANewDirectoryOnSighupAndAreRotatedAtLogMaxSize() throws Exception {
+        tenant("shop", "domain = shop.test");
+        emperor.waitForRunning("shop");
+        waitForPage("shop.test", "hello from shop");
+        Path first = emperor.root().resolve("log/access/shop.access.log");
+        emperor.waitFor("the request in the access log", Duration.ofSeconds(10),
+                () -> readOrEmpty(first).contains("\"GET / HTTP/1.1\" 200"));
+
+        emperor.set("access-log-dir", "access-moved").set("log-max-size", "4K").set("log-keep", "1");
+        emperor.reload(); // no restart: the next lines go to the new directory, rotated at 4 KiB
+        assertThat(emperor.daemonOutput()).doesNotContain("access-log-dir changed");
+        Path moved = emperor.root().resolve("access-moved");
+        String path = "/" + "p".repeat(100) + "-";
+        int requests = 30; // lines of about 200 bytes: one rotation, not two
+        for (int i = 0; i < requests; i++) {
+            assertThat(TenantWebApp.curl(emperor, "shop.test", false, path + i).status()).isEqualTo("200");
+        }
+        Path current = moved.resolve("shop.access.log");
+        Path part = moved.resolve("shop.access.log.1");
+        emperor.waitFor("a line for every request", Duration.ofSeconds(10),
+                () -> (readOrEmpty(part) + readOrEmpty(current)).split("\n").length >= requests);
+
+        String rotated = readOrEmpty(part);
+        String now = readOrEmpty(current);
+        assertThat(rotated.length()).as("rotated once it reached log-max-size").isGreaterThanOrEqualTo(4096);
+        assertThat(now.length()).isPositive().isLessThan(4096);
+        assertThat(moved.resolve("shop.access.log.2")).as("log-keep = 1").doesNotExist();
+        // Each event loop gathers its own lines: across loops (connections) they may swap places.
+        List<String> logged = new java.util.ArrayList<>();
+        for (String line : (rotated + now).split("\n")) {
+            logged.add(line.replaceAll(".*\"GET " + path + "(\\d+) HTTP/1.1\" 200 .*", "$1"));
+        }
+        assertThat(logged).as("each request once, none lost in the rotation:\n%s\n---\n%s", rotated, now)
+                .containsExactlyInAnyOrderElementsOf(java.util.stream.IntStream.range(0, requests).mapToObj(Integer::toString).toList());
+        assertThat(readOrEmpty(first)).doesNotContain(path);
+    }
+
     @Test
     void aPublicPortIsForwardedAndKeptAcrossAKilledEmperor() throws Exception {
         tenant("shop", "domain = shop.test", "port = echo tcp 7000");

@@ -4,6 +4,7 @@ import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.FastThreadLocal;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -27,6 +28,12 @@ import org.slf4j.LoggerFactory;
  * writer thread in one piece every {@link #HANDOFF_MILLIS} ms (or at 64 KiB), so a request
  * costs no lock and no wake-up, and a slow disk never stalls traffic. When the writer falls
  * too far behind, pieces are dropped and their lines counted rather than blocking.
+ *
+ * <p>The writer thread is the only one that writes the files, so it also rotates them, as the
+ * emperor does the tenants' own logs: past {@link Settings#maxBytes} a log becomes
+ * {@code TENANT.access.log.1} (older parts move up, the oldest beyond {@link Settings#keep} is
+ * dropped) and the next line starts a new file. Where and when can change while running
+ * ({@link #use}); lines handed over before the change may still land in the old place.
  */
 public final class AccessLog implements AutoCloseable {
 
@@ -42,18 +49,56 @@ public final class AccessLog implements AutoCloseable {
 
     private static final Piece STOP = new Piece("", new byte[0]);
 
-    private final Path directory;
+    /**
+     * Where the logs go and when they are rotated.
+     *
+     * @param maxBytes a log is rotated once it reaches this size ({@link Long#MAX_VALUE}: never)
+     * @param keep     rotated parts kept per tenant (0: a full log is just started afresh)
+     */
+    public record Settings(Path directory, long maxBytes, int keep) {
+        public Settings {
+            if (maxBytes <= 0 || keep < 0) {
+                throw new IllegalArgumentException("bad access log rotation: maxBytes " + maxBytes + ", keep " + keep);
+            }
+        }
+
+        /** Never rotated: for a proxy that runs without an emperor (tests, benchmarks). */
+        public static Settings unrotated(Path directory) {
+            return new Settings(directory, Long.MAX_VALUE, 0);
+        }
+    }
+
+    /** An open log and how long it is. */
+    private static final class OpenLog {
+        final OutputStream out;
+        long size;
+
+        OpenLog(OutputStream out, long size) {
+            this.out = out;
+            this.size = size;
+        }
+    }
+
+    /** What {@link #use} asked for last; the writer applies it before its next batch. */
+    private volatile Settings wanted;
+    /** The writer thread's current settings. */
+    private Settings applied;
     private final BlockingQueue<Piece> queue = new ArrayBlockingQueue<>(1024);
     private final AtomicLong dropped = new AtomicLong();
     /** The writer thread's open files. */
-    private final Map<String, OutputStream> files = new HashMap<>();
+    private final Map<String, OpenLog> files = new HashMap<>();
     private final Thread writer;
     /** Each event loop's gathered lines, and all of them (to hand over what is left at close). */
     private final FastThreadLocal<Gathered> gathered = new FastThreadLocal<>();
     private final Set<Gathered> everyLoop = ConcurrentHashMap.newKeySet();
 
     public AccessLog(Path directory) {
-        this.directory = directory;
+        this(Settings.unrotated(directory));
+    }
+
+    public AccessLog(Settings settings) {
+        this.wanted = settings;
+        this.applied = settings;
         this.writer = Thread.ofPlatform().name("emperor-access-log").daemon().unstarted(this::run);
         writer.start();
     }
@@ -70,6 +115,11 @@ public final class AccessLog implements AutoCloseable {
             everyLoop.add(mine);
         }
         mine.add(tenant, line, length);
+    }
+
+    /** From the writer's next batch on: another directory (files open in the old one are closed), other rotation. */
+    public void use(Settings settings) {
+        wanted = settings;
     }
 
     /** Lines lost to a writer that could not keep up, since start. */
@@ -167,13 +217,24 @@ public final class AccessLog implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
-            files.values().forEach(AccessLog::closeQuietly);
-            files.clear();
+            closeAll();
         }
     }
 
+    private void closeAll() {
+        files.values().forEach(open -> closeQuietly(open.out));
+        files.clear();
+    }
+
     private boolean write(List<Piece> batch) {
-        Map<String, OutputStream> touched = new HashMap<>();
+        Settings settings = wanted;
+        if (settings != applied) {
+            if (!settings.directory().equals(applied.directory())) {
+                closeAll(); // reopened in the new directory at their next line
+            }
+            applied = settings;
+        }
+        Map<String, OpenLog> touched = new HashMap<>();
         boolean stop = false;
         for (Piece piece : batch) {
             if (piece == STOP) {
@@ -181,29 +242,68 @@ public final class AccessLog implements AutoCloseable {
                 continue;
             }
             try {
-                OutputStream out = files.computeIfAbsent(piece.tenant(), this::open);
-                out.write(piece.bytes());
-                touched.put(piece.tenant(), out);
+                OpenLog log = files.computeIfAbsent(piece.tenant(), this::open);
+                log.out.write(piece.bytes());
+                log.size += piece.bytes().length;
+                touched.put(piece.tenant(), log);
             } catch (IOException | UncheckedIOException e) {
                 LOG.warn("access log of {}: {}", piece.tenant(), e.getMessage());
-                closeQuietly(files.remove(piece.tenant()));
+                OpenLog failed = files.remove(piece.tenant());
+                if (failed != null) {
+                    closeQuietly(failed.out);
+                }
             }
         }
-        touched.forEach((tenant, out) -> {
+        touched.forEach((tenant, log) -> {
             try {
-                out.flush();
+                log.out.flush();
             } catch (IOException e) {
-                closeQuietly(files.remove(tenant));
+                closeQuietly(files.remove(tenant).out);
+                return;
+            }
+            if (log.size >= applied.maxBytes()) {
+                rotate(tenant);
             }
         });
         return stop;
     }
 
-    private OutputStream open(String tenant) {
+    private Path file(String tenant) {
+        return applied.directory().resolve(tenant + ".access.log");
+    }
+
+    private Path part(String tenant, int generation) {
+        return applied.directory().resolve(tenant + ".access.log." + generation);
+    }
+
+    /** The tenant's full log becomes part 1, older parts move up; its next line starts a new file. */
+    private void rotate(String tenant) {
+        closeQuietly(files.remove(tenant).out);
+        int keep = applied.keep();
         try {
-            Files.createDirectories(directory);
-            return new java.io.BufferedOutputStream(Files.newOutputStream(directory.resolve(tenant + ".access.log"),
-                    StandardOpenOption.CREATE, StandardOpenOption.APPEND, StandardOpenOption.WRITE), 16384);
+            Files.deleteIfExists(keep > 0 ? part(tenant, keep) : file(tenant));
+            for (int generation = keep - 1; generation >= 1; generation--) {
+                Path older = part(tenant, generation);
+                if (Files.exists(older)) {
+                    Files.move(older, part(tenant, generation + 1), StandardCopyOption.ATOMIC_MOVE);
+                }
+            }
+            if (keep > 0) {
+                Files.move(file(tenant), part(tenant, 1), StandardCopyOption.ATOMIC_MOVE);
+            }
+        } catch (IOException e) {
+            // The file goes on growing until a rotation succeeds: lines are never dropped for it.
+            LOG.warn("access log of {}: rotation failed: {}", tenant, e.toString());
+        }
+    }
+
+    private OpenLog open(String tenant) {
+        try {
+            Files.createDirectories(applied.directory());
+            Path path = file(tenant);
+            OutputStream out = Files.newOutputStream(path,
+                    StandardOpenOption.CREATE, StandardOpenOption.APPEND, StandardOpenOption.WRITE);
+            return new OpenLog(new java.io.BufferedOutputStream(out, 16384), Files.size(path));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -68,6 +68,88 @@ class AccessLogTest {
         assertThat(written.split("\n")).hasSize(1000).allMatch(line::equals);
     }
 
+    private static void await(java.util.function.BooleanSupplier condition) throws InterruptedException {
+        for (int i = 0; i < 250 && !condition.getAsBoolean(); i++) {
+            Thread.sleep(20);
+        }
+    }
+
+    private static String quietly(Path file) {
+        try {
+            return read(file);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Test
+    void aFullLogBecomesPartOneOlderPartsMoveUpAndTheOldestBeyondKeepGoes() throws Exception {
+        EventLoop loop = new DefaultEventLoop();
+        Path current = dir.resolve("shop.access.log");
+        try (AccessLog log = new AccessLog(new AccessLog.Settings(dir, 20, 2))) {
+            for (String line : new String[] {"line one 0123456789", "line two 0123456789", "line three 01234567",
+                "line four 012345678"}) {
+                log(log, loop, "shop", line);
+                // Each line reaches 20 bytes alone (with its newline): the file is rotated after each.
+                await(() -> quietly(dir.resolve("shop.access.log.1")).equals(line + "\n"));
+                assertThat(quietly(dir.resolve("shop.access.log.1"))).isEqualTo(line + "\n");
+            }
+            assertThat(read(dir.resolve("shop.access.log.2"))).isEqualTo("line three 01234567\n");
+            assertThat(dir.resolve("shop.access.log.3")).doesNotExist();
+            assertThat(current).doesNotExist(); // the next line starts it afresh
+
+            log(log, loop, "shop", "short");
+            await(() -> quietly(current).equals("short\n"));
+            assertThat(read(current)).isEqualTo("short\n");
+            assertThat(read(dir.resolve("shop.access.log.1"))).isEqualTo("line four 012345678\n");
+        } finally {
+            loop.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void aLogFoundAtStartCountsWithItsSizeAndKeepZeroOnlyStartsAfresh() throws Exception {
+        EventLoop loop = new DefaultEventLoop();
+        Path current = dir.resolve("shop.access.log");
+        Files.writeString(current, "x".repeat(90) + "\n"); // written by an earlier run
+        try (AccessLog log = new AccessLog(new AccessLog.Settings(dir, 100, 0))) {
+            log(log, loop, "shop", "123456789"); // 101 bytes now: over the limit, and nothing is kept
+            await(() -> !Files.exists(current));
+            assertThat(current).doesNotExist();
+            assertThat(dir.resolve("shop.access.log.1")).doesNotExist();
+            log(log, loop, "shop", "next");
+            await(() -> quietly(current).equals("next\n"));
+            assertThat(read(current)).isEqualTo("next\n");
+        } finally {
+            loop.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void anotherDirectoryTakesTheLinesFromTheChangeOn() throws Exception {
+        EventLoop loop = new DefaultEventLoop();
+        Path moved = dir.resolve("moved");
+        try (AccessLog log = new AccessLog(dir)) {
+            log(log, loop, "shop", "before");
+            await(() -> quietly(dir.resolve("shop.access.log")).equals("before\n"));
+            log.use(AccessLog.Settings.unrotated(moved));
+            log(log, loop, "shop", "after");
+            await(() -> quietly(moved.resolve("shop.access.log")).equals("after\n"));
+            assertThat(read(moved.resolve("shop.access.log"))).isEqualTo("after\n");
+            assertThat(read(dir.resolve("shop.access.log"))).isEqualTo("before\n");
+        } finally {
+            loop.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void rotationSettingsAreChecked() {
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new AccessLog.Settings(dir, 0, 1))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("maxBytes 0");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new AccessLog.Settings(dir, 10, -1))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("keep -1");
+    }
+
     @Test
     void clientTextIsKeptToOneLineAndShownAsItsBytes() {
         LogLine line = LogLine.start().plain("1.2.3.4 ").quoted("a\"b\\c\r\nd\u0001\u007fé\u2603").plain(' ').quoted(null);
