@@ -2,9 +2,9 @@ package dev.emperor.proxy;
 
 import dev.emperor.proxy.http.AccessLog;
 import dev.emperor.proxy.http.HttpHandlers;
-import io.netty.bootstrap.ServerBootstrap;
 import dev.emperor.proxy.tls.HttpInstaller;
 import dev.emperor.proxy.tls.TlsFrontend;
+import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
@@ -18,7 +18,9 @@ import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.function.Consumer;
 
@@ -38,6 +40,10 @@ public final class FrontProxy implements AutoCloseable {
     private final HttpHandlers httpHandlers;
     private final List<Channel> listeners = new ArrayList<>();
     private final List<Channel> httpsListeners = new ArrayList<>();
+    /** The listeners by the address they were asked for (port 0 stays 0 here), for {@link #listenOn}. */
+    private final Map<InetSocketAddress, Channel> httpByAddress = new LinkedHashMap<>();
+    private final Map<InetSocketAddress, Channel> httpsByAddress = new LinkedHashMap<>();
+    private TlsFrontend tls;
     private volatile SiteTable sites = SiteTable.EMPTY;
 
     /** A proxy whose access logs are never rotated (tests, benchmarks). */
@@ -64,8 +70,14 @@ public final class FrontProxy implements AutoCloseable {
      */
     public synchronized void start() throws IOException {
         for (InetSocketAddress address : options.httpListen()) {
-            listeners.add(bind(address, channel -> httpHandlers.install(channel.pipeline(), false, false)));
+            Channel listener = bindHttp(address);
+            listeners.add(listener);
+            httpByAddress.put(address, listener);
         }
+    }
+
+    private Channel bindHttp(InetSocketAddress address) throws IOException {
+        return bind(address, channel -> httpHandlers.install(channel.pipeline(), false, false));
     }
 
     /**
@@ -75,10 +87,63 @@ public final class FrontProxy implements AutoCloseable {
      * @throws IOException naming the address if one cannot be bound
      */
     public synchronized void startHttps(List<InetSocketAddress> addresses, TlsFrontend tls) throws IOException {
+        this.tls = tls;
         for (InetSocketAddress address : addresses) {
             Channel listener = bind(address, channel -> tls.install(channel.pipeline()));
             listeners.add(listener);
             httpsListeners.add(listener);
+            httpsByAddress.put(address, listener);
+        }
+    }
+
+    /**
+     * Listens on exactly these addresses from now on (SIGHUP): the new ones are bound first,
+     * and only once all of them are, those no longer wanted stop listening. Connections they
+     * accepted go on. HTTPS needs {@link #startHttps} to have run (it brings the TLS side).
+     *
+     * @throws IOException naming the address that cannot be bound; nothing has changed then
+     */
+    public synchronized void listenOn(List<InetSocketAddress> http, List<InetSocketAddress> https) throws IOException {
+        if (tls == null && !https.isEmpty()) {
+            throw new IOException("HTTPS listeners need the TLS side, which this proxy was started without");
+        }
+        Map<InetSocketAddress, Channel> newHttp = new LinkedHashMap<>();
+        Map<InetSocketAddress, Channel> newHttps = new LinkedHashMap<>();
+        try {
+            for (InetSocketAddress address : http) {
+                if (!httpByAddress.containsKey(address)) {
+                    newHttp.put(address, bindHttp(address));
+                }
+            }
+            TlsFrontend frontend = tls;
+            for (InetSocketAddress address : https) {
+                if (!httpsByAddress.containsKey(address)) {
+                    newHttps.put(address, bind(address, channel -> frontend.install(channel.pipeline())));
+                }
+            }
+        } catch (IOException e) {
+            newHttp.values().forEach(channel -> channel.close().syncUninterruptibly());
+            newHttps.values().forEach(channel -> channel.close().syncUninterruptibly());
+            throw e;
+        }
+        stopListening(httpByAddress, http);
+        stopListening(httpsByAddress, https);
+        httpByAddress.putAll(newHttp);
+        httpsByAddress.putAll(newHttps);
+        listeners.addAll(newHttp.values());
+        listeners.addAll(newHttps.values());
+        httpsListeners.addAll(newHttps.values());
+    }
+
+    private void stopListening(Map<InetSocketAddress, Channel> bound, List<InetSocketAddress> wanted) {
+        for (var it = bound.entrySet().iterator(); it.hasNext(); ) {
+            var entry = it.next();
+            if (!wanted.contains(entry.getKey())) {
+                entry.getValue().close().syncUninterruptibly(); // the listening socket only
+                listeners.remove(entry.getValue());
+                httpsListeners.remove(entry.getValue());
+                it.remove();
+            }
         }
     }
 
@@ -160,6 +225,8 @@ public final class FrontProxy implements AutoCloseable {
         }
         listeners.clear();
         httpsListeners.clear();
+        httpByAddress.clear();
+        httpsByAddress.clear();
         accessLog.close();
     }
 }

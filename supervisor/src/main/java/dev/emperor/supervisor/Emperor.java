@@ -391,11 +391,12 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
                 return;
             }
             warnAboutRestartOnlyKeys(config.proxy(), fresh.proxy());
+            ProxySettings listening = frontProxy != null ? listenOn(config.proxy(), fresh.proxy()) : config.proxy();
             config = new EmperorConfig(fresh.vassalsDir(), fresh.stateDir(), fresh.runDir(), fresh.logDir(),
                     fresh.distroDir(), fresh.homeDir(), fresh.optDir(), fresh.cgroup(), fresh.uidRange(), fresh.stopGrace(),
                     fresh.backoffMax(), fresh.rescan(), fresh.logMaxSize(), fresh.logKeep(), fresh.controlSocket(),
                     fresh.tmpSize(), fresh.stopVassalsOnExit(), fresh.tunSubnet(), fresh.tunGateway(), fresh.firewall(),
-                    fresh.hostServices(), fresh.cronTimezone(), keepRestartOnly(config.proxy(), fresh.proxy()));
+                    fresh.hostServices(), fresh.cronTimezone(), keepRestartOnly(config.proxy(), fresh.proxy(), listening));
             if (certificates != null) routes.useCertificateStore(certificates);
             if (frontProxy != null) frontProxy.useAccessLogs(accessLogs(config));
             acme.settingsChanged();
@@ -434,11 +435,30 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         return new AccessLog.Settings(cfg.proxy().accessLogDir(), cfg.logMaxSize(), cfg.logKeep());
     }
 
-    /** Listeners, the public port range and client limits are fixed at start: say so, naming the key. */
+    /**
+     * SIGHUP's listeners: the proxy binds the new addresses, then stops listening on the old
+     * ones. An address that cannot be bound changes none of them. Returns the settings whose
+     * listen keys say what the proxy listens on now (the running ones after a failure, so the
+     * next SIGHUP tries again).
+     */
+    private ProxySettings listenOn(ProxySettings running, ProxySettings wanted) {
+        if (running.httpListen().equals(wanted.httpListen()) && running.httpsListen().equals(wanted.httpsListen())) {
+            return running;
+        }
+        try {
+            frontProxy.listenOn(wanted.httpListen(), wanted.httpsListen());
+            log.info("front proxy: now listening on http {}, https {}", frontProxy.httpAddresses(), frontProxy.httpsAddresses());
+            return wanted;
+        } catch (IOException e) {
+            log.error("{}: http-listen/https-listen: {}; still listening on http {}, https {}", configFile, e.getMessage(),
+                    frontProxy.httpAddresses(), frontProxy.httpsAddresses());
+            return running;
+        }
+    }
+
+    /** The public port range and client limits are fixed at start: say so, naming the key. */
     private void warnAboutRestartOnlyKeys(ProxySettings old, ProxySettings fresh) {
         Map<String, Boolean> changed = new java.util.LinkedHashMap<>();
-        changed.put("http-listen", !old.httpListen().equals(fresh.httpListen()));
-        changed.put("https-listen", !old.httpsListen().equals(fresh.httpsListen()));
         changed.put("port-range", old.portLow() != fresh.portLow() || old.portHigh() != fresh.portHigh());
         changed.put("client-* and upstream-timeout", !old.clientLimits().equals(fresh.clientLimits()));
         changed.forEach((key, differs) -> {
@@ -449,9 +469,12 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         });
     }
 
-    /** The fresh proxy settings, except the keys that only a restart applies (they stay as running). */
-    private static ProxySettings keepRestartOnly(ProxySettings old, ProxySettings fresh) {
-        return new ProxySettings(old.httpListen(), old.httpsListen(), fresh.platformDomain(), fresh.tlsCert(),
+    /**
+     * The fresh proxy settings, except the keys that only a restart applies (they stay as
+     * running) and the listeners, which are those of {@code listening}.
+     */
+    private static ProxySettings keepRestartOnly(ProxySettings old, ProxySettings fresh, ProxySettings listening) {
+        return new ProxySettings(listening.httpListen(), listening.httpsListen(), fresh.platformDomain(), fresh.tlsCert(),
                 fresh.tlsKey(), fresh.certDir(), old.portLow(), old.portHigh(), fresh.accessLogDir(), fresh.acme(),
                 old.clientLimits());
     }

@@ -47,6 +47,34 @@ class ConfigReloadTest {
         assertThat(emperor.processesOf("stubborn")).isEmpty();
     }
 
+    /** The HTTP status curl gets from 127.0.0.1:port, or "000" when nothing listens there. */
+    private static String statusOn(int port) {
+        return TenantWebApp.run(java.util.List.of("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5",
+                "-H", "Host: nobody.test", "http://127.0.0.1:" + port + "/")).trim();
+    }
+
+    @Test
+    void sighupMovesTheProxyListenersWithoutARestart() throws Exception {
+        int before = emperor.httpPort();
+        assertThat(statusOn(before)).isEqualTo("404"); // the proxy, no tenant of that name
+        int after = EmperorProcess.freePort();
+        emperor.set("http-listen", "127.0.0.1:" + after);
+        emperor.reload();
+        assertThat(statusOn(after)).isEqualTo("404");
+        assertThat(statusOn(before)).isEqualTo("000");
+        assertThat(emperor.daemonOutput()).contains("now listening on http [/127.0.0.1:" + after + "]")
+                .doesNotContain("http-listen changed");
+
+        // an address already taken: refused with its name, the proxy stays where it is
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            emperor.set("http-listen", "127.0.0.1:" + taken.getLocalPort());
+            emperor.reload();
+            assertThat(emperor.daemonOutput()).contains("cannot listen on 127.0.0.1:" + taken.getLocalPort());
+        }
+        assertThat(statusOn(after)).isEqualTo("404");
+        assertThat(emperor.daemonAlive()).isTrue();
+    }
+
     @Test
     void anInvalidConfigOnSighupIsRefusedAndTheOldOneKept() throws Exception {
         emperor.vassal("stubborn", STUBBORN, "distro = busybox");
