@@ -58,6 +58,15 @@ public final class FrontProxy implements AutoCloseable {
         this.httpHandlers = new HttpHandlers(options, () -> sites, Objects.requireNonNull(acme, "acme"), accessLog);
     }
 
+    /**
+     * Client and upstream limits for connections accepted from now on (SIGHUP); those already
+     * open keep theirs. The listen addresses in {@code options} are not looked at: see
+     * {@link #listenOn}.
+     */
+    public void useLimits(ProxyOptions options) {
+        httpHandlers.useOptions(options);
+    }
+
     /** Where the per-tenant access logs go and when they are rotated, from now on (SIGHUP). */
     public void useAccessLogs(AccessLog.Settings accessLogs) {
         accessLog.use(accessLogs);

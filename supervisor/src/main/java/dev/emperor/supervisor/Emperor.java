@@ -398,7 +398,10 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
                     fresh.tmpSize(), fresh.stopVassalsOnExit(), fresh.tunSubnet(), fresh.tunGateway(), fresh.firewall(),
                     fresh.hostServices(), fresh.cronTimezone(), keepRestartOnly(config.proxy(), fresh.proxy(), listening));
             if (certificates != null) routes.useCertificateStore(certificates);
-            if (frontProxy != null) frontProxy.useAccessLogs(accessLogs(config));
+            if (frontProxy != null) {
+                frontProxy.useAccessLogs(accessLogs(config));
+                frontProxy.useLimits(config.proxy().clientLimits().applyTo(ProxyOptions.defaults()));
+            }
             acme.settingsChanged();
             network.setRules(fresh.firewall());
             log.info("re-read {} ({} outbound and {} inbound firewall rules, host services open to tenants: {})", configFile,
@@ -456,11 +459,10 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         }
     }
 
-    /** The public port range and client limits are fixed at start: say so, naming the key. */
+    /** The public port range is fixed at start: say so, naming the key. */
     private void warnAboutRestartOnlyKeys(ProxySettings old, ProxySettings fresh) {
         Map<String, Boolean> changed = new java.util.LinkedHashMap<>();
         changed.put("port-range", old.portLow() != fresh.portLow() || old.portHigh() != fresh.portHigh());
-        changed.put("client-* and upstream-timeout", !old.clientLimits().equals(fresh.clientLimits()));
         changed.forEach((key, differs) -> {
             if (differs) {
                 log.warn("{}: {} changed: it takes effect when the emperor is restarted; still using the old value",
@@ -470,13 +472,13 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
     }
 
     /**
-     * The fresh proxy settings, except the keys that only a restart applies (they stay as
-     * running) and the listeners, which are those of {@code listening}.
+     * The fresh proxy settings, except the port range, which only a restart applies (it stays
+     * as running), and the listeners, which are those of {@code listening}.
      */
     private static ProxySettings keepRestartOnly(ProxySettings old, ProxySettings fresh, ProxySettings listening) {
         return new ProxySettings(listening.httpListen(), listening.httpsListen(), fresh.platformDomain(), fresh.tlsCert(),
                 fresh.tlsKey(), fresh.certDir(), old.portLow(), old.portHigh(), fresh.accessLogDir(), fresh.acme(),
-                old.clientLimits());
+                fresh.clientLimits());
     }
 
     private void rotateLogs() {

@@ -76,6 +76,19 @@ class ConfigReloadTest {
     }
 
     @Test
+    void sighupAppliesNewClientLimitsToNewConnections() throws Exception {
+        emperor.set("client-idle-timeout", "1s");
+        emperor.reload();
+        assertThat(emperor.daemonOutput()).doesNotContain("changed: it takes effect when the emperor is restarted");
+        try (java.net.Socket idle = new java.net.Socket("127.0.0.1", emperor.httpPort())) {
+            idle.setSoTimeout(10_000); // the old limit is 75 s
+            long start = System.nanoTime();
+            assertThat(idle.getInputStream().read()).as("closed by the proxy").isEqualTo(-1);
+            assertThat(java.time.Duration.ofNanos(System.nanoTime() - start)).isLessThan(java.time.Duration.ofSeconds(5));
+        }
+    }
+
+    @Test
     void anInvalidConfigOnSighupIsRefusedAndTheOldOneKept() throws Exception {
         emperor.vassal("stubborn", STUBBORN, "distro = busybox");
         emperor.waitForRunning("stubborn");

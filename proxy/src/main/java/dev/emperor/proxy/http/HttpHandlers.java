@@ -33,7 +33,8 @@ public final class HttpHandlers {
     private static final List<String> HTTP1_NAMES = List.of("decoder", "encoder", "guard", "gate",
             "accessLog", "router", "forwarder");
 
-    private final ProxyOptions options;
+    /** Limits for connections accepted from now on; see {@link #useOptions}. */
+    private volatile ProxyOptions options;
     private final Supplier<SiteTable> sites;
     private final AcmeChallenges acme;
     private final AccessLog accessLog;
@@ -49,9 +50,20 @@ public final class HttpHandlers {
                 options.idleTimeout().toNanos(), options.upstreamResponseTimeout().toNanos());
     }
 
+    /**
+     * Limits (timeouts, header size, data rates) for the connections accepted from now on and
+     * the upstream connections and requests they make; connections already open keep theirs.
+     */
+    public void useOptions(ProxyOptions options) {
+        this.options = options;
+        pool.timeouts(options.upstreamConnectTimeout().toMillis(), options.idleTimeout().toNanos(),
+                options.upstreamResponseTimeout().toNanos());
+    }
+
     public void install(ChannelPipeline p, boolean overTls, boolean http2Stream) {
+        ProxyOptions options = this.options;
         if (!http2Stream) {
-            addRateGuard(p);
+            addRateGuard(p, options);
             p.addLast("idleClose", new IdleCloser(options.idleTimeout().toNanos()))
                     .addLast("decoder", new StrictRequestDecoder(options.maxHeaderBytes(),
                             options.headerReadTimeout().toNanos()))
@@ -74,8 +86,9 @@ public final class HttpHandlers {
      * the idle timeout a client could hold a connection with no stream open for ever.
      */
     public void installHttp2Connection(ChannelPipeline connection) {
+        ProxyOptions options = this.options;
         connection.addFirst("idleClose", new IdleCloser(options.idleTimeout().toNanos()));
-        addRateGuard(connection);
+        addRateGuard(connection, options);
         if (options.minDataRate() > 0) {
             // Right after the codec: it sees the stream WINDOW_UPDATEs the multiplexer swallows.
             Http2FrameCodec codec = connection.get(Http2FrameCodec.class);
@@ -85,7 +98,7 @@ public final class HttpHandlers {
     }
 
     /** First in the connection, before TLS: it counts the bytes that cross the socket. */
-    private void addRateGuard(ChannelPipeline connection) {
+    private static void addRateGuard(ChannelPipeline connection, ProxyOptions options) {
         if (options.minDataRate() > 0) {
             connection.addFirst("rate", new TransferRateGuard(options.minDataRate(), options.rateGrace().toNanos()));
         }

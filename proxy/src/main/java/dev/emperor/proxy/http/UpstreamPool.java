@@ -38,11 +38,17 @@ final class UpstreamPool {
     private static final int MAX_IDLE = 128;
 
     private final Map<EventLoop, Map<Upstream, ArrayDeque<Channel>>> idle = new ConcurrentHashMap<>();
-    private final int connectTimeoutMillis;
-    private final long idleNanos;
-    private final long responseTimeoutNanos;
+    // Read per connection or request; changed (SIGHUP) by timeouts().
+    private volatile int connectTimeoutMillis;
+    private volatile long idleNanos;
+    private volatile long responseTimeoutNanos;
 
     UpstreamPool(long connectTimeoutMillis, long idleNanos, long responseTimeoutNanos) {
+        timeouts(connectTimeoutMillis, idleNanos, responseTimeoutNanos);
+    }
+
+    /** For connections made and requests sent from now on. */
+    void timeouts(long connectTimeoutMillis, long idleNanos, long responseTimeoutNanos) {
         this.connectTimeoutMillis = (int) Math.min(Integer.MAX_VALUE, connectTimeoutMillis);
         this.idleNanos = idleNanos;
         this.responseTimeoutNanos = responseTimeoutNanos;
@@ -84,6 +90,7 @@ final class UpstreamPool {
             return promise.setFailure(e);
         }
         UnixUpstreamSocket opened = unixSocket;
+        long idle = idleNanos;
         Bootstrap bootstrap = new Bootstrap().group(loop)
                 .channel(upstream instanceof Upstream.UnixSocket ? EpollDomainSocketChannel.class : EpollSocketChannel.class)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMillis)
@@ -91,7 +98,7 @@ final class UpstreamPool {
                     @Override
                     protected void initChannel(Channel channel) {
                         // No codec: requests go up as bytes the forwarder wrote, responses are read as bytes.
-                        channel.pipeline().addLast("idleClose", new IdleCloser(idleNanos))
+                        channel.pipeline().addLast("idleClose", new IdleCloser(idle))
                                 .addLast("relay", new ResponseRelay());
                     }
                 });

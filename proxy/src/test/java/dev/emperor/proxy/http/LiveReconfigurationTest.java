@@ -22,8 +22,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The proxy's listeners change while it runs (SIGHUP), and connections already accepted go on. */
-class ListenerChangeTest {
+/** The proxy's listeners and limits change while it runs (SIGHUP); connections already accepted go on as they were. */
+class LiveReconfigurationTest {
 
     private static final String REQUEST = "GET / HTTP/1.1\r\nHost: nobody.test\r\n\r\n";
 
@@ -105,5 +105,22 @@ class ListenerChangeTest {
         assertThatThrownBy(() -> proxy.listenOn(List.of(first), List.of(freeAddress())))
                 .isInstanceOf(IOException.class).hasMessageContaining("TLS");
         assertThat(statusOn(first)).isEqualTo(404);
+    }
+
+    @Test
+    void newLimitsApplyToConnectionsAcceptedFromThenOn() throws Exception {
+        InetSocketAddress address = freeAddress();
+        proxy = proxyOn(address);
+        String bigHead = "GET / HTTP/1.1\r\nHost: nobody.test\r\nX-Filler: " + "f".repeat(2000) + "\r\n\r\n";
+        try (RawHttp before = new RawHttp(address.getPort())) {
+            assertThat(before.send(bigHead).status()).isEqualTo(404);
+
+            proxy.useLimits(ProxyOptions.defaults().withMaxHeaderBytes(1024));
+
+            try (RawHttp after = new RawHttp(address.getPort())) {
+                assertThat(after.send(bigHead).status()).isEqualTo(431);
+            }
+            assertThat(before.send(bigHead).status()).as("an open connection keeps its limits").isEqualTo(404);
+        }
     }
 }
