@@ -157,6 +157,7 @@ public final class PortForwarder implements AutoCloseable {
             forward.connections.add(client);
             SocketChannelConfig config = (SocketChannelConfig) client.config();
             config.setAutoRead(false); // nothing is read before the upstream is there
+            config.setRecvByteBufAllocator(Relay.READS);
             config.setAllowHalfClosure(true); // (TCP_NODELAY: Netty sets it on accepted sockets)
             boolean tls = forward.options.protocol() == ServiceProtocol.TLS;
             if (tls) {

@@ -65,6 +65,7 @@ final class UpstreamConnector implements ChannelFutureListener {
         }
         ChannelConfig config = up.config();
         config.setAutoRead(false);
+        config.setRecvByteBufAllocator(Relay.READS);
         config.setConnectTimeoutMillis((int) forward.options.connectTimeout().toMillis());
         if (up instanceof EpollSocketChannel tcp) {
             tcp.config().setAllowHalfClosure(true);
