@@ -17,6 +17,10 @@ SUPERVISOR = os.path.join(REPO, "supervisor", "target")
 CLASSPATH = os.path.join(SUPERVISOR, "emperor-supervisor.jar") + ":" + os.path.join(SUPERVISOR, "lib", "*")
 
 
+# The collector and heap start ./emperor runs with (keep in step with it).
+DAEMON_GC_FLAGS = ["-XX:+UseSerialGC", "-Xms8m"]
+
+
 def unsafe_flags(java_home=JAVA_HOME):
     """What ./emperor passes on JDK 23+ (scripts/java-env.sh): Netty may use sun.misc.Unsafe."""
     try:

@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 
-from benchlib import unsafe_flags
+from benchlib import DAEMON_GC_FLAGS, unsafe_flags
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 JAVA_HOME = os.environ.get("JAVA_HOME", "/usr/lib/jvm/temurin-25-jdk-amd64")
@@ -166,7 +166,7 @@ listen http-splice
         with open(logback, "w") as f:
             f.write('<configuration><root level="WARN"/></configuration>\n')
         java = [os.path.join(JAVA_HOME, "bin", "java"), "--enable-native-access=ALL-UNNAMED"]
-        java += unsafe_flags(JAVA_HOME)  # as ./emperor
+        java += unsafe_flags(JAVA_HOME) + DAEMON_GC_FLAGS  # as ./emperor
         java += ["-Dlogback.configurationFile=" + logback, "-Dio.netty.leakDetection.level=disabled",
                 "-cp", classpath, "dev.emperor.proxy.l4.ForwardMain", str(args.threads),
                 "%d=127.0.0.1:%d" % (emp_iperf, iperf_port), "%d=127.0.0.1:%d" % (emp_http, http_port)]

@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 
-from benchlib import descendants, table, unsafe_flags
+from benchlib import DAEMON_GC_FLAGS, descendants, table, unsafe_flags
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -35,7 +35,7 @@ JAVA_HOME = os.environ.get("JAVA_HOME", "/usr/lib/jvm/temurin-25-jdk-amd64")
 PROXY_TARGET = os.path.join(REPO, "proxy", "target")
 
 # What ./emperor gives the daemon (scripts/java-env.sh: Netty's Unsafe buffers on JDK 23+).
-DAEMON_JVM_FLAGS = " ".join(["-XX:+UseSerialGC", "-Xms8m", "-Dio.netty.leakDetection.level=disabled"]
+DAEMON_JVM_FLAGS = " ".join(DAEMON_GC_FLAGS + ["-Dio.netty.leakDetection.level=disabled"]
                             + unsafe_flags(JAVA_HOME))
 HOST = "bench.test"
 SMALL_BODY = b"hello world!\n"  # 13 bytes
