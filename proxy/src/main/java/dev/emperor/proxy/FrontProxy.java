@@ -16,7 +16,6 @@ import io.netty.channel.epoll.EpollSocketChannel;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -38,8 +37,6 @@ public final class FrontProxy implements AutoCloseable {
     private final EventLoopGroup group;
     private final AccessLog accessLog;
     private final HttpHandlers httpHandlers;
-    private final List<Channel> listeners = new ArrayList<>();
-    private final List<Channel> httpsListeners = new ArrayList<>();
     /** The listeners by the address they were asked for (port 0 stays 0 here), for {@link #listenOn}. */
     private final Map<InetSocketAddress, Channel> httpByAddress = new LinkedHashMap<>();
     private final Map<InetSocketAddress, Channel> httpsByAddress = new LinkedHashMap<>();
@@ -79,9 +76,7 @@ public final class FrontProxy implements AutoCloseable {
      */
     public synchronized void start() throws IOException {
         for (InetSocketAddress address : options.httpListen()) {
-            Channel listener = bindHttp(address);
-            listeners.add(listener);
-            httpByAddress.put(address, listener);
+            httpByAddress.put(address, bindHttp(address));
         }
     }
 
@@ -98,10 +93,7 @@ public final class FrontProxy implements AutoCloseable {
     public synchronized void startHttps(List<InetSocketAddress> addresses, TlsFrontend tls) throws IOException {
         this.tls = tls;
         for (InetSocketAddress address : addresses) {
-            Channel listener = bind(address, channel -> tls.install(channel.pipeline()));
-            listeners.add(listener);
-            httpsListeners.add(listener);
-            httpsByAddress.put(address, listener);
+            httpsByAddress.put(address, bind(address, channel -> tls.install(channel.pipeline())));
         }
     }
 
@@ -139,9 +131,6 @@ public final class FrontProxy implements AutoCloseable {
         stopListening(httpsByAddress, https);
         httpByAddress.putAll(newHttp);
         httpsByAddress.putAll(newHttps);
-        listeners.addAll(newHttp.values());
-        listeners.addAll(newHttps.values());
-        httpsListeners.addAll(newHttps.values());
     }
 
     private void stopListening(Map<InetSocketAddress, Channel> bound, List<InetSocketAddress> wanted) {
@@ -149,8 +138,6 @@ public final class FrontProxy implements AutoCloseable {
             var entry = it.next();
             if (!wanted.contains(entry.getKey())) {
                 entry.getValue().close().syncUninterruptibly(); // the listening socket only
-                listeners.remove(entry.getValue());
-                httpsListeners.remove(entry.getValue());
                 it.remove();
             }
         }
@@ -179,13 +166,12 @@ public final class FrontProxy implements AutoCloseable {
 
     /** The plain HTTP addresses actually bound (useful with port 0). */
     public synchronized List<InetSocketAddress> httpAddresses() {
-        return listeners.stream().filter(c -> !httpsListeners.contains(c))
-                .map(c -> (InetSocketAddress) c.localAddress()).toList();
+        return httpByAddress.values().stream().map(c -> (InetSocketAddress) c.localAddress()).toList();
     }
 
     /** The HTTPS addresses actually bound. */
     public synchronized List<InetSocketAddress> httpsAddresses() {
-        return httpsListeners.stream().map(c -> (InetSocketAddress) c.localAddress()).toList();
+        return httpsByAddress.values().stream().map(c -> (InetSocketAddress) c.localAddress()).toList();
     }
 
     /**
@@ -229,11 +215,12 @@ public final class FrontProxy implements AutoCloseable {
     /** Stops listening and flushes the access logs. The event loop group belongs to the caller. */
     @Override
     public synchronized void close() {
-        for (Channel listener : listeners) {
+        for (Channel listener : httpByAddress.values()) {
             listener.close().syncUninterruptibly();
         }
-        listeners.clear();
-        httpsListeners.clear();
+        for (Channel listener : httpsByAddress.values()) {
+            listener.close().syncUninterruptibly();
+        }
         httpByAddress.clear();
         httpsByAddress.clear();
         accessLog.close();
