@@ -58,6 +58,7 @@ final class ControlCommands implements ControlHandler {
 
     private ObjectNode status(String name) {
         ObjectNode reply = ok();
+        reply.put("watcher", emperor.watcherHealth());
         ArrayNode list = reply.putArray("vassals");
         if (name != null) {
             Vassal vassal = emperor.find(name).orElse(null);
@@ -190,9 +191,12 @@ final class ControlCommands implements ControlHandler {
 
     private ObjectNode events(String name, int limit) {
         if (name == null) return error("events needs a vassal name");
+        List<EventRow> rows = emperor.store().events(name, Math.max(1, Math.min(limit, 1000)));
+        // A removed tenant's history is still shown; a name never seen is an error, not an empty list.
+        if (rows.isEmpty() && emperor.find(name).isEmpty()) return unknown(name);
         ObjectNode reply = ok();
         ArrayNode list = reply.putArray("events");
-        for (EventRow row : emperor.store().events(name, Math.max(1, Math.min(limit, 1000)))) {
+        for (EventRow row : rows) {
             list.addObject().put("at", row.at().toString()).put("kind", row.kind().name().toLowerCase())
                     .put("detail", row.detail());
         }

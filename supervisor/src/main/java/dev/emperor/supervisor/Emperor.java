@@ -221,6 +221,12 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
     }
 
     /** Tenants' web sites, certificates and public ports. */
+    /** The vassal directory watcher's health: "ok", or its failures (see VassalDirectoryWatcher.health). */
+    public String watcherHealth() {
+        VassalDirectoryWatcher w = watcher;
+        return w == null ? "not started" : w.health();
+    }
+
     public TenantRoutes routes() {
         return routes;
     }

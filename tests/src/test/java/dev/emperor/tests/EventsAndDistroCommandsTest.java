@@ -33,7 +33,9 @@ class EventsAndDistroCommandsTest {
         assertThat(events.code()).isZero();
         String out = events.out();
         assertThat(out.indexOf("spawn")).isGreaterThanOrEqualTo(0).isLessThan(out.indexOf("exit code 7"));
-        assertThat(emperor.command("events", "nobody-here").out()).contains("(no events for nobody-here)");
+        EmperorProcess.CliResult unknown = emperor.command("events", "nobody-here");
+        assertThat(unknown.code()).isEqualTo(1);
+        assertThat(unknown.err()).contains("no vassal named 'nobody-here'");
     }
 
     @Test

@@ -111,4 +111,29 @@ class InvalidVassalFileTest {
         assertThat(broken.code()).isEqualTo(1);
         assertThat(broken.out() + broken.err()).contains(bad + ":4: memory:");
     }
+    @Test
+    void aFifoOrALinkToADeviceIsRefusedByNameAndLaterFilesAreStillRead() throws Exception {
+        emperor.vassal("good", SLEEPER, "distro = busybox");
+        emperor.waitForRunning("good");
+        // A FIFO blocked the watcher in open() and a link to /dev/zero read until the heap was gone.
+        Path fifo = emperor.vassalsDir().resolve("pipe.ini");
+        assertThat(new ProcessBuilder("mkfifo", fifo.toString()).inheritIO().start().waitFor()).isZero();
+        Files.createSymbolicLink(emperor.vassalsDir().resolve("zero.ini"), Path.of("/dev/zero"));
+        JsonNode pipe = emperor.waitForState("pipe", "failed", Duration.ofSeconds(30));
+        assertThat(pipe.path("lastError").asText()).contains("pipe.ini").contains("not a regular file");
+        JsonNode zero = emperor.waitForState("zero", "failed", Duration.ofSeconds(30));
+        assertThat(zero.path("lastError").asText()).contains("zero.ini").contains("symbolic link");
+
+        // the watcher still reads files written after them
+        emperor.vassal("later", SLEEPER, "distro = busybox");
+        emperor.waitForRunning("later");
+        EmperorProcess.CliResult table = emperor.command("status");
+        assertThat(table.out()).doesNotContain("vassal directory watcher:");
+
+        // `emperor check` on them answers at once instead of hanging
+        EmperorProcess.CliResult check = EmperorProcess.cli("check", fifo.toString(),
+                emperor.vassalsDir().resolve("zero.ini").toString());
+        assertThat(check.code()).isEqualTo(1);
+        assertThat(check.out() + check.err()).contains("not a regular file").contains("symbolic link");
+    }
 }

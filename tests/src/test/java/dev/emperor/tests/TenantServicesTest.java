@@ -112,7 +112,8 @@ class TenantServicesTest {
     @Test
     void everyMinuteCronJobRunsAsTheTenantIntoItsLogAndAnOverlongRunIsKilled() throws Exception {
         emperor.vassal("shop", PAYLOAD, "distro = busybox",
-                "cron = -1 -1 -1 -1 -1 sh -c 'echo cron-ran-as-$(id -u)'",
+                // shell syntax: the tenant's /bin/sh runs the command, as crontab does
+                "cron = -1 -1 -1 -1 -1 echo cron-ran-as-$(id -u) && cd /tmp && echo cwd-$PWD",
                 "cron = * * * * * sleep 1000",
                 "cron-timeout = 2s");
         JsonNode shop = emperor.waitForRunning("shop");
@@ -120,6 +121,7 @@ class TenantServicesTest {
         Path log = emperor.logOf("shop");
         emperor.waitFor("the every-minute job to write to the log", Duration.ofSeconds(75),
                 () -> Files.exists(log) && Files.readString(log).contains("cron-ran-as-" + uid));
+        assertThat(Files.readString(log)).contains("cwd-/tmp");
         emperor.waitFor("the overlong job to be killed", Duration.ofSeconds(15), () -> {
             JsonNode job = emperor.statusOf("shop").path("cron").get(1);
             return job.path("lastResult").asText().equals("killed by signal 15");

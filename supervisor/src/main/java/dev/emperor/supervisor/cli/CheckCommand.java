@@ -3,9 +3,10 @@ package dev.emperor.supervisor.cli;
 import dev.emperor.supervisor.config.ConfigError;
 import dev.emperor.supervisor.config.EmperorConfig;
 import dev.emperor.supervisor.config.HostVassalEnvironment;
+import dev.emperor.supervisor.config.IniParser;
+import dev.emperor.supervisor.config.UntrustedFile;
 import dev.emperor.supervisor.config.VassalFiles;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
@@ -60,7 +61,10 @@ public final class CheckCommand implements Callable<Integer> {
     private static boolean isEmperorIni(Path file) {
         if (!file.toString().endsWith(".ini")) return false;
         try {
-            return Files.readAllLines(file).stream().anyMatch(l -> l.strip().equals("[emperor]"));
+            // read like the daemon reads: a FIFO or a link to a device must not hang or flood `check`
+            byte[] content = UntrustedFile.read(file.toRealPath(), IniParser.MAX_FILE_BYTES);
+            return new String(content, java.nio.charset.StandardCharsets.UTF_8).lines()
+                    .anyMatch(l -> l.strip().equals("[emperor]"));
         } catch (IOException | RuntimeException e) {
             return false;
         }

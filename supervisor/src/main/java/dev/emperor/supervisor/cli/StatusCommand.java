@@ -42,6 +42,8 @@ public final class StatusCommand implements Callable<Integer> {
             printDetails(vassals.get(0));
         } else {
             printTable(vassals);
+            String watcher = reply.path("watcher").asText("ok");
+            if (!watcher.equals("ok")) System.out.println("vassal directory watcher: " + watcher);
         }
         return 0;
     }

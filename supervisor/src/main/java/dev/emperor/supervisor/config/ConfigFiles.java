@@ -7,7 +7,6 @@ import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CoderResult;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** Reading and decoding shared by the INI and JSON readers. */
@@ -18,24 +17,31 @@ final class ConfigFiles {
 
     private ConfigFiles() {}
 
-    /**
-     * Reads at most {@link #MAX_FILE_BYTES} (+1 to notice a larger file) from a regular
-     * file. Symbolic links are followed; anything but a regular file is refused, so that a
-     * FIFO dropped into the vassal directory cannot hang the reader.
-     */
+    /** Reads a vassal file: a regular file, never through a link, at most {@link #MAX_FILE_BYTES} (see {@link UntrustedFile}). */
     static byte[] read(Path file) throws ConfigError {
-        if (!Files.isRegularFile(file)) {
-            throw new ConfigError(file, Files.exists(file)
-                    ? "not a regular file" : "cannot read: no such file");
-        }
-        try (var in = Files.newInputStream(file)) {
-            byte[] content = in.readNBytes(MAX_FILE_BYTES + 1);
-            if (content.length > MAX_FILE_BYTES) {
-                throw tooLarge(file);
-            }
-            return content;
+        return read(file, file);
+    }
+
+    /** Reads emperor.ini: the operator's own file, which may be a link (config management does that). */
+    static byte[] readFollowingLinks(Path file) throws ConfigError {
+        Path real;
+        try {
+            real = file.toRealPath();
         } catch (IOException e) {
             throw new ConfigError(file, "cannot read: " + describe(e));
+        }
+        return read(file, real);
+    }
+
+    private static byte[] read(Path named, Path file) throws ConfigError {
+        try {
+            return UntrustedFile.read(file, MAX_FILE_BYTES);
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new ConfigError(named, "cannot read: no such file");
+        } catch (IOException e) {
+            String why = describe(e);
+            boolean refusal = why.startsWith("is ") || why.startsWith("not ") || why.startsWith("file ");
+            throw new ConfigError(named, refusal ? why : "cannot read: " + why);
         }
     }
 

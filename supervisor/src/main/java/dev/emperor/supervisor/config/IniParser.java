@@ -36,7 +36,7 @@ public final class IniParser {
 
     /** Reads and parses {@code file}. */
     public static IniDocument parse(Path file) throws ConfigError {
-        return parse(file, ConfigFiles.read(file));
+        return parse(file, ConfigFiles.readFollowingLinks(file));
     }
 
     /** Parses {@code content}; {@code file} names it in errors. */

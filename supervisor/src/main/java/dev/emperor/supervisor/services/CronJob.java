@@ -1,16 +1,15 @@
 package dev.emperor.supervisor.services;
 
-import dev.emperor.supervisor.config.ShellWords;
 import java.util.List;
 
 /**
  * One {@code cron = SCHEDULE COMMAND} line of a vassal file: five schedule fields (or a macro)
- * followed by the command, split into words like {@code exec} (no shell unless it asks for
- * one: {@code sh -c '...'}).
+ * followed by the command, which the tenant's own {@code /bin/sh -c} runs, as crontab and
+ * uWSGI's {@code cron} do: {@code cd /x && ./y > log} means what it says in a crontab.
  *
  * @param line     the whole value as written, which also identifies the job across reloads
  * @param schedule when it runs
- * @param argv     what it runs
+ * @param argv     what it runs: {@code /bin/sh -c COMMAND}
  */
 public record CronJob(String line, CronSchedule schedule, List<String> argv) {
     public CronJob {
@@ -33,8 +32,6 @@ public record CronJob(String line, CronSchedule schedule, List<String> argv) {
                             + " found " + Math.min(parts.length, fields) + " schedule field(s) and no command");
         }
         CronSchedule schedule = CronSchedule.parse(String.join(" ", java.util.Arrays.copyOf(parts, fields)));
-        List<String> argv = ShellWords.split(parts[fields]);
-        if (argv.isEmpty() || argv.get(0).isEmpty()) throw new IllegalArgumentException("no command after the schedule");
-        return new CronJob(text, schedule, argv);
+        return new CronJob(text, schedule, List.of("/bin/sh", "-c", parts[fields]));
     }
 }

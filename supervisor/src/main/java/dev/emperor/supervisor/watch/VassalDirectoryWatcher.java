@@ -1,10 +1,12 @@
 package dev.emperor.supervisor.watch;
 
+import dev.emperor.supervisor.config.UntrustedFile;
 import dev.emperor.supervisor.config.VassalFiles;
 import java.io.IOException;
 import java.nio.file.ClosedWatchServiceException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardWatchEventKinds;
@@ -35,7 +37,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class VassalDirectoryWatcher implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(VassalDirectoryWatcher.class);
-    private static final long MAX_FILE_BYTES = 1 << 20;
+    private static final int MAX_FILE_BYTES = 1 << 20;
 
     /** What the watcher reports. Calls come from the watcher's single thread, in order. */
     public interface Listener {
@@ -62,6 +64,8 @@ public final class VassalDirectoryWatcher implements AutoCloseable {
     private final WatchService watchService;
     private final Thread thread;
     private volatile boolean closed;
+    private final java.util.concurrent.atomic.AtomicLong failures = new java.util.concurrent.atomic.AtomicLong();
+    private volatile String lastFailure;
 
     public VassalDirectoryWatcher(Path dir, Duration rescanInterval, Listener listener) throws IOException {
         this.dir = dir;
@@ -71,6 +75,14 @@ public final class VassalDirectoryWatcher implements AutoCloseable {
         dir.register(watchService, StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_MODIFY,
                 StandardWatchEventKinds.ENTRY_DELETE);
         this.thread = Thread.ofPlatform().name("vassal-watcher").daemon().unstarted(this::loop);
+    }
+
+    /** "ok", or how often the watcher thread failed and the last failure, or that it stopped. */
+    public String health() {
+        if (closed) return "closed";
+        if (thread.getState() == Thread.State.TERMINATED) return "stopped" + (lastFailure == null ? "" : ": " + lastFailure);
+        long n = failures.get();
+        return n == 0 ? "ok" : "ok after " + n + " failure(s), last: " + lastFailure;
     }
 
     /** Reports every file present now (synchronously), then watches in the background. */
@@ -110,8 +122,12 @@ public final class VassalDirectoryWatcher implements AutoCloseable {
                 }
             } catch (ClosedWatchServiceException | InterruptedException e) {
                 return;
-            } catch (RuntimeException e) {
-                log.error("vassal watcher: {}", e.toString(), e);
+            } catch (RuntimeException | Error e) {
+                // The watcher must never die silently: one bad event must not stop every later file.
+                failures.incrementAndGet();
+                lastFailure = java.time.Instant.now() + " " + e;
+                log.error("vassal watcher: {} (it goes on)", e.toString(), e);
+                nextRescan = System.nanoTime() + rescanInterval.toNanos();
             }
         }
     }
@@ -146,7 +162,8 @@ public final class VassalDirectoryWatcher implements AutoCloseable {
         List<Path> files = new ArrayList<>();
         for (String ext : List.of(".ini", ".json")) {
             Path file = dir.resolve(name + ext);
-            if (Files.isRegularFile(file)) files.add(file);
+            // any entry counts (a FIFO, a link): reading it reports why it is refused, it is not "removed"
+            if (Files.exists(file, LinkOption.NOFOLLOW_LINKS)) files.add(file);
         }
         if (files.isEmpty()) {
             if (seen.remove(name) != null) listener.vassalRemoved(name);
@@ -189,11 +206,9 @@ public final class VassalDirectoryWatcher implements AutoCloseable {
 
     /** SHA-256 of the file's bytes: the identity of one version of a vassal's configuration. */
     public static String hashOf(Path file) throws IOException {
-        long size = Files.size(file);
-        if (size > MAX_FILE_BYTES) return "too-large:" + size;
         try {
             MessageDigest digest = MessageDigest.getInstance("SHA-256");
-            return HexFormat.of().formatHex(digest.digest(Files.readAllBytes(file)));
+            return HexFormat.of().formatHex(digest.digest(UntrustedFile.read(file, MAX_FILE_BYTES)));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }

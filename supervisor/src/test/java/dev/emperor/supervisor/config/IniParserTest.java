@@ -218,7 +218,7 @@ class IniParserTest {
 
     @Test
     void aDirectoryIsNotAConfigFile(@TempDir Path dir) {
-        assertThatThrownBy(() -> IniParser.parse(dir)).hasMessage(dir + ": not a regular file");
+        assertThatThrownBy(() -> IniParser.parse(dir)).hasMessage(dir + ": not a regular file (a directory)");
     }
 
     @Test

@@ -29,7 +29,7 @@ class CronSchedulerTest {
         time.advance(Duration.ofSeconds(29));
         assertThat(commands.started).isEmpty();
         time.advance(Duration.ofSeconds(1)); // 03:01:00
-        assertThat(commands.started).containsExactly(List.of("touch", "/tmp/x"));
+        assertThat(commands.started).containsExactly(List.of("/bin/sh", "-c", "touch /tmp/x"));
         commands.exit(commands.lastPid(), ExitStatus.exited(0));
         time.advance(Duration.ofMinutes(10));
         assertThat(commands.started).hasSize(1 + 1); // 03:02 ran, then it never exited, so the rest were skipped
@@ -129,7 +129,7 @@ class CronSchedulerTest {
         assertThat(cron.status()).extracting(CronJobStatus::line).containsExactly(keep.line(), "@hourly fresh");
         assertThat(cron.status().get(0).pid()).as("the running instance is still tracked").isEqualTo(running);
         time.advance(Duration.ofMinutes(59)); // to 04:00
-        assertThat(commands.started).extracting(argv -> argv.get(0)).containsExactly("sleep", "fresh");
+        assertThat(commands.started).extracting(argv -> argv.get(2)).containsExactly("sleep 1000", "fresh");
     }
 
     @Test
