@@ -289,7 +289,8 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
 
     @Override
     public void vassalRejected(Path file, String reason) {
-        log.error("ignoring vassal file {}: {}", file, reason);
+        // the name is anyone's bytes: a newline in it must not forge a line of the emperor's log
+        log.error("ignoring vassal file {}", ConfigError.printable(file + ": " + reason));
     }
 
     @Override

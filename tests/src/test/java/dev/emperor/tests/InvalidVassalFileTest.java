@@ -136,4 +136,14 @@ class InvalidVassalFileTest {
         assertThat(check.code()).isEqualTo(1);
         assertThat(check.out() + check.err()).contains("not a regular file").contains("symbolic link");
     }
+
+    @Test
+    void aFileNameWithANewlineCannotForgeALineOfTheEmperorsLog() throws Exception {
+        Files.writeString(emperor.vassalsDir().resolve("x\nFORGED emperor line.ini"), "[vassal]\n");
+        emperor.waitFor("the bad name to be logged", Duration.ofSeconds(30),
+                () -> emperor.daemonOutput().contains("ignoring vassal file"));
+        String output = emperor.daemonOutput();
+        assertThat(output).contains("x\\x0aFORGED emperor line.ini");
+        assertThat(output.lines()).noneMatch(line -> line.startsWith("FORGED"));
+    }
 }

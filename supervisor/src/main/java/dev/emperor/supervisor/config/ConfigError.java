@@ -62,7 +62,7 @@ public final class ConfigError extends Exception {
         message.append(": ").append(problem);
         // Keys and values come from files written by control panels on behalf of tenants: a
         // newline or escape sequence in them must not forge log lines or drive a terminal.
-        return escapeControlCharacters(message);
+        return printable(message);
     }
 
     /** A value as shown in a problem text: in single quotes, cut at 80 characters. */
@@ -70,7 +70,12 @@ public final class ConfigError extends Exception {
         return "'" + (value.length() > 80 ? value.substring(0, 77) + "..." : value) + "'";
     }
 
-    private static String escapeControlCharacters(CharSequence text) {
+    /**
+     * The text with control characters (C0, DEL, C1, line and paragraph separators) written as
+     * {@code \\xNN} / {@code \\uNNNN}: for anything from a file name or a tenant that goes into a
+     * log line or onto a terminal.
+     */
+    public static String printable(CharSequence text) {
         StringBuilder out = new StringBuilder(text.length());
         for (int i = 0; i < text.length(); i++) {
             char c = text.charAt(i);
