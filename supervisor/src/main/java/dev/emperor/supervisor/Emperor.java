@@ -49,6 +49,7 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Consumer;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -337,9 +338,18 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
     }
 
     @Override
-    public void forget(Vassal vassal) {
-        vassals.remove(vassal.name(), vassal);
+    public void forget(Vassal vassal, Consumer<Vassal> replay) {
         log.info("vassal {}: removed", vassal.name());
+        // compute() holds the name's bin: the watcher's next event for it (vassal(name)) waits
+        // until the successor exists and has the replayed event first, so no event is reordered.
+        vassals.compute(vassal.name(), (name, current) -> {
+            if (current != vassal) return current;
+            if (replay == null) return null;
+            Vassal next = newVassal(name);
+            replay.accept(next);
+            log.info("vassal {}: its file came back while it stopped; starting afresh", name);
+            return next;
+        });
     }
 
     // ---- ShellTenants -----------------------------------------------------------------------

@@ -12,6 +12,7 @@ import dev.emperor.supervisor.state.EventKind;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
+import java.util.function.Consumer;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -50,6 +51,13 @@ public final class Vassal {
     private ScheduledFuture<?> timer;
     private long timerGeneration;
     private boolean removed;
+    /**
+     * The last file event that arrived while this (removed) vassal was still stopping: a file
+     * written again under the same name ({@code rm a.ini; cp b a.ini}, an editor's rename and
+     * rewrite). It is handed to the vassal that takes this one's place, so the directory's final
+     * content wins even though the watcher reports each version only once.
+     */
+    private Consumer<Vassal> replay;
 
     public Vassal(String name, VassalContext ctx) {
         this.name = name;
@@ -109,7 +117,10 @@ public final class Vassal {
     // ---- handlers (mailbox thread) --------------------------------------------------------
 
     private void onConfigured(VassalConfig newConfig) {
-        if (removed) return;
+        if (removed) {
+            replay = next -> next.configured(newConfig);
+            return;
+        }
         VassalConfig old = config;
         config = newConfig;
         configError = null;
@@ -143,7 +154,10 @@ public final class Vassal {
     }
 
     private void onInvalid(String error) {
-        if (removed) return;
+        if (removed) {
+            replay = next -> next.invalid(error);
+            return;
+        }
         configError = error;
         ctx.store().recordError(name, error);
         log.error("vassal {}: {}", name, error);
@@ -159,9 +173,15 @@ public final class Vassal {
     }
 
     private void onRemoved() {
+        if (removed) { // removed again while stopping: whatever came back meanwhile is gone too
+            replay = null;
+            return;
+        }
         removed = true;
         wantRunning = false;
-        cancelTimer();
+        // While a payload is stopping its timer is the grace period's SIGKILL: keep it, or a
+        // payload that ignores SIGTERM would never be stopped (beginStop replaces it otherwise).
+        if (process == null) cancelTimer();
         event("stop", "vassal file removed");
         if (process != null) {
             beginStop(VassalState.STOPPING, "vassal file removed", Then.REMOVE);
@@ -172,11 +192,12 @@ public final class Vassal {
 
     private void onShutdown() {
         removed = true;
-        cancelTimer();
+        replay = null; // the emperor is going: the next one reads the directory afresh
+        if (process == null) cancelTimer(); // a stop under way keeps its grace timer (see onRemoved)
         if (process != null) {
             beginStop(VassalState.STOPPING, "emperor shutting down", Then.FORGET);
         } else {
-            ctx.forget(this);
+            ctx.forget(this, null);
         }
     }
 
@@ -205,7 +226,7 @@ public final class Vassal {
     private void onStop() {
         wantRunning = false;
         ctx.store().setDesired(name, Desired.STOP);
-        cancelTimer();
+        if (process == null) cancelTimer(); // a stop under way keeps its grace timer (see onRemoved)
         if (process != null) {
             event("stop", "stopped by operator");
             beginStop(VassalState.STOPPING, "stopped by operator", Then.STAY_STOPPED);
@@ -247,7 +268,7 @@ public final class Vassal {
             case REMOVE -> finishRemoval();
             case FORGET -> {
                 transition(VassalState.STOPPED, "emperor shut down");
-                ctx.forget(this);
+                ctx.forget(this, null);
             }
             case STAY_STOPPED -> transition(VassalState.STOPPED, "stopped; payload " + lastExit);
             case SPAWN_NOW -> {
@@ -357,7 +378,7 @@ public final class Vassal {
         ctx.launcher().forgetLiveSettings(name);
         ctx.store().remove(name);
         transition(VassalState.STOPPED, "vassal file removed");
-        ctx.forget(this);
+        ctx.forget(this, replay);
     }
 
     private void cancelTimer() {

@@ -6,6 +6,7 @@ import dev.emperor.supervisor.logs.TenantLogs;
 import dev.emperor.supervisor.state.StateStore;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.function.Consumer;
 
 /** The services every {@link Vassal} shares. */
 public interface VassalContext {
@@ -26,6 +27,10 @@ public interface VassalContext {
     /** Runs mailboxes (virtual threads). */
     Executor mailboxExecutor();
 
-    /** Called once a removed vassal has stopped and cleaned up. */
-    void forget(Vassal vassal);
+    /**
+     * Called once a removed vassal has stopped and cleaned up. A non-null {@code replay} is the
+     * file event that came while it stopped: a new vassal of the same name takes its place and
+     * gets it before any later event.
+     */
+    void forget(Vassal vassal, Consumer<Vassal> replay);
 }
