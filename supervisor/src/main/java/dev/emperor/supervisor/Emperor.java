@@ -41,6 +41,7 @@ import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Instant;
@@ -87,6 +88,9 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
     private final CountDownLatch stopped = new CountDownLatch(1);
     private VassalDirectoryWatcher watcher;
     private ControlServer control;
+    private final java.util.concurrent.atomic.AtomicBoolean reloadPending = new java.util.concurrent.atomic.AtomicBoolean();
+    private final java.util.concurrent.ExecutorService reloads = java.util.concurrent.Executors.newSingleThreadExecutor(
+            Thread.ofPlatform().name("sighup").daemon().factory());
     private ShellServer shell;
     private MultiThreadIoEventLoopGroup proxyLoops;
     private FrontProxy frontProxy;
@@ -381,8 +385,25 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         return list;
     }
 
-    /** SIGHUP: re-read emperor.ini; on error keep the running configuration. */
-    public void reloadConfig() {
+    /**
+     * SIGHUP. The JDK runs each signal's handler on a thread of its own, so a burst of SIGHUPs
+     * ran several reloads at once and could leave the listeners of one file and the
+     * certificates of another. Reloads run one at a time on one thread; SIGHUPs that arrive
+     * while one waits are folded into it, and each reload reads the file when it starts, so
+     * the file as it was at the last SIGHUP is applied last, whole.
+     */
+    public void requestReload() {
+        if (reloadPending.compareAndSet(false, true)) {
+            reloads.execute(() -> {
+                reloadPending.set(false); // a SIGHUP from now on asks for one more reload
+                reloadConfig();
+            });
+        }
+    }
+
+    /** Re-reads emperor.ini; on error keeps the running configuration. Call through {@link #requestReload}. */
+    synchronized void reloadConfig() {
+        recreateControlSocketIfGone();
         try {
             EmperorConfig fresh = EmperorConfig.load(configFile);
             if (!fresh.vassalsDir().equals(config.vassalsDir()) || !fresh.stateDir().equals(config.stateDir())
@@ -426,6 +447,19 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
                     fresh.hostServices().isEmpty() ? "none" : fresh.hostServices());
         } catch (ConfigError e) {
             log.error("keeping the previous configuration: {}", e.getMessage());
+        }
+    }
+
+    /** A control socket someone deleted cannot be reached by path: SIGHUP listens on it again. */
+    private void recreateControlSocketIfGone() {
+        ControlServer running = control;
+        if (running == null || Files.exists(running.socketPath(), LinkOption.NOFOLLOW_LINKS)) return;
+        try {
+            running.close();
+            control = ControlServer.start(running.socketPath(), new ControlCommands(this));
+            log.warn("control socket {} had been deleted: listening on it again", running.socketPath());
+        } catch (IOException e) {
+            log.error("control socket {} was deleted and cannot be made again: {}", running.socketPath(), e.getMessage());
         }
     }
 
@@ -529,6 +563,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
     public void close() throws IOException {
         if (watcher != null) watcher.close();
         if (shell != null) shell.close();
+        reloads.shutdownNow();
         if (control != null) control.close();
         timers.shutdownNow();
         if (acme != null) acme.close();

@@ -110,4 +110,59 @@ class ConfigReloadTest {
         }
         emperor.waitForState("stubborn", "stopped", Duration.ofSeconds(15));
     }
+    /**
+     * A storm of SIGHUPs while the file alternates between two valid versions: the JDK ran each
+     * signal's reload on a thread of its own, so reloads overlapped and could end with the
+     * listeners of one version and the rest of the other. Reloads now run one at a time and
+     * the version on disk at the last SIGHUP is applied last, whole.
+     */
+    @Test
+    void aStormOfSighupsEndsWithTheLastFileWhole() throws Exception {
+        String original = java.nio.file.Files.readString(emperor.configFile());
+        String httpLine = "http-listen = 127.0.0.1:" + emperor.httpPort();
+        String httpsLine = "https-listen = 127.0.0.1:" + emperor.httpsPort();
+        assertThat(original).contains(httpLine).contains(httpsLine);
+        int[] http = {EmperorProcess.freePort(), EmperorProcess.freePort()};
+        int[] https = {EmperorProcess.freePort(), EmperorProcess.freePort()};
+        String[] versions = new String[2];
+        for (int v = 0; v < 2; v++) {
+            versions[v] = original.replace(httpLine, "http-listen = 127.0.0.1:" + http[v])
+                    .replace(httpsLine, "https-listen = 127.0.0.1:" + https[v])
+                    .replace("stop-grace = 60s", "stop-grace = " + (v + 1) + "s");
+        }
+        String pid = Long.toString(emperor.daemonPid());
+        for (int i = 0; i < 20; i++) {
+            EmperorProcess.writeAtomically(emperor.configFile(), versions[i % 2]);
+            new ProcessBuilder("kill", "-HUP", pid).start().waitFor();
+        }
+        // the last version written was versions[1]
+        emperor.waitFor("the proxy to listen on the last version's addresses only", Duration.ofSeconds(30),
+                () -> statusOn(http[1]).equals("404") && statusOn(http[0]).equals("000")
+                        && statusOn(emperor.httpPort()).equals("000")
+                        && tlsAnswers(https[1]) && !tlsAnswers(https[0]),
+                emperor::daemonOutput);
+        // one more SIGHUP changes nothing: the state already is the file's
+        new ProcessBuilder("kill", "-HUP", pid).start().waitFor();
+        EmperorProcess.sleep(Duration.ofSeconds(2));
+        assertThat(statusOn(http[1])).isEqualTo("404");
+        assertThat(tlsAnswers(https[1])).isTrue();
+        assertThat(emperor.daemonOutput()).doesNotContain("cannot listen on");
+    }
+
+    private static boolean tlsAnswers(int port) {
+        String code = TenantWebApp.run(java.util.List.of("curl", "-sk", "-o", "/dev/null", "-w", "%{http_code}",
+                "--max-time", "5", "-H", "Host: nobody.test", "https://127.0.0.1:" + port + "/")).trim();
+        return code.equals("404");
+    }
+
+    @Test
+    void aDeletedControlSocketIsMadeAgainOnSighup() throws Exception {
+        java.nio.file.Path socket = emperor.root().resolve("run/control.sock");
+        java.nio.file.Files.delete(socket);
+        assertThat(emperor.command("status").code()).isNotZero();
+        new ProcessBuilder("kill", "-HUP", Long.toString(emperor.daemonPid())).start().waitFor();
+        emperor.waitFor("the control socket to answer again", Duration.ofSeconds(15),
+                () -> emperor.command("status").code() == 0, emperor::daemonOutput);
+        assertThat(emperor.daemonOutput()).contains("had been deleted: listening on it again");
+    }
 }

@@ -38,7 +38,7 @@ public final class RunCommand implements Callable<Integer> {
             return 1;
         }
         try (Emperor emperor = new Emperor(configFile, cfg)) {
-            Signal.handle(new Signal("HUP"), s -> emperor.reloadConfig());
+            Signal.handle(new Signal("HUP"), s -> emperor.requestReload());
             Signal.handle(new Signal("TERM"), s -> emperor.shutdown());
             Signal.handle(new Signal("INT"), s -> emperor.shutdown());
             emperor.start();
