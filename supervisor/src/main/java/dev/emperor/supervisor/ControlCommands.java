@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.emperor.supervisor.control.ControlHandler;
+import dev.emperor.supervisor.lifecycle.ActionWait;
 import dev.emperor.supervisor.lifecycle.Vassal;
 import dev.emperor.proxy.tls.CertificateRefused;
 import dev.emperor.proxy.tls.PemBundle;
@@ -42,9 +43,9 @@ final class ControlCommands implements ControlHandler {
         return switch (cmd) {
             case "ping" -> ok();
             case "status" -> status(name);
-            case "start" -> act(name, Vassal::start);
-            case "stop" -> act(name, Vassal::stop);
-            case "reload" -> act(name, Vassal::reload);
+            case "start" -> act(name, Vassal::start, ActionWait.Goal.RUNNING, request);
+            case "stop" -> act(name, Vassal::stop, ActionWait.Goal.STOPPED, request);
+            case "reload" -> act(name, Vassal::reload, ActionWait.Goal.RESTARTED, request);
             case "events" -> events(name, request.path("limit").asInt(20));
             case "cert-put" -> certPut(name, request.path("pem").asText(""));
             case "cert-rm" -> certRemove(name);
@@ -203,12 +204,24 @@ final class ControlCommands implements ControlHandler {
         return reply;
     }
 
-    private ObjectNode act(String name, java.util.function.Consumer<Vassal> action) {
+    /** start, stop, reload; with "wait": SECONDS, the answer comes once the action has had its effect (or failed). */
+    private ObjectNode act(String name, java.util.function.Consumer<Vassal> action, ActionWait.Goal goal, ObjectNode request) {
         if (name == null) return error("a vassal name is required");
         Vassal vassal = emperor.find(name).orElse(null);
         if (vassal == null) return unknown(name);
+        int pidBefore = vassal.status().pid();
         action.accept(vassal);
-        return ok();
+        long wait = request.path("wait").asLong(0);
+        if (wait <= 0) return ok();
+        try {
+            // this connection's own virtual thread waits; nothing else does
+            ActionWait.Outcome outcome = ActionWait.await(vassal, goal, pidBefore,
+                    Duration.ofSeconds(Math.min(wait, MAX_WAIT.toSeconds())));
+            return outcome.reached() ? ok().put("state", outcome.detail()) : error(name + ": " + outcome.detail());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return error("interrupted while waiting");
+        }
     }
 
     private ObjectNode unknown(String name) {

@@ -84,4 +84,45 @@ class OperatorCommandsTest {
         assertThat(logs.code()).isZero();
         assertThat(logs.out()).contains("hello-from-alpha").contains("oops");
     }
+    @Test
+    void waitReturnsOnceTheActionHasHadItsEffect() {
+        // ignores SIGTERM: the stop takes the whole stop-grace (2 s), so an early return would show
+        emperor.vassal("alpha", "exec = sh -c \"trap '' TERM; exec sleep 100000\"", "distro = busybox");
+        int first = emperor.waitForRunning("alpha").path("pid").asInt();
+
+        EmperorProcess.CliResult stop = emperor.command("stop", "alpha", "--wait", "30");
+        assertThat(stop.code()).as("stop --wait: %s", stop.err()).isZero();
+        assertThat(emperor.statusOf("alpha").path("state").asText()).isEqualTo("stopped");
+        assertThat(alive(first)).isFalse();
+
+        EmperorProcess.CliResult start = emperor.command("start", "alpha", "--wait");
+        assertThat(start.code()).as("start --wait: %s", start.err()).isZero();
+        JsonNode running = emperor.statusOf("alpha");
+        assertThat(running.path("state").asText()).isEqualTo("running");
+        int second = running.path("pid").asInt();
+
+        EmperorProcess.CliResult reload = emperor.command("reload", "alpha", "--wait", "30");
+        assertThat(reload.code()).as("reload --wait: %s", reload.err()).isZero();
+        JsonNode reloaded = emperor.statusOf("alpha");
+        assertThat(reloaded.path("state").asText()).isEqualTo("running");
+        assertThat(reloaded.path("pid").asInt()).isNotIn(0, second);
+    }
+
+    @Test
+    void waitExitsOneWhenTheTenantCannotStartOrTimeRunsOut() {
+        emperor.vassal("broken", "exec = /no/such/program", "distro = busybox");
+        emperor.waitFor("a failed spawn", Duration.ofSeconds(20),
+                () -> emperor.statusOf("broken").path("restarts").asInt() > 0
+                        || emperor.statusOf("broken").path("state").asText().equals("backing-off"));
+        EmperorProcess.CliResult start = emperor.command("start", "broken", "--wait", "20");
+        assertThat(start.code()).isEqualTo(1);
+        assertThat(start.err()).contains("broken: backing-off");
+
+        emperor.vassal("slow", "exec = sh -c \"trap '' TERM; exec sleep 100000\"", "distro = busybox");
+        emperor.waitForRunning("slow");
+        EmperorProcess.CliResult stop = emperor.command("stop", "slow", "--wait", "1"); // the grace is 2 s
+        assertThat(stop.code()).isEqualTo(1);
+        assertThat(stop.err()).contains("still stopping");
+        assertThat(emperor.command("stop", "slow", "--wait", "0").code()).isEqualTo(2);
+    }
 }

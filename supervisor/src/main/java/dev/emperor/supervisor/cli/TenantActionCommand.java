@@ -6,6 +6,7 @@ import dev.emperor.supervisor.control.ControlClient;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** `emperor start|stop|reload NAME`: one request to the running emperor. */
@@ -16,17 +17,29 @@ public abstract class TenantActionCommand implements Callable<Integer> {
     @Parameters(paramLabel = "NAME", description = "the tenant (its vassal file's name without extension)")
     String name;
 
+    @Option(names = "--wait", arity = "0..1", paramLabel = "SECONDS", fallbackValue = "60",
+            description = "wait until it is done (running, stopped, or running a new payload) or has failed,"
+                    + " at most SECONDS (default 60, at most 600); exit 1 on failure or timeout")
+    Integer waitSeconds;
+
     abstract String action();
 
     @Override
     public Integer call() throws Exception {
         ObjectNode request = new ObjectMapper().createObjectNode().put("cmd", action()).put("name", name);
+        if (waitSeconds != null) {
+            if (waitSeconds < 1 || waitSeconds > 600) {
+                System.err.println("emperor: --wait takes 1 to 600 seconds, not " + waitSeconds);
+                return 2;
+            }
+            request.put("wait", waitSeconds);
+        }
         ObjectNode reply = ControlClient.call(config.load().controlSocket(), request);
         if (!reply.path("ok").asBoolean()) {
             System.err.println("emperor: " + reply.path("error").asText());
             return 1;
         }
-        System.out.println(name + ": " + action() + " requested");
+        System.out.println(name + ": " + action() + (waitSeconds != null ? " done: " + reply.path("state").asText() : " requested"));
         return 0;
     }
 

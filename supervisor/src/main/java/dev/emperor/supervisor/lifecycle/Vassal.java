@@ -114,6 +114,13 @@ public final class Vassal {
         mailbox.post(this::onReload);
     }
 
+    /** Completes once every event posted before this call has been handled. */
+    public java.util.concurrent.CompletableFuture<Void> afterQueuedEvents() {
+        var done = new java.util.concurrent.CompletableFuture<Void>();
+        mailbox.post(() -> done.complete(null));
+        return done;
+    }
+
     // ---- handlers (mailbox thread) --------------------------------------------------------
 
     private void onConfigured(VassalConfig newConfig) {
