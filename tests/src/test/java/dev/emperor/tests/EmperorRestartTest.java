@@ -88,6 +88,16 @@ class EmperorRestartTest {
         }
         assertThat(emperor.spawnCount("gamma")).isEqualTo(2);
         assertRunsOnce("gamma", gamma);
+        // sqlite-jdbc unpacks a 1 MB library at each start; a kill -9 used to leave it behind
+        assertThat(unpackedSqliteLibraries()).isEmpty();
+    }
+
+    private List<String> unpackedSqliteLibraries() {
+        try (var files = java.nio.file.Files.list(emperor.root().resolve("state/tmp"))) {
+            return files.map(f -> f.getFileName().toString()).filter(n -> n.startsWith("sqlite-")).toList();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     @Test

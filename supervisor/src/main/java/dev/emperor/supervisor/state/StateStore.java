@@ -17,6 +17,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.sqlite.SQLiteConfig;
 
 /**
@@ -34,6 +36,7 @@ import org.sqlite.SQLiteConfig;
  * all threads of the emperor.
  */
 public final class StateStore implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(StateStore.class);
 
     /** Events kept per vassal; older ones are dropped as new ones arrive. */
     public static final int EVENTS_KEPT_PER_VASSAL = 1000;
@@ -177,6 +180,7 @@ public final class StateStore implements AutoCloseable {
         if (System.getProperty("org.sqlite.tmpdir") == null) {
             System.setProperty("org.sqlite.tmpdir", privateDirectory(dir.resolve("tmp")).toString());
         }
+        Path nativeDir = Path.of(System.getProperty("org.sqlite.tmpdir"));
 
         SQLiteConfig config = new SQLiteConfig();
         config.setBusyTimeout(5000);
@@ -192,6 +196,7 @@ public final class StateStore implements AutoCloseable {
         } catch (SQLException e) {
             throw new IOException("cannot open state database " + file + ": " + e.getMessage(), e);
         }
+        if (nativeDir.startsWith(dir)) removeUnpackedLibraries(nativeDir);
         StateStore store = new StateStore(connection, eventsKept);
         try {
             String mode = store.journalMode();
@@ -206,6 +211,20 @@ public final class StateStore implements AutoCloseable {
             throw e;
         }
         return store;
+    }
+
+    /**
+     * sqlite-jdbc unpacks its 1 MB library under a new name at every start and deletes it only
+     * at a clean JVM exit: after kill -9 the copies piled up and filled a small state
+     * filesystem. Once the library is loaded (the connection is open) the files are not needed
+     * (a mapped library outlives its name), so every copy in our own directory goes now.
+     */
+    private static void removeUnpackedLibraries(Path nativeDir) {
+        try (var files = Files.newDirectoryStream(nativeDir, "sqlite-*")) {
+            for (Path file : files) Files.deleteIfExists(file);
+        } catch (IOException e) {
+            log.warn("cannot remove sqlite-jdbc's unpacked libraries in {}: {}", nativeDir, e.toString());
+        }
     }
 
     private static Path privateDirectory(Path dir) throws IOException {
