@@ -35,6 +35,8 @@ public final class ClientConnections {
     private static final Logger LOG = LoggerFactory.getLogger(ClientConnections.class);
     private static final AttributeKey<Client> CLIENT = AttributeKey.valueOf("emperor.clientConnection");
     private static final long LOG_EVERY = TimeUnit.SECONDS.toNanos(10);
+    private static final long SCAN_EVERY = TimeUnit.MILLISECONDS.toNanos(10);
+    private static final long SCAN_PAUSE = TimeUnit.MILLISECONDS.toNanos(100);
 
     /** What the counters say (since start). */
     public record Counts(int open, long refusedPerClient, long refusedPerSite, long refusedTotal, long shedIdle) {}
@@ -52,6 +54,12 @@ public final class ClientConnections {
     private final LongAdder refusedTotal = new LongAdder();
     private final LongAdder shedIdle = new LongAdder();
     private final AtomicLong lastLog = new AtomicLong(System.nanoTime() - LOG_EVERY);
+    /**
+     * No scan before this (System.nanoTime()): at most one every {@link #SCAN_EVERY}, and none
+     * for {@link #SCAN_PAUSE} after one that found too few idle connections, so a crowd of busy
+     * connections near the total cannot make every accept walk all of them.
+     */
+    private volatile long nextScan = System.nanoTime();
 
     private record SiteClient(String site, ClientKey client) {}
 
@@ -126,7 +134,8 @@ public final class ClientConnections {
      * own loop, and only if it is still idle there.
      */
     private void shedIdle(ConnectionLimits limits) {
-        if (!shedding.tryLock()) {
+        long now = System.nanoTime();
+        if (now - nextScan < 0 || !shedding.tryLock()) {
             return;
         }
         try {
@@ -136,23 +145,27 @@ public final class ClientConnections {
             }
             List<Client> idle = new ArrayList<>();
             for (Client client : sheddable) {
-                if (client.idleSince != 0) {
+                if (client.idleSince != 0 && !client.closing) {
                     idle.add(client);
                 }
             }
             idle.sort(Comparator.comparingLong(c -> c.idleSince));
             for (Client client : idle.subList(0, Math.min(wanted, idle.size()))) {
+                client.closing = true; // later scans pass it over until it is gone
                 client.channel.eventLoop().execute(() -> {
                     if (client.idleSince != 0 && client.channel.isOpen()) {
                         shedIdle.increment();
                         client.channel.close();
+                        logNow();
+                    } else {
+                        client.closing = false; // a request came first: it stays
                     }
                 });
             }
+            nextScan = now + (idle.size() < wanted ? SCAN_PAUSE : SCAN_EVERY);
         } finally {
             shedding.unlock();
         }
-        logNow();
     }
 
     private static <K> boolean acquire(ConcurrentHashMap<K, Integer> counts, K key, int max) {
@@ -198,6 +211,8 @@ public final class ClientConnections {
         private final boolean canShed;
         /** System.nanoTime() when it last became idle (never 0 then); 0 while busy. Read by the shedder. */
         private volatile long idleSince;
+        /** Chosen to be closed as idle; the close is on its way to its event loop. */
+        private volatile boolean closing;
         /** Sites this connection holds a per-client place on; touched on its event loop only. */
         private final List<String> sites = new ArrayList<>(1);
         private final AtomicBoolean released = new AtomicBoolean();
