@@ -146,6 +146,19 @@ class ConnectionLimitsTest {
     }
 
     @Test
+    void newLimitsApplyToConnectionsAcceptedFromThenOnAndLeaveOpenOnesAlone() throws Exception {
+        startProxy(ConnectionLimits.defaults(), 100);
+        RawHttp first = connect("127.0.0.7");
+        RawHttp second = connect("127.0.0.7");
+        assertThat(first.send(get("a.test", "/")).status()).isEqualTo(200);
+        assertThat(second.send(get("a.test", "/")).status()).isEqualTo(200);
+        proxy.useLimits(ProxyOptions.defaults().withConnectionLimits(new ConnectionLimits(1, 64, 1000))); // SIGHUP
+        assertThat(connect("127.0.0.7").closedByPeer()).as("a third connection under the new limit").isTrue();
+        assertThat(second.send(get("a.test", "/")).status()).as("an open connection").isEqualTo(200);
+        assertThat(connect("127.0.0.8").send(get("a.test", "/")).status()).isEqualTo(200);
+    }
+
+    @Test
     void oneClientGetsHalfAPublicPortsConnectionsAtMost() throws Exception {
         startProxy(ConnectionLimits.defaults(), 100);
         PortForwarder forwarder = new PortForwarder(group, proxy.clientConnections());
