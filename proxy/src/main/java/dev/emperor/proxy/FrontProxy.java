@@ -37,6 +37,8 @@ public final class FrontProxy implements AutoCloseable {
     private final EventLoopGroup group;
     private final AccessLog accessLog;
     private final HttpHandlers httpHandlers;
+    /** Every client connection, HTTP, HTTPS and (through {@link #clientConnections}) public ports. */
+    private final ClientConnections clients;
     /** The listeners by the address they were asked for (port 0 stays 0 here), for {@link #listenOn}. */
     private final Map<InetSocketAddress, Channel> httpByAddress = new LinkedHashMap<>();
     private final Map<InetSocketAddress, Channel> httpsByAddress = new LinkedHashMap<>();
@@ -52,6 +54,7 @@ public final class FrontProxy implements AutoCloseable {
         this.options = Objects.requireNonNull(options, "options");
         this.group = Objects.requireNonNull(group, "group");
         this.accessLog = new AccessLog(accessLogs);
+        this.clients = new ClientConnections(options.connections());
         this.httpHandlers = new HttpHandlers(options, () -> sites, Objects.requireNonNull(acme, "acme"), accessLog);
     }
 
@@ -62,6 +65,15 @@ public final class FrontProxy implements AutoCloseable {
      */
     public void useLimits(ProxyOptions options) {
         httpHandlers.useOptions(options);
+        clients.use(options.connections());
+    }
+
+    /**
+     * The connection counts and limits shared by HTTP, HTTPS and the public ports: give it to
+     * the {@link dev.emperor.proxy.l4.PortForwarder} so a client's connections count together.
+     */
+    public ClientConnections clientConnections() {
+        return clients;
     }
 
     /** Where the per-tenant access logs go and when they are rotated, from now on (SIGHUP). */
@@ -153,6 +165,10 @@ public final class FrontProxy implements AutoCloseable {
                 .childHandler(new ChannelInitializer<EpollSocketChannel>() {
                     @Override
                     protected void initChannel(EpollSocketChannel channel) {
+                        if (clients.admit(channel, true) == null) {
+                            channel.close(); // over a connection limit: closed before a byte is read
+                            return;
+                        }
                         setUp.accept(channel);
                     }
                 });

@@ -11,10 +11,12 @@ import dev.emperor.proxy.ProxyOptions;
 import dev.emperor.proxy.acme.PendingChallenges;
 import dev.emperor.proxy.http.AccessLog;
 import dev.emperor.proxy.l4.PortAllocator;
+import dev.emperor.proxy.ConnectionLimits;
 import dev.emperor.proxy.l4.PortForwarder;
 import dev.emperor.proxy.tls.CertificateRefused;
 import dev.emperor.proxy.tls.CertificateStore;
 import dev.emperor.proxy.tls.TlsFrontend;
+import dev.emperor.supervisor.config.ClientLimits;
 import dev.emperor.supervisor.config.ConfigError;
 import dev.emperor.supervisor.config.ProxySettings;
 import dev.emperor.supervisor.state.SqlitePortLedger;
@@ -189,10 +191,11 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         }
         PendingChallenges challenges = new PendingChallenges();
         ProxyOptions options = settings.clientLimits().applyTo(ProxyOptions.defaults().withHttpListen(settings.httpListen()));
+        logConnectionLimits(settings.clientLimits());
         frontProxy = new FrontProxy(options, proxyLoops, challenges, accessLogs(config));
         FrontProxy proxy = frontProxy;
         frontProxy.start();
-        forwarder = new PortForwarder(proxyLoops);
+        forwarder = new PortForwarder(proxyLoops, frontProxy.clientConnections());
         PortAllocator allocator = new PortAllocator(settings.portLow(), settings.portHigh(), new SqlitePortLedger(store));
         routes = new TenantRoutes(frontProxy, certificates, allocator, forwarder, store,
                 config.runDir().resolve("vassals"), network::addressOf);
@@ -207,6 +210,21 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         launcher.setLiveSettingsListener(routes);
         log.info("front proxy: http {}, https {}, public ports {}", frontProxy.httpAddresses(),
                 frontProxy.httpsAddresses(), allocator.range());
+    }
+
+    /**
+     * Says how many client connections the proxy will hold, and why: max-connections above what
+     * the open-file limit carries is lowered to it (more would end in failed accepts and spawns).
+     */
+    private void logConnectionLimits(ClientLimits limits) {
+        long fdLimit = ConnectionLimits.openFileLimit();
+        ConnectionLimits applied = limits.connectionLimits(fdLimit);
+        if (limits.maxConnections() > applied.total()) {
+            log.warn("{}: max-connections {} is more than the open-file limit {} carries; using {} (raise LimitNOFILE)",
+                    configFile, limits.maxConnections(), fdLimit, applied.total());
+        }
+        log.info("front proxy: at most {} client connections (open-file limit {}), {} per client address, {} per client"
+                + " and site", applied.total(), fdLimit, applied.perClient(), applied.perClientPerSite());
     }
 
     /** The tenant certificate store of these settings, with the platform certificate (tls-cert) if given. */
@@ -439,6 +457,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
             if (frontProxy != null) {
                 frontProxy.useAccessLogs(accessLogs(config));
                 frontProxy.useLimits(config.proxy().clientLimits().applyTo(ProxyOptions.defaults()));
+                logConnectionLimits(config.proxy().clientLimits());
             }
             acme.settingsChanged();
             network.setRules(fresh.firewall());

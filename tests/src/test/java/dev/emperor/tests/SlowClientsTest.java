@@ -49,7 +49,13 @@ class SlowClientsTest {
 
     @BeforeAll
     void startTwoSites() throws IOException {
+        // All 300 attack connections come from 127.0.0.1: the per-address connection limits
+        // would cut most of them off at once (ProxyConnectionLimitsTest); here the slow-client
+        // limits must, so the address may hold them all (shop's max-connections too: one
+        // address gets at most half of a site's).
         emperor = new EmperorProcess()
+                .set("client-max-connections", "1000")
+                .set("client-max-connections-per-site", "1000")
                 .set("client-header-timeout", HEADER_TIMEOUT_SECONDS + "s")
                 .set("client-min-rate", String.valueOf(MIN_RATE))
                 .set("client-rate-grace", RATE_GRACE_SECONDS + "s");
@@ -57,7 +63,7 @@ class SlowClientsTest {
         emperor.start();
         hosts = emperor.root().resolve("hosts");
         Files.writeString(hosts, "127.0.0.1 localhost shop.test blog.test\n");
-        TenantWebApp.tenant(emperor, "shop", "domain = shop.test");
+        TenantWebApp.tenant(emperor, "shop", "domain = shop.test", "max-connections = 1000");
         TenantWebApp.tenant(emperor, "blog", "domain = blog.test");
         for (String name : List.of("shop", "blog")) {
             emperor.waitForRunning(name);

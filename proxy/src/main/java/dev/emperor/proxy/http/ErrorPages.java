@@ -58,6 +58,7 @@ final class ErrorPages {
             case 408 -> "The request was sent too slowly.";
             case 413 -> "The request body is too large.";
             case 414 -> "The request line is too long.";
+            case 429 -> "Too many connections from your address. Please try again later.";
             case 431 -> "The request headers are too large.";
             case 502 -> "The site is not reachable right now.";
             case 503 -> "The site is unavailable right now. Please try again later.";

@@ -18,7 +18,8 @@ import java.util.Map;
 
 /**
  * Request header rewriting from client to tenant: hop-by-hop headers stop at the proxy, the
- * X-Forwarded-* set is the proxy's own (a client's values are dropped, never trusted), and
+ * X-Forwarded-* set is the proxy's own (a client's values are dropped, never trusted, and so
+ * are names with '_', which apps read as the same headers: {@link #hasUnderscore}), and
  * the request leaves with exactly one framing the proxy chose itself. (Responses:
  * {@link ResponseHead}.)
  *
@@ -73,7 +74,7 @@ final class ForwardedHeaders {
      * proxy, see {@link #upstreamChunked}), or no body at all.
      */
     static ByteBuf upstreamHead(ByteBufAllocator alloc, HttpRequest request, String clientIp, boolean overTls,
-                                boolean webSocket) {
+                                boolean webSocket, boolean underscoresAllowed) {
         HttpHeaders in = request.headers();
         List<String> named = connectionNamed(in);
         HeadBytes out = HeadBytes.start();
@@ -82,7 +83,7 @@ final class ForwardedHeaders {
             Map.Entry<CharSequence, CharSequence> header = it.next();
             CharSequence name = header.getKey();
             if (!isOneOf(name, HOP_BY_HOP) && !isOneOf(name, NOT_FORWARDED) && !isHttp2Internal(name)
-                    && !isNamed(name, named)) {
+                    && !isNamed(name, named) && (underscoresAllowed || !hasUnderscore(name))) {
                 field(out, name, header.getValue());
             }
         }
@@ -150,6 +151,21 @@ final class ForwardedHeaders {
     private static boolean isNamed(CharSequence name, List<String> named) {
         for (int i = 0; i < named.size(); i++) {
             if (AsciiString.contentEqualsIgnoreCase(name, named.get(i))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * CGI, PHP, WSGI and Rack turn both '-' and '_' into '_' ({@code HTTP_X_FORWARDED_FOR}), so
+     * a client's {@code X_Forwarded_For} would reach the app under the name of the proxy's own
+     * header, and often ahead of it. Like nginx ({@code underscores_in_headers off}) such names
+     * are dropped unless the operator allows them.
+     */
+    static boolean hasUnderscore(CharSequence name) {
+        for (int i = 0; i < name.length(); i++) {
+            if (name.charAt(i) == '_') {
                 return true;
             }
         }

@@ -1,5 +1,6 @@
 package dev.emperor.proxy.http;
 
+import dev.emperor.proxy.ClientConnections;
 import dev.emperor.proxy.Upstream;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -64,6 +65,8 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
     /** Told when a relayed HTTP/1.1 response has been written whole; the gate is null for HTTP/2. */
     private final AccessLogHandler accessLog;
     private final PipeliningGate gate;
+    /** Request header names with '_' go on to the app (see {@link ForwardedHeaders#hasUnderscore}). */
+    private final boolean underscoresAllowed;
     private ChannelHandlerContext ctx;
     private Exchange current;
     /** The client's address as text, worked out once per connection. */
@@ -80,13 +83,14 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
     private ScheduledFuture<?> responseTimer;
 
     Forwarder(UpstreamPool pool, boolean overTls, boolean http2Stream, List<String> httpHandlerNames,
-              AccessLogHandler accessLog, PipeliningGate gate) {
+              AccessLogHandler accessLog, PipeliningGate gate, boolean underscoresAllowed) {
         this.pool = pool;
         this.overTls = overTls;
         this.http2Stream = http2Stream;
         this.httpHandlerNames = httpHandlerNames;
         this.accessLog = accessLog;
         this.gate = gate;
+        this.underscoresAllowed = underscoresAllowed;
     }
 
     @Override
@@ -284,7 +288,8 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
                 clientIp = AccessLogHandler.clientIp(ctx.channel());
             }
             // Void promises: nothing waits on these writes; a failure closes the connection.
-            upstream.write(ForwardedHeaders.upstreamHead(upstream.alloc(), request, clientIp, overTls, webSocket),
+            upstream.write(ForwardedHeaders.upstreamHead(upstream.alloc(), request, clientIp, overTls, webSocket,
+                    underscoresAllowed),
                     upstream.voidPromise());
             if (request instanceof LastHttpContent whole) {
                 whole.release(); // an HTTP/2 request that came whole: its body is empty
@@ -613,6 +618,10 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
             ctx.writeAndFlush(head.encodeSwitch(ctx.alloc()));
             relayedResponseWritten(101, 0);
             Channel client = ctx.channel();
+            ClientConnections.Client counted = ClientConnections.of(client);
+            if (counted != null) {
+                counted.busy(); // a WebSocket is never an idle keep-alive connection
+            }
 
             ChannelPipeline up = upstream.pipeline();
             up.addLast("raw", new RawRelay(client));

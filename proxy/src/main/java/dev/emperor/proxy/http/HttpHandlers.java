@@ -1,10 +1,13 @@
 package dev.emperor.proxy.http;
 
 import dev.emperor.proxy.AcmeChallenges;
+import dev.emperor.proxy.ClientConnections;
 import dev.emperor.proxy.ProxyOptions;
 import dev.emperor.proxy.SiteTable;
 import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.http2.Http2ConnectionAdapter;
 import io.netty.handler.codec.http2.Http2FrameCodec;
+import io.netty.handler.codec.http2.Http2Stream;
 import java.util.List;
 import java.util.function.Supplier;
 
@@ -70,14 +73,15 @@ public final class HttpHandlers {
                     .addLast("encoder", new ResponseWriter());
         }
         p.addLast("guard", new RequestGuard(http2Stream));
-        PipeliningGate gate = http2Stream ? null : new PipeliningGate();
+        PipeliningGate gate = http2Stream ? null : new PipeliningGate(ClientConnections.of(p.channel()));
         if (gate != null) {
             p.addLast("gate", gate);
         }
         AccessLogHandler log = new AccessLogHandler(accessLog);
         p.addLast("accessLog", log)
                 .addLast("router", new SiteRouter(sites, acme, connections, overTls, http2Stream, log))
-                .addLast("forwarder", new Forwarder(pool, overTls, http2Stream, HTTP1_NAMES, log, gate));
+                .addLast("forwarder", new Forwarder(pool, overTls, http2Stream, HTTP1_NAMES, log, gate,
+                        options.underscoresInHeaders()));
     }
 
     /**
@@ -89,6 +93,24 @@ public final class HttpHandlers {
         ProxyOptions options = this.options;
         connection.addFirst("idleClose", new IdleCloser(options.idleTimeout().toNanos()));
         addRateGuard(connection, options);
+        ClientConnections.Client client = ClientConnections.of(connection.channel());
+        Http2FrameCodec http2 = connection.get(Http2FrameCodec.class);
+        if (client != null) {
+            // Idle (may be closed when connections run short) while no stream is open.
+            http2.connection().addListener(new Http2ConnectionAdapter() {
+                @Override
+                public void onStreamActive(Http2Stream stream) {
+                    client.busy();
+                }
+
+                @Override
+                public void onStreamClosed(Http2Stream stream) {
+                    if (http2.connection().numActiveStreams() == 0) {
+                        client.idle();
+                    }
+                }
+            });
+        }
         if (options.minDataRate() > 0) {
             // Right after the codec: it sees the stream WINDOW_UPDATEs the multiplexer swallows.
             Http2FrameCodec codec = connection.get(Http2FrameCodec.class);

@@ -1,5 +1,6 @@
 package dev.emperor.proxy.http;
 
+import dev.emperor.proxy.ClientConnections;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
@@ -17,12 +18,18 @@ import java.util.ArrayDeque;
 final class PipeliningGate extends ChannelDuplexHandler {
 
     private final ArrayDeque<Object> waiting = new ArrayDeque<>();
+    /** Told when the connection is between requests (it may then be closed to make room); may be null. */
+    private final ClientConnections.Client client;
     private boolean busy;
     private boolean requestRead;
     private boolean responseWritten;
     private ChannelHandlerContext ctx;
     /** Allocated once: it runs after every response. */
     private final Runnable releaseNext = () -> next(ctx);
+
+    PipeliningGate(ClientConnections.Client client) {
+        this.client = client;
+    }
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
@@ -41,6 +48,9 @@ final class PipeliningGate extends ChannelDuplexHandler {
 
     private void pass(ChannelHandlerContext ctx, Object msg) {
         if (msg instanceof HttpRequest) {
+            if (!busy && client != null) {
+                client.busy();
+            }
             busy = true;
             requestRead = false;
             responseWritten = false;
@@ -64,6 +74,9 @@ final class PipeliningGate extends ChannelDuplexHandler {
         responseWritten = true;
         if (requestRead && waiting.isEmpty()) {
             busy = false; // nothing waits (so reading was never paused): open the gate now
+            if (client != null) {
+                client.idle();
+            }
         } else if (requestRead) {
             // Release the next request after this write has gone through, not inside it.
             ctx.executor().execute(releaseNext);
@@ -85,6 +98,9 @@ final class PipeliningGate extends ChannelDuplexHandler {
         busy = false;
         while (!waiting.isEmpty() && !(busy && waiting.peek() instanceof HttpRequest)) {
             pass(ctx, waiting.poll());
+        }
+        if (!busy && client != null) {
+            client.idle();
         }
         if (waiting.isEmpty()) {
             ReadPauses.resume(ctx.channel(), ReadPauses.PIPELINED);

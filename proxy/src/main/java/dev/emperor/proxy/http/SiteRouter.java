@@ -1,6 +1,7 @@
 package dev.emperor.proxy.http;
 
 import dev.emperor.proxy.AcmeChallenges;
+import dev.emperor.proxy.ClientConnections;
 import dev.emperor.proxy.SiteTable;
 import dev.emperor.proxy.TenantSite;
 import dev.emperor.proxy.Upstream;
@@ -23,7 +24,7 @@ import java.util.function.Supplier;
 
 /**
  * Decides what happens to each request: ACME challenge answers first, then Host → tenant,
- * then the tenant's switches (HTTPS redirect, connection limit, maintenance, body size).
+ * then the tenant's switches (HTTPS redirect, connection limits, maintenance, body size).
  * Requests it answers itself never reach the forwarder; their bodies are read and dropped.
  */
 final class SiteRouter extends ChannelInboundHandlerAdapter {
@@ -122,8 +123,9 @@ final class SiteRouter extends ChannelInboundHandlerAdapter {
             answer(ctx, request, redirect);
             return null;
         }
-        if (!holdSlot(site)) {
-            answer(ctx, request, ErrorPages.page(HttpResponseStatus.SERVICE_UNAVAILABLE), true);
+        HttpResponseStatus full = holdSlot(ctx, site);
+        if (full != null) {
+            answer(ctx, request, ErrorPages.page(full), true);
             return null;
         }
         Upstream upstream = site.app();
@@ -144,20 +146,29 @@ final class SiteRouter extends ChannelInboundHandlerAdapter {
         return new Routed(request, site, upstream);
     }
 
-    /** Moves this connection's slot to the site's tenant; false if that tenant is full. */
-    private boolean holdSlot(TenantSite site) {
+    /**
+     * Moves this connection's slot to the site's tenant: null, or 429 if this client already
+     * holds its share of the site's connections (one client must never fill a site alone:
+     * it used to take all 512 with idle keep-alive connections, and everyone else got 503),
+     * or 503 if the tenant is full.
+     */
+    private HttpResponseStatus holdSlot(ChannelHandlerContext ctx, TenantSite site) {
         if (site.tenant().equals(slotTenant)) {
-            return true;
+            return null;
+        }
+        ClientConnections.Client client = ClientConnections.of(ctx.channel());
+        if (client != null && !client.holdSite(site.tenant(), site.maxConnections(), !http2Stream)) {
+            return HttpResponseStatus.TOO_MANY_REQUESTS;
         }
         if (slotTenant != null) {
             connections.release(slotTenant);
             slotTenant = null;
         }
         if (!connections.tryAcquire(site.tenant(), site.maxConnections())) {
-            return false;
+            return HttpResponseStatus.SERVICE_UNAVAILABLE;
         }
         slotTenant = site.tenant();
-        return true;
+        return null;
     }
 
     private void answer(ChannelHandlerContext ctx, HttpRequest request, FullHttpResponse response) {

@@ -18,6 +18,8 @@ final class Forward {
     final String tenant;
     final String service;
     final int publicPort;
+    /** What the per-client-and-site limit calls this port. */
+    final String siteName;
     volatile Upstream upstream;
     volatile ForwardOptions options;
     /** The listening channel; set once bound. */
@@ -35,6 +37,7 @@ final class Forward {
         this.tenant = tenant;
         this.service = service;
         this.publicPort = publicPort;
+        this.siteName = tenant + "/" + service + ":" + publicPort;
         this.upstream = upstream;
         this.options = options;
     }
@@ -48,6 +51,13 @@ final class Forward {
         }
         accepted.increment();
         return true;
+    }
+
+    /** Admitted here, then refused by a client limit: counted as refused instead. */
+    void refusedAfterAdmit() {
+        open.decrementAndGet();
+        accepted.decrement();
+        refused.increment();
     }
 
     ForwardStats stats() {

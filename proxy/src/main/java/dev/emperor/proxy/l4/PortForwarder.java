@@ -1,5 +1,7 @@
 package dev.emperor.proxy.l4;
 
+import dev.emperor.proxy.ClientConnections;
+import dev.emperor.proxy.ConnectionLimits;
 import dev.emperor.proxy.Upstream;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelConfig;
@@ -33,11 +35,22 @@ public final class PortForwarder implements AutoCloseable {
     private record Key(String tenant, String service) {}
 
     private final EventLoopGroup group;
+    private final ClientConnections clients;
     private final Map<Key, Forward> forwards = new ConcurrentHashMap<>();
 
-    /** @param group an epoll group ({@code MultiThreadIoEventLoopGroup(EpollIoHandler.newFactory())}); not closed here */
+    /** A forwarder whose clients are counted on their own, with the default limits (tests, tools). */
     public PortForwarder(EventLoopGroup group) {
+        this(group, new ClientConnections(ConnectionLimits.defaults()));
+    }
+
+    /**
+     * @param group   an epoll group ({@code MultiThreadIoEventLoopGroup(EpollIoHandler.newFactory())}); not closed here
+     * @param clients the front proxy's ({@link dev.emperor.proxy.FrontProxy#clientConnections}), so that a
+     *                client's connections to public ports and web sites count together
+     */
+    public PortForwarder(EventLoopGroup group, ClientConnections clients) {
         this.group = Objects.requireNonNull(group, "group");
+        this.clients = Objects.requireNonNull(clients, "clients");
     }
 
     /**
@@ -72,7 +85,7 @@ public final class PortForwarder implements AutoCloseable {
         EpollServerSocketChannel listener = new EpollServerSocketChannel();
         listener.config().setReuseAddress(true); // rebind at once after an emperor restart
         listener.config().setBacklog(1024);
-        listener.pipeline().addLast(new Accept(forward, group));
+        listener.pipeline().addLast(new Accept(forward, group, clients));
         ChannelFuture bound = group.register(listener).awaitUninterruptibly();
         if (bound.isSuccess()) {
             bound = listener.bind(address).awaitUninterruptibly();
@@ -137,12 +150,14 @@ public final class PortForwarder implements AutoCloseable {
     private static final class Accept extends ChannelInboundHandlerAdapter implements ChannelFutureListener {
         private final Forward forward;
         private final EventLoopGroup group;
+        private final ClientConnections clients;
         /** Counts a client out when it closes (one listener for every client of the forward). */
         private final ChannelFutureListener closed;
 
-        Accept(Forward forward, EventLoopGroup group) {
+        Accept(Forward forward, EventLoopGroup group, ClientConnections clients) {
             this.forward = forward;
             this.group = group;
+            this.clients = clients;
             this.closed = done -> forward.open.decrementAndGet();
         }
 
@@ -150,6 +165,16 @@ public final class PortForwarder implements AutoCloseable {
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             Channel client = (Channel) msg;
             if (!forward.admit()) {
+                client.unsafe().closeForcibly();
+                return;
+            }
+            // Counted with the client's web connections; one client gets at most its share of the port.
+            ClientConnections.Client counted = clients.admit(client, false);
+            if (counted == null || !counted.holdSite(forward.siteName, forward.options.maxConnections(), true)) {
+                if (counted != null) {
+                    counted.release(); // not registered yet: its close would not count it out
+                }
+                forward.refusedAfterAdmit();
                 client.unsafe().closeForcibly();
                 return;
             }

@@ -1,6 +1,7 @@
 package dev.emperor.proxy.bench;
 
 import dev.emperor.proxy.AcmeChallenges;
+import dev.emperor.proxy.ConnectionLimits;
 import dev.emperor.proxy.FrontProxy;
 import dev.emperor.proxy.ProxyOptions;
 import dev.emperor.proxy.TenantSite;
@@ -49,8 +50,11 @@ public final class StandaloneProxy {
         Path work = Path.of(args[5]);
 
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(loops, EpollIoHandler.newFactory());
+        // One load generator on one address: per-client limits would only measure themselves.
         ProxyOptions options = ProxyOptions.defaults()
-                .withHttpListen(List.of(new InetSocketAddress("127.0.0.1", httpPort)));
+                .withHttpListen(List.of(new InetSocketAddress("127.0.0.1", httpPort)))
+                .withConnectionLimits(new ConnectionLimits(1_000_000, 1_000_000,
+                        ConnectionLimits.totalFor(ConnectionLimits.openFileLimit())));
         FrontProxy proxy = new FrontProxy(options, group, AcmeChallenges.NONE, work.resolve("access-logs"));
         TenantSite site = new TenantSite("bench", List.of(domain, "*." + domain), upstream, null,
                 false, false, 1L << 30, 1_000_000);

@@ -150,6 +150,28 @@ class FrontProxyTest {
     }
 
     @Test
+    void headerNamesWithUnderscoresNeverReachTheAppUnlessAllowed() throws Exception {
+        // CGI/PHP/WSGI read X_Forwarded_For as HTTP_X_FORWARDED_FOR: the proxy's own header.
+        String attack = "GET /h HTTP/1.1\r\nHost: shop.test\r\nX_Forwarded_For: 6.6.6.6\r\nX-Real_IP: 6.6.6.6\r\n"
+                + "X-Forwarded_Proto: https\r\n\r\n";
+        try (RawHttp http = new RawHttp(port)) {
+            String body = http.send(attack).body();
+            assertThat(body).contains("h.x-forwarded-for=127.0.0.1\n", "h.x-real-ip=127.0.0.1\n",
+                    "h.x-forwarded-proto=http\n");
+            assertThat(body).doesNotContain("6.6.6.6", "_", "https");
+        }
+        ProxyOptions allowing = ProxyOptions.defaults().withMaxHeaderBytes(8192)
+                .withTimeouts(Duration.ofMillis(800), Duration.ofSeconds(30), Duration.ofSeconds(2), Duration.ofSeconds(2))
+                .withUnderscoresInHeaders(true);
+        proxy.useLimits(allowing);
+        try (RawHttp http = new RawHttp(port)) {
+            assertThat(http.send(attack).body()).contains("h.x_forwarded_for=6.6.6.6\n", "h.x-forwarded-for=127.0.0.1\n");
+        } finally {
+            proxy.useLimits(allowing.withUnderscoresInHeaders(false));
+        }
+    }
+
+    @Test
     void keepAliveReusesUpstreamConnections() throws Exception {
         Backends.Tcp backend = new Backends.Tcp("pooled");
         try {
@@ -274,7 +296,8 @@ class FrontProxyTest {
 
     @Test
     void tenantConnectionLimitGives503() throws Exception {
-        try (RawHttp first = new RawHttp(port); RawHttp second = new RawHttp(port)) {
+        // From two client addresses: one address alone gets 429 first (ConnectionLimitsTest).
+        try (RawHttp first = new RawHttp(port); RawHttp second = new RawHttp("127.0.0.2", port)) {
             assertThat(first.send("GET / HTTP/1.1\r\nHost: single.test\r\n\r\n").status()).isEqualTo(200);
             assertThat(second.send("GET / HTTP/1.1\r\nHost: single.test\r\n\r\n").status()).isEqualTo(503);
         }

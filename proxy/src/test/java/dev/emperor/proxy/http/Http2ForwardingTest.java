@@ -53,6 +53,15 @@ class Http2ForwardingTest {
             assertThat(echo.waitFor()).as(headers).isZero();
             assertThat(headers).contains("backend=h2app", "h.x-forwarded-proto=https", "h.host=h2.test");
             assertThat(headers.lines()).noneMatch(line -> line.startsWith("h.x-http2-"));
+
+            // Names with '_' stop at the proxy over HTTP/2 as well (apps read them as X-Forwarded-For).
+            Process underscores = new ProcessBuilder("curl", "-sS", "-k", "--http2", "-H", "X_Forwarded_For: 6.6.6.6",
+                    "-H", "X-Real_IP: 6.6.6.6", "--resolve", "h2.test:" + port + ":127.0.0.1",
+                    "https://h2.test:" + port + "/headers").redirectErrorStream(true).start();
+            String seen = new String(underscores.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(underscores.waitFor()).as(seen).isZero();
+            assertThat(seen).contains("h.x-forwarded-for=127.0.0.1\n", "h.x-real-ip=127.0.0.1\n")
+                    .doesNotContain("6.6.6.6");
         }
     }
 

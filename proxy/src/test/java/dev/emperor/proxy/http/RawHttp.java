@@ -26,7 +26,12 @@ final class RawHttp implements AutoCloseable {
     final OutputStream out;
 
     RawHttp(int port) throws IOException {
-        socket = new Socket("127.0.0.1", port);
+        this("127.0.0.1", port);
+    }
+
+    /** From {@code localAddress} (another 127.0.0.x is another client to the proxy's limits). */
+    RawHttp(String localAddress, int port) throws IOException {
+        socket = new Socket("127.0.0.1", port, java.net.InetAddress.getByName(localAddress), 0);
         socket.setSoTimeout(10_000);
         in = new BufferedInputStream(socket.getInputStream());
         out = socket.getOutputStream();

@@ -1,5 +1,7 @@
 package dev.emperor.proxy.l4;
 
+import dev.emperor.proxy.ClientConnections;
+import dev.emperor.proxy.ConnectionLimits;
 import dev.emperor.proxy.Upstream;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -18,7 +20,9 @@ public final class ForwardMain {
     public static void main(String[] args) throws Exception {
         int threads = Integer.parseInt(args[0]);
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(threads, EpollIoHandler.newFactory());
-        PortForwarder forwarder = new PortForwarder(group);
+        // One load generator on one address: per-client limits would only measure themselves.
+        PortForwarder forwarder = new PortForwarder(group, new ClientConnections(new ConnectionLimits(1_000_000,
+                1_000_000, ConnectionLimits.totalFor(ConnectionLimits.openFileLimit()))));
         ForwardOptions options = ForwardOptions.tcp().withBindAddress("127.0.0.1").withMaxConnections(100_000);
         for (int i = 1; i < args.length; i++) {
             String[] portAndUpstream = args[i].split("=", 2);

@@ -67,6 +67,12 @@ class PortForwarderTest {
         return s;
     }
 
+    private static Socket connectFrom(String source, int port) throws IOException {
+        Socket s = new Socket(InetAddress.getLoopbackAddress(), port, InetAddress.getByName(source), 0);
+        s.setSoTimeout(10_000);
+        return s;
+    }
+
     /** Sends {@code text}, ends the output, returns everything the other end sent back. */
     private static String exchange(int port, String text) throws IOException {
         try (Socket s = connect(port)) {
@@ -219,10 +225,11 @@ class PortForwarderTest {
     void connectionsBeyondTheLimitAreClosedOnAccept() throws Exception {
         try (Backend echo = Backend.tcp(Backend.ECHO)) {
             int port = open(echo.upstream(), ForwardOptions.tcp().withMaxConnections(2));
-            try (Socket a = connect(port); Socket b = connect(port)) {
+            // From three addresses: one address alone gets half a port's connections at most.
+            try (Socket a = connect(port); Socket b = connectFrom("127.0.0.2", port)) {
                 roundTrip(a, "a");
                 roundTrip(b, "b");
-                try (Socket c = connect(port)) {
+                try (Socket c = connectFrom("127.0.0.3", port)) {
                     assertThat(c.getInputStream().read()).isEqualTo(-1);
                 }
                 assertThat(forwarder.stats("shop", "db").orElseThrow().openConnections()).isEqualTo(2);

@@ -122,7 +122,8 @@ public record EmperorConfig(
             FIREWALL_OUT, FIREWALL_IN, HOST_ALLOW, "cron-timezone",
             "http-listen", "https-listen", "platform-domain", "tls-cert", "tls-key", "cert-dir", "port-range",
             "access-log-dir", "acme-directory", "acme-email", "acme-ca-trust", "acme-renew-days", "acme-auto",
-            "client-header-timeout", "client-idle-timeout", "client-min-rate", "client-rate-grace", "upstream-timeout");
+            "client-header-timeout", "client-idle-timeout", "client-min-rate", "client-rate-grace", "upstream-timeout",
+            "client-max-connections", "client-max-connections-per-site", "max-connections", "underscores-in-headers");
 
     private static final Pattern UID_RANGE = Pattern.compile("(\\d{1,10})\\s*-\\s*(\\d{1,10})");
     /** An interface name that is also a valid nftables table suffix. */
@@ -316,7 +317,19 @@ public record EmperorConfig(
                     value("client-idle-timeout", d.idleTimeout(), e -> duration(e, atLeast)),
                     value("client-min-rate", d.minRate(), e -> size(e, 0)),
                     value("client-rate-grace", d.rateGrace(), e -> duration(e, atLeast)),
-                    value("upstream-timeout", d.upstreamTimeout(), e -> duration(e, atLeast)));
+                    value("upstream-timeout", d.upstreamTimeout(), e -> duration(e, atLeast)),
+                    value("client-max-connections", d.maxPerClient(), this::connectionCount),
+                    value("client-max-connections-per-site", d.maxPerClientPerSite(), this::connectionCount),
+                    value("max-connections", d.maxConnections(), this::connectionCount),
+                    value("underscores-in-headers", d.underscoresInHeaders(), this::yesNo));
+        }
+
+        private int connectionCount(IniDocument.Entry entry) throws ConfigError {
+            String value = entry.value();
+            if (!value.matches("\\d{1,7}") || Integer.parseInt(value) < 1 || Integer.parseInt(value) > 1_000_000) {
+                throw error(entry, "bad number of connections " + ConfigError.quote(value) + ": expected 1 to 1000000");
+            }
+            return Integer.parseInt(value);
         }
 
         /** {@code off}, or comma-separated {@code ADDRESS:PORT} with a literal IPv4 or [IPv6] address. */

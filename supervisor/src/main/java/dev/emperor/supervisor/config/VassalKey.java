@@ -60,7 +60,7 @@ public enum VassalKey {
     MAX_BODY("max-body", Arity.ONCE, JsonType.NUMBER, "10M",
             "Largest request body the proxy forwards (size); a larger one gets 413."),
     MAX_CONNECTIONS("max-connections", Arity.ONCE, JsonType.NUMBER, "512",
-            "Most client connections to the site at once, 1 to 1000000; more get 503."),
+            "Most client connections to the site at once, 1 to 1000000; more get 503. One client address gets at most half of them (and at most emperor.ini's `client-max-connections-per-site`); its next request gets 429."),
     CRON("cron", Arity.REPEATED, JsonType.STRING, "none",
             "A job run inside the tenant, as the tenant, output to its log: `MIN HOUR MDAY MONTH WDAY COMMAND` in uWSGI's form (`-1` = any, `-N` = every N) or crontab's (`*`, lists, ranges, steps, names), or `@daily COMMAND` etc.; see Cron jobs below."),
     CRON_TIMEOUT("cron-timeout", Arity.ONCE, JsonType.STRING, "1h",

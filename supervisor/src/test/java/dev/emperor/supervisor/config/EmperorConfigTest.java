@@ -237,6 +237,34 @@ class EmperorConfigTest {
     }
 
     @Test
+    void connectionLimitsAndUnderscoresAreReadAndTheTotalStaysBelowTheOpenFileLimit() throws Exception {
+        ClientLimits defaults = load("").proxy().clientLimits();
+        assertThat(defaults.connectionLimits(1_048_576))
+                .isEqualTo(new dev.emperor.proxy.ConnectionLimits(256, 64, (1_048_576 - 131_072) / 2));
+        assertThat(defaults.underscoresInHeaders()).isFalse();
+        ClientLimits limits = load("""
+                [emperor]
+                client-max-connections = 100
+                client-max-connections-per-site = 10
+                max-connections = 50000
+                underscores-in-headers = true
+                """).proxy().clientLimits();
+        // 50000 fits under 1 Mi descriptors; under 65536 only (65536 - 8192) / 2 = 28672 do
+        assertThat(limits.connectionLimits(1_048_576)).isEqualTo(new dev.emperor.proxy.ConnectionLimits(100, 10, 50000));
+        assertThat(limits.connectionLimits(65_536).total()).isEqualTo(28_672);
+        dev.emperor.proxy.ProxyOptions options = limits.applyTo(dev.emperor.proxy.ProxyOptions.defaults(), 1_048_576);
+        assertThat(options.underscoresInHeaders()).isTrue();
+        assertThat(options.connections().perClient()).isEqualTo(100);
+        assertThatThrownBy(() -> load("[emperor]\nclient-max-connections = 0\n"))
+                .hasMessageContaining("emperor.ini:2").hasMessageContaining("client-max-connections")
+                .hasMessageContaining("expected 1 to 1000000");
+        assertThatThrownBy(() -> load("[emperor]\nmax-connections = lots\n"))
+                .hasMessageContaining("max-connections").hasMessageContaining("bad number of connections 'lots'");
+        assertThatThrownBy(() -> load("[emperor]\nunderscores-in-headers = maybe\n"))
+                .hasMessageContaining("underscores-in-headers").hasMessageContaining("expected true or false");
+    }
+
+    @Test
     void badClientLimitsNameTheirLineAndKey() {
         assertThatThrownBy(() -> load("[emperor]\n\nclient-header-timeout = soon\n"))
                 .hasMessageContaining("emperor.ini:3").hasMessageContaining("client-header-timeout")
