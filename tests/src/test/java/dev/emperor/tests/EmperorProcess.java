@@ -89,12 +89,20 @@ public final class EmperorProcess implements AutoCloseable {
     private final int httpPort;
     private final int httpsPort;
 
-    /** A port nothing listens on now (the kernel's pick for a port-0 bind). */
+    /**
+     * A port nothing listens on now, from 10000-19999: below the kernel's ephemeral ports
+     * (32768-60999), which any outgoing connection may take between this check and the
+     * daemon's bind (a port-0 pick comes from there), and below the public port ranges.
+     */
     public static int freePort() {
-        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        for (int attempt = 0; ; attempt++) {
+            int port = 10000 + ThreadLocalRandom.current().nextInt(10000);
+            try (java.net.ServerSocket s = new java.net.ServerSocket()) {
+                s.bind(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), port), 1);
+                return port;
+            } catch (IOException taken) {
+                if (attempt > 1000) throw new UncheckedIOException(taken);
+            }
         }
     }
 

@@ -195,6 +195,18 @@ class IsolationTest {
     }
 
     @Test
+    void anOomKillOfTheMainPayloadIsReportedAsOne() {
+        emperor.vassal("hog", "exec = python3 -c \"b = b'x' * (200 << 20)\"", "distro = bookworm", "memory = 64M");
+        emperor.waitFor("the payload's OOM kill to be recorded", Duration.ofSeconds(60),
+                () -> emperor.command("events", "hog").out().contains("killed by the OOM killer"),
+                () -> "events: " + emperor.command("events", "hog").out() + "\nstatus: " + emperor.status("hog"));
+        JsonNode hog = emperor.statusOf("hog");
+        assertThat(hog.path("oomKills").asLong()).isPositive();
+        assertThat(hog.path("lastExit").asText()).contains("OOM killer").contains("signal 9");
+        assertThat(emperor.daemonOutput()).contains("vassal hog: payload killed by the OOM killer");
+    }
+
+    @Test
     void forkBombStopsAtThePidsLimit() {
         emperor.vassal("calm", SLEEPER, "distro = busybox");
         int calmPid = emperor.waitForRunning("calm").path("pid").asInt();

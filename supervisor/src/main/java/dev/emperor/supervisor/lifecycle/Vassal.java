@@ -51,6 +51,8 @@ public final class Vassal {
     private ScheduledFuture<?> timer;
     private long timerGeneration;
     private boolean removed;
+    /** OOM kills in the cgroups of payloads that have exited (each payload gets a fresh cgroup). */
+    private volatile long oomKillsOfEarlierPayloads;
     /**
      * The last file event that arrived while this (removed) vassal was still stopping: a file
      * written again under the same name ({@code rm a.ini; cp b a.ini}, an editor's rename and
@@ -255,11 +257,18 @@ public final class Vassal {
 
     private void onExited(TenantProcess exited, ExitStatus status) {
         if (exited != process) return; // a stale notification for an earlier payload
+        // Read before the cgroup is cleaned up: once it is gone, so is its OOM count.
+        long ooms = ctx.launcher().stats(name).map(CgroupStats::oomKills).orElse(0L);
+        oomKillsOfEarlierPayloads += ooms;
         process = null;
         exited.close();
         cancelTimer();
         Duration ranFor = startedAt == null ? Duration.ZERO : Duration.between(startedAt, Instant.now());
-        lastExit = status.describe();
+        boolean sigkilled = status.signal() == 9 || (status.signal() == 0 && status.code() == 128 + 9);
+        lastExit = ooms > 0 && sigkilled
+                ? "killed by the OOM killer at its memory limit (" + status.describe() + ")"
+                : status.describe();
+        if (ooms > 0 && sigkilled) log.warn("vassal {}: payload {}", name, lastExit);
         if (services != null) services.gone();
         else ctx.store().forgetDaemon(name, null);
         services = null;
@@ -432,7 +441,7 @@ public final class Vassal {
                 restarts, lastExit, configError,
                 stats.map(CgroupStats::memoryBytes).orElse(0L),
                 stats.map(CgroupStats::cpuUsageNanos).orElse(0L),
-                stats.map(CgroupStats::oomKills).orElse(0L),
+                oomKillsOfEarlierPayloads + stats.map(CgroupStats::oomKills).orElse(0L),
                 stats.map(CgroupStats::tasks).orElse(0L),
                 cfg == null ? null : cfg.source().toString(),
                 cfg == null ? null : cfg.distro(),
