@@ -48,7 +48,7 @@ public enum VassalKey {
     FIREWALL_IN("firewall-in", Arity.REPEATED, JsonType.STRING, "none",
             "The same for packets sent to the tenant."),
     DOMAIN("domain", Arity.REPEATED, JsonType.STRING, "none",
-            "Host name the front proxy routes to this tenant (HTTP Host, TLS SNI), ASCII (`xn--` form for international names); `*.example.com` matches every name below example.com. A name belongs to one tenant."),
+            "Host name the front proxy routes to this tenant (HTTP Host, TLS SNI), ASCII (`xn--` form for international names); `*.example.com` matches every name below example.com. A name belongs to the tenant that claimed it first."),
     UPSTREAM("upstream", Arity.ONCE, JsonType.STRING, "`/run/app.sock`",
             "Where the proxy sends the site's requests: a unix socket directly in the tenant's /run (`/run/app.sock`) or a port on the tenant's own address (`:8080`)."),
     MAINTENANCE("maintenance", Arity.ONCE, JsonType.BOOLEAN, "false",

@@ -65,6 +65,8 @@ public final class DomainOwnership {
     private final NavigableMap<String, DomainClaim> exact = new TreeMap<>();
     /** Wildcards by their base's labels reversed ("*.shop.example" under "example.shop"). */
     private final NavigableMap<String, DomainClaim> wildcards = new TreeMap<>();
+    /** Each owner's names, so matching one tenant's file never walks everyone's claims. */
+    private final Map<String, Set<String>> byOwner = new HashMap<>();
     private final Map<String, Set<String>> approvals = new HashMap<>();
 
     /**
@@ -106,7 +108,7 @@ public final class DomainOwnership {
                 refused.add(refusal.get());
                 continue;
             }
-            DomainClaim claim = new DomainClaim(name, tenant, clock.instant());
+            DomainClaim claim = new DomainClaim(name, tenant, clock.instant().truncatedTo(java.time.temporal.ChronoUnit.MILLIS));
             try {
                 store.claimDomain(claim);
             } catch (RuntimeException e) {
@@ -154,7 +156,7 @@ public final class DomainOwnership {
                 throw new Refused("tenant " + from + "'s " + held + " covers " + pattern + "; transfer " + held + " instead");
             }
         }
-        var at = clock.instant();
+        var at = clock.instant().truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
         store.transferDomains(moving, from, to, at);
         for (String moved : moving) {
             unindex(claims.get(moved));
@@ -209,7 +211,7 @@ public final class DomainOwnership {
 
     /** The names the tenant holds, by name. */
     public synchronized List<String> heldBy(String tenant) {
-        return claims.values().stream().filter(c -> c.owner().equals(tenant)).map(DomainClaim::name).sorted().toList();
+        return byOwner.getOrDefault(tenant, Set.of()).stream().sorted().toList();
     }
 
     // ---- internals ------------------------------------------------------------------------
@@ -269,6 +271,7 @@ public final class DomainOwnership {
 
     private void index(DomainClaim claim) {
         claims.put(claim.name(), claim);
+        byOwner.computeIfAbsent(claim.owner(), o -> new java.util.HashSet<>()).add(claim.name());
         if (DomainPattern.isWildcard(claim.name())) wildcards.put(reversed(DomainPattern.base(claim.name())), claim);
         else exact.put(reversed(claim.name()), claim);
     }
@@ -276,6 +279,9 @@ public final class DomainOwnership {
     private void unindex(DomainClaim claim) {
         if (claim == null) return;
         claims.remove(claim.name());
+        Set<String> names = byOwner.get(claim.owner());
+        names.remove(claim.name());
+        if (names.isEmpty()) byOwner.remove(claim.owner());
         if (DomainPattern.isWildcard(claim.name())) wildcards.remove(reversed(DomainPattern.base(claim.name())));
         else exact.remove(reversed(claim.name()));
     }
