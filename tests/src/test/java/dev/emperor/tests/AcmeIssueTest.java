@@ -213,6 +213,32 @@ class AcmeIssueTest {
         assertThat(presented("own.acme.test")).contains("Emperor Test CA");
     }
 
+    /**
+     * The attack of issue 14: a tenant names another tenant's live domain, the emperor restarts
+     * (reading its file first), and it asks for a certificate. The CA is never asked for the
+     * other tenant's name.
+     */
+    @Test
+    void aTenantNamingAnotherTenantsDomainNeverGetsACertificateForIt() throws Exception {
+        startWithAcme();
+        emperor.vassal("shop", EmperorProcess.SLEEPER, "domain = shop.acme.test");
+        emperor.waitForRunning("shop");
+        emperor.vassal("evil", EmperorProcess.SLEEPER, "domain = shop.acme.test", "domain = evil.acme.test");
+        emperor.waitForRunning("evil");
+        emperor.stop();
+        emperor.start(); // "evil" is read before "shop"
+        emperor.waitForRunning("evil");
+        emperor.waitForRunning("shop");
+
+        EmperorProcess.CliResult issued = cert("issue", "evil");
+        assertThat(issued.code()).as("cert issue: %s\n%s", issued.err(), emperor.daemonOutput()).isZero();
+        assertThat(emperor.statusOf("evil").path("certificate").path("names").toString())
+                .contains("evil.acme.test").doesNotContain("shop.acme.test");
+        assertThat(presented("shop.acme.test")).doesNotContain("Pebble");
+        assertThat(presented("evil.acme.test")).contains("Pebble Intermediate CA");
+        assertThat(emperor.statusOf("evil").path("webProblems").toString()).contains("already served by tenant shop");
+    }
+
     @Test
     void acmeKeysArriveWithSighupAndARefusingCaIsReportedWithItsReasonChangingNothing() throws Exception {
         emperor.start();

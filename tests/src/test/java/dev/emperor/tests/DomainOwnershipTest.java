@@ -85,12 +85,10 @@ class DomainOwnershipTest {
         // the attack: evil names shop's live domain in its own file ("evil" is read before "shop" at start)
         tenant("evil", "domain = Shop.Test.", "domain = evil.test");
         emperor.waitForRunning("evil");
-        JsonNode evil = waitForRefusal("evil", "shop.test", "shop");
-        assertThat(evil.path("webProblems").toString()).contains("already served by tenant shop");
-        assertThat(emperor.command("status", "evil").out()).contains("shop.test refused: already served by tenant shop");
+        emperor.waitFor("evil's status to show shop.test refused", Duration.ofSeconds(30),
+                () -> emperor.statusOf("evil").path("webProblems").toString().contains("already served by tenant shop"));
         waitForPage("evil.test", "hello from evil");
         assertThat(curl("shop.test").text()).contains("hello from shop");
-        assertThat(emperor.statusOf("shop").path("refusedDomains")).isEmpty();
 
         // a certificate for the name is refused too
         TestCa ca = TestCa.create(Files.createDirectories(emperor.root().resolve("pki")));
@@ -103,9 +101,12 @@ class DomainOwnershipTest {
         emperor.start();
         emperor.waitForRunning("evil");
         emperor.waitForRunning("shop");
-        waitForRefusal("evil", "shop.test", "shop");
         waitForPage("shop.test", "hello from shop");
         waitForPage("evil.test", "hello from evil");
+        JsonNode evil = waitForRefusal("evil", "shop.test", "shop");
+        assertThat(evil.path("webProblems").toString()).contains("already served by tenant shop");
+        assertThat(emperor.command("status", "evil").out()).contains("shop.test refused: already served by tenant shop");
+        assertThat(emperor.statusOf("shop").path("refusedDomains")).isEmpty();
 
         // shop's file broken for a while: shop keeps its name (and keeps serving on its last valid file)
         emperor.vassal("shop", "exec = /usr/bin/python3 /opt/app.py shop", "distro = bookworm", "domain = shop.test",
@@ -153,18 +154,19 @@ class DomainOwnershipTest {
         // a name below another tenant's wildcard: an exact name would win the routing if it were let in
         tenant("api", "domain = api.shop.platform.test", "domain = api.platform.test");
         emperor.waitForRunning("api");
-        JsonNode api = waitForRefusal("api", "api.shop.platform.test", "wide");
-        assertThat(api.path("refusedDomains").toString()).contains("covered by *.shop.platform.test");
         waitForPage("api.platform.test", "hello from api");
         assertThat(curl("api.shop.platform.test").text()).contains("hello from wide");
+        JsonNode api = waitForRefusal("api", "api.shop.platform.test", "wide");
+        assertThat(api.path("refusedDomains").toString()).contains("covered by *.shop.platform.test");
 
         // a wildcard over a name another tenant holds
-        tenant("evil", "domain = *.platform.test");
+        tenant("evil", "domain = *.platform.test", "domain = evil.platform.test");
         emperor.waitForRunning("evil");
+        waitForPage("evil.platform.test", "hello from evil");
+        assertThat(curl("other.platform.test").status()).isEqualTo("404");
+        assertThat(curl("api.platform.test").text()).contains("hello from api");
         JsonNode evil = waitForRefusal("evil", "*.platform.test", "api"); // the first holder found below it
         assertThat(evil.path("refusedDomains").toString()).contains("covers");
-        assertThat(curl("api.platform.test").text()).contains("hello from api");
-        assertThat(curl("other.platform.test").status()).isEqualTo("404");
 
         // outside domain-allow: refused until the operator approves it for this tenant
         tenant("outside", "domain = outside.test");
