@@ -24,7 +24,7 @@ class DomainOwnershipTest {
     @AfterEach
     void tearDown() {
         if (emperor == null) return;
-        for (String name : List.of("shop", "evil", "wide", "api", "outside")) { // for the report when something failed
+        for (String name : List.of("shop", "evil", "wide", "api", "inside", "outside")) { // for the report when something failed
             System.out.println("--- events of " + name + ":\n" + emperor.command("events", name, "-n", "50").out());
         }
         emperor.close();
@@ -121,6 +121,16 @@ class DomainOwnershipTest {
         assertThat(refusalEvents("evil", "shop.test")).as("one event per refusal and emperor run, not per rescan")
                 .isEqualTo(2);
 
+        // restart while shop's file is invalid: shop's site is down, but the name stays shop's
+        emperor.stop();
+        emperor.start();
+        emperor.waitForRunning("evil");
+        waitForPage("evil.test", "hello from evil");
+        assertThat(curl("shop.test").text()).doesNotContain("hello from evil");
+        waitForRefusal("evil", "shop.test", "shop");
+        tenant("shop", "domain = shop.test");
+        waitForPage("shop.test", "hello from shop");
+
         // shop drops the line: evil, waiting for it, gets it at once
         tenant("shop", "domain = shop2.test");
         waitForPage("shop.test", "hello from evil");
@@ -145,8 +155,8 @@ class DomainOwnershipTest {
     }
 
     @Test
-    void wildcardsExcludeNamesBelowThemBothWaysAndDomainAllowNeedsAnApproval() {
-        start("domain-allow", "*.platform.test");
+    void wildcardsExcludeNamesBelowThemBothWays() {
+        start();
         tenant("wide", "domain = *.shop.platform.test");
         emperor.waitForRunning("wide");
         waitForPage("x.shop.platform.test", "hello from wide");
@@ -167,6 +177,14 @@ class DomainOwnershipTest {
         assertThat(curl("api.platform.test").text()).contains("hello from api");
         JsonNode evil = waitForRefusal("evil", "*.platform.test", "api"); // the first holder found below it
         assertThat(evil.path("refusedDomains").toString()).contains("covers");
+    }
+
+    @Test
+    void domainAllowNeedsTheOperatorsApprovalForNamesOutsideIt() {
+        start("domain-allow", "*.platform.test");
+        tenant("inside", "domain = inside.platform.test");
+        emperor.waitForRunning("inside");
+        waitForPage("inside.platform.test", "hello from inside");
 
         // outside domain-allow: refused until the operator approves it for this tenant
         tenant("outside", "domain = outside.test");
