@@ -8,6 +8,9 @@ import dev.emperor.supervisor.lifecycle.ActionWait;
 import dev.emperor.supervisor.lifecycle.Vassal;
 import dev.emperor.proxy.tls.CertificateRefused;
 import dev.emperor.proxy.tls.PemBundle;
+import dev.emperor.supervisor.domains.DomainOwnership;
+import dev.emperor.supervisor.state.DomainApproval;
+import dev.emperor.supervisor.state.DomainClaim;
 import dev.emperor.supervisor.state.EventKind;
 import dev.emperor.supervisor.state.EventRow;
 import dev.emperor.supervisor.web.TenantRoutes;
@@ -52,8 +55,14 @@ final class ControlCommands implements ControlHandler {
             case "cert-issue" -> certIssue(name, waitFor(request));
             case "cert-renew" -> certRenew(waitFor(request));
             case "maintenance" -> maintenance(name, request.path("on"));
+            case "domain-list" -> domainList();
+            case "domain-transfer" -> domainTransfer(request.path("domain").asText(null), request.path("from").asText(null),
+                    request.path("to").asText(null));
+            case "domain-approve" -> domainApprove(request.path("domain").asText(null), name, true);
+            case "domain-revoke" -> domainApprove(request.path("domain").asText(null), name, false);
             default -> error("unknown command '" + cmd + "' (expected ping, status, start, stop, reload, events,"
-                    + " cert-put, cert-rm, cert-issue, cert-renew, maintenance)");
+                    + " cert-put, cert-rm, cert-issue, cert-renew, maintenance, domain-list, domain-transfer,"
+                    + " domain-approve, domain-revoke)");
         };
     }
 
@@ -92,7 +101,71 @@ final class ControlCommands implements ControlHandler {
         }, () -> node.putNull("certificate"));
         ArrayNode problems = node.putArray("webProblems");
         routes.problems(name).forEach(problems::add);
+        ArrayNode refused = node.putArray("refusedDomains");
+        for (DomainOwnership.Refusal r : routes.refusedDomains(name)) {
+            ObjectNode entry = refused.addObject().put("domain", r.name()).put("reason", r.reason());
+            if (r.owner() != null) entry.put("owner", r.owner());
+            else entry.putNull("owner");
+        }
         return node;
+    }
+
+    /** `emperor domain list`: every held name with its owner and time of claim, and the approvals. */
+    private ObjectNode domainList() {
+        ObjectNode reply = ok();
+        ArrayNode claims = reply.putArray("domains");
+        for (DomainClaim c : emperor.routes().ownership().claims()) {
+            claims.addObject().put("domain", c.name()).put("owner", c.owner()).put("claimedAt", c.claimedAt().toString());
+        }
+        ArrayNode approvals = reply.putArray("approvals");
+        for (DomainApproval a : emperor.routes().ownership().approvals()) {
+            approvals.addObject().put("domain", a.name()).put("tenant", a.tenant()).put("approvedAt", a.approvedAt().toString());
+        }
+        return reply;
+    }
+
+    private ObjectNode domainTransfer(String domain, String from, String to) {
+        if (domain == null || from == null || to == null) return error("domain transfer needs NAME FROM TO");
+        String problem = checkDomainArgument(domain);
+        if (problem != null) return error(problem);
+        if (emperor.find(to).isEmpty()) return unknown(to);
+        try {
+            List<String> moved = emperor.routes().transferDomain(domain, from, to);
+            ObjectNode reply = ok();
+            moved.forEach(reply.putArray("transferred")::add);
+            return reply;
+        } catch (DomainOwnership.Refused e) {
+            return error(e.getMessage());
+        }
+    }
+
+    private ObjectNode domainApprove(String domain, String tenant, boolean approve) {
+        String verb = approve ? "approve" : "revoke";
+        if (domain == null || tenant == null) return error("domain " + verb + " needs NAME TENANT");
+        String problem = checkDomainArgument(domain);
+        if (problem != null) return error(problem);
+        if (!approve) {
+            try {
+                ObjectNode reply = ok();
+                emperor.routes().revokeDomain(domain, tenant).forEach(reply.putArray("released")::add);
+                return reply;
+            } catch (DomainOwnership.Refused e) {
+                return error(e.getMessage());
+            }
+        }
+        if (!dev.emperor.supervisor.config.VassalFiles.isTenantName(tenant)) return error("bad tenant name '" + tenant + "'");
+        emperor.routes().approveDomain(domain, tenant);
+        return ok();
+    }
+
+    /** The operator's NAME, checked as a vassal's domain would be; null when fine. */
+    private static String checkDomainArgument(String domain) {
+        try {
+            dev.emperor.supervisor.config.WebSite.parseDomain(domain);
+            return null;
+        } catch (IllegalArgumentException e) {
+            return e.getMessage();
+        }
     }
 
     private ObjectNode certPut(String name, String base64) {
@@ -101,6 +174,10 @@ final class ControlCommands implements ControlHandler {
         if (vassal == null) return unknown(name);
         if (!emperor.routes().hasSite(name)) {
             return error("vassal '" + name + "' names no domain in its file; a certificate needs the tenant's domains");
+        }
+        if (emperor.routes().heldDomains(name).isEmpty()) {
+            return error("vassal '" + name + "' holds none of the domains its file names (see `emperor status " + name
+                    + "`); a certificate is only for names the tenant holds");
         }
         byte[] pem;
         try {

@@ -22,6 +22,7 @@ import dev.emperor.supervisor.config.ProxySettings;
 import dev.emperor.supervisor.state.SqlitePortLedger;
 import dev.emperor.supervisor.web.AcmeCertificates;
 import dev.emperor.supervisor.web.TenantRoutes;
+import dev.emperor.supervisor.domains.DomainOwnership;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.EpollIoHandler;
 import dev.emperor.supervisor.config.EmperorConfig;
@@ -197,7 +198,10 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         frontProxy.start();
         forwarder = new PortForwarder(proxyLoops, frontProxy.clientConnections());
         PortAllocator allocator = new PortAllocator(settings.portLow(), settings.portHigh(), new SqlitePortLedger(store));
-        routes = new TenantRoutes(frontProxy, certificates, allocator, forwarder, store,
+        // domain-allow as now in force: a SIGHUP's change applies to claims from then on
+        DomainOwnership domains = new DomainOwnership(store, () -> this.config.proxy().domainAllow(),
+                java.time.Clock.systemUTC());
+        routes = new TenantRoutes(frontProxy, certificates, allocator, forwarder, store, domains,
                 config.runDir().resolve("vassals"), network::addressOf);
         TenantRoutes tenantRoutes = routes;
         // every handshake asks the routes' current store: SIGHUP may replace it
@@ -274,12 +278,18 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         }
     }
 
-    /** Tenants in the store whose file disappeared while the emperor was down are stopped. */
+    /**
+     * Tenants in the store whose file disappeared while the emperor was down are stopped, and
+     * let go of their domains (a holder of names with no vassal row is gone too).
+     */
     private void forgetVanished() {
-        for (VassalRow row : store.vassals()) {
-            boolean hasFile = Files.exists(config.vassalsDir().resolve(row.name() + ".ini"))
-                    || Files.exists(config.vassalsDir().resolve(row.name() + ".json"));
-            if (!hasFile) vassal(row.name()).removed();
+        java.util.Set<String> known = new java.util.TreeSet<>();
+        for (VassalRow row : store.vassals()) known.add(row.name());
+        for (var claim : routes.ownership().claims()) known.add(claim.owner());
+        for (String name : known) {
+            boolean hasFile = Files.exists(config.vassalsDir().resolve(name + ".ini"))
+                    || Files.exists(config.vassalsDir().resolve(name + ".json"));
+            if (!hasFile) vassal(name).removed();
         }
     }
 
@@ -548,7 +558,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
     private static ProxySettings keepRestartOnly(ProxySettings old, ProxySettings fresh, ProxySettings listening) {
         return new ProxySettings(listening.httpListen(), listening.httpsListen(), fresh.platformDomain(), fresh.tlsCert(),
                 fresh.tlsKey(), fresh.certDir(), old.portLow(), old.portHigh(), fresh.accessLogDir(), fresh.acme(),
-                fresh.clientLimits());
+                fresh.clientLimits(), fresh.domainAllow());
     }
 
     private void rotateLogs() {

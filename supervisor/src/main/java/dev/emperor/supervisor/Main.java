@@ -5,6 +5,7 @@ import dev.emperor.supervisor.cli.CheckCommand;
 import dev.emperor.supervisor.cli.MaintenanceCommand;
 import dev.emperor.supervisor.cli.DemoCommand;
 import dev.emperor.supervisor.cli.DistroCommand;
+import dev.emperor.supervisor.cli.DomainCommand;
 import dev.emperor.supervisor.cli.EventsCommand;
 import dev.emperor.supervisor.cli.LogsCommand;
 import dev.emperor.supervisor.cli.RunCommand;
@@ -31,6 +32,7 @@ import picocli.CommandLine.Command;
             ShellCommand.class,
             CertCommand.class,
             MaintenanceCommand.class,
+            DomainCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

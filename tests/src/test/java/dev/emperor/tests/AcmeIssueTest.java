@@ -213,6 +213,35 @@ class AcmeIssueTest {
         assertThat(presented("own.acme.test")).contains("Emperor Test CA");
     }
 
+    /**
+     * The attack of issue 14: a tenant names another tenant's live domain, the emperor restarts
+     * while the owner's file is broken (so only the attacker's file names it), and the attacker
+     * asks for a certificate. The CA is never asked for the other tenant's name.
+     */
+    @Test
+    void aTenantNamingAnotherTenantsDomainNeverGetsACertificateForIt() throws Exception {
+        startWithAcme();
+        emperor.vassal("shop", EmperorProcess.SLEEPER, "domain = shop.acme.test");
+        emperor.waitForRunning("shop");
+        emperor.vassal("evil", EmperorProcess.SLEEPER, "domain = shop.acme.test", "domain = evil.acme.test");
+        emperor.waitForRunning("evil");
+        // the restart happens while shop's file is broken: only evil's file asks for the name then
+        emperor.vassal("shop", EmperorProcess.SLEEPER, "domain = shop.acme.test", "memroy = 1");
+        emperor.waitFor("shop's file to be seen invalid", Duration.ofSeconds(30),
+                () -> emperor.statusOf("shop").path("lastError").asText().contains("memroy"));
+        emperor.stop();
+        emperor.start();
+        emperor.waitForRunning("evil");
+
+        EmperorProcess.CliResult issued = cert("issue", "evil");
+        assertThat(issued.code()).as("cert issue: %s\n%s", issued.err(), emperor.daemonOutput()).isZero();
+        assertThat(emperor.statusOf("evil").path("certificate").path("names").toString())
+                .contains("evil.acme.test").doesNotContain("shop.acme.test");
+        assertThat(presented("shop.acme.test")).doesNotContain("Pebble");
+        assertThat(presented("evil.acme.test")).contains("Pebble Intermediate CA");
+        assertThat(emperor.statusOf("evil").path("webProblems").toString()).contains("already served by tenant shop");
+    }
+
     @Test
     void acmeKeysArriveWithSighupAndARefusingCaIsReportedWithItsReasonChangingNothing() throws Exception {
         emperor.start();

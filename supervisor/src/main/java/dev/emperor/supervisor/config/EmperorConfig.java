@@ -111,8 +111,9 @@ public record EmperorConfig(
     private static final String FIREWALL_OUT = "tuntap-router-firewall-out";
     private static final String FIREWALL_IN = "tuntap-router-firewall-in";
     private static final String HOST_ALLOW = "tun-host-allow";
-    /** Keys that may repeat: the firewall rules and host services, kept in file order. */
-    private static final List<String> REPEATABLE = List.of(FIREWALL_OUT, FIREWALL_IN, HOST_ALLOW);
+    private static final String DOMAIN_ALLOW = "domain-allow";
+    /** Keys that may repeat: the firewall rules, host services and domain policy, kept in file order. */
+    private static final List<String> REPEATABLE = List.of(FIREWALL_OUT, FIREWALL_IN, HOST_ALLOW, DOMAIN_ALLOW);
 
     /** Every key of [emperor], in the order docs/CONFIG.md lists them. */
     static final List<String> KEYS = List.of(
@@ -123,7 +124,8 @@ public record EmperorConfig(
             "http-listen", "https-listen", "platform-domain", "tls-cert", "tls-key", "cert-dir", "port-range",
             "access-log-dir", "acme-directory", "acme-email", "acme-ca-trust", "acme-renew-days", "acme-auto",
             "client-header-timeout", "client-idle-timeout", "client-min-rate", "client-rate-grace", "upstream-timeout",
-            "client-max-connections", "client-max-connections-per-site", "max-connections", "underscores-in-headers");
+            "client-max-connections", "client-max-connections-per-site", "max-connections", "underscores-in-headers",
+            DOMAIN_ALLOW);
 
     private static final Pattern UID_RANGE = Pattern.compile("(\\d{1,10})\\s*-\\s*(\\d{1,10})");
     /** An interface name that is also a valid nftables table suffix. */
@@ -234,7 +236,17 @@ public record EmperorConfig(
                     range[0], range[1],
                     path("access-log-dir", d.accessLogDir()),
                     acme(),
-                    clientLimits(d.clientLimits()));
+                    clientLimits(d.clientLimits()),
+                    domainAllow());
+        }
+
+        /** Every domain-allow pattern (a name or *.name, as a vassal's domain), in file order. */
+        private List<String> domainAllow() throws ConfigError {
+            List<String> patterns = new ArrayList<>();
+            for (IniDocument.Entry entry : inOrder) {
+                if (entry.key().equals(DOMAIN_ALLOW)) patterns.add(convert(entry, WebSite::parseDomain));
+            }
+            return patterns;
         }
 
         /** Off unless acme-directory is given; the other acme-* keys mean nothing without it. */

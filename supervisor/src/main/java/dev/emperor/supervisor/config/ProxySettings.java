@@ -20,6 +20,8 @@ import java.util.Optional;
  * @param accessLogDir   one access log per tenant
  * @param acme           certificates from an ACME CA; empty = off
  * @param clientLimits   timeouts and the minimum data rate for clients, and the upstream response timeout
+ * @param domainAllow    {@code domain-allow} patterns (normalized): names tenants may claim without the
+ *                       operator's approval; empty = any free name
  */
 public record ProxySettings(
         List<InetSocketAddress> httpListen,
@@ -32,11 +34,21 @@ public record ProxySettings(
         int portHigh,
         Path accessLogDir,
         Optional<AcmeSettings> acme,
-        ClientLimits clientLimits) {
+        ClientLimits clientLimits,
+        List<String> domainAllow) {
 
     public ProxySettings {
         httpListen = List.copyOf(httpListen);
         httpsListen = List.copyOf(httpsListen);
+        domainAllow = List.copyOf(domainAllow);
+    }
+
+    /** Settings without a domain-allow policy: any free name may be claimed. */
+    public ProxySettings(List<InetSocketAddress> httpListen, List<InetSocketAddress> httpsListen,
+            Optional<String> platformDomain, Optional<Path> tlsCert, Optional<Path> tlsKey, Path certDir, int portLow,
+            int portHigh, Path accessLogDir, Optional<AcmeSettings> acme, ClientLimits clientLimits) {
+        this(httpListen, httpsListen, platformDomain, tlsCert, tlsKey, certDir, portLow, portHigh, accessLogDir, acme,
+                clientLimits, List.of());
     }
 
     /** The defaults for a state and log directory: ports 80 and 443 on every address. */

@@ -48,7 +48,7 @@ public enum VassalKey {
     FIREWALL_IN("firewall-in", Arity.REPEATED, JsonType.STRING, "none",
             "The same for packets sent to the tenant."),
     DOMAIN("domain", Arity.REPEATED, JsonType.STRING, "none",
-            "Host name the front proxy routes to this tenant (HTTP Host, TLS SNI), ASCII (`xn--` form for international names); `*.example.com` matches every name below example.com. A name belongs to one tenant."),
+            "Host name the front proxy routes to this tenant (HTTP Host, TLS SNI), ASCII (`xn--` form for international names); `*.example.com` matches every name below example.com. A name belongs to the tenant that claimed it first."),
     UPSTREAM("upstream", Arity.ONCE, JsonType.STRING, "`/run/app.sock`",
             "Where the proxy sends the site's requests: a unix socket directly in the tenant's /run (`/run/app.sock`) or a port on the tenant's own address (`:8080`)."),
     MAINTENANCE("maintenance", Arity.ONCE, JsonType.BOOLEAN, "false",
@@ -68,7 +68,7 @@ public enum VassalKey {
     DAEMON("daemon", Arity.REPEATED, JsonType.STRING, "none",
             "A helper command (redis, memcached...) kept running inside the tenant next to `exec`, split like `exec`; restarted with back-off, stopped with the tenant."),
     PORT("port", Arity.REPEATED, JsonType.STRING, "none",
-            "Service on a public port: `NAME PROTO INTERNAL_PORT`, e.g. `db tcp 5432`; NAME `[a-z][a-z0-9-]{0,31}`, unique; PROTO `tcp` or `tls` (passthrough, only for the vassal's domains by SNI); INTERNAL_PORT 1-65535. The public port is allocated once and kept.");
+            "Service on a public port: `NAME PROTO INTERNAL_PORT`, e.g. `db tcp 5432`; NAME `[a-z][a-z0-9-]{0,31}`, unique; PROTO `tcp` or `tls` (passthrough, only for the domains the vassal holds, by SNI); INTERNAL_PORT 1-65535. The public port is allocated once and kept.");
 
     /** Whether a key may be given more than once (INI: repeated lines; JSON: an array). */
     public enum Arity { ONCE, REPEATED }

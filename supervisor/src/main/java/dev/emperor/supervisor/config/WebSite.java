@@ -65,7 +65,7 @@ public record WebSite(
      *
      * @throws IllegalArgumentException naming the problem
      */
-    static String parseDomain(String text) {
+    public static String parseDomain(String text) {
         String name = text.strip().toLowerCase(Locale.ROOT);
         if (name.endsWith(".")) name = name.substring(0, name.length() - 1);
         boolean wildcard = name.startsWith("*.");

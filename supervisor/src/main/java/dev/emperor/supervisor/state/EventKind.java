@@ -23,7 +23,9 @@ public enum EventKind {
     /** An attached daemon exited, was restarted, re-adopted or stopped. */
     DAEMON,
     /** A certificate was issued or renewed by ACME, or an issuance failed. */
-    CERT;
+    CERT,
+    /** A domain was claimed, refused (with its owner), released, transferred or approved. */
+    DOMAIN;
 
     /** The value kept in the database. */
     String stored() {

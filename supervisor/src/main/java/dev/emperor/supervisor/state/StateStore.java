@@ -154,6 +154,27 @@ public final class StateStore implements AutoCloseable {
                     not_before  INTEGER NOT NULL,
                     recorded_at INTEGER NOT NULL
                 )""",
+            },
+            new String[] {
+                // Who holds each domain: the first tenant to claim it, whatever order files
+                // are read in after a restart, until its file drops the name, the file is
+                // removed, or the operator transfers it. Names are normalized (lower case, no
+                // trailing dot); overlapping wildcards are refused by DomainOwnership.
+                """
+                CREATE TABLE domains (
+                    name       TEXT PRIMARY KEY,
+                    owner      TEXT NOT NULL,
+                    claimed_at INTEGER NOT NULL
+                )""",
+                "CREATE INDEX domains_by_owner ON domains(owner)",
+                // `emperor domain approve NAME TENANT`: leave to claim a name outside domain-allow.
+                """
+                CREATE TABLE domain_approvals (
+                    name        TEXT NOT NULL,
+                    tenant      TEXT NOT NULL,
+                    approved_at INTEGER NOT NULL,
+                    PRIMARY KEY (name, tenant)
+                )""",
             });
 
     private final Connection db;
@@ -676,6 +697,105 @@ public final class StateStore implements AutoCloseable {
             ps.executeUpdate();
         } catch (SQLException e) {
             throw failed("storing the ACME back-off of " + name, e);
+        }
+    }
+
+    // ---- domain ownership (see DomainOwnership) --------------------------------------------
+
+    /** Every held domain, oldest claim first. */
+    public synchronized List<DomainClaim> domainClaims() {
+        try (Statement st = db.createStatement();
+                ResultSet rs = st.executeQuery("SELECT name, owner, claimed_at FROM domains ORDER BY claimed_at, name")) {
+            List<DomainClaim> all = new ArrayList<>();
+            while (rs.next()) {
+                all.add(new DomainClaim(rs.getString(1), rs.getString(2), Instant.ofEpochMilli(rs.getLong(3))));
+            }
+            return all;
+        } catch (SQLException e) {
+            throw failed("reading domain claims", e);
+        }
+    }
+
+    /** Records a new claim; fails if the name is held already (by anyone). */
+    public synchronized void claimDomain(DomainClaim claim) {
+        try (PreparedStatement ps = db.prepareStatement("INSERT INTO domains (name, owner, claimed_at) VALUES (?, ?, ?)")) {
+            ps.setString(1, claim.name());
+            ps.setString(2, claim.owner());
+            ps.setLong(3, claim.claimedAt().toEpochMilli());
+            ps.executeUpdate();
+        } catch (SQLException e) {
+            throw failed("claiming domain " + claim.name() + " for " + claim.owner(), e);
+        }
+    }
+
+    /** Forgets the owner's claims on these names (a name held by someone else is left alone). */
+    public synchronized void releaseDomains(String owner, java.util.Collection<String> names) {
+        inTransaction(() -> {
+            try (PreparedStatement ps = db.prepareStatement("DELETE FROM domains WHERE name = ? AND owner = ?")) {
+                for (String name : names) {
+                    ps.setString(1, name);
+                    ps.setString(2, owner);
+                    ps.executeUpdate();
+                }
+            }
+            return null;
+        });
+    }
+
+    /** Gives {@code from}'s claims on these names to {@code to}, as claimed at {@code at}; all or nothing. */
+    public synchronized void transferDomains(java.util.Collection<String> names, String from, String to, Instant at) {
+        inTransaction(() -> {
+            try (PreparedStatement ps = db.prepareStatement(
+                    "UPDATE domains SET owner = ?, claimed_at = ? WHERE name = ? AND owner = ?")) {
+                for (String name : names) {
+                    ps.setString(1, to);
+                    ps.setLong(2, at.toEpochMilli());
+                    ps.setString(3, name);
+                    ps.setString(4, from);
+                    if (ps.executeUpdate() != 1) {
+                        throw new StateException("state database: domain " + name + " is not held by " + from);
+                    }
+                }
+            }
+            return null;
+        });
+    }
+
+    /** Every approval the operator gave, oldest first. */
+    public synchronized List<DomainApproval> domainApprovals() {
+        try (Statement st = db.createStatement(); ResultSet rs = st.executeQuery(
+                "SELECT name, tenant, approved_at FROM domain_approvals ORDER BY approved_at, name, tenant")) {
+            List<DomainApproval> all = new ArrayList<>();
+            while (rs.next()) {
+                all.add(new DomainApproval(rs.getString(1), rs.getString(2), Instant.ofEpochMilli(rs.getLong(3))));
+            }
+            return all;
+        } catch (SQLException e) {
+            throw failed("reading domain approvals", e);
+        }
+    }
+
+    /** Records an approval (again: keeps the first time it was given). */
+    public synchronized void approveDomain(DomainApproval approval) {
+        try (PreparedStatement ps = db.prepareStatement(
+                "INSERT OR IGNORE INTO domain_approvals (name, tenant, approved_at) VALUES (?, ?, ?)")) {
+            ps.setString(1, approval.name());
+            ps.setString(2, approval.tenant());
+            ps.setLong(3, approval.approvedAt().toEpochMilli());
+            ps.executeUpdate();
+        } catch (SQLException e) {
+            throw failed("approving domain " + approval.name() + " for " + approval.tenant(), e);
+        }
+    }
+
+    /** Withdraws an approval; false if there was none. */
+    public synchronized boolean revokeDomainApproval(String name, String tenant) {
+        try (PreparedStatement ps = db.prepareStatement("DELETE FROM domain_approvals WHERE name = ? AND tenant = ?")) {
+            ps.setString(1, name);
+            ps.setString(2, tenant);
+            return ps.executeUpdate() > 0;
+        } catch (SQLException e) {
+            throw failed("revoking the approval of domain " + name + " for " + tenant, e);
         }
     }
 

@@ -58,8 +58,8 @@ import org.slf4j.LoggerFactory;
  * origin is ACME are ever replaced: an uploaded certificate (or one stored before origins
  * were recorded) is the tenant's own.
  *
- * <p>Which names are asked for: the tenant's domains that it owns (a name another tenant
- * claimed first is not its to prove), minus wildcards (HTTP-01 cannot prove them) and minus
+ * <p>Which names are asked for: the tenant's domains that it holds ({@code DomainOwnership}: a
+ * name another tenant claimed first is never ordered for it), minus wildcards (HTTP-01 cannot prove them) and minus
  * names the platform certificate ({@code tls-cert}) already covers (they are served with it
  * anyway; asking a CA for them only spends its rate limits).
  */
@@ -349,8 +349,12 @@ public final class AcmeCertificates implements AutoCloseable {
 
     /** The tenant's site reduced to the names ACME may be asked for (see the class comment). */
     TenantSite issuableSite(String tenant) throws NotIssued {
-        TenantSite site = routes.ownedSite(tenant).orElseThrow(() -> new NotIssued(
-                "tenant " + tenant + " names no domain in its file; a certificate needs the tenant's domains"));
+        if (!routes.hasSite(tenant)) {
+            throw new NotIssued("tenant " + tenant + " names no domain in its file; a certificate needs the tenant's domains");
+        }
+        // only names the tenant holds: one another tenant claimed first is never ordered for it
+        TenantSite site = routes.ownedSite(tenant).orElseThrow(() -> new NotIssued("tenant " + tenant
+                + " holds none of the domains its file names: " + String.join("; ", routes.problems(tenant))));
         Predicate<String> platform = platformCovers();
         List<String> names = new ArrayList<>();
         List<String> skipped = new ArrayList<>();

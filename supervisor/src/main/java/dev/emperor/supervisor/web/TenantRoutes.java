@@ -15,8 +15,10 @@ import dev.emperor.proxy.tls.PemBundle;
 import dev.emperor.supervisor.config.PortService;
 import dev.emperor.supervisor.config.VassalConfig;
 import dev.emperor.supervisor.config.WebSite;
+import dev.emperor.supervisor.domains.DomainOwnership;
 import dev.emperor.supervisor.lifecycle.TenantLauncher;
 import dev.emperor.supervisor.state.CertificateOrigin;
+import dev.emperor.supervisor.state.EventKind;
 import dev.emperor.supervisor.state.StateStore;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -38,8 +40,10 @@ import org.slf4j.LoggerFactory;
  * proxy's terms: the site table (and the certificate store's idea of who owns which name) is
  * rebuilt whole on every change; forwards are opened, re-pointed and closed per service.
  *
- * <p>A name claimed by two tenants stays with the one whose file came first; the other's
- * status shows the conflict and its other names still work. Ports come from the
+ * <p>Which names a tenant gets is {@link DomainOwnership}'s word: a name stays with the tenant
+ * that claimed it first (recorded in the state database), the proxy and the certificate store
+ * are given only the names each tenant holds, and a refused name is in the tenant's status and,
+ * once per refusal, in its events. Ports come from the
  * {@link PortAllocator}, whose ledger is the state database, so a service keeps its public
  * port across reloads and emperor restarts, and a removed tenant's ports stay reserved.
  */
@@ -65,12 +69,16 @@ public final class TenantRoutes implements TenantLauncher.LiveSettingsListener {
     private final StateStore store;
     private final Path vassalRunDirs;
     private final Function<String, String> tunAddressOf;
-    /** In the order tenants first appeared: that order decides who keeps a contested name. */
+    private final DomainOwnership domains;
+    /** In the order tenants first appeared: a name released is offered to waiting tenants in this order. */
     private final Map<String, Wanted> wanted = new LinkedHashMap<>();
-    private final Map<String, List<String>> problems = new HashMap<>();
-    /** The sites as last given to the proxy, and the names each tenant lost to another. */
+    /** Per tenant: public ports that could not be opened. */
+    private final Map<String, List<String>> portProblems = new HashMap<>();
+    /** Per tenant: the names it holds, as last given to the proxy, and those refused it (each reported once). */
+    private final Map<String, List<String>> held = new HashMap<>();
+    private final Map<String, Map<String, DomainOwnership.Refusal>> refused = new HashMap<>();
+    /** The sites as last given to the proxy (held names only). */
     private List<TenantSite> sites = List.of();
-    private List<SiteTable.Conflict> conflicts = List.of();
     private volatile Runnable sitesChanged = () -> {};
     private volatile Consumer<String> tenantForgotten = name -> {};
 
@@ -79,8 +87,10 @@ public final class TenantRoutes implements TenantLauncher.LiveSettingsListener {
      * @param tunAddressOf  a tenant's tun address, dotted (allocated on first use)
      */
     public TenantRoutes(FrontProxy proxy, CertificateStore certificates, PortAllocator allocator,
-            PortForwarder forwarder, StateStore store, Path vassalRunDirs, Function<String, String> tunAddressOf) {
+            PortForwarder forwarder, StateStore store, DomainOwnership domains, Path vassalRunDirs,
+            Function<String, String> tunAddressOf) {
         this.proxy = proxy;
+        this.domains = domains;
         this.certificates = certificates;
         this.allocator = allocator;
         this.forwarder = forwarder;
@@ -95,29 +105,32 @@ public final class TenantRoutes implements TenantLauncher.LiveSettingsListener {
         Wanted now = new Wanted(cfg.web(), cfg.ports());
         if (now.equals(before)) return;
         wanted.put(name, now);
-        List<String> portProblems = openPorts(name, now);
-        problems.put(name, portProblems);
-        rebuildSites();
+        rebuildSites(name);
     }
 
     @Override
     public synchronized void forget(String name) {
         tenantForgotten.accept(name); // even if never valid in this run: its ACME back-off may be from the last
-        if (wanted.remove(name) == null && allocator.assignments(name).isEmpty()) return;
+        // Its names are free again, even if its file was never valid in this run (held since an earlier one).
+        List<String> released = domains.releaseTenant(name);
+        refused.remove(name);
+        held.remove(name);
+        if (wanted.remove(name) == null && allocator.assignments(name).isEmpty() && released.isEmpty()) return;
+        if (!released.isEmpty()) log.info("vassal {}: domains released (vassal file removed): {}", name, released);
         forwarder.closeTenant(name);
         allocator.releaseTenant(name); // reserved for good: never handed to anyone else
         store.setMaintenance(name, null);
-        problems.remove(name);
-        rebuildSites();
+        portProblems.remove(name);
+        rebuildSites(null);
     }
 
     /** `emperor maintenance NAME on|off`: stored, so it outlives restarts; beats the file's setting. */
     public synchronized void setMaintenance(String name, boolean on) {
         store.setMaintenance(name, on);
-        rebuildSites();
+        rebuildSites(null);
     }
 
-    /** The tenant's domains as its file names them (contested ones included). */
+    /** The tenant's domains as its file names them (refused ones included). */
     public synchronized List<String> domains(String name) {
         Wanted w = wanted.get(name);
         return w == null || w.web() == null ? List.of() : w.web().domains();
@@ -133,9 +146,67 @@ public final class TenantRoutes implements TenantLauncher.LiveSettingsListener {
         return w != null && w.web() != null && store.maintenance(name).orElse(w.web().maintenance());
     }
 
-    /** What is wrong with the tenant's site or ports now (name conflicts, unbindable ports). */
+    /** What is wrong with the tenant's site or ports now (refused names, unbindable ports). */
     public synchronized List<String> problems(String name) {
-        return List.copyOf(problems.getOrDefault(name, List.of()));
+        List<String> all = new ArrayList<>();
+        refused.getOrDefault(name, Map.of()).values().forEach(r -> all.add(r.toString()));
+        all.addAll(portProblems.getOrDefault(name, List.of()));
+        return all;
+    }
+
+    /** The names the tenant's file asks for that it does not get, with the owner where another tenant holds them. */
+    public synchronized List<DomainOwnership.Refusal> refusedDomains(String name) {
+        return List.copyOf(refused.getOrDefault(name, Map.of()).values());
+    }
+
+    /** The names the tenant holds and is served for, in its file's order. */
+    public synchronized List<String> heldDomains(String name) {
+        return held.getOrDefault(name, List.of());
+    }
+
+    /** Who holds which name, and the operator's approvals. */
+    public DomainOwnership ownership() {
+        return domains;
+    }
+
+    /**
+     * `emperor domain transfer NAME FROM TO`: the name (and the names of FROM it covers) goes
+     * to TO, whose file must name it (else TO's next file change would let it go at once).
+     *
+     * @return the names transferred
+     */
+    public synchronized List<String> transferDomain(String domain, String from, String to) throws DomainOwnership.Refused {
+        String pattern = dev.emperor.supervisor.domains.DomainPattern.normalize(domain);
+        Wanted target = wanted.get(to);
+        if (target == null || target.web() == null || !target.web().domains().contains(pattern)) {
+            throw new DomainOwnership.Refused("tenant " + to + "'s vassal file does not name " + pattern
+                    + " (add `domain = " + pattern + "` to it first)");
+        }
+        List<String> moved = domains.transfer(pattern, from, to);
+        for (String name : moved) {
+            store.event(from, EventKind.DOMAIN, "domain " + name + " transferred to tenant " + to + " by the operator");
+            store.event(to, EventKind.DOMAIN, "domain " + name + " transferred from tenant " + from + " by the operator");
+        }
+        log.info("domains {} transferred from {} to {} by the operator", moved, from, to);
+        rebuildSites(null);
+        return moved;
+    }
+
+    /** `emperor domain approve NAME TENANT`: takes effect at once if the tenant's file names it. */
+    public synchronized void approveDomain(String domain, String tenant) {
+        domains.approve(domain, tenant);
+        store.event(tenant, EventKind.DOMAIN, "domain " + dev.emperor.supervisor.domains.DomainPattern.normalize(domain)
+                + " approved by the operator");
+        rebuildSites(null);
+    }
+
+    /** `emperor domain revoke NAME TENANT`: the approval goes, and the names only it allowed. */
+    public synchronized List<String> revokeDomain(String domain, String tenant) throws DomainOwnership.Refused {
+        List<String> released = domains.revoke(domain, tenant);
+        store.event(tenant, EventKind.DOMAIN, "approval of domain " + dev.emperor.supervisor.domains.DomainPattern.normalize(domain)
+                + " revoked by the operator" + (released.isEmpty() ? "" : "; released " + released));
+        rebuildSites(null);
+        return released;
     }
 
     /** The tenant's declared services and their public ports. */
@@ -161,7 +232,8 @@ public final class TenantRoutes implements TenantLauncher.LiveSettingsListener {
      * @throws dev.emperor.proxy.tls.CertificateRefused with the reason to show as is
      */
     public synchronized PemBundle putCertificate(String name, byte[] pem) throws dev.emperor.proxy.tls.CertificateRefused, IOException {
-        PemBundle bundle = certificates.put(name, pem, domains(name));
+        // Only names the tenant holds: a name its file asks for but another tenant holds is not its own.
+        PemBundle bundle = certificates.put(name, pem, heldDomains(name));
         store.setCertificateOrigin(name, CertificateOrigin.UPLOAD);
         operatorChanges.merge(name, 1L, Long::sum);
         return bundle;
@@ -194,7 +266,9 @@ public final class TenantRoutes implements TenantLauncher.LiveSettingsListener {
             throw new dev.emperor.proxy.tls.CertificateRefused("an operator uploaded or removed tenant " + name
                     + "'s certificate while ACME was issuing; the operator's choice is kept");
         }
-        PemBundle bundle = certificates.put(name, pem, domains);
+        // The names asked for were held when the order began; one transferred away meanwhile is refused here.
+        List<String> stillHeld = domains.stream().filter(heldDomains(name)::contains).toList();
+        PemBundle bundle = certificates.put(name, pem, stillHeld);
         store.setCertificateOrigin(name, CertificateOrigin.ACME);
         return bundle;
     }
@@ -247,17 +321,14 @@ public final class TenantRoutes implements TenantLauncher.LiveSettingsListener {
         return sites.stream().map(TenantSite::tenant).toList();
     }
 
-    /** The tenant's site with only the names it owns (not those another tenant claimed first). */
+    /** The tenant's site with only the names it holds (never one another tenant claimed first). */
     public synchronized Optional<TenantSite> ownedSite(String name) {
-        List<String> lost = conflicts.stream().filter(c -> c.loser().equals(name)).map(SiteTable.Conflict::domain).toList();
-        return sites.stream().filter(site -> site.tenant().equals(name)).findFirst().map(site -> new TenantSite(name,
-                site.domains().stream().filter(d -> !lost.contains(d)).toList(), site.app(), site.maintenanceBackend(),
-                site.maintenance(), site.redirectToHttps(), site.maxBodyBytes(), site.maxConnections()));
+        return sites.stream().filter(site -> site.tenant().equals(name)).findFirst();
     }
 
     // ---- internals ------------------------------------------------------------------------
 
-    private List<String> openPorts(String name, Wanted now) {
+    private List<String> openPorts(String name, Wanted now, List<String> heldNames) {
         List<String> found = new ArrayList<>();
         Map<String, ServiceProtocol> declared = new LinkedHashMap<>();
         for (PortService service : now.ports()) declared.put(service.name(), service.protocol());
@@ -272,12 +343,12 @@ public final class TenantRoutes implements TenantLauncher.LiveSettingsListener {
         for (PortAssignment a : allocator.assignments(name)) {
             if (a.released()) forwarder.close(name, a.service());
         }
-        List<String> domains = now.web() == null ? List.of() : now.web().domains();
         for (PortService service : now.ports()) {
             int port = assigned.stream().filter(a -> a.service().equals(service.name())).findFirst()
                     .orElseThrow().publicPort();
             Upstream upstream = new Upstream.Tcp(tunAddressOf.apply(name), service.internalPort());
-            ForwardOptions options = service.protocol() == ServiceProtocol.TLS ? ForwardOptions.tls(domains)
+            // TLS passthrough only for names the tenant holds, never another tenant's
+            ForwardOptions options = service.protocol() == ServiceProtocol.TLS ? ForwardOptions.tls(heldNames)
                     : ForwardOptions.tcp();
             try {
                 forwarder.open(name, service.name(), port, upstream, options);
@@ -289,36 +360,61 @@ public final class TenantRoutes implements TenantLauncher.LiveSettingsListener {
         return found;
     }
 
-    private void rebuildSites() {
+    /**
+     * Settles who holds which name, then gives the proxy and the certificate store the sites
+     * with held names only. {@code changed} (null: none) is the tenant whose file just changed:
+     * its dropped names are released first, then every tenant's file is matched again in order,
+     * so a name just released goes to a tenant that was waiting for it.
+     */
+    private void rebuildSites(String changed) {
+        if (changed != null) settleDomains(changed, true);
+        for (String name : wanted.keySet()) settleDomains(name, false);
         List<TenantSite> sites = new ArrayList<>();
         for (Map.Entry<String, Wanted> e : wanted.entrySet()) {
             WebSite web = e.getValue().web();
-            if (web == null || web.domains().isEmpty()) continue;
             String name = e.getKey();
-            sites.add(new TenantSite(name, web.domains(), upstream(name, web.upstream()),
+            List<String> names = held.getOrDefault(name, List.of());
+            if (web == null || names.isEmpty()) continue;
+            sites.add(new TenantSite(name, names, upstream(name, web.upstream()),
                     web.maintenanceUpstream() == null ? null : upstream(name, web.maintenanceUpstream()),
                     store.maintenance(name).orElse(web.maintenance()), web.httpsRedirect(), web.maxBodyBytes(),
                     web.maxConnections()));
         }
         List<SiteTable.Conflict> conflicts = proxy.setSites(sites);
+        if (!conflicts.isEmpty()) log.error("site table conflicts despite domain ownership: {}", conflicts); // never expected
         certificates.setSites(sites);
         this.sites = List.copyOf(sites);
-        this.conflicts = List.copyOf(conflicts);
-        Map<String, List<String>> conflictsByTenant = new HashMap<>();
-        for (SiteTable.Conflict c : conflicts) {
-            conflictsByTenant.computeIfAbsent(c.loser(), t -> new ArrayList<>()).add(c.toString());
-        }
-        for (String name : wanted.keySet()) {
-            List<String> list = new ArrayList<>(problems.getOrDefault(name, List.of()));
-            list.removeIf(p -> p.startsWith("domain "));
-            List<String> mine = conflictsByTenant.getOrDefault(name, List.of());
-            list.addAll(mine);
-            for (String conflict : mine) {
-                if (!problems.getOrDefault(name, List.of()).contains(conflict)) log.warn("vassal {}: {}", name, conflict);
-            }
-            problems.put(name, list);
-        }
         sitesChanged.run();
+    }
+
+    /**
+     * Matches one tenant's file against the ownership ledger; records claims, releases and new
+     * refusals as events (a refusal once, not on every rebuild), and re-opens its ports when
+     * the names its TLS services may pass changed (or its file did).
+     */
+    private void settleDomains(String name, boolean fileChanged) {
+        Wanted w = wanted.get(name);
+        List<String> asked = w == null || w.web() == null ? List.of() : w.web().domains();
+        DomainOwnership.Outcome outcome = domains.reconcile(name, asked);
+        for (String domain : outcome.claimed()) store.event(name, EventKind.DOMAIN, "domain " + domain + " claimed");
+        for (String domain : outcome.released()) {
+            store.event(name, EventKind.DOMAIN, "domain " + domain + " released (no longer in the vassal file)");
+        }
+        Map<String, DomainOwnership.Refusal> before = refused.getOrDefault(name, Map.of());
+        Map<String, DomainOwnership.Refusal> now = new LinkedHashMap<>();
+        for (DomainOwnership.Refusal refusal : outcome.refused()) {
+            now.put(refusal.name(), refusal);
+            DomainOwnership.Refusal earlier = before.get(refusal.name());
+            if (earlier == null || !java.util.Objects.equals(earlier.owner(), refusal.owner())) {
+                store.event(name, EventKind.DOMAIN, refusal.toString());
+                log.warn("vassal {}: {}", name, refusal);
+            }
+        }
+        refused.put(name, now);
+        List<String> previous = held.put(name, outcome.held());
+        if (w != null && (fileChanged || !outcome.held().equals(previous))) {
+            portProblems.put(name, openPorts(name, w, outcome.held()));
+        }
     }
 
     private Upstream upstream(String name, WebSite.Upstream app) {

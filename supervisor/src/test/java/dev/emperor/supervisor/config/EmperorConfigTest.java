@@ -94,6 +94,22 @@ class EmperorConfigTest {
     }
 
     @Test
+    void domainAllowRepeatsIsNormalizedAndABadPatternNamesItsLine() throws Exception {
+        assertThat(load("[emperor]\n").proxy().domainAllow()).isEmpty();
+        EmperorConfig c = load("""
+                [emperor]
+                domain-allow = *.Platform.Example.
+                domain-allow = shop.example
+                """);
+        assertThat(c.proxy().domainAllow()).containsExactly("*.platform.example", "shop.example");
+        assertThatThrownBy(() -> load("""
+                [emperor]
+                domain-allow = *.platform.example
+                domain-allow = *
+                """)).hasMessageContaining(":3: domain-allow:");
+    }
+
+    @Test
     void hostServicesRepeatAndABadOneNamesItsLine() throws Exception {
         EmperorConfig c = load("""
                 [emperor]

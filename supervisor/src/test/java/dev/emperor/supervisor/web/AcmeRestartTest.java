@@ -15,6 +15,7 @@ import dev.emperor.supervisor.config.HostVassalEnvironment;
 import dev.emperor.supervisor.config.ProxySettings;
 import dev.emperor.supervisor.config.VassalConfig;
 import dev.emperor.supervisor.config.VassalFiles;
+import dev.emperor.supervisor.domains.DomainOwnership;
 import dev.emperor.supervisor.state.AcmeRetry;
 import dev.emperor.supervisor.state.SqlitePortLedger;
 import dev.emperor.supervisor.state.StateStore;
@@ -208,7 +209,7 @@ class AcmeRestartTest {
             proxy = new FrontProxy(ProxyOptions.defaults(), loops, new PendingChallenges(), tmp.resolve("access"));
             routes = new TenantRoutes(proxy, new CertificateStore(tmp.resolve("certs"), null),
                     new PortAllocator(20000, 20009, new SqlitePortLedger(store)), new PortForwarder(loops), store,
-                    tmp.resolve("run"), name -> "10.0.0.2");
+                    new DomainOwnership(store, List::of, clock), tmp.resolve("run"), name -> "10.0.0.2");
             acme = new AcmeCertificates(routes, store, proxySettings, clock, (acmeSettings, site, installer) -> {
                 orders.incrementAndGet();
                 if (!caIssues) throw new AcmeFailure("the CA refused");
@@ -236,7 +237,7 @@ class AcmeRestartTest {
     }
 
     /** A key and a self-signed certificate for the names, valid now for 90 days, as one PEM bundle. */
-    private static byte[] selfSigned(List<String> names) {
+    static byte[] selfSigned(List<String> names) {
         try {
             return selfSignedPem(names);
         } catch (Exception e) {
