@@ -79,6 +79,22 @@ final class ResponseHead {
     byte[] bytes = new byte[1024];
     int length;
 
+    /** Makes every bare LF of the gathered head a CRLF, so the parser and the client see CRLF only. */
+    void addMissingCarriageReturns() {
+        int bare = 0;
+        for (int i = 0; i < length; i++) {
+            if (bytes[i] == '\n' && (i == 0 || bytes[i - 1] != '\r')) bare++;
+        }
+        byte[] fixed = new byte[Math.max(bytes.length, length + bare)];
+        int o = 0;
+        for (int i = 0; i < length; i++) {
+            if (bytes[i] == '\n' && (i == 0 || bytes[i - 1] != '\r')) fixed[o++] = '\r';
+            fixed[o++] = bytes[i];
+        }
+        bytes = fixed;
+        length = o;
+    }
+
     private int status;
     /** Where the status code starts: "200 OK\r\n" is copied as it came. */
     private int statusFrom;

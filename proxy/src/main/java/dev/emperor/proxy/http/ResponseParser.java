@@ -55,6 +55,8 @@ final class ResponseParser {
     /** Head bytes already checked for line ends, and where the current head line starts. */
     private int scanned;
     private int lineStart;
+    /** The head has a line ending in a bare LF (CGI scripts, busybox httpd): CRs are added before relaying. */
+    private boolean bareLf;
     private long remaining;
     private long payload;
     private int trailerBytes;
@@ -128,9 +130,10 @@ final class ResponseParser {
         head.length = 0;
         scanned = 0;
         lineStart = 0;
+        bareLf = false;
     }
 
-    /** Gathers head bytes up to the blank line (all of them checked: every LF after a CR). */
+    /** Gathers head bytes up to the blank line (line ends CRLF, or a bare LF: see below). */
     private void readHead(ByteBuf in) {
         boolean wholeHere = head.length == 0;
         int room = ResponseHead.MAX_BYTES - head.length;
@@ -155,18 +158,24 @@ final class ResponseParser {
                 break;
             }
             i = at - base;
-            if (i == 0 || b[i - 1] != '\r') {
-                fail("bare LF in the response head");
-                return;
-            }
-            if (i - lineStart == 1) {
-                if (i == 1) {
+            // RFC 9112 §2.2: a recipient may take a bare LF for a line end; apps behind CGI and
+            // busybox httpd send them, and nginx and haproxy accept them in responses (never in
+            // requests, which stay strict). Such a head is relayed with CRLFs.
+            boolean crlf = i > lineStart && b[i - 1] == '\r';
+            bareLf |= !crlf;
+            if (i - lineStart == (crlf ? 1 : 0)) { // an empty line: the end of the head
+                if (lineStart == 0) {
                     fail("blank line before the status line");
                     return;
                 }
                 in.skipBytes(i + 1 - head.length);
                 head.length = i + 1;
-                headDone(wholeHere ? in : null);
+                if (bareLf) {
+                    head.addMissingCarriageReturns();
+                    headDone(null); // the head no longer matches the app's bytes: never rewritten in place
+                } else {
+                    headDone(wholeHere ? in : null);
+                }
                 return;
             }
             lineStart = i + 1;

@@ -44,7 +44,9 @@ class RelayedResponsesTest {
             "/both", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
             "/badchunk", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n",
             "/upgrade", "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nfirst",
-            "/bare", "HTTP/1.1 200 OK\nContent-Length: 5\n\nhello");
+            "/bare", "HTTP/1.1 200 OK\nContent-Length: 5\nX-App: yes\r\n\nhello",
+            "/cgi", "HTTP/1.0 200 OK\nContent-Type: text/plain\n\nfrom a CGI script",
+            "/barecr", "HTTP/1.1 200 OK\rContent-Length: 5\r\n\r\nhello");
 
     @TempDir
     static Path dir;
@@ -101,7 +103,7 @@ class RelayedResponsesTest {
                 String response = SCRIPT.getOrDefault(path, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
                 out.write(response.getBytes(StandardCharsets.ISO_8859_1));
                 out.flush();
-                if (path.equals("/close") || path.equals("/badchunk") || path.equals("/upgrade")) {
+                if (path.equals("/close") || path.equals("/cgi") || path.equals("/badchunk") || path.equals("/upgrade")) {
                     return;
                 }
             }
@@ -176,8 +178,32 @@ class RelayedResponsesTest {
     }
 
     @Test
+    void aHeadWithBareLineFeedsIsRelayedWithCrlfs() throws Exception {
+        try (RawHttp http = new RawHttp(port)) {
+            RawHttp.Response response = http.send(get("/bare", "HTTP/1.1"));
+            assertThat(response.status()).isEqualTo(200);
+            assertThat(response.header("x-app")).isEqualTo("yes");
+            assertThat(response.body()).isEqualTo("hello");
+            // the connection stays usable: the next response on it is whole
+            assertThat(http.send(get("/length", "HTTP/1.1")).body()).isEqualTo("hello");
+        }
+        for (String path : List.of("/bare", "/cgi")) {
+            try (RawHttp http = new RawHttp(port)) {
+                http.write("GET " + path + " HTTP/1.1\r\nHost: app.test\r\nConnection: close\r\n\r\n");
+                String received = new String(http.in.readAllBytes(), StandardCharsets.ISO_8859_1);
+                assertThat(received).as(path).startsWith("HTTP/1.1 200 OK\r\n").contains("\r\n\r\n");
+                String head = received.substring(0, received.indexOf("\r\n\r\n"));
+                assertThat(head.replace("\r\n", "")).as(path).doesNotContain("\n"); // CRLF only towards the client
+            }
+        }
+        try (RawHttp http = new RawHttp(port)) {
+            assertThat(http.send(get("/cgi", "HTTP/1.1")).body()).isEqualTo("from a CGI script");
+        }
+    }
+
+    @Test
     void anAmbiguousOrBrokenHeadGives502() throws Exception {
-        for (String path : List.of("/both", "/bare")) {
+        for (String path : List.of("/both", "/barecr")) {
             try (RawHttp http = new RawHttp(port)) {
                 RawHttp.Response response = http.send(get(path, "HTTP/1.1"));
                 assertThat(response.status()).as(path).isEqualTo(502);

@@ -232,6 +232,20 @@ class ResponseParserTest {
         assertThat(parser.failed()).isTrue();
     }
 
+    /** RFC 9112 §2.2: bare LF line ends in a response head (CGI scripts, busybox httpd) are taken as CRLF. */
+    @ParameterizedTest
+    @ValueSource(strings = {
+            "HTTP/1.1 200 OK\nContent-Length: 0\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length: 0\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\n",
+            "HTTP/1.1 200 OK\nContent-Length: 0\n\n",
+    })
+    void bareLineFeedsInAResponseHeadAreLineEnds(String response) {
+        Recorder r = parse(response);
+        assertThat(r.malformed).as(response).isNull();
+        assertThat(r.ended).isZero();
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {
             "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello",
@@ -251,9 +265,8 @@ class ResponseParserTest {
             "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\n0\r\n\r\n",
             "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nBad Trailer: x\r\n\r\n",
             "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\n",
-            "HTTP/1.1 200 OK\nContent-Length: 0\r\n\r\n",
-            "HTTP/1.1 200 OK\r\nContent-Length: 0\n\r\n",
-            "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\n",
+            "\nHTTP/1.1 200 OK\nContent-Length: 0\n\n",
+            "HTTP/1.1 200 OK\nX-A: a\rb\nContent-Length: 0\n\n",
             "HTTP/1.1 200 OK\r\nX-A: a\rb\r\nContent-Length: 0\r\n\r\n",
             "HTTP/1.1 200 OK\r\nX-A: a\r\n b\r\nContent-Length: 0\r\n\r\n",
             "HTTP/1.1 200 OK\r\nX-A : a\r\nContent-Length: 0\r\n\r\n",
