@@ -82,6 +82,9 @@ class WebSiteTest {
         assertThat(h2.protocol()).isEqualTo("HTTP/2");
         assertThat(h2.status()).isEqualTo("200");
         assertThat(h2.text()).contains("hello from shop");
+        Path accessLog = emperor.root().resolve("log/access/shop.access.log");
+        emperor.waitFor("the HTTP/2 request in the access log as HTTP/2.0", Duration.ofSeconds(10),
+                () -> Files.exists(accessLog) && Files.readString(accessLog).contains("\"GET / HTTP/2.0\" 200"));
 
         assertThat(emperor.command("maintenance", "shop", "on").code()).isZero();
         Curl down = curl("shop.test", false);

@@ -7,6 +7,7 @@ import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.LastHttpContent;
 import java.net.InetSocketAddress;
@@ -35,6 +36,8 @@ final class AccessLogHandler extends ChannelDuplexHandler {
     /** The tenant the router chose for the current request, or null (not logged). */
     private String tenant;
     private long startNanos;
+    /** "HTTP/2.0" on an HTTP/2 stream, else null: the request's own version is written. */
+    private String protocol;
     private int status;
     private long bytes;
 
@@ -57,6 +60,8 @@ final class AccessLogHandler extends ChannelDuplexHandler {
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
+        // An HTTP/2 stream's request reaches this handler translated into an HTTP/1.1 object.
+        this.protocol = ctx.channel() instanceof Http2StreamChannel ? "HTTP/2.0" : null;
     }
 
     /** A relayed HTTP/1.1 response (written as bytes, which say nothing here) is written whole. */
@@ -99,7 +104,7 @@ final class AccessLogHandler extends ChannelDuplexHandler {
                     .plain("] \"");
             // The request's head stays readable after its (empty or sent) content is released.
             line.quoted(request.method().name()).plain(' ').quoted(request.uri()).plain(' ')
-                    .plain(request.protocolVersion().text()).plain("\" ").number(status).plain(' ').number(bytes)
+                    .plain(protocol != null ? protocol : request.protocolVersion().text()).plain("\" ").number(status).plain(' ').number(bytes)
                     .plain(" \"").quoted(request.headers().get(HttpHeaderNames.REFERER)).plain("\" \"")
                     .quoted(request.headers().get(HttpHeaderNames.USER_AGENT)).plain("\" ")
                     .number(micros / 1_000_000).plain('.');
