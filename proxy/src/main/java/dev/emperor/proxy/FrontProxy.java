@@ -68,6 +68,11 @@ public final class FrontProxy implements AutoCloseable {
         clients.use(options.connections());
     }
 
+    /** Tell it which tenants' apps cannot answer now (stopped, starting, backing off): 503 at once. */
+    public TenantAvailability availability() {
+        return httpHandlers.availability();
+    }
+
     /**
      * The connection counts and limits shared by HTTP, HTTPS and the public ports: give it to
      * the {@link dev.emperor.proxy.l4.PortForwarder} so a client's connections count together.

@@ -17,6 +17,8 @@ import dev.emperor.proxy.tls.CertificateRefused;
 import dev.emperor.proxy.tls.CertificateStore;
 import dev.emperor.proxy.tls.TlsFrontend;
 import dev.emperor.supervisor.config.ClientLimits;
+import dev.emperor.proxy.TenantAvailability;
+import dev.emperor.supervisor.lifecycle.VassalState;
 import dev.emperor.supervisor.config.ConfigError;
 import dev.emperor.supervisor.config.ProxySettings;
 import dev.emperor.supervisor.state.SqlitePortLedger;
@@ -46,6 +48,7 @@ import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -370,7 +373,23 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
     }
 
     @Override
+    public void stateChanged(String name, VassalState state, Instant retryAt) {
+        FrontProxy proxy = frontProxy;
+        if (proxy == null) return;
+        TenantAvailability availability = proxy.availability();
+        switch (state) {
+            case RUNNING -> availability.up(name);
+            case BACKING_OFF -> availability.down(name, retryAt == null ? 10
+                    : (int) Math.max(1, Duration.between(Instant.now(), retryAt).toSeconds() + 1));
+            case STARTING, RELOADING -> availability.down(name, 5);
+            case STOPPING, STOPPED, FAILED -> availability.down(name, 0);
+        }
+    }
+
+    @Override
     public void forget(Vassal vassal, Consumer<Vassal> replay) {
+        FrontProxy proxy = frontProxy;
+        if (proxy != null) proxy.availability().up(vassal.name()); // its site goes with it
         log.info("vassal {}: removed", vassal.name());
         // compute() holds the name's bin: the watcher's next event for it (vassal(name)) waits
         // until the successor exists and has the replayed event first, so no event is reordered.

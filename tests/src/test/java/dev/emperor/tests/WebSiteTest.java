@@ -215,4 +215,27 @@ class WebSiteTest {
     private EmperorProcess.CliResult certPut(Path bundle) {
         return EmperorProcess.cli("cert", "put", "-c", emperor.configFile().toString(), "shop", bundle.toString());
     }
+    /**
+     * A stopped tenant's TCP upstream answers nothing (its address has no tun attached), so each
+     * client waited the proxy's whole connect timeout for a 502. Now the proxy knows the
+     * tenant's state: 503 at once, with Retry-After while it starts or backs off.
+     */
+    @Test
+    void aSiteWhoseTenantIsStoppedOrBackingOffAnswers503AtOnce() {
+        emperor.vassal("down", "exec = sleep 100000", "distro = busybox", "domain = down.test", "upstream = :8000");
+        emperor.waitForRunning("down");
+        assertThat(emperor.command("stop", "down", "--wait", "30").code()).isZero();
+        Curl stopped = curl("down.test", false, "--max-time", "3");
+        assertThat(stopped.status()).isEqualTo("503");
+        assertThat(stopped.text().toLowerCase()).doesNotContain("retry-after:");
+
+        emperor.vassal("broken", "exec = /no/such/program", "distro = busybox", "domain = broken.test");
+        emperor.waitForState("broken", "backing-off", Duration.ofSeconds(30));
+        Curl backingOff = curl("broken.test", false, "--max-time", "3");
+        assertThat(backingOff.status()).isEqualTo("503");
+        assertThat(backingOff.text().toLowerCase()).contains("retry-after:");
+
+        assertThat(emperor.command("start", "down", "--wait", "30").code()).isZero();
+        assertThat(curl("down.test", false, "--max-time", "3").status()).as("running, nothing on :8000").isEqualTo("502");
+    }
 }

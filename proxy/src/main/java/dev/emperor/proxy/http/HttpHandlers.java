@@ -4,6 +4,7 @@ import dev.emperor.proxy.AcmeChallenges;
 import dev.emperor.proxy.ClientConnections;
 import dev.emperor.proxy.ProxyOptions;
 import dev.emperor.proxy.SiteTable;
+import dev.emperor.proxy.TenantAvailability;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http2.Http2ConnectionAdapter;
 import io.netty.handler.codec.http2.Http2FrameCodec;
@@ -42,6 +43,7 @@ public final class HttpHandlers {
     private final AcmeChallenges acme;
     private final AccessLog accessLog;
     private final TenantConnections connections = new TenantConnections();
+    private final TenantAvailability availability = new TenantAvailability();
     private final UpstreamPool pool;
 
     public HttpHandlers(ProxyOptions options, Supplier<SiteTable> sites, AcmeChallenges acme, AccessLog accessLog) {
@@ -63,6 +65,11 @@ public final class HttpHandlers {
                 options.upstreamResponseTimeout().toNanos());
     }
 
+    /** Which tenants' apps cannot answer now: their sites get 503 at once. */
+    public TenantAvailability availability() {
+        return availability;
+    }
+
     public void install(ChannelPipeline p, boolean overTls, boolean http2Stream) {
         ProxyOptions options = this.options;
         if (!http2Stream) {
@@ -79,7 +86,7 @@ public final class HttpHandlers {
         }
         AccessLogHandler log = new AccessLogHandler(accessLog);
         p.addLast("accessLog", log)
-                .addLast("router", new SiteRouter(sites, acme, connections, overTls, http2Stream, log))
+                .addLast("router", new SiteRouter(sites, acme, connections, availability, overTls, http2Stream, log))
                 .addLast("forwarder", new Forwarder(pool, overTls, http2Stream, HTTP1_NAMES, log, gate,
                         options.underscoresInHeaders()));
     }

@@ -3,6 +3,7 @@ package dev.emperor.proxy.http;
 import dev.emperor.proxy.AcmeChallenges;
 import dev.emperor.proxy.ClientConnections;
 import dev.emperor.proxy.SiteTable;
+import dev.emperor.proxy.TenantAvailability;
 import dev.emperor.proxy.TenantSite;
 import dev.emperor.proxy.Upstream;
 import io.netty.channel.ChannelHandlerContext;
@@ -34,6 +35,7 @@ final class SiteRouter extends ChannelInboundHandlerAdapter {
     private final Supplier<SiteTable> sites;
     private final AcmeChallenges acme;
     private final TenantConnections connections;
+    private final TenantAvailability availability;
     private final boolean overTls;
     private final boolean http2Stream;
     /** Told which tenant each request is for. */
@@ -53,10 +55,11 @@ final class SiteRouter extends ChannelInboundHandlerAdapter {
     private TenantSite lookedSite;
 
     SiteRouter(Supplier<SiteTable> sites, AcmeChallenges acme, TenantConnections connections,
-               boolean overTls, boolean http2Stream, AccessLogHandler accessLog) {
+               TenantAvailability availability, boolean overTls, boolean http2Stream, AccessLogHandler accessLog) {
         this.sites = sites;
         this.acme = acme;
         this.connections = connections;
+        this.availability = availability;
         this.overTls = overTls;
         this.http2Stream = http2Stream;
         this.accessLog = accessLog;
@@ -137,6 +140,14 @@ final class SiteRouter extends ChannelInboundHandlerAdapter {
                 return null;
             }
             upstream = site.maintenanceBackend();
+        } else {
+            int retryAfter = availability.retryAfter(site.tenant());
+            if (retryAfter >= 0) { // stopped, starting or backing off: say so now, not after a connect timeout
+                FullHttpResponse page = ErrorPages.page(HttpResponseStatus.SERVICE_UNAVAILABLE);
+                if (retryAfter > 0) page.headers().setInt(HttpHeaderNames.RETRY_AFTER, retryAfter);
+                answer(ctx, request, page);
+                return null;
+            }
         }
         if (HttpUtil.getContentLength(request, 0L) > site.maxBodyBytes()) {
             // Close: the body is still coming and is not worth reading.

@@ -71,6 +71,7 @@ public final class Vassal {
             restarts = row.restarts();
             lastExit = row.lastExit();
         });
+        ctx.stateChanged(name, state, null); // nothing of it runs until it is spawned or adopted
     }
 
     public String name() {
@@ -409,7 +410,10 @@ public final class Vassal {
     }
 
     private void transition(VassalState next, String why) {
-        if (state != next) log.info("vassal {}: {} -> {} ({})", name, state.label(), next.label(), why);
+        if (state != next) {
+            log.info("vassal {}: {} -> {} ({})", name, state.label(), next.label(), why);
+            ctx.stateChanged(name, next, retryAt);
+        }
         state = next;
         reason = why;
     }

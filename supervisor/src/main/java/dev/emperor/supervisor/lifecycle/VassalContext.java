@@ -28,6 +28,12 @@ public interface VassalContext {
     Executor mailboxExecutor();
 
     /**
+     * The vassal's state changed ({@code retryAt}: when a backing-off vassal tries again, else
+     * null): the front proxy answers its site with 503 at once while its app cannot answer.
+     */
+    void stateChanged(String name, VassalState state, java.time.Instant retryAt);
+
+    /**
      * Called once a removed vassal has stopped and cleaned up. A non-null {@code replay} is the
      * file event that came while it stopped: a new vassal of the same name takes its place and
      * gets it before any later event.
