@@ -31,6 +31,11 @@ public final class HostVassalEnvironment implements VassalEnvironment {
     }
 
     @Override
+    public Optional<Path> distroRoot(String name) {
+        return distroExists(name) ? Optional.of(distroDir.resolve(name)) : Optional.empty();
+    }
+
+    @Override
     public boolean distroExists(String name) {
         // The schema already allows only [a-z0-9][a-z0-9._-]*; refuse anything that could
         // leave the store all the same.

@@ -24,6 +24,14 @@ public interface VassalEnvironment {
      */
     Optional<HostAccount> lookupUser(String name);
 
+    /**
+     * The host directory of a distro that exists, to check a file against (its bind targets),
+     * or empty when there is none to look at.
+     */
+    default Optional<java.nio.file.Path> distroRoot(String name) {
+        return Optional.empty();
+    }
+
     /** tmp-size for vassals that do not set one. */
     default long defaultTmpBytes() {
         return DEFAULT_TMP_BYTES;

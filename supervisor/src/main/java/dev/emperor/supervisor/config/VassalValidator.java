@@ -214,6 +214,7 @@ final class VassalValidator {
             throw new ConfigError(file, headerLine, VassalKey.DISTRO.key(),
                     "the default distro " + ConfigError.quote(distro) + " is not in the distro store; name one that is");
         }
+        checkBindTargetsExist(distro, bindTargets);
         if (domains.isEmpty()) {
             for (VassalKey webKey : List.of(VassalKey.UPSTREAM, VassalKey.MAINTENANCE, VassalKey.MAINTENANCE_UPSTREAM,
                     VassalKey.HTTPS_REDIRECT, VassalKey.MAX_BODY, VassalKey.MAX_CONNECTIONS)) {
@@ -443,6 +444,27 @@ final class VassalValidator {
             }
         }
         return Optional.empty();
+    }
+
+    /** Where the jail mounts something of its own: a bind target there is not the distro's to have. */
+    private static final List<String> JAIL_MOUNTS = List.of("/home", "/run", "/tmp", "/dev", "/proc", "/opt");
+
+    /**
+     * A bind target must exist in the distro (the jail mounts onto it, it never creates one
+     * in a read-only root): checked here when the distro is at hand, so that `emperor check`
+     * and the daemon refuse the file by line instead of the tenant failing at every spawn.
+     */
+    private void checkBindTargetsExist(String distro, Map<String, IniDocument.Entry> bindTargets) throws ConfigError {
+        Optional<java.nio.file.Path> root = env.distroRoot(distro);
+        if (root.isEmpty()) return;
+        for (Map.Entry<String, IniDocument.Entry> bind : bindTargets.entrySet()) {
+            String target = bind.getKey();
+            if (JAIL_MOUNTS.stream().anyMatch(m -> target.equals(m) || target.startsWith(m + "/"))) continue;
+            if (!java.nio.file.Files.exists(root.get().resolve(target.substring(1)))) {
+                throw error(bind.getValue(), "bind target " + target + " does not exist in distro "
+                        + ConfigError.quote(distro) + " (the root is read-only: the target must be there)");
+            }
+        }
     }
 
     private static boolean inKernelTree(String path) {

@@ -39,6 +39,8 @@ public final class Vassal {
     private volatile String reason = "not started yet";
     private volatile VassalConfig config;
     private volatile String configError;
+    /** Why the last spawn failed, until one succeeds. */
+    private volatile String spawnError;
     private volatile TenantProcess process;
     private volatile Instant startedAt;
     private volatile String lastExit;
@@ -330,6 +332,7 @@ public final class Vassal {
             process = started;
             startedAt = Instant.now();
             retryAt = null;
+            spawnError = null;
             ctx.store().recordSpawn(name, started.pid(), started.startTime(), cfg.contentHash(), spawned.uid(),
                     spawned.gid());
             event("spawn", "pid " + started.pid() + " (" + why + ")");
@@ -346,6 +349,7 @@ public final class Vassal {
             note("spawn failed: " + error);
             log.error("vassal {}: spawn failed: {}", name, error);
             configError = e instanceof ConfigError ? error : null;
+            spawnError = error; // shown as lastError: "-" said nothing while it crash-looped
             scheduleRespawn(backoff.onFailure(), "spawn failed: " + error);
         }
     }
@@ -442,7 +446,7 @@ public final class Vassal {
         return new VassalStatus(name, state.label(), reason,
                 p == null ? 0 : p.pid(),
                 p == null || startedAt == null ? 0 : Duration.between(startedAt, Instant.now()).toSeconds(),
-                restarts, lastExit, configError,
+                restarts, lastExit, configError != null ? configError : spawnError,
                 stats.map(CgroupStats::memoryBytes).orElse(0L),
                 stats.map(CgroupStats::cpuUsageNanos).orElse(0L),
                 oomKillsOfEarlierPayloads + stats.map(CgroupStats::oomKills).orElse(0L),
