@@ -23,10 +23,12 @@ import org.slf4j.LoggerFactory;
  * the tenant, hand over the terminal, then wait for either its exit (sent back as EXIT) or
  * the client's departure (the process group is hung up, then killed).
  *
- * <p>The JVM relays no bytes: a terminal session's pty master goes to the client with
- * SCM_RIGHTS and the client relays between it and its own terminal (and resizes it
- * directly); a command gets the client's own stdin, stdout and stderr (sshd's pipes) as its
- * fds 0-2, so output is binary-safe with no copy in between.
+ * <p>The JVM relays no bytes: a pty master (a login, or a command's streams that are the
+ * client's terminal) goes to the client with SCM_RIGHTS and the client relays between it and
+ * its own terminal (and resizes it directly); a command's other streams are the fds the
+ * client passed (sshd's pipes, or pipes root's client relays), binary-safe with no copy in
+ * between. A passed fd that is a terminal is refused: the caller's terminal never enters.
+ * Root's sessions run in a session cgroup that is emptied when they end, before EXIT.
  */
 final class ShellSession {
     private static final Logger log = LoggerFactory.getLogger(ShellSession.class);
