@@ -48,7 +48,8 @@ struct options {
     int cgroup_fds[MAX_LIST];
     int n_cgroup_fds;
     int new_cgroupns, proc, ksm, setsid;
-    const char *root, *cwd;
+    int root_fd;   /* init: the tenant's root, a directory fd (no host path in our argv) */
+    const char *cwd;
     int mntns_fd, seccomp_fd;    /* -1 when not given */
     const char *masks[MAX_LIST];
     int n_masks;
@@ -189,7 +190,7 @@ static void parse_options(int argc, char **argv, struct options *o)
     int i, have_uid = 0, have_gid = 0, have_groups = 0;
 
     memset(o, 0, sizeof *o);
-    o->mntns_fd = o->seccomp_fd = -1;
+    o->mntns_fd = o->seccomp_fd = o->root_fd = -1;
 
     /* Find the report fd first, so that even a bad argument before it is reported there. */
     for (i = 2; i + 1 < argc && strcmp(argv[i], "--") != 0; i++)
@@ -212,10 +213,10 @@ static void parse_options(int argc, char **argv, struct options *o)
         } else if (strcmp(opt, "--new-cgroupns") == 0) {
             only_in(o, 1, opt);
             o->new_cgroupns = 1;
-        } else if (strcmp(opt, "--root") == 0) {
+        } else if (strcmp(opt, "--root-fd") == 0) {
             only_in(o, 1, opt);
-            once(o->root != NULL, opt);
-            o->root = path_value(argc, argv, &i);
+            once(o->root_fd >= 0, opt);
+            o->root_fd = fd_value(argc, argv, &i);
         } else if (strcmp(opt, "--mntns-fd") == 0) {
             only_in(o, 0, opt);
             once(o->mntns_fd >= 0, opt);
@@ -265,8 +266,8 @@ static void parse_options(int argc, char **argv, struct options *o)
     if (!have_uid || !have_gid)
         die(SETUP_FAILED, 0, "args: --uid and --gid are required");
     /* Without these the payload would see the host's filesystem. */
-    if (o->init && o->root == NULL)
-        die(SETUP_FAILED, 0, "args: init needs --root");
+    if (o->init && o->root_fd < 0)
+        die(SETUP_FAILED, 0, "args: init needs --root-fd");
     if (!o->init && o->mntns_fd < 0)
         die(SETUP_FAILED, 0, "args: enter needs --mntns-fd");
 }
@@ -308,7 +309,7 @@ static void close_range_or_die(unsigned int first, unsigned int last)
  * reach the tenant: keep the fds named in the options, close every other fd >= 3. */
 static void close_stray_fds(const struct options *o)
 {
-    int keep[MAX_LIST + 3], n = 0, i, j, fd;
+    int keep[MAX_LIST + 4], n = 0, i, j, fd;
     unsigned int next = 3;
 
     if (report_fd > STDERR_FILENO)
@@ -317,6 +318,8 @@ static void close_stray_fds(const struct options *o)
         keep[n++] = o->cgroup_fds[i];
     if (o->mntns_fd >= 0)
         keep[n++] = o->mntns_fd;
+    if (o->root_fd >= 0)
+        keep[n++] = o->root_fd;
     if (o->seccomp_fd >= 0)
         keep[n++] = o->seccomp_fd;
     for (i = 1; i < n; i++)   /* insertion sort; n is tiny */
@@ -378,18 +381,28 @@ static void read_seccomp_program(int fd)
     seccomp_length = (unsigned short) (size / sizeof(struct sock_filter));
 }
 
-static void switch_root(const char *root)
+/* The root comes as an fd, not a path: our argv is the tenant's /proc/1/cmdline, and a
+ * host path there (the jails directory, the tenant's name in it) is not the tenant's to see. */
+static void switch_root(int root_fd)
 {
+    struct stat here, old_root;
+
     /* With "/" shared, our /proc mount and the detach of the old root below would
      * propagate back into the host's mount namespace. */
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
         die(SETUP_FAILED, errno, "mount / rprivate");
-    if (chdir(root) < 0)
-        die(SETUP_FAILED, errno, "chdir %s", root);
+    if (fchdir(root_fd) < 0)
+        die(SETUP_FAILED, errno, "root fd %d", root_fd);
+    close(root_fd);
+    /* Fail closed: an fd on the host's own root would make it the tenant's. */
+    if (stat(".", &here) < 0 || stat("/", &old_root) < 0)
+        die(SETUP_FAILED, errno, "stat root");
+    if (here.st_dev == old_root.st_dev && here.st_ino == old_root.st_ino)
+        die(SETUP_FAILED, 0, "root fd %d: is the host's root, not a tenant's", root_fd);
     /* pivot_root, unlike chroot, leaves no way back: once the old root is detached no
      * path, "..", cwd or fd of ours refers to the host's tree (the classic chroot escape). */
     if (syscall(SYS_pivot_root, ".", ".") < 0)
-        die(SETUP_FAILED, errno, "pivot_root %s", root);
+        die(SETUP_FAILED, errno, "pivot_root (root fd %d)", root_fd);
     if (umount2(".", MNT_DETACH) < 0)
         die(SETUP_FAILED, errno, "umount old root");
     if (chdir("/") < 0)
@@ -588,8 +601,14 @@ int main(int argc, char **argv)
 
     parse_options(argc, argv, &o);
     reset_signal_dispositions();
-    if (o.init)
+    if (o.init) {
         block_pid1_signals(&pid1_signals);
+        /* Our own session and process group, before anything else: spawned in the emperor's,
+         * a Ctrl-C on a foreground `emperor run` (SIGINT to its process group) would reach
+         * every pid 1 and be forwarded to every payload. */
+        if (setsid() < 0)
+            die(SETUP_FAILED, errno, "setsid");
+    }
     keep_report_fd_from_payload();
     close_stray_fds(&o);
     /* Our /proc and our reaping only make sense as the first process of a new pid
@@ -605,7 +624,7 @@ int main(int argc, char **argv)
         /* After joining: the tenant's cgroup becomes the root of the cgroup tree it sees. */
         if (o.new_cgroupns && unshare(CLONE_NEWCGROUP) < 0)
             die(SETUP_FAILED, errno, "unshare CLONE_NEWCGROUP");
-        switch_root(o.root);
+        switch_root(o.root_fd);
         if (o.proc)
             mount_proc();
         for (i = 0; i < o.n_masks; i++)

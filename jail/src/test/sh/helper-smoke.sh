@@ -68,12 +68,13 @@ run() {
 }
 
 # in_namespaces CMD...: what the Java spawn thread does: new mount/pid/uts/ipc/net
-# namespaces, a hostname, the tenant's root made a mount point (bound onto itself).
+# namespaces, a hostname, the tenant's root made a mount point (bound onto itself) and
+# opened as fd 9 once mounted (--root-fd 9).
 NS=(unshare --mount --pid --uts --ipc --net --fork --
-    /bin/sh -c 'hostname emperor-smoke && mount --bind "$0" "$0" && exec "$@"' "$R")
+    /bin/sh -c 'hostname emperor-smoke && mount --bind "$0" "$0" && exec "$@" 9<"$0"' "$R")
 in_namespaces() { "${NS[@]}" "$@"; }
 
-INIT=("$HELPER" init --root "$R" --proc --uid 1234 --gid 1234 --report-fd 3)
+INIT=("$HELPER" init --root-fd 9 --proc --uid 1234 --gid 1234 --report-fd 3)
 
 # start_init [options] -- PROGRAM...: runs an init in the background; sets upid (unshare's
 # pid, to wait for) and init_pid (the helper's pid on the host) once the payload has exec'd.
@@ -178,12 +179,23 @@ expect_eq "missing program on PATH: report" "$report" "exec no-such-command: No 
 
 echo "# bad root"
 mkdir "$T/plain"
-run in_namespaces "$HELPER" init --root "$T/missing" --uid 1234 --gid 1234 --report-fd 3 -- /bin/true
-expect_eq "missing root: exit 126" "$rc" 126
-expect_eq "missing root: report names chdir" "$report" "chdir $T/missing: No such file or directory"
-run in_namespaces "$HELPER" init --root "$T/plain" --uid 1234 --gid 1234 --report-fd 3 -- /bin/true
+touch "$T/file"
+in_root() {   # DIR CMD...: CMD in new mount and pid namespaces with DIR as fd 9
+    unshare --mount --pid --fork -- /bin/sh -c 'd=$0; exec "$@" 9<"$d"' "$@"
+}
+run in_root "$T/file" "$HELPER" init --root-fd 9 --uid 1234 --gid 1234 --report-fd 3 -- /bin/true
+expect_eq "root fd on a file: exit 126" "$rc" 126
+expect_eq "root fd on a file: report" "$report" "root fd 9: Not a directory"
+run in_root / "$HELPER" init --root-fd 9 --uid 1234 --gid 1234 --report-fd 3 -- /bin/true
+expect_eq "root fd on the host's root: exit 126" "$rc" 126
+expect_eq "root fd on the host's root: report" "$report" "root fd 9: is the host's root, not a tenant's"
+run in_root "$T/plain" "$HELPER" init --root-fd 9 --uid 1234 --gid 1234 --report-fd 3 -- /bin/true
 expect_eq "root that is no mount point: exit 126" "$rc" 126
-expect_match "root that is no mount point: report names pivot_root" "$report" "^pivot_root $T/plain: "
+expect_match "root that is no mount point: report names pivot_root" "$report" "^pivot_root \(root fd 9\): "
+run in_namespaces "${INIT[@]}" -- /bin/sh -c 'cut -d" " -f6 /proc/1/stat'
+expect_eq "pid 1 leads its own session (not the caller's)" "$out" "1"
+run in_namespaces "${INIT[@]}" -- /bin/sh -c 'tr "\0" " " </proc/1/cmdline'
+expect_no_match "no host path in pid 1's command line" "$out" "$R"
 
 echo "# masks and read-only paths"
 run in_namespaces "${INIT[@]}" --mask /proc/kcore --mask /proc/kallsyms --mask /proc/irq \
@@ -295,31 +307,32 @@ args() {   # EXPECTED-REPORT ARGS...
     expect_eq "args $*: exit 126" "$rc" 126
     expect_eq "args $*: report" "$report" "$expected"
 }
-ok_opts=(--root /srv --uid 1234 --gid 1234 --report-fd 3)
+ok_opts=(--root-fd 9 --uid 1234 --gid 1234 --report-fd 3)
 args "args: unknown option --bogus" init --report-fd 3 --bogus -- /bin/true
 args "args: unknown option --bogus" init --bogus --report-fd 3 -- /bin/true
-args "args: --uid 0: a tenant must not run as root" init --root /srv --uid 0 --gid 1234 --report-fd 3 -- /bin/true
-args "args: --gid 0: a tenant must not run as root" init --root /srv --uid 1234 --gid 0 --report-fd 3 -- /bin/true
+args "args: --uid 0: a tenant must not run as root" init --root-fd 9 --uid 0 --gid 1234 --report-fd 3 -- /bin/true
+args "args: --gid 0: a tenant must not run as root" init --root-fd 9 --uid 1234 --gid 0 --report-fd 3 -- /bin/true
 args "args: --groups: a tenant must not have group 0" init "${ok_opts[@]}" --groups 5,0 -- /bin/true
 args "args: --groups 5,,6: expected gids separated by commas" init "${ok_opts[@]}" --groups 5,,6 -- /bin/true
 args "args: --groups 5,: expected gids separated by commas" init "${ok_opts[@]}" --groups 5, -- /bin/true
 args "args: --groups x: expected a decimal number" init "${ok_opts[@]}" --groups x -- /bin/true
 args "args: fd 3 named twice" init "${ok_opts[@]}" --seccomp-fd 3 -- /bin/true
-args "args: --uid 12x: expected a decimal number in 0..4294967294" init --root /srv --uid 12x --gid 1 --report-fd 3 -- /bin/true
-args "args: --uid -1: expected a decimal number" init --root /srv --uid -1 --gid 1 --report-fd 3 -- /bin/true
-args "args: --uid 4294967295: expected a decimal number in 0..4294967294" init --root /srv --uid 4294967295 --gid 1 --report-fd 3 -- /bin/true
+args "args: --uid 12x: expected a decimal number in 0..4294967294" init --root-fd 9 --uid 12x --gid 1 --report-fd 3 -- /bin/true
+args "args: --uid -1: expected a decimal number" init --root-fd 9 --uid -1 --gid 1 --report-fd 3 -- /bin/true
+args "args: --uid 4294967295: expected a decimal number in 0..4294967294" init --root-fd 9 --uid 4294967295 --gid 1 --report-fd 3 -- /bin/true
 args "args: --seccomp-fd 2: expected a decimal number in 3..2147483647" init "${ok_opts[@]}" --seccomp-fd 2 -- /bin/true
-args "args: --gid needs a value" init --root /srv --uid 1234 --report-fd 3 --gid -- /bin/true
+args "args: --gid needs a value" init --root-fd 9 --uid 1234 --report-fd 3 --gid -- /bin/true
 args "args: --cwd needs a value" init "${ok_opts[@]}" --cwd
 args "args: unexpected argument /bin/true: options end with --" init "${ok_opts[@]}" /bin/true
 args "args: missing -- before the program" init "${ok_opts[@]}" --proc
 args "args: missing program after --" init "${ok_opts[@]}" --
-args "args: --uid and --gid are required" init --root /srv --uid 1234 --report-fd 3 -- /bin/true
-args "args: init needs --root" init --uid 1234 --gid 1234 --report-fd 3 -- /bin/true
+args "args: --uid and --gid are required" init --root-fd 9 --uid 1234 --report-fd 3 -- /bin/true
+args "args: init needs --root-fd" init --uid 1234 --gid 1234 --report-fd 3 -- /bin/true
 args "args: enter needs --mntns-fd" enter --uid 1234 --gid 1234 --report-fd 3 -- /bin/true
-args "args: --root is only valid with init" enter --root /srv --uid 1234 --gid 1234 --report-fd 3 -- /bin/true
+args "args: --root-fd is only valid with init" enter --root-fd 9 --uid 1234 --gid 1234 --report-fd 3 -- /bin/true
 args "args: --setsid is only valid with enter" init "${ok_opts[@]}" --setsid -- /bin/true
-args "args: --root given twice" init "${ok_opts[@]}" --root /srv -- /bin/true
+args "args: --root-fd given twice" init "${ok_opts[@]}" --root-fd 9 -- /bin/true
+args "args: unknown option --root" init --root /srv --uid 1234 --gid 1234 --report-fd 3 -- /bin/true
 args "args: --mask proc/kcore: expected an absolute path" init "${ok_opts[@]}" --mask proc/kcore -- /bin/true
 args "args: usage: emperor-init init|enter [options] -- PROGRAM [ARGS...]" start --report-fd 3 -- /bin/true
 run "$HELPER" init "${ok_opts[@]}" -- /bin/true

@@ -11,9 +11,13 @@
  *   pty made in the tenant. The emperor hands us the pty master (SCM_RIGHTS); we put our
  *   terminal in raw mode and relay bytes between it and the master ourselves, and copy our
  *   window size to the master on SIGWINCH. The JVM relays nothing.
- * - Otherwise: SSH_ORIGINAL_COMMAND (or, if unset, the login shell) runs with our own fds
- *   0, 1, 2 (sshd's pipes) passed to the emperor as its stdin, stdout and stderr: binary-safe,
- *   no copying, which is what scp, rsync and sftp-server need.
+ * - Otherwise: SSH_ORIGINAL_COMMAND (or, if unset, the login shell). Those of our fds 0, 1, 2
+ *   that are a terminal are never passed (a tenant process holding root's terminal could read
+ *   what root types after the session): they get a pty made in the tenant, which we relay.
+ *   The others, for a tenant's own session, are passed to the emperor as the command's
+ *   stdin, stdout and stderr (sshd's pipes: binary-safe, no copying, which is what scp,
+ *   rsync and sftp-server need); for root, they are pipes we make and relay, so that no fd
+ *   of root's (a file root redirected to) is ever held inside a tenant.
  *
  * Either way the exit status comes back in an EXIT frame and becomes ours. SIGINT, SIGQUIT,
  * SIGTERM, SIGUSR1 and SIGUSR2 are forwarded to the entered process group; on SIGHUP we
@@ -37,7 +41,7 @@
 #include <termios.h>
 #include <unistd.h>
 
-#define VERSION 1
+#define VERSION 2
 #define T_TERMINAL 1
 #define T_COMMAND 2
 #define T_SIGNAL 3
@@ -132,7 +136,11 @@ static int recv_frame(struct buf *b, int *fd) {
                           .msg_controllen = sizeof control.space };
     ssize_t n;
     *fd = -1;
+    int resets = 0;
     while ((n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) < 0) {
+        /* A refusal that crossed our request: the kernel reports the reset first, and the
+         * emperor's answer (queued before it closed) on the next read. */
+        if (errno == ECONNRESET && resets++ == 0) continue;
         if (errno != EINTR) die(255, "lost the emperor: %s", strerror(errno));
     }
     if (n == 0) die(255, "the emperor closed the session");
@@ -270,7 +278,51 @@ static void terminal_session(const char *tenant) {
     }
 }
 
+/* One direction of a command session's relay: bytes read from src are written to dst. */
+struct pump { int src, dst, own_dst; size_t len, off; unsigned char buf[16384]; };
+
+/* Moves what src has now; src must be non-blocking. Returns 0 once src has ended. */
+static int pump_out(struct pump *p) {
+    ssize_t n = read(p->src, p->buf, sizeof p->buf);
+    if (n > 0) { write_all(p->dst, p->buf, (size_t)n); return 1; }
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return 1;
+    return 0; /* end of file, or EIO: every slave of the pty is closed */
+}
+
+/* After EXIT: what the command wrote last, up to the end (root: every writer is gone by now). */
+static void drain(struct pump *p) {
+    if (p->src < 0) return;
+    while (pump_out(p)) {
+        struct pollfd pf = { .fd = p->src, .events = POLLIN };
+        if (poll(&pf, 1, 0) <= 0) break; /* a tenant's own process may still hold it: don't wait */
+    }
+}
+
 static void command_session(const char *tenant, const char *command) {
+    /* Our terminal never enters the tenant: a process there holding it could read what is
+     * typed on it after the session. The std streams that are a terminal get a pty made in
+     * the tenant instead, which we relay, as in a login. */
+    unsigned terminals = 0;
+    int tty = -1;
+    for (int i = 2; i >= 0; i--)
+        if (isatty(i)) { terminals |= 1u << i; tty = i; }
+    /* The other streams: a tenant's own session (sshd's pipes) hands them over as they are,
+     * binary-safe with no copy. Root's go through pipes we make and relay, so that no fd of
+     * root's (a file opened for `> /root/out`) is ever held by a tenant's process. */
+    int root = geteuid() == 0;
+    int pass[3], npass = 0, to_stdin = -1, from[3] = {-1, -1, -1};
+    for (int i = 0; i < 3; i++) {
+        int p[2];
+        if (terminals & (1u << i)) continue;
+        if (!root) { pass[npass++] = i; continue; }
+        if (pipe2(p, O_CLOEXEC) < 0) die(255, "pipe: %s", strerror(errno));
+        if (i == 0) { pass[npass++] = p[0]; to_stdin = p[1]; }
+        else { pass[npass++] = p[1]; from[i] = p[0]; }
+    }
+
+    struct winsize ws = {0};
+    if (tty >= 0) ioctl(tty, TIOCGWINSZ, &ws);
+    const char *term = getenv("TERM");
     struct buf b;
     size_t n = strlen(command);
     if (n > MAX_FRAME - 1024) die(1, "command too long");
@@ -278,27 +330,81 @@ static void command_session(const char *tenant, const char *command) {
     put_string(&b, tenant);
     put_u32(&b, (uint32_t)n);
     put_bytes(&b, command, n);
-    int fds[3] = {0, 1, 2};
-    send_frame(&b, fds, 3);
+    put_u8(&b, terminals);
+    put_u16(&b, ws.ws_row > 10000 ? 0 : ws.ws_row);
+    put_u16(&b, ws.ws_col > 10000 ? 0 : ws.ws_col);
+    put_string(&b, terminals && term && strlen(term) <= 64 ? term : "");
+    send_frame(&b, pass, npass);
 
-    int fd;
-    int type = recv_frame(&b, &fd);
-    if (fd >= 0) close(fd);
+    int master;
+    int type = recv_frame(&b, &master);
     finish_on(&b, type);
-    if (type != T_STARTED) die(255, "bad reply from the emperor");
-    /* The command has its own copies: ours must not keep sshd waiting for end-of-file. */
-    int devnull = open("/dev/null", O_RDWR);
-    if (devnull >= 0) { dup2(devnull, 0); dup2(devnull, 1); if (devnull > 2) close(devnull); }
+    if (type != T_STARTED || (terminals != 0) != (master >= 0)) die(255, "bad reply from the emperor");
+    if (root) {
+        for (int i = 0; i < npass; i++) close(pass[i]); /* the command has its own copies */
+    } else {
+        /* The command has its own copies: ours must not keep sshd waiting for end-of-file. */
+        int devnull = open("/dev/null", O_RDWR);
+        for (int i = 0; i < npass && devnull >= 0; i++) if (pass[i] < 2) dup2(devnull, pass[i]);
+        if (devnull > 2) close(devnull);
+    }
+
+    /* out[0]: the pty's output, to our terminal; out[1], out[2]: root's relayed stdout, stderr. */
+    static struct pump out[3], in;
+    out[0].src = master;
+    out[0].dst = (terminals & 2) ? 1 : (terminals & 4) ? 2 : 0;
+    out[1].src = from[1]; out[1].dst = 1;
+    out[2].src = from[2]; out[2].dst = 2;
+    in.src = ((terminals & 1) || to_stdin >= 0) ? 0 : -1;
+    in.dst = (terminals & 1) ? master : to_stdin;
+    for (int i = 0; i < 3; i++) if (out[i].src >= 0) fcntl(out[i].src, F_SETFL, fcntl(out[i].src, F_GETFL) | O_NONBLOCK);
+    if (in.dst >= 0) fcntl(in.dst, F_SETFL, fcntl(in.dst, F_GETFL) | O_NONBLOCK);
+    if (master >= 0 && tty >= 0) { struct winsize now; if (ioctl(tty, TIOCGWINSZ, &now) == 0) ioctl(master, TIOCSWINSZ, &now); }
+    if ((terminals & 1) && tcgetattr(0, &saved_tty) == 0) {
+        struct termios raw = saved_tty;
+        tty_saved = 1;
+        cfmakeraw(&raw);
+        tcsetattr(0, TCSADRAIN, &raw);
+    }
+
     for (;;) {
-        struct pollfd p[2] = { { .fd = sock, .events = POLLIN }, { .fd = sig_pipe[0], .events = POLLIN } };
-        if (poll(p, 2, -1) < 0) {
+        struct pollfd all[7] = {
+            { .fd = sock, .events = POLLIN },
+            { .fd = sig_pipe[0], .events = POLLIN },
+            { .fd = (in.src >= 0 && in.len == 0) ? in.src : -1, .events = POLLIN },
+            { .fd = in.len ? in.dst : -1, .events = POLLOUT },
+            { .fd = out[0].src, .events = POLLIN },
+            { .fd = out[1].src, .events = POLLIN },
+            { .fd = out[2].src, .events = POLLIN },
+        };
+        if (poll(all, 7, -1) < 0) {
             if (errno == EINTR) continue;
             die(255, "poll: %s", strerror(errno));
         }
-        if (p[1].revents) drain_signals();
-        if (p[0].revents) {
+        if (all[1].revents && drain_signals() && master >= 0 && tty >= 0) {
+            struct winsize now;
+            if (ioctl(tty, TIOCGWINSZ, &now) == 0) ioctl(master, TIOCSWINSZ, &now);
+        }
+        if (all[2].revents) {
+            ssize_t r = read(in.src, in.buf, sizeof in.buf);
+            if (r > 0) { in.len = (size_t)r; in.off = 0; }
+            else if (r == 0 || errno != EINTR) {
+                in.src = -1; /* our stdin ended: so does the command's (a pty's never does) */
+                if (to_stdin >= 0) { close(to_stdin); to_stdin = -1; in.dst = -1; }
+            }
+        }
+        if (in.len && in.dst >= 0) {
+            ssize_t w = write(in.dst, in.buf + in.off, in.len);
+            if (w > 0) { in.off += (size_t)w; in.len -= (size_t)w; }
+            else if (w < 0 && errno != EAGAIN && errno != EINTR) { in.len = 0; in.src = -1; } /* the command stopped reading for good */
+        }
+        for (int i = 0; i < 3; i++)
+            if (all[4 + i].revents && !pump_out(&out[i])) { if (i > 0) close(out[i].src); out[i].src = -1; }
+        if (all[0].revents) {
+            int fd;
             type = recv_frame(&b, &fd);
             if (fd >= 0) close(fd);
+            if (type == T_EXIT) for (int i = 0; i < 3; i++) drain(&out[i]);
             finish_on(&b, type);
         }
     }

@@ -2,6 +2,7 @@ package dev.emperor.jail;
 
 import com.sun.jna.LastErrorException;
 import dev.emperor.jail.cgroup.CgroupDriver;
+import dev.emperor.jail.cgroup.SessionCgroup;
 import dev.emperor.jail.cgroup.TenantCgroup;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -26,7 +27,8 @@ final class Enterer {
         this.cgroups = cgroups;
     }
 
-    TenantProcess enter(TenantProcess init, EnterSpec spec, Stdio stdio) {
+    /** session: a child cgroup of the tenant's to put the process in, or null for the tenant's own. */
+    TenantProcess enter(TenantProcess init, EnterSpec spec, Stdio stdio, SessionCgroup session) {
         String name = init.tenant();
         Spawner.requireUnprivileged(spec.uid(), spec.gid(), name);
         // The pid must still be the tenant's pid 1, not a process that inherited its number.
@@ -45,7 +47,8 @@ final class Enterer {
             if (!init.isAlive()) throw new JailException("enter", "tenant " + name + " stopped while being entered");
             TenantCgroup cgroup = cgroups.open(name)
                     .orElseThrow(() -> new JailException("enter", "tenant " + name + " has no cgroup"));
-            try (HelperFds fds = HelperFds.open(cgroup, spec.seccomp(), stdio, name)) {
+            List<java.nio.file.Path> procsFiles = session != null ? session.procsFiles() : cgroup.procsFiles();
+            try (HelperFds fds = HelperFds.open(procsFiles, spec.seccomp(), stdio, name)) {
                 fds.passMountNamespace(mntns);
                 List<String> argv = enterCommand(spec, fds);
                 try (HelperProcess process = HelperProcess.prepare(helper, argv, spec.env(), fds.layout())) {

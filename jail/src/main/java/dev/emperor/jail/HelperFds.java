@@ -21,6 +21,7 @@ final class HelperFds implements AutoCloseable {
     private final List<Integer> cgroupFds = new ArrayList<>();
     private int seccompFd = -1;
     private int mntnsFd = -1;
+    private int rootPlaceholder = -1;
     private final Stdio stdio;
 
     private HelperFds(Stdio stdio) {
@@ -29,9 +30,14 @@ final class HelperFds implements AutoCloseable {
     }
 
     static HelperFds open(TenantCgroup cgroup, SeccompPolicy seccomp, Stdio stdio, String tenant) {
+        return open(cgroup.procsFiles(), seccomp, stdio, tenant);
+    }
+
+    /** As above, joining the cgroup whose cgroup.procs files are procsFiles. */
+    static HelperFds open(List<Path> procsFiles, SeccompPolicy seccomp, Stdio stdio, String tenant) {
         HelperFds fds = new HelperFds(stdio);
         try {
-            for (Path procs : cgroup.procsFiles()) {
+            for (Path procs : procsFiles) {
                 try {
                     fds.cgroupFds.add(LibC.INSTANCE.open(procs.toString(), LibC.O_WRONLY | LibC.O_CLOEXEC, 0));
                 } catch (LastErrorException e) {
@@ -54,6 +60,19 @@ final class HelperFds implements AutoCloseable {
         mntnsFd = fd;
     }
 
+    /**
+     * For init: reserves the root fd's place. The root itself can only be opened on the setup
+     * thread once it is mounted ({@link HelperProcess#replace}); until then the place holds
+     * /dev/null, which the helper's fchdir refuses, so a root never placed fails closed.
+     */
+    void reserveRoot(String tenant) {
+        try {
+            rootPlaceholder = LibC.INSTANCE.open("/dev/null", LibC.O_RDONLY | LibC.O_CLOEXEC, 0);
+        } catch (LastErrorException e) {
+            throw LibC.failure("open", "/dev/null for tenant " + tenant, e);
+        }
+    }
+
     /** The helper's options naming the fds. */
     List<String> options() {
         List<String> options = new ArrayList<>(List.of("--report-fd", Integer.toString(HelperProcess.REPORT_FD)));
@@ -67,6 +86,10 @@ final class HelperFds implements AutoCloseable {
             options.add("--mntns-fd");
             options.add(Integer.toString(HelperProcess.MNTNS_FD));
         }
+        if (rootPlaceholder >= 0) {
+            options.add("--root-fd");
+            options.add(Integer.toString(HelperProcess.ROOT_FD));
+        }
         return options;
     }
 
@@ -79,6 +102,7 @@ final class HelperFds implements AutoCloseable {
         layout.put(HelperProcess.REPORT_FD, report.writeFd());
         layout.put(HelperProcess.SECCOMP_FD, seccompFd);
         if (mntnsFd >= 0) layout.put(HelperProcess.MNTNS_FD, mntnsFd);
+        if (rootPlaceholder >= 0) layout.put(HelperProcess.ROOT_FD, rootPlaceholder);
         for (int i = 0; i < cgroupFds.size(); i++) layout.put(HelperProcess.FIRST_CGROUP_FD + i, cgroupFds.get(i));
         return layout;
     }
@@ -111,6 +135,8 @@ final class HelperFds implements AutoCloseable {
         cgroupFds.clear();
         LibC.closeQuietly(seccompFd);
         seccompFd = -1;
+        LibC.closeQuietly(rootPlaceholder);
+        rootPlaceholder = -1;
     }
 
     @Override

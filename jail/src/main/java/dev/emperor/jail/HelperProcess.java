@@ -28,6 +28,8 @@ final class HelperProcess implements AutoCloseable {
     static final int REPORT_FD = 3;
     static final int SECCOMP_FD = 4;
     static final int MNTNS_FD = 5;
+    /** init's counterpart of MNTNS_FD (enter only), hence the same number. */
+    static final int ROOT_FD = 5;
     static final int FIRST_CGROUP_FD = 6;
 
     /** Duplicates of the sources live at or above this, well clear of every target. */
@@ -35,6 +37,8 @@ final class HelperProcess implements AutoCloseable {
 
     private final String program;
     private final List<Integer> parked = new ArrayList<>();
+    /** Target fd -> the parked fd that becomes it in the child. */
+    private final Map<Integer, Integer> parkedByTarget = new TreeMap<>();
     private final List<Memory> memory = new ArrayList<>();
     private Memory path;
     private Memory fileActions;
@@ -75,6 +79,7 @@ final class HelperProcess implements AutoCloseable {
                     throw LibC.failure("dup", "fd " + e.getValue() + " for " + p.program, x);
                 }
                 p.parked.add(parkedFd);
+                p.parkedByTarget.put(e.getKey(), parkedFd);
                 check(libc.posix_spawn_file_actions_adddup2(p.fileActions, parkedFd, e.getKey()),
                         "posix_spawn_file_actions_adddup2", "fd " + e.getKey());
             }
@@ -128,6 +133,21 @@ final class HelperProcess implements AutoCloseable {
             throw e;
         } finally {
             LibC.closeQuietly(fds[1]);
+        }
+    }
+
+    /**
+     * Makes target in the child a duplicate of fd instead of the source given to prepare():
+     * for an fd that can only be opened on the setup thread (the tenant's root, visible only
+     * in the thread's new mount namespace). Call before the pid namespace is unshared.
+     */
+    void replace(int target, int fd) {
+        Integer parkedFd = parkedByTarget.get(target);
+        if (parkedFd == null) throw new IllegalStateException("fd " + target + " is not in the layout of " + program);
+        try {
+            LibC.INSTANCE.dup3(fd, parkedFd, LibC.O_CLOEXEC);
+        } catch (LastErrorException e) {
+            throw LibC.failure("dup3", "fd " + target + " for " + program, e);
         }
     }
 

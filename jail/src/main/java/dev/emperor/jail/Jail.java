@@ -1,6 +1,7 @@
 package dev.emperor.jail;
 
 import dev.emperor.jail.cgroup.CgroupDriver;
+import dev.emperor.jail.cgroup.SessionCgroup;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
@@ -78,7 +79,23 @@ public final class Jail {
      * been exec'd.
      */
     public TenantProcess enter(TenantProcess init, EnterSpec spec, Stdio stdio) {
-        return enterer.enter(init, spec, stdio);
+        return enterer.enter(init, spec, stdio, null);
+    }
+
+    /**
+     * As {@link #enter(TenantProcess, EnterSpec, Stdio)}, with the process in session, a child
+     * cgroup of the tenant's from {@link #newSessionCgroup}: everything it starts, however
+     * detached, can be killed with the session.
+     */
+    public TenantProcess enter(TenantProcess init, EnterSpec spec, Stdio stdio, SessionCgroup session) {
+        return enterer.enter(init, spec, stdio, session);
+    }
+
+    /** A new child cgroup NAME of the running tenant's cgroup; the caller closes it (kills and removes). */
+    public SessionCgroup newSessionCgroup(String tenant, String name) {
+        return cgroups.open(tenant)
+                .orElseThrow(() -> new JailException("enter", "tenant " + tenant + " has no cgroup"))
+                .newSession(name);
     }
 
     /**

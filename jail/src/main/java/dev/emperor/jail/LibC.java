@@ -144,6 +144,8 @@ interface LibC extends Library {
 
     int openat(int dirfd, String path, int flags, int mode) throws LastErrorException;
 
+    int dup3(int oldfd, int newfd, int flags) throws LastErrorException;
+
     int mkdirat(int dirfd, String path, int mode) throws LastErrorException;
 
     int symlinkat(String target, int dirfd, String linkpath) throws LastErrorException;

@@ -1,5 +1,6 @@
 package dev.emperor.jail;
 
+import com.sun.jna.LastErrorException;
 import dev.emperor.jail.cgroup.CgroupDriver;
 import dev.emperor.jail.cgroup.TenantCgroup;
 import java.io.IOException;
@@ -51,7 +52,8 @@ final class Spawner {
         }
         int[] started = null; // {pid, pidfd}
         try (HelperFds fds = HelperFds.open(cgroup, spec.seccomp(), stdio, name)) {
-            List<String> argv = initCommand(spec, root, fds);
+            fds.reserveRoot(name);
+            List<String> argv = initCommand(spec, fds);
             try (HelperProcess process = HelperProcess.prepare(helper, argv, spec.env(), fds.layout())) {
                 started = SetupThread.run("emperor-spawn-" + name, () -> {
                     // New namespaces for this thread only; the JVM's other threads stay on the host.
@@ -66,6 +68,9 @@ final class Spawner {
                     LoopbackSetup.bringUp(name);
                     // The tenant's other interfaces (tun0), while this thread is in its netns.
                     network.inTenantNetns();
+                    // The root goes to the helper as an fd, opened here where it is mounted:
+                    // as a path it would show in the tenant's /proc/1/cmdline.
+                    placeRoot(process, root, name);
                     // The pid namespace last: once this thread has unshared it, it cannot create
                     // threads, and the first process it spawns becomes the tenant's pid 1.
                     Namespaces.unshare(LibC.CLONE_NEWPID, name);
@@ -89,12 +94,25 @@ final class Spawner {
     }
 
     /** emperor-init init [options] -- ARGV, following the helper protocol. */
-    private static List<String> initCommand(JailSpec spec, Path root, HelperFds fds) {
+    private static void placeRoot(HelperProcess process, Path root, String tenant) {
+        int fd;
+        try {
+            fd = LibC.INSTANCE.open(root.toString(), LibC.O_PATH | LibC.O_DIRECTORY | LibC.O_CLOEXEC, 0);
+        } catch (LastErrorException e) {
+            throw LibC.failure("open root", root + " of tenant " + tenant, e);
+        }
+        try {
+            process.replace(HelperProcess.ROOT_FD, fd);
+        } finally {
+            LibC.closeQuietly(fd);
+        }
+    }
+
+    private static List<String> initCommand(JailSpec spec, HelperFds fds) {
         // argv[0] is the bare name: the tenant reads /proc/1/cmdline, and adopt() checks it.
         List<String> argv = new ArrayList<>(List.of(HelperBinary.NAME_PREFIX, "init"));
         argv.addAll(fds.options());
         argv.add("--new-cgroupns");
-        argv.addAll(List.of("--root", root.toString()));
         argv.addAll(MountPlan.helperOptions());
         argv.addAll(credentialOptions(spec.uid(), spec.gid(), spec.groups()));
         argv.addAll(List.of("--cwd", spec.cwd()));

@@ -166,8 +166,24 @@ public final class EmperorProcess implements AutoCloseable {
 
     /** Writes emperor.ini and starts `emperor run`; returns once the control socket answers. */
     public EmperorProcess start() {
+        return start(false);
+    }
+
+    /**
+     * As {@link #start()}, with the daemon leading a session and process group of its own (as
+     * a foreground `emperor run` leads its terminal's job): its pid is the group's id, so a
+     * test can signal the whole group as a terminal's Ctrl-C does, without hitting itself.
+     */
+    public EmperorProcess startInOwnProcessGroup() {
+        return start(true);
+    }
+
+    private EmperorProcess start(boolean ownProcessGroup) {
         writeConfig();
-        List<String> cmd = javaCommand();
+        List<String> cmd = new ArrayList<>();
+        // setsid(1) execs in place (our child is no group leader), so the pid stays the daemon's.
+        if (ownProcessGroup) cmd.add("setsid");
+        cmd.addAll(javaCommand());
         cmd.addAll(List.of("run", "-c", configFile().toString()));
         try {
             Path out = root.resolve("emperor-" + (++daemonStarts) + ".out");

@@ -66,6 +66,15 @@ class IsolationTest {
         expect("sethostname", "EPERM");
         expect("capabilities", "NONE");
         expect("inherited-fds", "ONLY-STDIO");
+        expect("io-uring-setup", "EPERM");
+        expect("io-uring-enter", "EPERM");
+        expect("io-uring-register", "EPERM");
+        expect("socket-vsock", "EAFNOSUPPORT");
+        expect("socket-vsock-dgram", "EAFNOSUPPORT");
+        expect("socket-alg", "EAFNOSUPPORT");
+        expect("socket-tipc", "EAFNOSUPPORT");
+        expect("socket-packet", "EAFNOSUPPORT");
+        expect("host-paths-in-pid1", "NONE");
     }
 
     private static void expect(String attempt, String... errors) {
@@ -146,7 +155,8 @@ class IsolationTest {
                 + "other_pid=" + otherPid + "\n"
                 + "other_home=" + emperor.homeOf(other) + "\n"
                 + "other_run=" + emperor.runDirOf(other) + "\n"
-                + "control_socket=" + emperor.root().resolve("run/control.sock") + "\n";
+                + "control_socket=" + emperor.root().resolve("run/control.sock") + "\n"
+                + "emperor_root=" + emperor.root() + "\n";
         EmperorProcess.writeAtomically(emperor.homeOf(tenant).resolve("targets"), targets);
     }
 

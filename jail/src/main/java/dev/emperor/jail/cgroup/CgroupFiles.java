@@ -178,6 +178,7 @@ final class CgroupFiles {
         while (true) {
             for (Iterator<Path> it = busy.iterator(); it.hasNext(); ) {
                 Path dir = it.next();
+                removeChildren(dir);
                 int errno = CgroupSyscalls.rmdir(dir);
                 if (errno == 0 || errno == CgroupSyscalls.ENOENT) {
                     it.remove();
@@ -203,6 +204,19 @@ final class CgroupFiles {
      * (EBUSY) while any tenant cgroup is still inside, which is exactly the rule we want;
      * a plain directory (tests) says ENOTEMPTY. Either way the subtree stays.
      */
+    /**
+     * Child cgroups of dir: session cgroups an emperor that died mid-session left behind.
+     * Their processes were in the tenant's pid namespace and died with it; rmdir of an empty
+     * cgroup directory is all they need (one still busy is retried with its parent).
+     */
+    private static void removeChildren(Path dir) {
+        try (var children = Files.newDirectoryStream(dir, Files::isDirectory)) {
+            for (Path child : children) CgroupSyscalls.rmdir(child);
+        } catch (IOException e) {
+            // gone already, or unreadable: the parent's rmdir reports what matters
+        }
+    }
+
     static void removeSubtreeIfUnused(Path subtreeDir) {
         int errno = CgroupSyscalls.rmdir(subtreeDir);
         if (errno != 0 && errno != CgroupSyscalls.ENOENT && errno != CgroupSyscalls.EBUSY

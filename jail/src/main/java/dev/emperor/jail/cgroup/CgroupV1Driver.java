@@ -207,6 +207,11 @@ public final class CgroupV1Driver implements CgroupDriver {
         }
 
         @Override
+        public SessionCgroup newSession(String name) {
+            return SessionCgroup.create(tenant, dirs, name);
+        }
+
+        @Override
         public void remove() {
             CgroupFiles.removeDirs(dirs);
             driver.removeSubtreeIfUnused();

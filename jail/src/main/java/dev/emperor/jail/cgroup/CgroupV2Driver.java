@@ -176,6 +176,11 @@ public final class CgroupV2Driver implements CgroupDriver {
         }
 
         @Override
+        public SessionCgroup newSession(String name) {
+            return SessionCgroup.create(tenant, List.of(dir), name);
+        }
+
+        @Override
         public void remove() {
             CgroupFiles.removeDirs(List.of(dir));
             driver.removeSubtreeIfUnused();

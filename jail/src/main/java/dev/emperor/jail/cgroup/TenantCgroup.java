@@ -26,6 +26,9 @@ public interface TenantCgroup {
     /** SIGKILLs every process in the cgroup and waits (bounded) until it is empty. */
     void killAll();
 
-    /** Removes the (empty) cgroup directories. */
+    /** A new child cgroup for one entered session's processes (see {@link SessionCgroup}). */
+    SessionCgroup newSession(String name);
+
+    /** Removes the (empty) cgroup directories, and empty session cgroups left under them. */
     void remove();
 }

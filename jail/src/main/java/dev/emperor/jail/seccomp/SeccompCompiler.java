@@ -21,10 +21,19 @@ import java.util.TreeSet;
  * allowed: tenants debug their own processes, and the pid namespace plus a non-dumpable
  * pid 1 keep that inside the tenant.
  *
+ * <p>socket() and socketpair() accept only the address families a tenant's programs use:
+ * AF_UNIX, AF_INET, AF_INET6 and AF_NETLINK; any other fails with EAFNOSUPPORT, as for a
+ * family the kernel lacks. This check is not relaxable: AF_VSOCK is not network-namespaced
+ * (it reaches the hypervisor and the host's vsock services past the tun router), and the
+ * rest (AF_ALG, AF_TIPC, AF_RDS, AF_CAN, AF_BLUETOOTH, AF_KEY, AF_PACKET, ...) are either
+ * refused to an unprivileged uid anyway or rarely used kernel code with a history of
+ * exploitable bugs that an unprivileged socket() would otherwise load and reach.
+ *
  * <p>Layout (every conditional jump is short by construction, jt/jf being 8-bit):
  * <pre>
  *   arch != AUDIT_ARCH_X86_64           -> KILL_PROCESS  (i386 int 0x80 would bypass the numbers below)
  *   nr >= 0x40000000 (x32), nr != -1    -> ERRNO(EPERM)
+ *   socket, socketpair                  -> family not allowed: ERRNO(EAFNOSUPPORT) (never relaxed)
  *   ioctl, clone, unshare, personality  -> argument checks, each a block ending in RET
  *   deny chain: JEQ nr -> shared RET ERRNO(EPERM), at most 255 per chain
  *   clone3                              -> ERRNO(ENOSYS): its flags sit behind a pointer
@@ -48,8 +57,13 @@ public final class SeccompCompiler {
     private static final int SECCOMP_RET_ALLOW = 0x7fff0000;
     private static final int EPERM = 1;
     private static final int ENOSYS = 38;
+    private static final int EAFNOSUPPORT = 97;
     private static final int RET_EPERM = SECCOMP_RET_ERRNO | EPERM;
     private static final int RET_ENOSYS = SECCOMP_RET_ERRNO | ENOSYS;
+    private static final int RET_EAFNOSUPPORT = SECCOMP_RET_ERRNO | EAFNOSUPPORT;
+
+    /** AF_UNIX, AF_INET, AF_INET6, AF_NETLINK: the only families socket() may create. */
+    static final int[] SOCKET_FAMILIES_ALLOWED = {1, 2, 10, 16};
 
     /** Every CLONE_NEW* flag; CLONE_NEWTIME (0x80) shares bits with clone's exit signal,
      *  which is at most 64, so testing it on clone never refuses a valid call. */
@@ -67,6 +81,8 @@ public final class SeccompCompiler {
     private static final int[] PERSONALITY_ALLOWED = {0x0, 0x0008, 0x20000, 0x20008, 0xffffffff};
 
     private static final int NR_IOCTL = 16;
+    private static final int NR_SOCKET = 41;
+    private static final int NR_SOCKETPAIR = 53;
     private static final int NR_CLONE = 56;
     private static final int NR_PERSONALITY = 135;
     private static final int NR_UNSHARE = 272;
@@ -106,6 +122,9 @@ public final class SeccompCompiler {
         deny("uselib", 134); deny("sysfs", 139); deny("_sysctl", 156);
         // joining another namespace
         deny("setns", 308);
+        // io_uring: a large kernel surface with a long record of privilege escalations, and
+        // its requests run in kernel workers that seccomp never sees
+        deny("io_uring_setup", 425); deny("io_uring_enter", 426); deny("io_uring_register", 427);
     }
 
     private static void deny(String name, int nr) {
@@ -158,6 +177,14 @@ public final class SeccompCompiler {
         p.jge(X32_SYSCALL_BIT, 0, 2);
         p.jeq(0xffffffff, 1, 0);
         p.ret(RET_EPERM);
+
+        // Address families, whatever the policy relaxes (see the class comment).
+        for (int nr : new int[] {NR_SOCKET, NR_SOCKETPAIR}) {
+            Program body = new Program();
+            body.load(argLow(0));
+            body.retIfAnyOf(SOCKET_FAMILIES_ALLOWED, SECCOMP_RET_ALLOW, RET_EAFNOSUPPORT);
+            p.block(nr, body);
+        }
 
         // Argument checks. Each block ends in RET on every path, so A still holds nr for
         // whatever follows when the JEQ skips it. Arguments are compared on their low 32

@@ -194,6 +194,33 @@ class CgroupKernelTest {
     }
 
     @Test
+    void aSessionCgroupKillsWhatLeftTheSessionAndLeavesTheTenantAlone() throws Exception {
+        TenantCgroup cgroup = create("host", Limits.NONE);
+        Process tenant = start("read go; echo started; exec sleep 60");
+        moveInto(cgroup, tenant.pid());
+        assertThat(go(tenant)).isEqualTo("started");
+        SessionCgroup session = cgroup.newSession("shell-test");
+        session.procsFiles().forEach(p -> created.add(p.getParent()));
+        // A session process that leaves its session and process group (setsid, double fork).
+        Process shell = start("read go; setsid sh -c 'sleep 60 & exit' ; echo started; exec sleep 60");
+        for (Path procs : session.procsFiles()) Files.writeString(procs, Long.toString(shell.pid()), StandardOpenOption.WRITE);
+        assertThat(go(shell)).isEqualTo("started");
+        assertThat(session.pids()).hasSize(2).contains((int) shell.pid());
+        assertThat(cgroup.pids()).containsExactly((int) tenant.pid());
+
+        session.close();
+
+        assertThat(shell.waitFor(5, TimeUnit.SECONDS)).isTrue();
+        assertThat(session.procsFiles()).allMatch(p -> !Files.exists(p.getParent()));
+        assertThat(tenant.isAlive()).isTrue();
+        // a session left behind (an emperor that died mid-session) does not block the tenant's removal
+        cgroup.newSession("shell-left").procsFiles().forEach(p -> created.add(p.getParent()));
+        cgroup.killAll();
+        cgroup.remove();
+        assertThat(driver.open("host")).isEmpty();
+    }
+
+    @Test
     void theSubtreeStaysWhileAnotherTenantExists() {
         TenantCgroup a = create("a", Limits.NONE);
         TenantCgroup b = create("b", Limits.NONE);

@@ -19,6 +19,8 @@ import org.junit.jupiter.api.Test;
 
 class SeccompCompilerTest {
     static final int ALLOW = 0x7fff0000;
+    static final int EAFNOSUPPORT = 0x00050000 | 97;
+    static final int SOCKET = 41, SOCKETPAIR = 53;
     static final int EPERM = 0x00050000 | 1;
     static final int ENOSYS = 0x00050000 | 38;
     static final int KILL_PROCESS = 0x80000000;
@@ -42,7 +44,8 @@ class SeccompCompilerTest {
             Map.entry("iopl", 172), Map.entry("ioperm", 173), Map.entry("create_module", 174),
             Map.entry("get_kernel_syms", 177), Map.entry("query_module", 178),
             Map.entry("uselib", 134), Map.entry("sysfs", 139), Map.entry("_sysctl", 156),
-            Map.entry("setns", 308)));
+            Map.entry("setns", 308), Map.entry("io_uring_setup", 425), Map.entry("io_uring_enter", 426),
+            Map.entry("io_uring_register", 427)));
     static final Set<String> CONDITIONAL = Set.of("ioctl", "clone", "unshare", "personality", "clone3");
 
     static final int READ = 0, WRITE = 1, IOCTL = 16, CLONE = 56, GETPID = 39, PTRACE = 101,
@@ -82,7 +85,7 @@ class SeccompCompilerTest {
     @Test
     void everyNumberOutsideTheDenyListIsAllowed() {
         Set<Integer> checked = new TreeSet<>(ALWAYS_DENIED.values());
-        checked.addAll(Set.of(IOCTL, CLONE, UNSHARE, PERSONALITY, CLONE3));
+        checked.addAll(Set.of(IOCTL, CLONE, UNSHARE, PERSONALITY, CLONE3, SOCKET, SOCKETPAIR));
         for (int nr = 0; nr < 600; nr++) {
             if (!checked.contains(nr)) {
                 assertThat(run(nr)).as("nr %d", nr).isEqualTo(ALLOW);
@@ -171,10 +174,39 @@ class SeccompCompilerTest {
     }
 
     @Test
-    void relaxingEverythingLeavesOnlyTheArchAndX32Checks() {
+    void relaxingEverythingLeavesOnlyTheArchX32AndSocketFamilyChecks() {
         byte[] open = SeccompCompiler.compile(new SeccompPolicy(Set.copyOf(SeccompCompiler.deniedSyscalls())));
         for (int nr = 0; nr < 600; nr++) {
-            assertThat(ClassicBpf.run(open, nr, AUDIT_ARCH_X86_64, 0, 0x5412)).as("nr %d", nr).isEqualTo(ALLOW);
+            assertThat(ClassicBpf.run(open, nr, AUDIT_ARCH_X86_64, 1, 0x5412)).as("nr %d", nr).isEqualTo(ALLOW);
+        }
+        assertThat(ClassicBpf.run(open, SOCKET, AUDIT_ARCH_X86_64, 40, 1)).isEqualTo(EAFNOSUPPORT);
+    }
+
+    @Test
+    void socketCreatesOnlyUnixInetInet6AndNetlinkSockets() {
+        for (long family : new long[] {1, 2, 10, 16}) {
+            assertThat(run(SOCKET, family, 1, 0)).as("family %d", family).isEqualTo(ALLOW);
+            assertThat(run(SOCKETPAIR, family, 1, 0)).as("family %d", family).isEqualTo(ALLOW);
+        }
+        // AF_UNSPEC, AF_KEY, AF_PACKET, AF_BLUETOOTH, AF_CAN, AF_TIPC, AF_ALG, AF_VSOCK, AF_XDP, ...
+        for (long family = 0; family < 64; family++) {
+            if (family == 1 || family == 2 || family == 10 || family == 16) continue;
+            assertThat(run(SOCKET, family, 1, 0)).as("family %d", family).isEqualTo(EAFNOSUPPORT);
+            assertThat(run(SOCKETPAIR, family, 1, 0)).as("family %d", family).isEqualTo(EAFNOSUPPORT);
+        }
+        // only the low 32 bits are the kernel's int: high garbage does not smuggle AF_VSOCK past
+        assertThat(run(SOCKET, 0x1_0000_0028L, 1, 0)).isEqualTo(EAFNOSUPPORT);
+    }
+
+    @Test
+    void ioUringIsDeniedUnlessAllThreeAreRelaxed() {
+        assertThat(run(425)).isEqualTo(EPERM);
+        assertThat(run(426)).isEqualTo(EPERM);
+        assertThat(run(427)).isEqualTo(EPERM);
+        byte[] relaxed = SeccompCompiler.compile(
+                new SeccompPolicy(Set.of("io_uring_setup", "io_uring_enter", "io_uring_register")));
+        for (int nr : new int[] {425, 426, 427}) {
+            assertThat(ClassicBpf.run(relaxed, nr, AUDIT_ARCH_X86_64)).isEqualTo(ALLOW);
         }
     }
 

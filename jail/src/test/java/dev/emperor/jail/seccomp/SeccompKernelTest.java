@@ -43,6 +43,10 @@ class SeccompKernelTest {
         results.put("clone3 NULL", call(435, 0, 0, 0));
         results.put("personality query", call(135, 0xffffffffL, 0, 0));
         results.put("personality READ_IMPLIES_EXEC", call(135, 0x0400000, 0, 0));
+        results.put("io_uring_setup NULL", call(425, 1, 0, 0));
+        results.put("socket AF_VSOCK", call(41, 40, 1 /* SOCK_STREAM */, 0));
+        results.put("socket AF_ALG", call(41, 38, 5 /* SOCK_SEQPACKET */, 0));
+        results.put("socket AF_INET bad type", call(41, 2, 99, 0)); // EINVAL: reached the kernel
         return results;
     }
 
@@ -91,7 +95,8 @@ class SeccompKernelTest {
         assertThat(unfiltered).containsEntry("umount2 NULL", "errno 14") // EFAULT
                 .containsEntry("ioctl TIOCSTI", "errno " + EBADF)
                 .doesNotContainEntry("clone3 NULL", "errno " + ENOSYS)
-                .doesNotContainEntry("keyctl", "errno " + EPERM);
+                .doesNotContainEntry("keyctl", "errno " + EPERM)
+                .containsEntry("io_uring_setup NULL", "errno 14"); // EFAULT: the kernel has io_uring
 
         Map<String, String> filtered = onThread(SeccompCompiler.compile(SeccompPolicy.DEFAULT));
 
@@ -103,6 +108,10 @@ class SeccompKernelTest {
                 .containsEntry("ioctl TCGETS", "errno " + EBADF)
                 .containsEntry("clone3 NULL", "errno " + ENOSYS)
                 .containsEntry("personality query", "ok")
-                .containsEntry("personality READ_IMPLIES_EXEC", "errno " + EPERM);
+                .containsEntry("personality READ_IMPLIES_EXEC", "errno " + EPERM)
+                .containsEntry("io_uring_setup NULL", "errno " + EPERM)
+                .containsEntry("socket AF_VSOCK", "errno 97") // EAFNOSUPPORT
+                .containsEntry("socket AF_ALG", "errno 97")
+                .containsEntry("socket AF_INET bad type", "errno 22");
     }
 }

@@ -21,10 +21,13 @@ import java.util.regex.Pattern;
  *
  * client -> emperor
  *   TERMINAL (1)  u16 rows, u16 cols, string TERM, string tenant     no fds
- *   COMMAND  (2)  string tenant, u32 length, command bytes           exactly 3 fds: stdin, stdout, stderr
+ *   COMMAND  (2)  string tenant, u32 length, command bytes,
+ *                 u8 terminals, u16 rows, u16 cols, string TERM      one fd per std stream that is not a terminal
+ *                 (terminals: bit i set = the client's fd i is a terminal; those get the slave of a pty made
+ *                 in the tenant, whose master comes back with STARTED; the other streams' fds come in order)
  *   SIGNAL   (3)  u8 signal (INT QUIT TERM USR1 USR2 only)           no fds; only once started
  * emperor -> client
- *   STARTED  (0x81)  empty; with TERMINAL, the pty master as 1 fd
+ *   STARTED  (0x81)  empty; with TERMINAL or a COMMAND with terminals, the pty master as 1 fd
  *   EXIT     (0x82)  u8 exit code (128+N for signal N)
  *   ERROR    (0x83)  string message; the connection ends
  * </pre>
@@ -34,7 +37,7 @@ import java.util.regex.Pattern;
  * here, since any local user may connect: a frame that fails a check ends the session.
  */
 public final class ShellProtocol {
-    public static final int VERSION = 1;
+    public static final int VERSION = 2;
     public static final int HEADER = 8;
     /** A whole frame, header included: what one recvmsg accepts. */
     public static final int MAX_FRAME = 64 * 1024;
@@ -70,8 +73,12 @@ public final class ShellProtocol {
     /** A login shell on a new terminal of the given size (0 = unknown). */
     public record Terminal(int rows, int cols, String term, String tenant) implements Request {}
 
-    /** A command (empty = login shell) on the client's own stdin, stdout and stderr. */
-    public record Command(String tenant, String command) implements Request {}
+    /**
+     * A command (empty = login shell); the std streams whose bit is set in terminals get a new
+     * pty of rows x cols, the others the fds that came with the frame.
+     */
+    public record Command(String tenant, String command, int terminals, int rows, int cols, String term)
+            implements Request {}
 
     /** The frame's type and body, after the header is checked. */
     public record Frame(int type, ByteBuffer body) {}
@@ -112,8 +119,17 @@ public final class ShellProtocol {
                     b.get(bytes);
                     String command = utf8(bytes, "command");
                     if (command.indexOf('\0') >= 0) throw new BadFrame("NUL in command");
-                    if (fds != 3) throw new BadFrame("a command request carries 3 fds, not " + fds);
-                    yield new Command(tenant, command);
+                    int terminals = Byte.toUnsignedInt(b.get());
+                    if (terminals > 7) throw new BadFrame("terminal mask " + terminals);
+                    int rows = Short.toUnsignedInt(b.getShort());
+                    int cols = Short.toUnsignedInt(b.getShort());
+                    if (rows > MAX_SIZE || cols > MAX_SIZE) throw new BadFrame("window size " + rows + "x" + cols);
+                    String term = string(b, "TERM");
+                    if (term.isEmpty()) term = "dumb";
+                    if (!TERM.matcher(term).matches()) throw new BadFrame("bad TERM");
+                    int streams = 3 - Integer.bitCount(terminals);
+                    if (fds != streams) throw new BadFrame("a command request carries " + streams + " fds, not " + fds);
+                    yield new Command(tenant, command, terminals, rows, cols, term);
                 }
                 default -> throw new BadFrame("unexpected frame type " + frame.type());
             };
@@ -158,12 +174,12 @@ public final class ShellProtocol {
         return frame(TERMINAL, b.array());
     }
 
-    /** A client's frame, for tests. */
+    /** A client's frame with no terminal (3 fds go with it), for tests. */
     public static byte[] command(String tenant, String command) {
         byte[] n = tenant.getBytes(StandardCharsets.UTF_8);
         byte[] c = command.getBytes(StandardCharsets.UTF_8);
-        ByteBuffer b = ByteBuffer.allocate(6 + n.length + c.length).putShort((short) n.length).put(n)
-                .putInt(c.length).put(c);
+        ByteBuffer b = ByteBuffer.allocate(13 + n.length + c.length).putShort((short) n.length).put(n)
+                .putInt(c.length).put(c).put((byte) 0).putShort((short) 0).putShort((short) 0).putShort((short) 0);
         return frame(COMMAND, b.array());
     }
 

@@ -8,7 +8,6 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.concurrent.Semaphore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -23,15 +22,13 @@ import org.slf4j.LoggerFactory;
  */
 public final class ShellServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ShellServer.class);
-    /** Sessions at once; beyond, new clients are told to retry (local users could flood us). */
-    static final int MAX_SESSIONS = 512;
 
     private final Path path;
     private final int listenFd;
     private final Jail jail;
     private final PidfdReaper reaper;
     private final ShellTenants tenants;
-    private final Semaphore slots = new Semaphore(MAX_SESSIONS);
+    private final ShellAdmission admission = new ShellAdmission();
     private final Thread acceptor;
     private volatile boolean closed;
 
@@ -92,15 +89,25 @@ public final class ShellServer implements AutoCloseable {
                 }
                 continue;
             }
-            if (!slots.tryAcquire()) {
-                ShellSession.refuse(connection, "too many shell sessions; try again later");
+            ShellSocket.Peer peer;
+            ShellAdmission.Ticket ticket;
+            try {
+                peer = ShellSocket.peer(connection);
+            } catch (IOException e) {
+                ShellSocket.closeQuietly(connection);
+                continue;
+            }
+            try {
+                ticket = admission.admit(peer.uid());
+            } catch (ShellAdmission.Refused e) {
+                // debug only: a flooding local user must not flood the log too
+                log.debug("shell: refused a connection of uid {} (pid {}): {}", peer.uid(), peer.pid(), e.getMessage());
+                ShellSession.refuse(connection, e.getMessage());
                 continue;
             }
             Thread.ofPlatform().name("emperor-shell-session").daemon(true).start(() -> {
-                try {
-                    new ShellSession(connection, jail, reaper, tenants).run();
-                } finally {
-                    slots.release();
+                try (ticket) {
+                    new ShellSession(connection, peer, ticket, jail, reaper, tenants).run();
                 }
             });
         }

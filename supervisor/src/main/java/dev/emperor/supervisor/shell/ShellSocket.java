@@ -73,6 +73,8 @@ final class ShellSocket {
 
         int kill(int pid, int sig) throws LastErrorException;
 
+        int isatty(int fd);
+
         int close(int fd) throws LastErrorException;
 
         String strerror(int errnum);
@@ -271,6 +273,11 @@ final class ShellSocket {
         } catch (LastErrorException ignored) {
             // the reader is gone: nobody is waiting for the news
         }
+    }
+
+    /** Whether fd is a terminal (any tty or pty end, the caller's own or not). */
+    static boolean isTerminal(int fd) {
+        return C.INSTANCE.isatty(fd) == 1;
     }
 
     /** kill(2); false if there is no such process (group). */

@@ -27,7 +27,30 @@ class ShellProtocolTest {
     @Test
     void commandRequestKeepsTheCommandAsIs() throws Exception {
         String cmd = "rsync --server -vlogDtpre.iLsfxCIvu . 'a b'; echo \"$HOME\"";
-        assertThat(parse(ShellProtocol.command("shop", cmd), 3)).isEqualTo(new ShellProtocol.Command("shop", cmd));
+        assertThat(parse(ShellProtocol.command("shop", cmd), 3)).isEqualTo(new ShellProtocol.Command("shop", cmd, 0, 0, 0, "dumb"));
+    }
+
+    @Test
+    void aCommandWithTerminalsCarriesOneFdPerOtherStream() throws Exception {
+        // stdout and stderr are the caller's terminal (`cmd | emperor shell NAME`): one fd, stdin's
+        byte[] frame = withTerminals(ShellProtocol.command("shop", "cat"), 6, 40, 120, "xterm");
+        assertThat(parse(frame, 1)).isEqualTo(new ShellProtocol.Command("shop", "cat", 6, 40, 120, "xterm"));
+        assertThatThrownBy(() -> parse(frame, 3)).hasMessageContaining("carries 1 fds, not 3");
+        assertThat(parse(withTerminals(ShellProtocol.command("shop", "vi"), 7, 24, 80, "xterm"), 0))
+                .isEqualTo(new ShellProtocol.Command("shop", "vi", 7, 24, 80, "xterm"));
+        assertThatThrownBy(() -> parse(withTerminals(ShellProtocol.command("shop", "ls"), 8, 24, 80, "xterm"), 0))
+                .hasMessageContaining("terminal mask 8");
+        assertThatThrownBy(() -> parse(withTerminals(ShellProtocol.command("shop", "ls"), 1, 60000, 80, "xterm"), 2))
+                .hasMessageContaining("window size");
+    }
+
+    /** The frame of ShellProtocol.command with its terminal fields (the last 7 bytes) replaced. */
+    private static byte[] withTerminals(byte[] frame, int mask, int rows, int cols, String term) {
+        byte[] t = term.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        java.nio.ByteBuffer body = java.nio.ByteBuffer.allocate(frame.length - 8 - 7 + 7 + t.length);
+        body.put(frame, 8, frame.length - 8 - 7).put((byte) mask).putShort((short) rows).putShort((short) cols)
+                .putShort((short) t.length).put(t);
+        return ShellProtocol.frame(ShellProtocol.COMMAND, body.array());
     }
 
     @Test
@@ -48,8 +71,8 @@ class ShellProtocolTest {
     void headerMistakesAreRefused() {
         byte[] ok = ShellProtocol.terminal(24, 80, "xterm", "shop");
         byte[] version = ok.clone();
-        version[2] = 2;
-        assertThatThrownBy(() -> parse(version, 0)).hasMessageContaining("version 2");
+        version[2] = 1; // the previous protocol, whose COMMAND passed a terminal as is
+        assertThatThrownBy(() -> parse(version, 0)).hasMessageContaining("version 1 (this emperor speaks 2)");
         byte[] magic = ok.clone();
         magic[0] = 'X';
         assertThatThrownBy(() -> parse(magic, 0)).hasMessageContaining("not an emperor-shell frame");

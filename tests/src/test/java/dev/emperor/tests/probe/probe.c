@@ -38,6 +38,7 @@ static const char *errname(int e) {
     case ENOSYS: return "ENOSYS";
     case ENOTTY: return "ENOTTY";
     case EFAULT: return "EFAULT";
+    case EAFNOSUPPORT: return "EAFNOSUPPORT";
     case EIO: return "EIO";
     case ENODEV: return "ENODEV";
     case ENXIO: return "ENXIO";
@@ -116,6 +117,12 @@ int main(int argc, char **argv) {
         char attr[128] = {0};
         return report("bpf", syscall(SYS_bpf, 0 /* BPF_MAP_CREATE */, attr, sizeof attr));
     }
+    if (!strcmp(what, "io-uring-setup")) {
+        static char params[120]; /* struct io_uring_params */
+        return report("io-uring-setup", syscall(425, 4, params));
+    }
+    if (!strcmp(what, "io-uring-enter")) return report("io-uring-enter", syscall(426, 0, 0, 0, 0, NULL, 0));
+    if (!strcmp(what, "io-uring-register")) return report("io-uring-register", syscall(427, 0, 0, NULL, 0));
     if (!strcmp(what, "tiocsti")) return report("tiocsti", tiocsti());
     if (!strcmp(what, "sethostname")) return report("sethostname", sethostname("evil", 4));
     fprintf(stderr, "probe: unknown attempt %s\n", what);

@@ -193,6 +193,37 @@ if all(int(c, 16) == 0 for c in caps):
 else:
     allowed("capabilities", " ".join(caps))
 
+emit(c_probe("io-uring-setup"))
+emit(c_probe("io-uring-enter"))
+emit(c_probe("io-uring-register"))
+# vsock reaches the hypervisor and the host's vsock services: it is not network-namespaced.
+attempt("socket-vsock", lambda: socket.socket(socket.AF_VSOCK, socket.SOCK_STREAM).close())
+attempt("socket-vsock-dgram", lambda: socket.socket(socket.AF_VSOCK, socket.SOCK_DGRAM).close())
+attempt("socket-alg", lambda: socket.socket(38, socket.SOCK_SEQPACKET).close())
+attempt("socket-tipc", lambda: socket.socket(30, socket.SOCK_RDM).close())
+attempt("socket-packet", lambda: socket.socket(17, socket.SOCK_RAW).close())
+sanity("socket-inet6", lambda: socket.socket(socket.AF_INET6, socket.SOCK_STREAM).close())
+sanity("socket-netlink", lambda: socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0).close())
+
+
+def host_paths_in_pid1():
+    """Pid 1's command line (and environment, if readable) name no host path."""
+    seen = read_file("/proc/1/cmdline")
+    try:
+        seen += read_file("/proc/1/environ")
+    except OSError:
+        pass  # pid 1 is not dumpable: its environment is not ours to read
+    found = [p for p in (targets["emperor_root"], "/jails/", "/var/lib/emperor") if p in seen]
+    if found:
+        return "pid 1 shows " + repr(seen.replace("\0", " ")[:300])
+    raise OSError(-2, "none")
+
+
+try:
+    allowed("host-paths-in-pid1", host_paths_in_pid1())
+except OSError as e:
+    blocked("host-paths-in-pid1", "NONE" if e.errno == -2 else errno.errorcode.get(e.errno, str(e.errno)))
+
 extra = [(fd, target) for fd, target in FDS_AT_START if fd > 2]
 if extra:
     allowed("inherited-fds", str(extra))

@@ -145,8 +145,106 @@ class SshShellTest {
                 "--clear-groups", "env", "SSH_ORIGINAL_COMMAND=hostname", CLIENT.toString(), "--socket",
                 shellSocket.toString(), "shop"), null);
         assertThat(r.code).isNotZero();
-        assertThat(r.err).contains("permission denied: uid " + OTHER_UID + " may not enter tenant shop");
+        assertThat(r.err).contains("permission denied: uid " + OTHER_UID + " may enter only the tenant that runs as uid "
+                + OTHER_UID);
         assertThat(r.out).isEmpty();
+        // The answer names nothing: a tenant that exists, one that is stopped and one that does
+        // not exist get the same bytes, so the socket cannot be used to list tenants.
+        emperor.vassal("quiet", "exec = sleep 100000", "distro = busybox", "uid = 201005");
+        emperor.waitForRunning("quiet");
+        assertThat(emperor.command("stop", "quiet").code()).isZero();
+        emperor.waitForState("quiet", "stopped", Duration.ofSeconds(30));
+        for (String name : List.of("quiet", "nosuchtenant")) {
+            Result other = run(List.of("setpriv", "--reuid", Integer.toString(OTHER_UID), "--regid",
+                    Integer.toString(OTHER_UID), "--clear-groups", "env", "SSH_ORIGINAL_COMMAND=hostname", CLIENT.toString(),
+                    "--socket", shellSocket.toString(), name), null);
+            assertThat(other.code).as(name).isEqualTo(r.code);
+            assertThat(other.err).as(name).isEqualTo(r.err);
+            assertThat(other.out).as(name).isEmpty();
+        }
+    }
+
+    @Test
+    void rootsTerminalNeverEntersATenantAndNothingARootSessionStartedOutlivesIt() throws Exception {
+        int processes = emperor.processesOf("shop").size();
+        // `printf 'typed\n' | emperor shell shop CMD` from root's terminal; CMD leaves a process
+        // behind in a session of its own, holding whatever its fds 0-2 were.
+        Result r = run(List.of("python3", TESTS.resolve("root_terminal.py").toString(), CLIENT.toString(),
+                shellSocket.toString(), "shop", "read line; echo \"got:$line\"; for fd in 0 1 2; do stat -L -c %d:%t:%T"
+                        + " /proc/self/fd/$fd; done; setsid sh -c 'sleep 1000' & echo started"), null);
+        assertThat(r.code).as(r.err).isZero();
+        JsonNode session = new ObjectMapper().readTree(r.out);
+        assertThat(session.get("code").asInt()).as(session.toString()).isZero();
+        String terminal = session.get("terminal").asText();
+        assertThat(terminal).contains("got:typed", "started"); // stdin relayed, output on root's terminal
+        List<String> lines = List.of(terminal.split("\r?\n"));
+        assertThat(lines).as("the fds seen inside").hasSizeGreaterThanOrEqualTo(5)
+                .doesNotContain(session.get("host_terminal").asText());
+        // Emptied before the client was told the exit: the setsid'd sleep is gone already.
+        assertThat(emperor.processesOf("shop")).hasSize(processes);
+    }
+
+    @Test
+    void rootsOwnFilesNeverEnterATenant() throws Exception {
+        Path out = emperor.root().resolve("root-only.out");
+        Path err = emperor.root().resolve("root-only.err");
+        ProcessBuilder builder = new ProcessBuilder(CLIENT.toString(), "--socket", shellSocket.toString(), "shop")
+                .redirectOutput(out.toFile()).redirectError(err.toFile());
+        // `emperor shell shop CMD > root-only.out` as root: the tenant must get a pipe, never root's file.
+        builder.environment().put("SSH_ORIGINAL_COMMAND", "stat -L -c %d:%i /proc/self/fd/1; echo done");
+        Process p = builder.start();
+        p.getOutputStream().close();
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as(Files.readString(err)).isZero();
+        String file = Files.getAttribute(out, "unix:dev") + ":" + Files.getAttribute(out, "unix:ino");
+        String seen = Files.readString(out);
+        assertThat(seen.lines().toList()).contains("done").hasSize(2).doesNotContain(file);
+    }
+
+    @Test
+    void aFloodOfIdleConnectionsFromOneUidLocksNobodyOut() throws Exception {
+        Process flood = new ProcessBuilder("setpriv", "--reuid", Integer.toString(GHOST_UID), "--regid",
+                Integer.toString(GHOST_UID), "--clear-groups", "/usr/bin/python3", TESTS.resolve("flood.py").toString(), "idle",
+                shellSocket.toString(), "530").redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        try {
+            var lines = new java.io.BufferedReader(new java.io.InputStreamReader(flood.getInputStream()));
+            assertThat(lines.readLine()).isEqualTo("open");
+            // While the 530 connections are held: root gets in, and so does another tenant's user.
+            Result root = run(List.of("env", "SSH_ORIGINAL_COMMAND=hostname", CLIENT.toString(), "--socket",
+                    shellSocket.toString(), "shop"), null);
+            assertThat(root.out).as(root.err).isEqualTo("shop\n");
+            assertThat(run(sshd.ssh("other", "hostname"), null).out).isEqualTo("other\n");
+
+            flood.getOutputStream().write('\n');
+            flood.getOutputStream().flush();
+            assertThat(lines.readLine()).isEqualTo("refused=522 pending=8: too many shell connections from uid "
+                    + GHOST_UID + " that have not started (at most 8); try again later");
+            assertThat(lines.readLine()).isEqualTo("pending closed=8"); // the emperor gave up on them
+        } finally {
+            flood.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void oneUidRunsAtMost32SessionsAndRootStillGetsIn() throws Exception {
+        int processes = emperor.processesOf("shop").size();
+        Process sessions = new ProcessBuilder("setpriv", "--reuid", Integer.toString(SHOP_UID), "--regid",
+                Integer.toString(SHOP_UID), "--clear-groups", "/usr/bin/python3", TESTS.resolve("flood.py").toString(), "sessions",
+                shellSocket.toString(), "33").redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        try {
+            var lines = new java.io.BufferedReader(new java.io.InputStreamReader(sessions.getInputStream()));
+            assertThat(lines.readLine()).isEqualTo("started=32 refused=1: too many shell sessions for uid " + SHOP_UID
+                    + " (at most 32); try again later");
+            Result root = run(List.of("env", "SSH_ORIGINAL_COMMAND=hostname", CLIENT.toString(), "--socket",
+                    shellSocket.toString(), "shop"), null);
+            assertThat(root.out).as(root.err).isEqualTo("shop\n");
+        } finally {
+            sessions.getOutputStream().close();
+            sessions.waitFor(30, TimeUnit.SECONDS);
+            sessions.destroyForcibly();
+        }
+        emperor.waitFor("the sessions' sleeps to be hung up", Duration.ofSeconds(30),
+                () -> emperor.processesOf("shop").size() == processes);
     }
 
     @Test

@@ -10,7 +10,7 @@ import array, os, socket, struct, sys
 path, tenant = sys.argv[1], sys.argv[2].encode()
 
 
-def frame(ftype, body, version=1):
+def frame(ftype, body, version=2):
     return b"ES" + bytes([version, ftype]) + struct.pack(">I", len(body)) + body
 
 
@@ -35,7 +35,8 @@ def reply(message, fds=()):
 
 null = os.open("/dev/null", os.O_RDWR)
 terminal = frame(1, struct.pack(">HH", 24, 80) + s16(b"xterm") + s16(tenant))
-command = frame(2, s16(tenant) + struct.pack(">I", 4) + b"true")
+NO_TERMINAL = b"\x00" + struct.pack(">HH", 0, 0) + s16(b"")
+command = frame(2, s16(tenant) + struct.pack(">I", 4) + b"true" + NO_TERMINAL)
 probes = {
     "garbage": b"\x00" * 3,
     "magic": b"XX" + terminal[2:],
@@ -56,7 +57,7 @@ print("fds with a terminal: %s" % reply(terminal, [null]))
 # A session that is started and then abandoned mid-way.
 s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
 s.connect(path)
-sleeper = frame(2, s16(tenant) + struct.pack(">I", 10) + b"sleep 1000")
+sleeper = frame(2, s16(tenant) + struct.pack(">I", 10) + b"sleep 1000" + NO_TERMINAL)
 s.sendmsg([sleeper], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [null, null, null]))])
 print("abandoned: %s" % ("type %#x" % s.recv(65536)[3]))
 # Then a signal the client may not send, which ends that session too.
