@@ -146,4 +146,15 @@ class InvalidVassalFileTest {
         assertThat(output).contains("x\\x0aFORGED emperor line.ini");
         assertThat(output.lines()).noneMatch(line -> line.startsWith("FORGED"));
     }
+    @Test
+    void aBindTargetMissingFromTheDistroIsRefusedByCheckAndTheDaemonByLine() throws Exception {
+        // `check` passed this, then the tenant failed at every spawn with no error shown
+        Path file = emperor.vassal("binder", SLEEPER, "distro = busybox", "bind = /etc/hostname:/srv/hostname");
+        JsonNode binder = emperor.waitForState("binder", "failed", Duration.ofSeconds(20));
+        assertThat(binder.path("lastError").asText()).contains("binder.ini:4").contains("/srv/hostname")
+                .contains("does not exist in distro 'busybox'");
+        EmperorProcess.CliResult check = emperor.command("check", file.toString());
+        assertThat(check.code()).isEqualTo(1);
+        assertThat(check.out()).contains("binder.ini:4: bind: bind target /srv/hostname does not exist");
+    }
 }

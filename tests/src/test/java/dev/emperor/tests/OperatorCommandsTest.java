@@ -117,6 +117,8 @@ class OperatorCommandsTest {
         EmperorProcess.CliResult start = emperor.command("start", "broken", "--wait", "20");
         assertThat(start.code()).isEqualTo(1);
         assertThat(start.err()).contains("broken: backing-off");
+        // the spawn's own error is the tenant's lastError (it was empty while it crash-looped)
+        assertThat(emperor.statusOf("broken").path("lastError").asText()).contains("/no/such/program");
 
         emperor.vassal("slow", "exec = sh -c \"trap '' TERM; exec sleep 100000\"", "distro = busybox");
         emperor.waitForRunning("slow");
