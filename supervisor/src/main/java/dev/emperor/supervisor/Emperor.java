@@ -120,6 +120,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         }
         store = StateStore.open(config.stateDir());
         cgroups = cgroupDriver(config.cgroup());
+        refuseTenantsTheStoreDoesNotKnow(store, cgroups, config);
         Path jailsDir = config.runDir().resolve("jails");
         jail = new Jail(JailSettings.extractingHelper(config.stateDir().resolve("libexec"), jailsDir, cgroups));
         reaper = new PidfdReaper();
@@ -131,6 +132,29 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
                 .daemon().unstarted(r));
         log.info("emperor starting: vassals {}, state {}, cgroups {}", config.vassalsDir(), config.stateDir(),
                 cgroups.version());
+    }
+
+    /**
+     * Tenants running in our cgroup subtree that the state database has no row for mean the
+     * database was emptied or replaced under them: starting would hand their uids, addresses
+     * and public ports to other tenants. Refuse, naming them; the operator restores the
+     * database or stops them (their processes are in the named cgroups).
+     */
+    private static void refuseTenantsTheStoreDoesNotKnow(StateStore store, CgroupDriver cgroups, EmperorConfig config)
+            throws IOException {
+        List<String> unknown = new ArrayList<>();
+        for (String tenant : cgroups.tenants()) {
+            if (store.vassal(tenant).isPresent()) continue;
+            boolean running = cgroups.open(tenant).map(c -> !c.pids().isEmpty()).orElse(false);
+            if (running) unknown.add(tenant);
+        }
+        if (!unknown.isEmpty()) {
+            store.close();
+            throw new IOException("the cgroup subtree '" + config.cgroup() + "' holds running tenants that the state database in "
+                    + config.stateDir() + " does not know: " + unknown + ". The database was emptied or replaced while they"
+                    + " ran; starting would give their uids, addresses and ports to others. Restore the database, or stop"
+                    + " those tenants (kill the processes in their cgroups), then start again.");
+        }
     }
 
     /**

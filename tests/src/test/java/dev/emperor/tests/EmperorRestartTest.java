@@ -92,6 +92,27 @@ class EmperorRestartTest {
         assertThat(unpackedSqliteLibraries()).isEmpty();
     }
 
+    /**
+     * An emptied state database under running tenants started silently and handed their
+     * addresses and ports to others: the emperor now refuses to start and names them.
+     */
+    @Test
+    void aStateDatabaseEmptiedUnderRunningTenantsIsRefusedNamingThem() throws Exception {
+        Map<String, Integer> before = runningPids();
+        emperor.kill9();
+        try (var files = java.nio.file.Files.list(emperor.root().resolve("state"))) {
+            for (java.nio.file.Path f : files.filter(f -> f.getFileName().toString().startsWith("emperor.db")).toList()) {
+                java.nio.file.Files.delete(f);
+            }
+        }
+        org.assertj.core.api.Assertions.assertThatThrownBy(emperor::start)
+                .hasMessageContaining("holds running tenants that the state database")
+                .hasMessageContaining("[alpha, beta, gamma]");
+        for (String name : TENANTS) {
+            assertThat(alive(before.get(name))).as("%s is left alone", name).isTrue();
+        }
+    }
+
     private List<String> unpackedSqliteLibraries() {
         try (var files = java.nio.file.Files.list(emperor.root().resolve("state/tmp"))) {
             return files.map(f -> f.getFileName().toString()).filter(n -> n.startsWith("sqlite-")).toList();

@@ -19,4 +19,7 @@ public interface CgroupDriver {
 
     /** The tenant's cgroup if it exists. */
     Optional<TenantCgroup> open(String tenant);
+
+    /** The names of the tenant cgroups in the subtree now (whatever holds them). */
+    java.util.SortedSet<String> tenants();
 }

@@ -246,4 +246,19 @@ final class CgroupFiles {
         }
         return e.getMessage();
     }
+
+    /** The names of the directories directly below each of dirs (missing dirs have none). */
+    static java.util.SortedSet<String> childNames(List<Path> dirs) {
+        java.util.SortedSet<String> names = new java.util.TreeSet<>();
+        for (Path dir : dirs) {
+            try (var children = Files.newDirectoryStream(dir, Files::isDirectory)) {
+                for (Path child : children) names.add(child.getFileName().toString());
+            } catch (java.nio.file.NoSuchFileException e) {
+                // no subtree in this hierarchy yet
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException("cannot list " + dir, e);
+            }
+        }
+        return names;
+    }
 }

@@ -80,6 +80,11 @@ public final class CgroupV1Driver implements CgroupDriver {
     }
 
     @Override
+    public java.util.SortedSet<String> tenants() {
+        return CgroupFiles.childNames(hierarchies().stream().map(h -> h.resolve(subtree)).toList());
+    }
+
+    @Override
     public Optional<TenantCgroup> open(String tenant) {
         CgroupFiles.checkName("tenant", tenant);
         V1Tenant cgroup = tenantCgroup(tenant);

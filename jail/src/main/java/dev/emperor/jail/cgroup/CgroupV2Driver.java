@@ -76,6 +76,11 @@ public final class CgroupV2Driver implements CgroupDriver {
     }
 
     @Override
+    public java.util.SortedSet<String> tenants() {
+        return CgroupFiles.childNames(List.of(parent.resolve(subtree)));
+    }
+
+    @Override
     public Optional<TenantCgroup> open(String tenant) {
         CgroupFiles.checkName("tenant", tenant);
         Path dir = parent.resolve(subtree).resolve(tenant);
