@@ -189,6 +189,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         frontProxy.start();
         forwarder = new PortForwarder(proxyLoops);
         PortAllocator allocator = new PortAllocator(settings.portLow(), settings.portHigh(), new SqlitePortLedger(store));
+        allocator.setLimits(settings.portLimits());
         routes = new TenantRoutes(frontProxy, certificates, allocator, forwarder, store,
                 config.runDir().resolve("vassals"), network::addressOf);
         TenantRoutes tenantRoutes = routes;
@@ -391,6 +392,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
                 return;
             }
             warnAboutRestartOnlyKeys(config.proxy(), fresh.proxy());
+            ProxySettings previousProxy = config.proxy();
             ProxySettings listening = frontProxy != null ? listenOn(config.proxy(), fresh.proxy()) : config.proxy();
             config = new EmperorConfig(fresh.vassalsDir(), fresh.stateDir(), fresh.runDir(), fresh.logDir(),
                     fresh.distroDir(), fresh.homeDir(), fresh.optDir(), fresh.cgroup(), fresh.uidRange(), fresh.stopGrace(),
@@ -398,6 +400,9 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
                     fresh.tmpSize(), fresh.stopVassalsOnExit(), fresh.tunSubnet(), fresh.tunGateway(), fresh.firewall(),
                     fresh.hostServices(), fresh.cronTimezone(), keepRestartOnly(config.proxy(), fresh.proxy(), listening));
             if (certificates != null) routes.useCertificateStore(certificates);
+            if (routes != null && !fresh.proxy().portLimits().equals(previousProxy.portLimits())) {
+                routes.setPortLimits(fresh.proxy().portLimits());
+            }
             if (frontProxy != null) {
                 frontProxy.useAccessLogs(accessLogs(config));
                 frontProxy.useLimits(config.proxy().clientLimits().applyTo(ProxyOptions.defaults()));
@@ -478,7 +483,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
     private static ProxySettings keepRestartOnly(ProxySettings old, ProxySettings fresh, ProxySettings listening) {
         return new ProxySettings(listening.httpListen(), listening.httpsListen(), fresh.platformDomain(), fresh.tlsCert(),
                 fresh.tlsKey(), fresh.certDir(), old.portLow(), old.portHigh(), fresh.accessLogDir(), fresh.acme(),
-                fresh.clientLimits());
+                fresh.clientLimits(), fresh.portLimits());
     }
 
     private void rotateLogs() {

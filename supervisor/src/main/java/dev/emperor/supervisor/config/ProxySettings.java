@@ -1,5 +1,6 @@
 package dev.emperor.supervisor.config;
 
+import dev.emperor.proxy.l4.PortLimits;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.List;
@@ -20,6 +21,7 @@ import java.util.Optional;
  * @param accessLogDir   one access log per tenant
  * @param acme           certificates from an ACME CA; empty = off
  * @param clientLimits   timeouts and the minimum data rate for clients, and the upstream response timeout
+ * @param portLimits     how many public ports a tenant may hold ({@code max-ports}, {@code max-ports-for})
  */
 public record ProxySettings(
         List<InetSocketAddress> httpListen,
@@ -32,7 +34,8 @@ public record ProxySettings(
         int portHigh,
         Path accessLogDir,
         Optional<AcmeSettings> acme,
-        ClientLimits clientLimits) {
+        ClientLimits clientLimits,
+        PortLimits portLimits) {
 
     public ProxySettings {
         httpListen = List.copyOf(httpListen);
@@ -43,7 +46,8 @@ public record ProxySettings(
     public static ProxySettings defaults(Path stateDir, Path logDir) {
         return new ProxySettings(List.of(new InetSocketAddress(80)), List.of(new InetSocketAddress(443)),
                 Optional.empty(), Optional.empty(), Optional.empty(), stateDir.resolve("certs"), 20000, 29999,
-                logDir.resolve("access"), Optional.empty(), ClientLimits.defaults());
+                logDir.resolve("access"), Optional.empty(), ClientLimits.defaults(),
+                PortLimits.DEFAULT);
     }
 
     /** Whether the proxy has anything to do at all. */

@@ -8,7 +8,7 @@ import dev.emperor.proxy.l4.ForwardOptions;
 import dev.emperor.proxy.l4.PortAllocator;
 import dev.emperor.proxy.l4.PortAssignment;
 import dev.emperor.proxy.l4.PortForwarder;
-import dev.emperor.proxy.l4.PortRangeExhaustedException;
+import dev.emperor.proxy.l4.PortLimits;
 import dev.emperor.proxy.l4.ServiceProtocol;
 import dev.emperor.proxy.tls.CertificateStore;
 import dev.emperor.proxy.tls.PemBundle;
@@ -17,6 +17,7 @@ import dev.emperor.supervisor.config.VassalConfig;
 import dev.emperor.supervisor.config.WebSite;
 import dev.emperor.supervisor.lifecycle.TenantLauncher;
 import dev.emperor.supervisor.state.CertificateOrigin;
+import dev.emperor.supervisor.state.EventKind;
 import dev.emperor.supervisor.state.StateStore;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -97,6 +98,18 @@ public final class TenantRoutes implements TenantLauncher.LiveSettingsListener {
         wanted.put(name, now);
         List<String> portProblems = openPorts(name, now);
         problems.put(name, portProblems);
+        rebuildSites();
+    }
+
+    /**
+     * The operator's port caps (start and SIGHUP): every tenant's ports are reconciled again, so a
+     * raised cap opens ports refused before, and a lowered one refuses only ports not yet held.
+     */
+    public synchronized void setPortLimits(PortLimits limits) {
+        allocator.setLimits(limits);
+        for (Map.Entry<String, Wanted> e : wanted.entrySet()) {
+            problems.put(e.getKey(), openPorts(e.getKey(), e.getValue())); // rebuildSites adds the name conflicts
+        }
         rebuildSites();
     }
 
@@ -261,12 +274,15 @@ public final class TenantRoutes implements TenantLauncher.LiveSettingsListener {
         List<String> found = new ArrayList<>();
         Map<String, ServiceProtocol> declared = new LinkedHashMap<>();
         for (PortService service : now.ports()) declared.put(service.name(), service.protocol());
-        List<PortAssignment> assigned;
-        try {
-            assigned = allocator.reconcile(name, declared);
-        } catch (PortRangeExhaustedException e) {
-            found.add(e.getMessage());
-            return found;
+        PortAllocator.Reconciled reconciled = allocator.reconcile(name, declared);
+        List<PortAssignment> assigned = reconciled.assigned();
+        List<String> before = problems.getOrDefault(name, List.of());
+        for (String refusal : reconciled.refused()) {
+            found.add(refusal);
+            if (!before.contains(refusal)) { // once per refusal, not on every reload that repeats it
+                log.warn("vassal {}: {}", name, refusal);
+                store.event(name, EventKind.ERROR, refusal);
+            }
         }
         // services no longer declared were released by reconcile: stop listening on them
         for (PortAssignment a : allocator.assignments(name)) {
@@ -274,8 +290,12 @@ public final class TenantRoutes implements TenantLauncher.LiveSettingsListener {
         }
         List<String> domains = now.web() == null ? List.of() : now.web().domains();
         for (PortService service : now.ports()) {
-            int port = assigned.stream().filter(a -> a.service().equals(service.name())).findFirst()
-                    .orElseThrow().publicPort();
+            Optional<PortAssignment> given = assigned.stream().filter(a -> a.service().equals(service.name())).findFirst();
+            if (given.isEmpty()) {
+                forwarder.close(name, service.name()); // refused (e.g. the operator lowered the cap): never half-open
+                continue;
+            }
+            int port = given.get().publicPort();
             Upstream upstream = new Upstream.Tcp(tunAddressOf.apply(name), service.internalPort());
             ForwardOptions options = service.protocol() == ServiceProtocol.TLS ? ForwardOptions.tls(domains)
                     : ForwardOptions.tcp();
