@@ -74,7 +74,8 @@ class Bench:
         self.args = args
         self.id = "%04x" % random.randrange(1 << 16)
         self.octet = random.randrange(1, 250)
-        self.tmp = tempfile.mkdtemp(prefix="emperor-bench-%s-" % self.id)
+        # not /tmp: on a shared machine something may clean it while the bench runs
+        self.tmp = tempfile.mkdtemp(prefix="emperor-bench-%s-" % self.id, dir="/var/tmp")
         self.processes = []
         self.victim = "emperor-bench-%s-v" % self.id
         self.flooder = "emperor-bench-%s-f" % self.id

@@ -23,10 +23,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Fair share: the pump's time is what tenants contend for (every tenant's traffic crosses it
  * and the one gateway). Tenants with frames waiting are read in {@link DeficitRoundRobin deficit
- * round robin}: each turn a tenant may take {@value #QUANTUM} of cost, a frame costing its length
- * plus {@value #FRAME_CHARGE} (the system calls: a flood of small frames must not win by
- * count). A flooder's excess waits in its own {@code tun0}, where its own kernel drops it, while a
- * neighbour waits at most one turn of each other tenant. An optional rate per tenant
+ * round robin} over pump time: each turn a tenant may take {@value #QUANTUM_NANOS} ns, a frame
+ * costing the time its read, routing and write took (bytes would be a poor measure: a small
+ * frame costs the pump a third of a 64 KiB one). A flooder's excess waits in its own
+ * {@code tun0}, where its own kernel drops it, while a neighbour waits at most one turn of each
+ * other tenant. An optional rate per tenant
  * ({@link #setRate}) is a {@link TokenBucket} each way: over it, its frames out stay in its
  * {@code tun0} until tokens come back, and frames in for it are dropped as
  * {@link DropReason#OVER_RATE}.
@@ -48,15 +49,16 @@ public final class PacketPump implements AutoCloseable {
     /** At most this many frames per turn, whatever their cost. */
     static final int READ_BURST = 64;
     /**
-     * Cost a tenant may take per turn. Small, so that a round stays short (a quiet tenant's frame
-     * waits one turn of each busy tenant); a larger frame is paid for over the next turns.
+     * Pump time (ns) a tenant may take per turn. Short, so that a round stays short (a quiet
+     * tenant's frame waits one turn of each busy tenant); a longer frame is paid for over the
+     * next turns.
      */
-    static final int QUANTUM = 16 * 1024;
+    static final long QUANTUM_NANOS = 20_000;
     /**
-     * Cost of a frame beyond its length: what its read and write cost the pump, in bytes' worth
-     * (measured: a 1400-byte frame takes about a tenth of the pump time of a 64 KiB one).
+     * The most one frame is charged (ns): a frame that took longer had the pump thread
+     * preempted, which is not the tenant's doing.
      */
-    static final int FRAME_CHARGE = 4096;
+    static final long MAX_CHARGE_NANOS = 1_000_000;
     private static final int MAX_EVENTS = 64;
     /**
      * A virtio header and the largest IPv4 datagram (a TCP super-packet with offloads); reading
@@ -79,9 +81,9 @@ public final class PacketPump implements AutoCloseable {
     // Owned by the pump thread.
     private Endpoint[] tenants = new Endpoint[16];
     /** Tenants with frames waiting in their tun0, served in turn. */
-    private final DeficitRoundRobin readRound = new DeficitRoundRobin(QUANTUM);
+    private final DeficitRoundRobin readRound = new DeficitRoundRobin(QUANTUM_NANOS);
     /** Tenants with frames queued towards the full gateway, written out in turn. */
-    private final DeficitRoundRobin gatewayRound = new DeficitRoundRobin(QUANTUM);
+    private final DeficitRoundRobin gatewayRound = new DeficitRoundRobin(QUANTUM_NANOS);
     /** Per tenant id: its rate in bytes per second, 0 = none (kept for ids not attached yet). */
     private long[] rates = new long[16];
     private int throttled;
@@ -351,6 +353,7 @@ public final class PacketPump implements AutoCloseable {
                     backlogged = false;
                     break;
                 }
+                long start = System.nanoTime();
                 long got = PacketIo.read(source.fd, readPointer, READ_BUFFER_BYTES);
                 if (got <= 0) {
                     int errno = got < 0 ? Native.getLastError() : LibC.EAGAIN;
@@ -360,11 +363,11 @@ public final class PacketPump implements AutoCloseable {
                     backlogged = false;
                     break;
                 }
-                readRound.charge(id, got + FRAME_CHARGE);
                 if (source.outRate != null) {
                     source.outRate.take(got);
                 }
                 route(source, (int) got, now);
+                readRound.charge(id, charge(start));
             }
             readRound.endTurn(id, backlogged);
         }
@@ -448,6 +451,7 @@ public final class PacketPump implements AutoCloseable {
             FrameQueue queue = source.toGateway;
             while (!queue.isEmpty() && gatewayRound.hasBudget(id)) {
                 int length = queue.headLength();
+                long start = System.nanoTime();
                 long written = PacketIo.write(gateway.fd, queue.headPointer(), length);
                 if (written < 0) {
                     int errno = Native.getLastError();
@@ -457,12 +461,17 @@ public final class PacketPump implements AutoCloseable {
                     }
                     writeFailed(gateway, source.counters, errno);
                 }
-                gatewayRound.charge(id, length + FRAME_CHARGE);
+                gatewayRound.charge(id, charge(start));
                 queue.removeHead();
             }
             gatewayRound.endTurn(id, !queue.isEmpty());
         }
         register(LibC.EPOLL_CTL_MOD, gateway.fd, LibC.EPOLLIN, KEY_GATEWAY, gateway.toString());
+    }
+
+    /** What a frame whose work began at {@code start} costs its tenant: the pump time it took. */
+    private static long charge(long start) {
+        return Math.min(MAX_CHARGE_NANOS, Math.max(1, System.nanoTime() - start));
     }
 
     /** The tenant is over its rate outwards: stop reading it until its bucket allows a frame. */

@@ -11,8 +11,9 @@ import org.junit.jupiter.api.Test;
  * costs with random arrivals, served one round at a time as the pump serves its tenants.
  */
 class DeficitRoundRobinTest {
-    private static final long QUANTUM = 32 * 1024;
-    private static final int MAX_FRAME = 64 * 1024 + PacketPump.FRAME_CHARGE;
+    /** Costs are in any unit (the pump charges nanoseconds): a quantum and the dearest frame. */
+    private static final long QUANTUM = 20_000;
+    private static final int MAX_FRAME = (int) PacketPump.MAX_CHARGE_NANOS;
 
     /** The queues of the model and what each tenant was served. */
     private static final class Model {

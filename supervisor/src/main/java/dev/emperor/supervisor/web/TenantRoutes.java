@@ -292,8 +292,7 @@ public final class TenantRoutes implements TenantLauncher.LiveSettingsListener {
         for (PortService service : now.ports()) {
             Optional<PortAssignment> given = assigned.stream().filter(a -> a.service().equals(service.name())).findFirst();
             if (given.isEmpty()) {
-                forwarder.close(name, service.name()); // refused (e.g. the operator lowered the cap): never half-open
-                continue;
+                continue; // refused: it has no port (the problem says why)
             }
             int port = given.get().publicPort();
             Upstream upstream = new Upstream.Tcp(tunAddressOf.apply(name), service.internalPort());
