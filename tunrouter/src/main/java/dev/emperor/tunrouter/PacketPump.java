@@ -311,8 +311,18 @@ public final class PacketPump implements AutoCloseable {
                     if ((flags & LibC.EPOLLOUT) != 0) {
                         flush(endpoint);
                     }
-                    if ((flags & (LibC.EPOLLIN | LibC.EPOLLERR | LibC.EPOLLHUP)) != 0 && endpoint.throttledUntil == 0) {
-                        readRound.activate(endpoint.tenantId);
+                    if ((flags & (LibC.EPOLLIN | LibC.EPOLLERR | LibC.EPOLLHUP)) != 0) {
+                        if (endpoint.throttledUntil == 0) {
+                            readRound.activate(endpoint.tenantId);
+                        } else if ((flags & (LibC.EPOLLERR | LibC.EPOLLHUP)) != 0) {
+                            // A tun reports EPOLLERR only once its device is gone. Not read while
+                            // over its rate, it would be reported again and again: stop polling it.
+                            log.error("packet pump: {} failed while over its rate; no longer polling it", endpoint);
+                            endpoint.throttledUntil = 0;
+                            throttled--;
+                            endpoint.dead = true;
+                            unregister(endpoint);
+                        }
                     }
                 }
                 if (throttled > 0) {
