@@ -228,6 +228,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         // domain-allow as now in force: a SIGHUP's change applies to claims from then on
         DomainOwnership domains = new DomainOwnership(store, () -> this.config.proxy().domainAllow(),
                 java.time.Clock.systemUTC());
+        allocator.setLimits(settings.portLimits());
         routes = new TenantRoutes(frontProxy, certificates, allocator, forwarder, store, domains,
                 config.runDir().resolve("vassals"), network::addressOf);
         TenantRoutes tenantRoutes = routes;
@@ -500,6 +501,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
                 return;
             }
             warnAboutRestartOnlyKeys(config.proxy(), fresh.proxy());
+            ProxySettings previousProxy = config.proxy();
             ProxySettings listening = frontProxy != null ? listenOn(config.proxy(), fresh.proxy()) : config.proxy();
             config = new EmperorConfig(fresh.vassalsDir(), fresh.stateDir(), fresh.runDir(), fresh.logDir(),
                     fresh.distroDir(), fresh.homeDir(), fresh.optDir(), fresh.cgroup(), fresh.uidRange(), fresh.stopGrace(),
@@ -507,6 +509,9 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
                     fresh.tmpSize(), fresh.stopVassalsOnExit(), fresh.tunSubnet(), fresh.tunGateway(), fresh.firewall(),
                     fresh.hostServices(), fresh.cronTimezone(), keepRestartOnly(config.proxy(), fresh.proxy(), listening));
             if (certificates != null) routes.useCertificateStore(certificates);
+            if (routes != null && !fresh.proxy().portLimits().equals(previousProxy.portLimits())) {
+                routes.setPortLimits(fresh.proxy().portLimits());
+            }
             if (frontProxy != null) {
                 frontProxy.useAccessLogs(accessLogs(config));
                 frontProxy.useLimits(config.proxy().clientLimits().applyTo(ProxyOptions.defaults()));
@@ -601,7 +606,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
     private static ProxySettings keepRestartOnly(ProxySettings old, ProxySettings fresh, ProxySettings listening) {
         return new ProxySettings(listening.httpListen(), listening.httpsListen(), fresh.platformDomain(), fresh.tlsCert(),
                 fresh.tlsKey(), fresh.certDir(), old.portLow(), old.portHigh(), fresh.accessLogDir(), fresh.acme(),
-                fresh.clientLimits(), fresh.domainAllow());
+                fresh.clientLimits(), fresh.portLimits(), fresh.domainAllow());
     }
 
     private void rotateLogs() {

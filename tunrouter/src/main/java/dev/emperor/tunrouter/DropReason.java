@@ -37,11 +37,18 @@ public enum DropReason {
     /**
      * Routed, but its destination descriptor was full (EAGAIN) and so was the destination's
      * bounded queue in the packet pump. Counted on the tenant whose tun was full, or for a packet
-     * to the gateway on the sending tenant; the packet was already counted as in or out.
+     * to the gateway on the sending tenant, whose own queue towards the gateway was full (each
+     * tenant has its own, so a flooder fills only its own); the packet was already counted as in
+     * or out.
      */
     QUEUE_FULL,
     /** Routed, but the write to the destination descriptor failed with an error other than EAGAIN. */
-    WRITE_FAILED;
+    WRITE_FAILED,
+    /**
+     * Routed from the gateway to a tenant that is over its {@code net-rate}; counted on that
+     * tenant. (Over its rate outwards, a tenant's frames wait in its own tun0 instead.)
+     */
+    OVER_RATE;
 
     private static final DropReason[] BY_ORDINAL = values();
 

@@ -21,22 +21,44 @@ import org.slf4j.LoggerFactory;
  * into one preallocated direct buffer, handed to the {@link Router}, and written to the
  * descriptor the router names (or nowhere: the router has counted the drop).
  *
- * <p>Back-pressure: every destination has a bounded queue. A write that fails with EAGAIN puts
- * the frame in the destination's queue and waits for the descriptor to become writable; while a
- * queue holds frames, new frames for it join the queue, and when it is full they are dropped and
- * counted as {@link DropReason#QUEUE_FULL}. One tenant whose tun is full therefore never stalls
- * the others. Reads are taken at most {@value #READ_BURST} frames at a time from each ready
- * descriptor, so one busy tenant cannot starve the others either.
+ * <p>Fair share: the pump's time is what tenants contend for (every tenant's traffic crosses it
+ * and the one gateway). Tenants with frames waiting are read in {@link DeficitRoundRobin deficit
+ * round robin} over pump time: each turn a tenant may take {@value #QUANTUM_NANOS} ns, a frame
+ * costing the time its read, routing and write took (bytes would be a poor measure: a small
+ * frame costs the pump a third of a 64 KiB one). A flooder's excess waits in its own
+ * {@code tun0}, where its own kernel drops it, while a neighbour waits at most one turn of each
+ * other tenant. An optional rate per tenant
+ * ({@link #setRate}) is a {@link TokenBucket} each way: over it, its frames out stay in its
+ * {@code tun0} until tokens come back, and frames in for it are dropped as
+ * {@link DropReason#OVER_RATE}.
+ *
+ * <p>Back-pressure: a write that fails with EAGAIN queues the frame and waits for the descriptor
+ * to become writable. Frames to a tenant wait in that tenant's queue; frames to the gateway wait
+ * in the sending tenant's own queue towards it, and those queues are written out in deficit
+ * round robin too, so a flooder fills only its own. A full queue drops and counts
+ * {@link DropReason#QUEUE_FULL} on its tenant. The pump never blocks.
  *
  * <p>The descriptors need only keep datagram boundaries and be non-blocking; the pump never
- * closes them: their owners do, after {@link #detach}. {@link #attach}, {@link #detach} and
- * {@link #close} may be called from any thread; they return once the pump thread has applied
- * them.
+ * closes them: their owners do, after {@link #detach}. {@link #attach}, {@link #detach},
+ * {@link #setRate} and {@link #close} may be called from any thread; they return once the pump
+ * thread has applied them.
  */
 public final class PacketPump implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(PacketPump.class);
 
+    /** At most this many frames per turn, whatever their cost. */
     static final int READ_BURST = 64;
+    /**
+     * Pump time (ns) a tenant may take per turn. Short, so that a round stays short (a quiet
+     * tenant's frame waits one turn of each busy tenant); a longer frame is paid for over the
+     * next turns.
+     */
+    static final long QUANTUM_NANOS = 20_000;
+    /**
+     * The most one frame is charged (ns): a frame that took longer had the pump thread
+     * preempted, which is not the tenant's doing.
+     */
+    static final long MAX_CHARGE_NANOS = 1_000_000;
     private static final int MAX_EVENTS = 64;
     /**
      * A virtio header and the largest IPv4 datagram (a TCP super-packet with offloads); reading
@@ -58,6 +80,16 @@ public final class PacketPump implements AutoCloseable {
 
     // Owned by the pump thread.
     private Endpoint[] tenants = new Endpoint[16];
+    /** Tenants with frames waiting in their tun0, served in turn. */
+    private final DeficitRoundRobin readRound = new DeficitRoundRobin(QUANTUM_NANOS);
+    /** Tenants with frames queued towards the full gateway, written out in turn. */
+    private final DeficitRoundRobin gatewayRound = new DeficitRoundRobin(QUANTUM_NANOS);
+    /** Per tenant id: its rate in bytes per second, 0 = none (kept for ids not attached yet). */
+    private long[] rates = new long[16];
+    private int throttled;
+    private int limitedTenants;
+    /** Whether any tenant has a rate: only then does the packet path read the clock. */
+    private boolean anyLimited;
     private final ByteBuffer readBuffer = ByteBuffer.allocateDirect(READ_BUFFER_BYTES);
     private final Pointer readPointer = Native.getDirectBufferPointer(readBuffer);
     private final Memory events = new Memory((long) MAX_EVENTS * LibC.EPOLL_EVENT_SIZE);
@@ -88,7 +120,7 @@ public final class PacketPump implements AutoCloseable {
             LibC.closeQuietly(epollFd);
             throw new NetworkSetupException(LibC.describe("eventfd for the packet pump", e), e);
         }
-        gateway = new Endpoint(-1, gatewayFd, KEY_GATEWAY, router.unattributed(), queueFrames);
+        gateway = new Endpoint(-1, gatewayFd, KEY_GATEWAY, router.unattributed(), 0);
         try {
             register(LibC.EPOLL_CTL_ADD, wakeupFd, LibC.EPOLLIN, KEY_WAKEUP, "eventfd");
             register(LibC.EPOLL_CTL_ADD, gatewayFd, LibC.EPOLLIN, KEY_GATEWAY, "gateway fd " + gatewayFd);
@@ -116,6 +148,10 @@ public final class PacketPump implements AutoCloseable {
             }
             Endpoint endpoint = new Endpoint(tenantId, tunFd, FIRST_TENANT_KEY + tenantId, counters, queueFrames);
             register(LibC.EPOLL_CTL_ADD, tunFd, LibC.EPOLLIN, endpoint.key, "tun fd " + tunFd + " of tenant id " + tenantId);
+            long rate = tenantId < rates.length ? rates[tenantId] : 0;
+            if (rate > 0) {
+                endpoint.limit(rate, System.nanoTime());
+            }
             if (tenantId >= tenants.length) {
                 tenants = Arrays.copyOf(tenants, Math.max(tenants.length * 2, tenantId + 1));
             }
@@ -134,7 +170,45 @@ public final class PacketPump implements AutoCloseable {
                 throw new IllegalArgumentException("tenant id " + tenantId + " is not attached to the pump");
             }
             tenants[tenantId] = null;
+            endpoint.dead = true;
+            if (endpoint.throttledUntil != 0) {
+                throttled--;
+            }
+            readRound.remove(tenantId);
+            gatewayRound.remove(tenantId);
+            if (tenantId < rates.length) {
+                rates[tenantId] = 0; // the id may be given to another tenant later
+            }
             unregister(endpoint);
+        });
+    }
+
+    /**
+     * Limits tenant {@code tenantId} to {@code bytesPerSecond} each way ({@code net-rate}), or
+     * lifts the limit with 0. Applies at once, or at the {@link #attach} of that id; {@link #detach}
+     * forgets it.
+     */
+    public void setRate(int tenantId, long bytesPerSecond) {
+        if (tenantId < 0 || bytesPerSecond < 0) {
+            throw new IllegalArgumentException("tenant id " + tenantId + ", rate " + bytesPerSecond + ": negative");
+        }
+        submit(() -> {
+            if (tenantId >= rates.length) {
+                rates = Arrays.copyOf(rates, Math.max(rates.length * 2, tenantId + 1));
+            }
+            rates[tenantId] = bytesPerSecond;
+            Endpoint endpoint = tenantId < tenants.length ? tenants[tenantId] : null;
+            if (endpoint == null) {
+                return;
+            }
+            if (bytesPerSecond == 0) {
+                endpoint.unlimit();
+                if (endpoint.throttledUntil != 0) {
+                    resume(endpoint);
+                }
+            } else {
+                endpoint.limit(bytesPerSecond, System.nanoTime());
+            }
         });
     }
 
@@ -199,7 +273,9 @@ public final class PacketPump implements AutoCloseable {
     private void run() {
         try {
             while (running) {
-                int ready = PacketIo.epoll_wait(epollFd, events, MAX_EVENTS, -1);
+                // Tenants still waiting for their turn: only look for news, do not sleep.
+                int timeout = readRound.isEmpty() ? throttleTimeoutMillis(System.nanoTime()) : 0;
+                int ready = PacketIo.epoll_wait(epollFd, events, MAX_EVENTS, timeout);
                 if (ready < 0) {
                     int errno = Native.getLastError();
                     if (errno == LibC.EINTR) {
@@ -216,7 +292,19 @@ public final class PacketPump implements AutoCloseable {
                         PacketIo.read(wakeupFd, wakeupCounter, 8);
                         continue;
                     }
-                    Endpoint endpoint = key == KEY_GATEWAY ? gateway : tenantByKey(key);
+                    if (key == KEY_GATEWAY) {
+                        if (gateway.dead) {
+                            continue;
+                        }
+                        if ((flags & LibC.EPOLLOUT) != 0) {
+                            flushToGateway();
+                        }
+                        if ((flags & (LibC.EPOLLIN | LibC.EPOLLERR | LibC.EPOLLHUP)) != 0) {
+                            readGateway();
+                        }
+                        continue;
+                    }
+                    Endpoint endpoint = tenantByKey(key);
                     if (endpoint == null || endpoint.dead) {
                         continue; // detached earlier in this batch
                     }
@@ -224,9 +312,23 @@ public final class PacketPump implements AutoCloseable {
                         flush(endpoint);
                     }
                     if ((flags & (LibC.EPOLLIN | LibC.EPOLLERR | LibC.EPOLLHUP)) != 0) {
-                        readFrom(endpoint);
+                        if (endpoint.throttledUntil == 0) {
+                            readRound.activate(endpoint.tenantId);
+                        } else if ((flags & (LibC.EPOLLERR | LibC.EPOLLHUP)) != 0) {
+                            // A tun reports EPOLLERR only once its device is gone. Not read while
+                            // over its rate, it would be reported again and again: stop polling it.
+                            log.error("packet pump: {} failed while over its rate; no longer polling it", endpoint);
+                            endpoint.throttledUntil = 0;
+                            throttled--;
+                            endpoint.dead = true;
+                            unregister(endpoint);
+                        }
                     }
                 }
+                if (throttled > 0) {
+                    resumeDue(System.nanoTime());
+                }
+                serveOneRound();
                 // Commands last: a detach then never meets a stale event of this batch.
                 Runnable command;
                 while ((command = commands.poll()) != null) {
@@ -244,73 +346,227 @@ public final class PacketPump implements AutoCloseable {
         }
     }
 
-    private Endpoint tenantByKey(long key) {
-        long id = key - FIRST_TENANT_KEY;
-        return id < tenants.length ? tenants[(int) id] : null;
+    /** One turn for each tenant waiting to be read, in deficit round robin order. */
+    private void serveOneRound() {
+        long now = throttled > 0 || anyLimited ? System.nanoTime() : 0;
+        for (int turns = readRound.size(); turns > 0; turns--) {
+            int id = readRound.startTurn();
+            Endpoint source = id < tenants.length ? tenants[id] : null;
+            if (source == null || source.dead) {
+                readRound.endTurn(id, false);
+                continue;
+            }
+            boolean backlogged = true;
+            for (int frames = 0; frames < READ_BURST && readRound.hasBudget(id); frames++) {
+                if (source.outRate != null && !source.outRate.mayPass(now)) {
+                    throttle(source, now);
+                    backlogged = false;
+                    break;
+                }
+                long start = System.nanoTime();
+                long got = PacketIo.read(source.fd, readPointer, READ_BUFFER_BYTES);
+                if (got <= 0) {
+                    int errno = got < 0 ? Native.getLastError() : LibC.EAGAIN;
+                    if (errno != LibC.EAGAIN && errno != LibC.EINTR) {
+                        fail(source, "read", errno);
+                    }
+                    backlogged = false;
+                    break;
+                }
+                if (source.outRate != null) {
+                    source.outRate.take(got);
+                }
+                route(source, (int) got, now);
+                readRound.charge(id, charge(start));
+            }
+            readRound.endTurn(id, backlogged);
+        }
     }
 
-    private void readFrom(Endpoint source) {
+    /** Reads up to a burst of frames from the gateway (the one shared source of inbound frames). */
+    private void readGateway() {
+        long now = anyLimited ? System.nanoTime() : 0;
         for (int n = 0; n < READ_BURST; n++) {
-            long got = PacketIo.read(source.fd, readPointer, READ_BUFFER_BYTES);
+            long got = PacketIo.read(gateway.fd, readPointer, READ_BUFFER_BYTES);
             if (got < 0) {
                 int errno = Native.getLastError();
-                if (errno == LibC.EAGAIN || errno == LibC.EINTR) {
-                    return;
+                if (errno != LibC.EAGAIN && errno != LibC.EINTR) {
+                    fail(gateway, "read", errno);
                 }
-                fail(source, "read", errno);
                 return;
             }
             if (got == 0) {
                 return;
             }
-            readBuffer.clear().limit((int) got);
-            int result = source.tenantId < 0 ? router.fromGateway(readBuffer) : router.fromTenant(source.tenantId, readBuffer);
-            if (result == Router.TO_GATEWAY) {
-                send(gateway, source.counters, (int) got);
-            } else if (result >= 0) {
-                Endpoint destination = result < tenants.length ? tenants[result] : null;
-                if (destination == null || destination.dead) {
-                    // attached to the router but not (or no longer) to the pump
-                    router.unattributed().countDrop(DropReason.NO_ROUTE);
-                } else {
-                    send(destination, destination.counters, (int) got);
+            route(gateway, (int) got, now);
+        }
+    }
+
+    /** Routes the frame in the read buffer and sends it on. */
+    private void route(Endpoint source, int length, long now) {
+        readBuffer.clear().limit(length);
+        int result = source.tenantId < 0 ? router.fromGateway(readBuffer) : router.fromTenant(source.tenantId, readBuffer);
+        if (result == Router.TO_GATEWAY) {
+            sendToGateway(source, length);
+        } else if (result >= 0) {
+            Endpoint destination = result < tenants.length ? tenants[result] : null;
+            if (destination == null || destination.dead) {
+                // attached to the router but not (or no longer) to the pump
+                router.unattributed().countDrop(DropReason.NO_ROUTE);
+            } else if (destination.inRate != null && !destination.inRate.mayPass(now)) {
+                destination.counters.countDrop(DropReason.OVER_RATE);
+            } else {
+                if (destination.inRate != null) {
+                    destination.inRate.take(length);
                 }
+                send(destination, destination.counters, length);
             }
         }
     }
 
-    /** Writes the frame in the read buffer to {@code destination}, or queues it; {@code blame} counts a drop. */
+    /**
+     * Writes the frame to the gateway, or, while the gateway is full, queues it in the sending
+     * tenant's own queue towards it: a flooder then fills its own queue, not a neighbour's.
+     */
+    private void sendToGateway(Endpoint source, int length) {
+        if (gatewayRound.isEmpty()) {
+            long written = PacketIo.write(gateway.fd, readPointer, length);
+            if (written >= 0) {
+                return;
+            }
+            int errno = Native.getLastError();
+            if (errno != LibC.EAGAIN) {
+                writeFailed(gateway, source.counters, errno);
+                return;
+            }
+            register(LibC.EPOLL_CTL_MOD, gateway.fd, LibC.EPOLLIN | LibC.EPOLLOUT, KEY_GATEWAY, gateway.toString());
+        }
+        if (source.toGateway.full()) {
+            source.counters.countDrop(DropReason.QUEUE_FULL);
+            return;
+        }
+        source.toGateway.add(readBuffer, length);
+        gatewayRound.activate(source.tenantId);
+    }
+
+    /** The gateway became writable: write out the tenants' queues towards it, in turn. */
+    private void flushToGateway() {
+        while (!gatewayRound.isEmpty()) {
+            int id = gatewayRound.startTurn();
+            Endpoint source = id < tenants.length ? tenants[id] : null;
+            if (source == null || source.dead) {
+                gatewayRound.endTurn(id, false);
+                continue;
+            }
+            FrameQueue queue = source.toGateway;
+            while (!queue.isEmpty() && gatewayRound.hasBudget(id)) {
+                int length = queue.headLength();
+                long start = System.nanoTime();
+                long written = PacketIo.write(gateway.fd, queue.headPointer(), length);
+                if (written < 0) {
+                    int errno = Native.getLastError();
+                    if (errno == LibC.EAGAIN) {
+                        gatewayRound.endTurn(id, true);
+                        return; // still waiting for writability
+                    }
+                    writeFailed(gateway, source.counters, errno);
+                }
+                gatewayRound.charge(id, charge(start));
+                queue.removeHead();
+            }
+            gatewayRound.endTurn(id, !queue.isEmpty());
+        }
+        register(LibC.EPOLL_CTL_MOD, gateway.fd, LibC.EPOLLIN, KEY_GATEWAY, gateway.toString());
+    }
+
+    /** What a frame whose work began at {@code start} costs its tenant: the pump time it took. */
+    private static long charge(long start) {
+        return Math.min(MAX_CHARGE_NANOS, Math.max(1, System.nanoTime() - start));
+    }
+
+    /** The tenant is over its rate outwards: stop reading it until its bucket allows a frame. */
+    private void throttle(Endpoint endpoint, long now) {
+        endpoint.throttledUntil = Math.max(1, now + endpoint.outRate.nanosUntilPass(now));
+        throttled++;
+        updateInterest(endpoint);
+    }
+
+    private void resume(Endpoint endpoint) {
+        endpoint.throttledUntil = 0;
+        throttled--;
+        updateInterest(endpoint);
+        readRound.activate(endpoint.tenantId); // its tun0 most likely holds frames; a read finds out
+    }
+
+    private void resumeDue(long now) {
+        for (Endpoint endpoint : tenants) {
+            if (endpoint != null && endpoint.throttledUntil != 0 && endpoint.throttledUntil - now <= 0) {
+                resume(endpoint);
+            }
+        }
+    }
+
+    /** How long epoll may sleep: until the first throttled tenant may send again, or for ever. */
+    private int throttleTimeoutMillis(long now) {
+        if (throttled == 0) {
+            return -1;
+        }
+        long soonest = Long.MAX_VALUE;
+        for (Endpoint endpoint : tenants) {
+            if (endpoint != null && endpoint.throttledUntil != 0) {
+                soonest = Math.min(soonest, endpoint.throttledUntil - now);
+            }
+        }
+        return (int) Math.max(0, Math.min(1000, (soonest + 999_999) / 1_000_000));
+    }
+
+    private void updateInterest(Endpoint endpoint) {
+        int flags = (endpoint.throttledUntil == 0 ? LibC.EPOLLIN : 0) | (endpoint.toTenant.isEmpty() ? 0 : LibC.EPOLLOUT);
+        register(LibC.EPOLL_CTL_MOD, endpoint.fd, flags, endpoint.key, endpoint.toString());
+    }
+
+    private void writeFailed(Endpoint destination, TenantCounters blame, int errno) {
+        blame.countDrop(DropReason.WRITE_FAILED);
+        if (destination.writeErrorsLogged++ == 0) {
+            log.warn("packet pump: write to {}: {} (further write errors there are only counted)",
+                    destination, LibC.INSTANCE.strerror(errno));
+        }
+    }
+
+    private Endpoint tenantByKey(long key) {
+        long id = key - FIRST_TENANT_KEY;
+        return id < tenants.length ? tenants[(int) id] : null;
+    }
+
+    /** Writes the frame in the read buffer to a tenant, or queues it; {@code blame} counts a drop. */
     private void send(Endpoint destination, TenantCounters blame, int length) {
-        if (destination.queued == 0) {
+        FrameQueue queue = destination.toTenant;
+        if (queue.isEmpty()) {
             long written = PacketIo.write(destination.fd, readPointer, length);
             if (written >= 0) {
                 return;
             }
             int errno = Native.getLastError();
             if (errno != LibC.EAGAIN) {
-                blame.countDrop(DropReason.WRITE_FAILED);
-                if (destination.writeErrorsLogged++ == 0) {
-                    log.warn("packet pump: write to {}: {} (further write errors there are only counted)",
-                            destination, LibC.INSTANCE.strerror(errno));
-                }
+                writeFailed(destination, blame, errno);
                 return;
             }
-            destination.enqueue(readBuffer, length);
-            register(LibC.EPOLL_CTL_MOD, destination.fd, LibC.EPOLLIN | LibC.EPOLLOUT, destination.key, destination.toString());
+            queue.add(readBuffer, length);
+            updateInterest(destination);
             return;
         }
-        if (destination.queued == queueFrames) {
+        if (queue.full()) {
             blame.countDrop(DropReason.QUEUE_FULL);
             return;
         }
-        destination.enqueue(readBuffer, length);
+        queue.add(readBuffer, length);
     }
 
-    /** The destination became writable: write out its queue, and stop waiting for writability once it is empty. */
+    /** The tenant's tun became writable: write out its queue, and stop waiting for writability once it is empty. */
     private void flush(Endpoint destination) {
-        while (destination.queued > 0) {
-            int slot = destination.head;
-            long written = PacketIo.write(destination.fd, destination.slotPointers[slot], destination.slotLengths[slot]);
+        FrameQueue queue = destination.toTenant;
+        while (!queue.isEmpty()) {
+            long written = PacketIo.write(destination.fd, queue.headPointer(), queue.headLength());
             if (written < 0) {
                 int errno = Native.getLastError();
                 if (errno == LibC.EAGAIN) {
@@ -318,10 +574,9 @@ public final class PacketPump implements AutoCloseable {
                 }
                 destination.counters.countDrop(DropReason.WRITE_FAILED);
             }
-            destination.head = (slot + 1) % queueFrames;
-            destination.queued--;
+            queue.removeHead();
         }
-        register(LibC.EPOLL_CTL_MOD, destination.fd, LibC.EPOLLIN, destination.key, destination.toString());
+        updateInterest(destination);
     }
 
     private void fail(Endpoint endpoint, String step, int errno) {
@@ -343,17 +598,20 @@ public final class PacketPump implements AutoCloseable {
         PacketIo.epoll_ctl(epollFd, LibC.EPOLL_CTL_DEL, endpoint.fd, control);
     }
 
-    /** One descriptor the pump reads and writes, with its queue of frames waiting to be written. */
-    private static final class Endpoint {
+    /** One descriptor the pump reads and writes, with its queues and limits. */
+    private final class Endpoint {
         final int tenantId;
         final int fd;
         final long key;
         final TenantCounters counters;
-        final ByteBuffer[] slots;
-        final Pointer[] slotPointers;
-        final int[] slotLengths;
-        int head;
-        int queued;
+        /** Frames waiting for this tenant's tun to become writable. */
+        final FrameQueue toTenant;
+        /** Frames from this tenant waiting for the gateway to become writable. */
+        final FrameQueue toGateway;
+        TokenBucket outRate;
+        TokenBucket inRate;
+        /** When a tenant over its rate outwards may be read again (System.nanoTime()); 0 = not throttled. */
+        long throttledUntil;
         int writeErrorsLogged;
         boolean dead;
 
@@ -362,22 +620,25 @@ public final class PacketPump implements AutoCloseable {
             this.fd = fd;
             this.key = key;
             this.counters = counters;
-            this.slots = new ByteBuffer[queueFrames];
-            this.slotPointers = new Pointer[queueFrames];
-            this.slotLengths = new int[queueFrames];
+            this.toTenant = new FrameQueue(queueFrames);
+            this.toGateway = new FrameQueue(queueFrames);
         }
 
-        /** Copies a frame into the next free slot; a slot's buffer is allocated on first use and kept. */
-        void enqueue(ByteBuffer frame, int length) {
-            int slot = (head + queued) % slots.length;
-            if (slots[slot] == null || slots[slot].capacity() < length) {
-                slots[slot] = ByteBuffer.allocateDirect(Math.max(length, 2048));
-                slotPointers[slot] = Native.getDirectBufferPointer(slots[slot]);
+        void limit(long bytesPerSecond, long now) {
+            if (outRate == null) {
+                limitedTenants++;
             }
-            slots[slot].clear();
-            slots[slot].put(frame.duplicate().position(0).limit(length));
-            slotLengths[slot] = length;
-            queued++;
+            outRate = new TokenBucket(bytesPerSecond, now);
+            inRate = new TokenBucket(bytesPerSecond, now);
+            anyLimited = true;
+        }
+
+        void unlimit() {
+            if (outRate != null && --limitedTenants == 0) {
+                anyLimited = false;
+            }
+            outRate = null;
+            inRate = null;
         }
 
         @Override

@@ -144,4 +144,99 @@ class PacketPumpTest {
         pump.close();
         assertThatThrownBy(() -> pump.detach(alice)).isInstanceOf(IllegalStateException.class);
     }
+
+    // ---- fair share and net-rate ------------------------------------------------------------
+
+    /** A 1432-byte UDP datagram. */
+    private static ByteBuffer large(String src, String dst) {
+        return Packets.transport(ip(src), ip(dst), Ipv4Packet.PROTOCOL_UDP, 40000, 9, 1400, 0, false);
+    }
+
+    private static void waitUntil(String what, java.util.function.BooleanSupplier condition) {
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("waited 20 s for " + what);
+            }
+            Thread.onSpinWait();
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError(e);
+            }
+        }
+    }
+
+    @Test
+    void aFlooderFillsOnlyItsOwnQueueTowardsAFullGatewayAndItsNeighboursFramesAllGetThrough() {
+        // The gateway reads nothing for now: bob floods until the pump queues and drops his frames.
+        int flood = 1000;
+        for (int i = 0; i < flood; i++) {
+            bobPair.send(Packets.udp("10.200.0.3", "1.1.1.1", 1000 + i % 1000));
+        }
+        waitUntil("bob's QUEUE_FULL drops", () -> router.counters(bob).snapshot().drops(DropReason.QUEUE_FULL) > 0);
+
+        int quiet = QUEUE_FRAMES - 1;
+        for (int i = 0; i < quiet; i++) {
+            alicePair.send(Packets.udp("10.200.0.2", "1.1.1.1", 53));
+        }
+        waitUntil("alice's frames read", () -> router.counters(alice).snapshot().packetsOut() == quiet);
+
+        int fromAlice = 0;
+        int fromBob = 0;
+        byte[] frame;
+        while ((frame = gateway.receive(2_000)) != null) {
+            if (frame[15] == 2) fromAlice++; else fromBob++;
+        }
+        assertThat(fromAlice).as("alice's frames at the gateway").isEqualTo(quiet);
+        assertThat(router.counters(alice).snapshot().drops(DropReason.QUEUE_FULL)).isZero();
+        long bobDropped = router.counters(bob).snapshot().drops(DropReason.QUEUE_FULL);
+        assertThat(bobDropped).isPositive();
+        assertThat(fromBob + bobDropped).as("bob's frames delivered or counted").isEqualTo(flood);
+    }
+
+    @Test
+    void overItsRateATenantsFramesInAreDroppedAndCountedAndItsNeighbourIsUntouched() {
+        pump.setRate(alice, 1000); // bytes per second: the 64 KiB burst, then almost nothing
+        int sent = 100;
+        for (int i = 0; i < sent; i++) {
+            gateway.send(large("1.1.1.1", "10.200.0.2"));
+            gateway.send(large("1.1.1.1", "10.200.0.3"));
+        }
+        int toAlice = 0;
+        while (alicePair.receive(2_000) != null) toAlice++;
+        int toBob = 0;
+        while (bobPair.receive(2_000) != null) toBob++;
+        long overRate = router.counters(alice).snapshot().drops(DropReason.OVER_RATE);
+        assertThat(overRate).isPositive();
+        assertThat(toAlice + overRate).isEqualTo(sent);
+        assertThat(toBob).isEqualTo(sent);
+        assertThat(router.counters(bob).snapshot().drops(DropReason.OVER_RATE)).isZero();
+    }
+
+    @Test
+    void overItsRateATenantsFramesOutWaitInItsOwnTunAndFlowWhenTheRateIsLifted() {
+        pump.setRate(alice, 1000);
+        int sent = 100;
+        for (int i = 0; i < sent; i++) {
+            alicePair.send(large("10.200.0.2", "1.1.1.1"));
+        }
+        ByteBuffer fromBob = Packets.udp("10.200.0.3", "1.1.1.1", 53);
+        bobPair.send(fromBob);
+        int fromAlice = 0;
+        boolean bobArrived = false;
+        byte[] frame = gateway.receive(10_000);
+        // past her burst, each 1432-byte frame of hers waits 1.4 s for tokens: a 0.5 s gap ends the burst
+        for (; frame != null; frame = gateway.receive(500)) {
+            if (frame[15] == 2) fromAlice++; else bobArrived = true;
+        }
+        assertThat(bobArrived).isTrue();
+        assertThat(fromAlice).as("alice's frames through while over her rate").isLessThan(sent).isPositive();
+
+        pump.setRate(alice, 0);
+        while (gateway.receive(2_000) != null) fromAlice++;
+        assertThat(fromAlice).as("none lost: they waited in her tun").isEqualTo(sent);
+        assertThat(router.counters(alice).snapshot().totalDrops()).isZero();
+    }
 }

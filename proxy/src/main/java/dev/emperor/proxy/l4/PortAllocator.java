@@ -20,7 +20,10 @@ import java.util.Optional;
  *     or its tenant destroyed; a stranger must never receive traffic meant for another tenant;</li>
  * <li>a removed service keeps its port reserved ("released"), and gets it back if re-declared.</li>
  * </ul>
- * New ports are the lowest never-used port of the range. All methods are synchronized: the
+ * New ports are the lowest never-used port of the range. A tenant holds at most its
+ * {@link PortLimits} cap of ports, counting released ones: they stay its own for good, so
+ * without that a tenant could drain the range by removing and adding {@code port} lines.
+ * All methods are synchronized: the
  * ledger write and the in-memory update happen together, so two threads never get one port.
  */
 public final class PortAllocator {
@@ -33,6 +36,20 @@ public final class PortAllocator {
     private final Map<Key, PortAssignment> byKey = new HashMap<>();
     /** Every port ever recorded, inside the range or not. */
     private final BitSet everUsed = new BitSet(65536);
+    /** Per tenant: how many ports it holds, released ones included (what the cap counts). */
+    private final Map<String, Integer> held = new HashMap<>();
+    private PortLimits limits = PortLimits.DEFAULT;
+
+    /**
+     * What {@link #reconcile} did: the declared services that have their port, and a message for
+     * each one refused (over the tenant's cap, or the range used up).
+     */
+    public record Reconciled(List<PortAssignment> assigned, List<String> refused) {
+        public Reconciled {
+            assigned = List.copyOf(assigned);
+            refused = List.copyOf(refused);
+        }
+    }
 
     /**
      * @param lo     lowest port of the range (1-65535)
@@ -55,7 +72,13 @@ public final class PortAllocator {
                 throw new IllegalStateException("port ledger gives " + a.tenant() + "/" + a.service() + " two ports");
             }
             everUsed.set(a.publicPort());
+            held.merge(a.tenant(), 1, Integer::sum);
         }
+    }
+
+    /** The operator's caps (emperor.ini); they apply to the next ports asked for. */
+    public synchronized void setLimits(PortLimits limits) {
+        this.limits = Objects.requireNonNull(limits, "limits");
     }
 
     /** The configured range as written in emperor.ini, e.g. "20000-29999". */
@@ -67,6 +90,7 @@ public final class PortAllocator {
      * The service's port: the one it always had, or the lowest never-used port of the range.
      * Marks it in use and stores a changed protocol.
      *
+     * @throws PortLimitExceededException when the service is new and the tenant holds its cap
      * @throws PortRangeExhaustedException when the service is new and no port is left
      */
     public synchronized PortAssignment assign(String tenant, String service, ServiceProtocol protocol) {
@@ -81,6 +105,14 @@ public final class PortAllocator {
             }
             return known;
         }
+        int holds = held.getOrDefault(key.tenant(), 0);
+        int limit = limits.of(key.tenant());
+        if (holds >= limit) {
+            List<String> released = byKey.values().stream()
+                    .filter(a -> a.tenant().equals(key.tenant()) && a.released())
+                    .map(PortAssignment::service).sorted().toList();
+            throw new PortLimitExceededException(tenant, service, holds, limit, released);
+        }
         int port = everUsed.nextClearBit(lo);
         if (port > hi) {
             throw new PortRangeExhaustedException(lo, hi, tenant, service);
@@ -88,28 +120,35 @@ public final class PortAllocator {
         PortAssignment fresh = new PortAssignment(tenant, service, protocol, port, false);
         ledger.record(fresh); // first: if it fails, memory still matches the ledger
         everUsed.set(port);
+        held.merge(key.tenant(), 1, Integer::sum);
         byKey.put(key, fresh);
         return fresh;
     }
 
     /**
      * Makes the tenant's assignments match its vassal file: every declared service gets its
-     * port (in the map's order), every other service of the tenant is released.
+     * port (in the map's order) unless it is refused, every other service of the tenant is
+     * released. A refused service does not disturb the others: they keep their ports.
      *
      * @param declared service name to protocol, as declared now
-     * @return the declared services' assignments, in the map's order
+     * @return the declared services' assignments, in the map's order, and the refusals
      */
-    public synchronized List<PortAssignment> reconcile(String tenant, Map<String, ServiceProtocol> declared) {
-        List<PortAssignment> result = new ArrayList<>();
-        for (Map.Entry<String, ServiceProtocol> e : declared.entrySet()) {
-            result.add(assign(tenant, e.getKey(), e.getValue()));
-        }
+    public synchronized Reconciled reconcile(String tenant, Map<String, ServiceProtocol> declared) {
         for (PortAssignment a : List.copyOf(byKey.values())) {
             if (a.tenant().equals(tenant) && !declared.containsKey(a.service())) {
                 release(a);
             }
         }
-        return result;
+        List<PortAssignment> assigned = new ArrayList<>();
+        List<String> refused = new ArrayList<>();
+        for (Map.Entry<String, ServiceProtocol> e : declared.entrySet()) {
+            try {
+                assigned.add(assign(tenant, e.getKey(), e.getValue()));
+            } catch (PortLimitExceededException | PortRangeExhaustedException refusal) {
+                refused.add(refusal.getMessage());
+            }
+        }
+        return new Reconciled(assigned, refused);
     }
 
     /** Releases every service of a destroyed tenant; the ports stay reserved for it. */

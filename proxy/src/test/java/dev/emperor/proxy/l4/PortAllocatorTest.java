@@ -77,7 +77,7 @@ class PortAllocatorTest {
         ports.reconcile("shop", services("db"));
         assertThat(ports.find("shop", "mail").orElseThrow().released()).isTrue();
         ports.assign("blog", "web", TCP);
-        List<PortAssignment> back = ports.reconcile("shop", services("db", "mail"));
+        List<PortAssignment> back = ports.reconcile("shop", services("db", "mail")).assigned();
         assertThat(back).extracting(PortAssignment::publicPort).containsExactly(20000, 20001);
         assertThat(back).noneMatch(PortAssignment::released);
     }
@@ -165,6 +165,7 @@ class PortAllocatorTest {
     @Test
     void twoThreadsAskingAtOnceNeverGetTheSamePort() throws Exception {
         PortAllocator ports = new PortAllocator(20000, 29999, ledger);
+        ports.setLimits(new PortLimits(10_000, Map.of()));
         int threads = 8;
         int each = 200;
         ExecutorService pool = Executors.newFixedThreadPool(threads);
@@ -197,5 +198,83 @@ class PortAllocatorTest {
         assertThat(shared).hasSize(each);
         assertThat(Collections.disjoint(own, shared)).isTrue();
         assertThat(ledger.rows).hasSize(threads * each + each);
+    }
+
+    // ---- the per-tenant cap (max-ports) ----------------------------------------------------
+
+    private static Map<String, ServiceProtocol> numbered(int from, int count) {
+        Map<String, ServiceProtocol> m = new LinkedHashMap<>();
+        for (int i = from; i < from + count; i++) {
+            m.put("s" + i, TCP);
+        }
+        return m;
+    }
+
+    @Test
+    void aTenantGetsAtMostEightPortsByDefaultAndTheRestAreRefusedNamingTheCap() {
+        PortAllocator ports = new PortAllocator(20000, 20999, ledger);
+        PortAllocator.Reconciled result = ports.reconcile("greedy", numbered(0, 1000));
+        assertThat(result.assigned()).hasSize(PortLimits.DEFAULT_PER_TENANT);
+        assertThat(result.refused()).hasSize(1000 - PortLimits.DEFAULT_PER_TENANT);
+        assertThat(result.refused().get(0)).contains("port s8 refused", "greedy", "limit is 8", "max-ports",
+                "max-ports-for = greedy N");
+        assertThat(ports.remaining()).isEqualTo(1000 - 8);
+        assertThat(ports.assign("neighbour", "db", TCP).publicPort()).isEqualTo(20008);
+        assertThatThrownBy(() -> ports.assign("greedy", "one-more", TCP)).isInstanceOf(PortLimitExceededException.class);
+    }
+
+    @Test
+    void droppingAndReAddingPortLinesCannotDrainTheRange() {
+        PortAllocator ports = new PortAllocator(20000, 20099, ledger);
+        for (int round = 0; round < 100; round++) {
+            ports.reconcile("churn", numbered(round, 1)); // a new service name each time, the old one dropped
+        }
+        assertThat(ports.assignments("churn")).hasSize(8);
+        assertThat(ports.remaining()).isEqualTo(100 - 8);
+        PortAllocator.Reconciled refused = ports.reconcile("churn", services("again"));
+        assertThat(refused.refused()).singleElement().asString()
+                .contains("ports of removed services count too", "s0, s1,");
+        // a released name declared again gets its own port back, within the cap
+        assertThat(ports.reconcile("churn", services("s3")).assigned()).extracting(PortAssignment::publicPort)
+                .containsExactly(20003);
+    }
+
+    @Test
+    void aRefusedServiceLeavesTheTenantsOtherPortsAlone() {
+        PortAllocator ports = new PortAllocator(20000, 20099, ledger);
+        ports.setLimits(new PortLimits(2, Map.of()));
+        ports.reconcile("shop", services("web", "db"));
+        PortAllocator.Reconciled result = ports.reconcile("shop", services("new", "web", "db"));
+        assertThat(result.assigned()).extracting(PortAssignment::service).containsExactly("web", "db");
+        assertThat(result.refused()).singleElement().asString().startsWith("port new refused");
+    }
+
+    @Test
+    void theOperatorsCapForOneTenantBeatsTheDefaultAndALoweredCapKeepsPortsHeld() {
+        PortAllocator ports = new PortAllocator(20000, 20099, ledger);
+        ports.setLimits(new PortLimits(1, Map.of("big", 3)));
+        assertThat(ports.reconcile("big", services("a", "b", "c", "d")).assigned()).hasSize(3);
+        assertThat(ports.reconcile("small", services("a", "b")).assigned()).hasSize(1);
+        ports.setLimits(new PortLimits(1, Map.of()));
+        PortAllocator.Reconciled big = ports.reconcile("big", services("a", "b", "c", "d"));
+        assertThat(big.assigned()).extracting(PortAssignment::publicPort).containsExactly(20000, 20001, 20002);
+        assertThat(big.refused()).singleElement().asString().contains("already holds 3 public ports", "limit is 1");
+    }
+
+    @Test
+    void aCapCountsPortsLoadedFromTheLedgerAfterARestart() {
+        new PortAllocator(20000, 20099, ledger).reconcile("shop", numbered(0, 8));
+        PortAllocator restarted = new PortAllocator(20000, 20099, ledger);
+        assertThatThrownBy(() -> restarted.assign("shop", "ninth", TCP)).isInstanceOf(PortLimitExceededException.class);
+    }
+
+    @Test
+    void anExhaustedRangeRefusesOnlyTheNewServiceInAReconcile() {
+        PortAllocator ports = new PortAllocator(30000, 30001, ledger);
+        ports.assign("shop", "db", TCP);
+        ports.assign("other", "x", TCP);
+        PortAllocator.Reconciled result = ports.reconcile("shop", services("db", "mail"));
+        assertThat(result.assigned()).extracting(PortAssignment::service).containsExactly("db");
+        assertThat(result.refused()).singleElement().asString().contains("30000-30001");
     }
 }

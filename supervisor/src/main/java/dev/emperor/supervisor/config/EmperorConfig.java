@@ -1,5 +1,6 @@
 package dev.emperor.supervisor.config;
 
+import dev.emperor.proxy.l4.PortLimits;
 import dev.emperor.tunrouter.Cidr;
 import dev.emperor.tunrouter.TenantSubnet;
 import dev.emperor.tunrouter.FirewallRule;
@@ -112,8 +113,9 @@ public record EmperorConfig(
     private static final String FIREWALL_IN = "tuntap-router-firewall-in";
     private static final String HOST_ALLOW = "tun-host-allow";
     private static final String DOMAIN_ALLOW = "domain-allow";
-    /** Keys that may repeat: the firewall rules, host services and domain policy, kept in file order. */
-    private static final List<String> REPEATABLE = List.of(FIREWALL_OUT, FIREWALL_IN, HOST_ALLOW, DOMAIN_ALLOW);
+    private static final String MAX_PORTS_FOR = "max-ports-for";
+    /** Keys that may repeat: the firewall rules, host services, per-tenant port caps and domain policy, kept in file order. */
+    private static final List<String> REPEATABLE = List.of(FIREWALL_OUT, FIREWALL_IN, HOST_ALLOW, MAX_PORTS_FOR, DOMAIN_ALLOW);
 
     /** Every key of [emperor], in the order docs/CONFIG.md lists them. */
     static final List<String> KEYS = List.of(
@@ -122,6 +124,7 @@ public record EmperorConfig(
             "control-socket", "tmp-size", "on-exit", "tun-subnet", "tun-gateway",
             FIREWALL_OUT, FIREWALL_IN, HOST_ALLOW, "cron-timezone",
             "http-listen", "https-listen", "platform-domain", "tls-cert", "tls-key", "cert-dir", "port-range",
+            "max-ports", MAX_PORTS_FOR,
             "access-log-dir", "acme-directory", "acme-email", "acme-ca-trust", "acme-renew-days", "acme-auto",
             "client-header-timeout", "client-idle-timeout", "client-min-rate", "client-rate-grace", "upstream-timeout",
             "client-max-connections", "client-max-connections-per-site", "max-connections", "underscores-in-headers",
@@ -237,6 +240,7 @@ public record EmperorConfig(
                     path("access-log-dir", d.accessLogDir()),
                     acme(),
                     clientLimits(d.clientLimits()),
+                    portLimits(),
                     domainAllow());
         }
 
@@ -247,6 +251,36 @@ public record EmperorConfig(
                 if (entry.key().equals(DOMAIN_ALLOW)) patterns.add(convert(entry, WebSite::parseDomain));
             }
             return patterns;
+        }
+
+        /** max-ports for every tenant, and max-ports-for lines (NAME N) for named ones. */
+        private PortLimits portLimits() throws ConfigError {
+            int perTenant = value("max-ports", PortLimits.DEFAULT_PER_TENANT, this::portCount);
+            Map<String, Integer> byTenant = new HashMap<>();
+            for (IniDocument.Entry entry : inOrder) {
+                if (!entry.key().equals(MAX_PORTS_FOR)) continue;
+                String[] parts = entry.value().trim().split("\\s+");
+                if (parts.length != 2 || !VassalFiles.TENANT_NAME.matcher(parts[0]).matches()) {
+                    throw error(entry, "bad value " + ConfigError.quote(entry.value())
+                            + ": expected 'NAME N', a vassal name and its number of public ports, e.g. 'shop 20'");
+                }
+                if (byTenant.containsKey(parts[0])) {
+                    throw error(entry, "vassal " + parts[0] + " is given a port limit twice");
+                }
+                byTenant.put(parts[0], portCount(entry, parts[1]));
+            }
+            return new PortLimits(perTenant, byTenant);
+        }
+
+        private int portCount(IniDocument.Entry entry) throws ConfigError {
+            return portCount(entry, entry.value());
+        }
+
+        private int portCount(IniDocument.Entry entry, String value) throws ConfigError {
+            if (!value.matches("\\d{1,5}") || Integer.parseInt(value) > 65535) {
+                throw error(entry, "bad number of ports " + ConfigError.quote(value) + ": expected 0 to 65535");
+            }
+            return Integer.parseInt(value);
         }
 
         /** Off unless acme-directory is given; the other acme-* keys mean nothing without it. */

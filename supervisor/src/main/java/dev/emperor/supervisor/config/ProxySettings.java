@@ -1,5 +1,6 @@
 package dev.emperor.supervisor.config;
 
+import dev.emperor.proxy.l4.PortLimits;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.List;
@@ -20,6 +21,7 @@ import java.util.Optional;
  * @param accessLogDir   one access log per tenant
  * @param acme           certificates from an ACME CA; empty = off
  * @param clientLimits   timeouts and the minimum data rate for clients, and the upstream response timeout
+ * @param portLimits     how many public ports a tenant may hold ({@code max-ports}, {@code max-ports-for})
  * @param domainAllow    {@code domain-allow} patterns (normalized): names tenants may claim without the
  *                       operator's approval; empty = any free name
  */
@@ -35,6 +37,7 @@ public record ProxySettings(
         Path accessLogDir,
         Optional<AcmeSettings> acme,
         ClientLimits clientLimits,
+        PortLimits portLimits,
         List<String> domainAllow) {
 
     public ProxySettings {
@@ -43,19 +46,20 @@ public record ProxySettings(
         domainAllow = List.copyOf(domainAllow);
     }
 
-    /** Settings without a domain-allow policy: any free name may be claimed. */
+    /** Settings with the default port limits and no domain-allow policy (any free name may be claimed). */
     public ProxySettings(List<InetSocketAddress> httpListen, List<InetSocketAddress> httpsListen,
             Optional<String> platformDomain, Optional<Path> tlsCert, Optional<Path> tlsKey, Path certDir, int portLow,
             int portHigh, Path accessLogDir, Optional<AcmeSettings> acme, ClientLimits clientLimits) {
         this(httpListen, httpsListen, platformDomain, tlsCert, tlsKey, certDir, portLow, portHigh, accessLogDir, acme,
-                clientLimits, List.of());
+                clientLimits, PortLimits.DEFAULT, List.of());
     }
 
     /** The defaults for a state and log directory: ports 80 and 443 on every address. */
     public static ProxySettings defaults(Path stateDir, Path logDir) {
         return new ProxySettings(List.of(new InetSocketAddress(80)), List.of(new InetSocketAddress(443)),
                 Optional.empty(), Optional.empty(), Optional.empty(), stateDir.resolve("certs"), 20000, 29999,
-                logDir.resolve("access"), Optional.empty(), ClientLimits.defaults());
+                logDir.resolve("access"), Optional.empty(), ClientLimits.defaults(),
+                PortLimits.DEFAULT, List.of());
     }
 
     /** Whether the proxy has anything to do at all. */

@@ -44,6 +44,7 @@ import java.util.TreeSet;
  * @param daemons      attached daemons, in file order
  * @param cronTimeout  longest run of each cron job
  * @param ports        services on public ports, names unique, in file order
+ * @param netRate      the tenant's rate through the tun router in bytes per second, each way; 0 = none
  */
 public record VassalConfig(
         String name,
@@ -69,7 +70,8 @@ public record VassalConfig(
         List<CronJob> cron,
         List<DaemonSpec> daemons,
         Duration cronTimeout,
-        List<PortService> ports) {
+        List<PortService> ports,
+        long netRate) {
 
     /** The default time limit of a cron job. */
     public static final Duration DEFAULT_CRON_TIMEOUT = Duration.ofHours(1);
@@ -87,13 +89,14 @@ public record VassalConfig(
     /**
      * Whether a tenant running {@code this} configuration must be restarted to run
      * {@code next}: true unless they differ only in settings applied to a running tenant
-     * (its firewall rules, its web site and public ports, its cron jobs and daemons: these
+     * (its firewall rules and net-rate, its web site and public ports, its cron jobs and daemons: these
      * are started and stopped next to the payload). New keys are restart-worthy unless listed here.
      */
     public boolean needsRestartFor(VassalConfig next) {
         VassalConfig thisWithNextLiveSettings = new VassalConfig(name, source, argv, env, uid, gid, distro, hostname,
                 memoryBytes, cpuPercent, pids, tmpBytes, cwd, homePath, binds, seccompAllow, ksm,
-                next.firewall, next.web, next.contentHash, next.cron, next.daemons, next.cronTimeout, next.ports);
+                next.firewall, next.web, next.contentHash, next.cron, next.daemons, next.cronTimeout, next.ports,
+                next.netRate);
         return !thisWithNextLiveSettings.equals(next);
     }
 

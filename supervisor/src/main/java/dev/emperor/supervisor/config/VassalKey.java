@@ -47,6 +47,8 @@ public enum VassalKey {
             "The tenant's own rule for packets it sends, in emperor.ini's `tuntap-router-firewall-out` syntax (`allow SRC DST` or `deny SRC DST`, optionally `proto P` and `port N`); read in order after Emperor's built-in denials and before emperor.ini's rules. Changed without a restart."),
     FIREWALL_IN("firewall-in", Arity.REPEATED, JsonType.STRING, "none",
             "The same for packets sent to the tenant."),
+    NET_RATE("net-rate", Arity.ONCE, JsonType.NUMBER, "no limit",
+            "Most bytes per second through the tun router, each way (size: `10M` = 10 MiB/s; a bare number is bytes/s); at least 1K. Over it, packets out wait in the tenant's own tun0 (its kernel drops them when that is full) and packets in are dropped and counted. Changed without a restart."),
     DOMAIN("domain", Arity.REPEATED, JsonType.STRING, "none",
             "Host name the front proxy routes to this tenant (HTTP Host, TLS SNI), ASCII (`xn--` form for international names); `*.example.com` matches every name below example.com. A name belongs to the tenant that claimed it first."),
     UPSTREAM("upstream", Arity.ONCE, JsonType.STRING, "`/run/app.sock`",

@@ -100,6 +100,7 @@ final class VassalValidator {
         boolean ksm = false;
         List<FirewallRule> firewallOut = new ArrayList<>();
         List<FirewallRule> firewallIn = new ArrayList<>();
+        long netRate = 0;
         Map<String, IniDocument.Entry> domains = new LinkedHashMap<>();
         WebSite.Upstream upstream = WebSite.DEFAULT_UPSTREAM;
         boolean maintenance = false;
@@ -161,6 +162,7 @@ final class VassalValidator {
                 case KSM -> ksm = parseBoolean(entry, value);
                 case FIREWALL_OUT -> firewallOut.add(parseRule(entry, value));
                 case FIREWALL_IN -> firewallIn.add(parseRule(entry, value));
+                case NET_RATE -> netRate = parseSizeAtLeast(entry, value, 1024);
                 case DOMAIN -> {
                     String domain = web(entry, () -> WebSite.parseDomain(value));
                     IniDocument.Entry earlier = domains.putIfAbsent(domain, entry);
@@ -228,7 +230,8 @@ final class VassalValidator {
         List<String> environment = envByKey.values().stream().map(IniDocument.Entry::value).toList();
         return new VassalConfig(name, file, argv, environment, uid, gid, distro, hostname, memory, cpu, pids,
                 tmp, cwd != null ? cwd : home, home, binds, seccomp, ksm,
-                new FirewallRules(firewallOut, firewallIn), web, contentHash, cron, daemons, cronTimeout, ports);
+                new FirewallRules(firewallOut, firewallIn), web, contentHash, cron, daemons, cronTimeout, ports,
+                netRate);
     }
 
     private interface WebParse<T> {

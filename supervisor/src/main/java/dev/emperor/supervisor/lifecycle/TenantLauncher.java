@@ -274,9 +274,10 @@ public final class TenantLauncher {
         this.liveSettingsListener = listener;
     }
 
-    /** Applies what a tenant's file sets that needs no restart: its own firewall rules, web site and ports. */
+    /** Applies what a tenant's file sets that needs no restart: its own firewall rules, net-rate, web site and ports. */
     public void applyLiveSettings(String name, VassalConfig cfg) {
         network.setTenantRules(name, cfg.firewall());
+        network.setTenantRate(name, cfg.netRate());
         LiveSettingsListener listener = liveSettingsListener;
         if (listener != null) listener.apply(name, cfg);
     }
@@ -284,6 +285,7 @@ public final class TenantLauncher {
     /** The tenant's file is gone for good. */
     public void forgetLiveSettings(String name) {
         network.setTenantRules(name, FirewallRules.NONE);
+        network.setTenantRate(name, 0);
         LiveSettingsListener listener = liveSettingsListener;
         if (listener != null) listener.forget(name);
     }

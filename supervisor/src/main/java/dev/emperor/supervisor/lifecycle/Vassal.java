@@ -149,7 +149,7 @@ public final class Vassal {
             if (old != null && old.contentHash().equals(newConfig.contentHash())) return;
             if (old != null && services != null && !old.needsRestartFor(newConfig)) {
                 // Only firewall, web site, cron or daemon lines changed: the payload keeps running.
-                event("config", "file changed (only firewall, web site, cron or daemon lines): applied without a restart");
+                event("config", "file changed (only firewall, net-rate, web site, cron or daemon lines): applied without a restart");
                 ctx.store().recordConfigHash(name, newConfig.contentHash());
                 services.apply(newConfig);
                 return;

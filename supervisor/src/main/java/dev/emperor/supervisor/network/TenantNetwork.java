@@ -68,6 +68,8 @@ public final class TenantNetwork implements AutoCloseable {
     private final Map<String, Attached> attached = new ConcurrentHashMap<>();
     /** Each tenant's own rules from its vassal file (firewall-out/-in), kept while it is detached too. */
     private final Map<String, FirewallRules> tenantRules = new ConcurrentHashMap<>();
+    /** Each tenant's net-rate in bytes per second (absent = none), kept while it is detached too. */
+    private final Map<String, Long> tenantRates = new ConcurrentHashMap<>();
     private final NatTable nat;
 
     private record Attached(int id, TunDevice tun) {}
@@ -188,6 +190,7 @@ public final class TenantNetwork implements AutoCloseable {
         detach(tenant); // a stale attachment of an earlier payload
         int id = router.attach(tenant, address, tenantRules.getOrDefault(tenant, FirewallRules.NONE));
         try {
+            pump.setRate(id, tenantRates.getOrDefault(tenant, 0L)); // always: the id may have been another tenant's
             pump.attach(id, tun.fd());
         } catch (RuntimeException e) {
             router.detach(id);
@@ -249,6 +252,20 @@ public final class TenantNetwork implements AutoCloseable {
         }
         Attached a = attached.get(tenant);
         if (a != null) firewall.setTenantRules(a.id(), rules);
+    }
+
+    /**
+     * A tenant's net-rate (bytes per second each way, 0 = none): from the next packet on if it
+     * is attached, and at every later attach.
+     */
+    public synchronized void setTenantRate(String tenant, long bytesPerSecond) {
+        if (bytesPerSecond == 0) {
+            tenantRates.remove(tenant);
+        } else {
+            tenantRates.put(tenant, bytesPerSecond);
+        }
+        Attached a = attached.get(tenant);
+        if (a != null) pump.setRate(a.id(), bytesPerSecond);
     }
 
     /**

@@ -8,7 +8,7 @@ import dev.emperor.proxy.l4.ForwardOptions;
 import dev.emperor.proxy.l4.PortAllocator;
 import dev.emperor.proxy.l4.PortAssignment;
 import dev.emperor.proxy.l4.PortForwarder;
-import dev.emperor.proxy.l4.PortRangeExhaustedException;
+import dev.emperor.proxy.l4.PortLimits;
 import dev.emperor.proxy.l4.ServiceProtocol;
 import dev.emperor.proxy.tls.CertificateStore;
 import dev.emperor.proxy.tls.PemBundle;
@@ -106,6 +106,19 @@ public final class TenantRoutes implements TenantLauncher.LiveSettingsListener {
         if (now.equals(before)) return;
         wanted.put(name, now);
         rebuildSites(name);
+    }
+
+    /**
+     * The operator's port caps (start and SIGHUP): every tenant's ports are reconciled again, so a
+     * raised cap opens ports refused before, and a lowered one refuses only ports not yet held.
+     */
+    public synchronized void setPortLimits(PortLimits limits) {
+        allocator.setLimits(limits);
+        for (Map.Entry<String, Wanted> e : wanted.entrySet()) {
+            String name = e.getKey();
+            portProblems.put(name, openPorts(name, e.getValue(), held.getOrDefault(name, List.of())));
+        }
+        rebuildSites(null);
     }
 
     @Override
@@ -332,20 +345,26 @@ public final class TenantRoutes implements TenantLauncher.LiveSettingsListener {
         List<String> found = new ArrayList<>();
         Map<String, ServiceProtocol> declared = new LinkedHashMap<>();
         for (PortService service : now.ports()) declared.put(service.name(), service.protocol());
-        List<PortAssignment> assigned;
-        try {
-            assigned = allocator.reconcile(name, declared);
-        } catch (PortRangeExhaustedException e) {
-            found.add(e.getMessage());
-            return found;
+        PortAllocator.Reconciled reconciled = allocator.reconcile(name, declared);
+        List<PortAssignment> assigned = reconciled.assigned();
+        List<String> before = portProblems.getOrDefault(name, List.of());
+        for (String refusal : reconciled.refused()) {
+            found.add(refusal);
+            if (!before.contains(refusal)) { // once per refusal, not on every reload that repeats it
+                log.warn("vassal {}: {}", name, refusal);
+                store.event(name, EventKind.ERROR, refusal);
+            }
         }
         // services no longer declared were released by reconcile: stop listening on them
         for (PortAssignment a : allocator.assignments(name)) {
             if (a.released()) forwarder.close(name, a.service());
         }
         for (PortService service : now.ports()) {
-            int port = assigned.stream().filter(a -> a.service().equals(service.name())).findFirst()
-                    .orElseThrow().publicPort();
+            Optional<PortAssignment> given = assigned.stream().filter(a -> a.service().equals(service.name())).findFirst();
+            if (given.isEmpty()) {
+                continue; // refused: it has no port (the problem says why)
+            }
+            int port = given.get().publicPort();
             Upstream upstream = new Upstream.Tcp(tunAddressOf.apply(name), service.internalPort());
             // TLS passthrough only for names the tenant holds, never another tenant's
             ForwardOptions options = service.protocol() == ServiceProtocol.TLS ? ForwardOptions.tls(heldNames)

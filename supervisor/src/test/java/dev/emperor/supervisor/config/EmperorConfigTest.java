@@ -216,6 +216,33 @@ class EmperorConfigTest {
     }
 
     @Test
+    void portCapsAreReadAndTheOperatorsPerVassalLinesRepeat() throws Exception {
+        assertThat(load("[emperor]\n").proxy().portLimits()).isEqualTo(dev.emperor.proxy.l4.PortLimits.DEFAULT);
+        EmperorConfig c = load("""
+                [emperor]
+                max-ports = 2
+                max-ports-for = shop 20
+                max-ports-for = blog   0
+                """);
+        assertThat(c.proxy().portLimits()).isEqualTo(new dev.emperor.proxy.l4.PortLimits(2, java.util.Map.of("shop", 20, "blog", 0)));
+        assertThat(c.proxy().portLimits().of("other")).isEqualTo(2);
+    }
+
+    @Test
+    void badPortCapsNameTheirLine() {
+        assertThatThrownBy(() -> load("[emperor]\nmax-ports = many\n"))
+                .hasMessageContaining("emperor.ini:2").hasMessageContaining("max-ports").hasMessageContaining("0 to 65535");
+        assertThatThrownBy(() -> load("[emperor]\nmax-ports-for = shop\n"))
+                .hasMessageContaining("max-ports-for").hasMessageContaining("'NAME N'");
+        assertThatThrownBy(() -> load("[emperor]\nmax-ports-for = Shop! 3\n"))
+                .hasMessageContaining("'NAME N'");
+        assertThatThrownBy(() -> load("[emperor]\nmax-ports-for = shop 3\nmax-ports-for = shop 4\n"))
+                .hasMessageContaining("emperor.ini:3").hasMessageContaining("shop is given a port limit twice");
+        assertThatThrownBy(() -> load("[emperor]\nmax-ports-for = shop 70000\n"))
+                .hasMessageContaining("bad number of ports '70000'");
+    }
+
+    @Test
     void badProxyValuesNameTheirLineAndKey() {
         assertThatThrownBy(() -> load("[emperor]\nhttp-listen = localhost:80\n"))
                 .hasMessageContaining("emperor.ini:2").hasMessageContaining("http-listen")

@@ -202,6 +202,19 @@ class VassalIniTest {
     }
 
     @Test
+    void netRateIsASizeInBytesPerSecondChangedWithoutARestart() throws Exception {
+        VassalConfig none = host.load("app.ini", TestHost.ini());
+        VassalConfig limited = host.load("app.ini", TestHost.ini("net-rate = 10M"));
+        assertThat(none.netRate()).isZero();
+        assertThat(limited.netRate()).isEqualTo(10L << 20);
+        assertThat(host.load("app.ini", TestHost.ini("net-rate = 125000")).netRate()).isEqualTo(125_000);
+        assertThat(none.needsRestartFor(limited)).isFalse();
+        assertThat(limited.needsRestartFor(none)).isFalse();
+        assertThat(host.error("app.ini", TestHost.ini("net-rate = 100"))).contains(":3: net-rate:").contains("1K");
+        assertThat(host.error("app.ini", TestHost.ini("net-rate = fast"))).contains(":3: net-rate:");
+    }
+
+    @Test
     void aWebSiteHasItsDomainsInLowerCaseAndItsUpstream() throws Exception {
         VassalConfig c = host.load("shop.ini", TestHost.ini("domain = Shop.Example.COM.", "domain = *.shop.example.com",
                 "upstream = :8080", "maintenance = on", "maintenance-upstream = /var/run/down.sock",

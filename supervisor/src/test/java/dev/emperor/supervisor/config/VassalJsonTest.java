@@ -31,7 +31,7 @@ class VassalJsonTest {
         return new VassalConfig(c.name(), Path.of("-"), c.argv(), c.env(), c.uid(), c.gid(), c.distro(), c.hostname(),
                 c.memoryBytes(), c.cpuPercent(), c.pids(), c.tmpBytes(), c.cwd(), c.homePath(), c.binds(),
                 c.seccompAllow(), c.ksm(), new FirewallRules(withoutOrigin(c.firewall().out()), withoutOrigin(c.firewall().in())),
-                c.web(), "-", c.cron(), c.daemons(), c.cronTimeout(), c.ports());
+                c.web(), "-", c.cron(), c.daemons(), c.cronTimeout(), c.ports(), c.netRate());
     }
 
     /** Rules name their file and line; the rest must be the same. */
