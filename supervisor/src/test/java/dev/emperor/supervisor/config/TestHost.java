@@ -5,6 +5,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * A small host inside a temporary directory for vassal tests: a distro store holding
@@ -37,8 +38,12 @@ final class TestHost {
         this.passwd = root.resolve("passwd");
         try {
             Files.createDirectories(vassals);
-            Files.createDirectories(distros.resolve("bookworm"));
-            Files.createDirectories(distros.resolve("trixie"));
+            for (String distro : List.of("bookworm", "trixie")) {
+                // the bind targets the tests use exist in the distros, as they must (the root is read-only)
+                for (String target : List.of("srv/data", "srv/rw", "srv/tmp")) {
+                    Files.createDirectories(distros.resolve(distro).resolve(target));
+                }
+            }
             Files.writeString(passwd, PASSWD);
         } catch (IOException e) {
             throw new UncheckedIOException(e);

@@ -59,6 +59,17 @@ class VassalIniTest {
     }
 
     @Test
+    void aBindTargetMissingFromTheDistroIsRefusedByLine() {
+        assertThat(host.error("app.ini", TestHost.ini("bind = /tmp:/nowhere/data")))
+                .contains("app.ini:3: bind: bind target /nowhere/data does not exist in distro 'bookworm'");
+    }
+
+    @Test
+    void aBindTargetUnderTheJailsOwnMountsNeedNotBeInTheDistro() throws ConfigError {
+        assertThat(host.load("app.ini", TestHost.ini("bind = /tmp:/run/extra")).binds()).hasSize(1);
+    }
+
+    @Test
     void everyKeyIsResolved() throws Exception {
         Path data = Files.createDirectories(dir.resolve("shared-data"));
         VassalConfig config = host.load("shop.ini", """
