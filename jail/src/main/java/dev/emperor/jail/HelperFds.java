@@ -67,6 +67,10 @@ final class HelperFds implements AutoCloseable {
             options.add("--mntns-fd");
             options.add(Integer.toString(HelperProcess.MNTNS_FD));
         }
+        if (stdio.logReadEnd() >= 0) {
+            options.add("--log-read-fd");
+            options.add(Integer.toString(Jail.INIT_LOG_READ_FD));
+        }
         return options;
     }
 
@@ -79,6 +83,7 @@ final class HelperFds implements AutoCloseable {
         layout.put(HelperProcess.REPORT_FD, report.writeFd());
         layout.put(HelperProcess.SECCOMP_FD, seccompFd);
         if (mntnsFd >= 0) layout.put(HelperProcess.MNTNS_FD, mntnsFd);
+        if (stdio.logReadEnd() >= 0) layout.put(Jail.INIT_LOG_READ_FD, stdio.logReadEnd());
         for (int i = 0; i < cgroupFds.size(); i++) layout.put(HelperProcess.FIRST_CGROUP_FD + i, cgroupFds.get(i));
         return layout;
     }
