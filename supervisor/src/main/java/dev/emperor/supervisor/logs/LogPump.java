@@ -14,8 +14,10 @@ import org.slf4j.LoggerFactory;
  * Reads every tenant's log pipe on one platform thread that waits in epoll (level-triggered).
  * Each ready pipe gets one read of at most {@link #READ_BYTES} per round, so a tenant that
  * floods its pipe is served in turn with the others and never starves them; what it writes
- * over its rate is dropped right here, before it costs disk. The tenant's lines go to its
- * own file under its own lock: nothing here waits on another tenant's lifecycle.
+ * over its rate is dropped right here, before it costs disk; and past its read budget
+ * ({@link TenantLogStream#readBudgetPerSecond()}) its pipe is left alone until the next tick,
+ * so that its writes wait instead of costing the emperor more CPU. The tenant's lines go to
+ * its own file under its own lock: nothing here waits on another tenant's lifecycle.
  */
 final class LogPump implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(LogPump.class);
@@ -106,7 +108,14 @@ final class LogPump implements AutoCloseable {
                 long now = System.nanoTime();
                 if (now - lastTick >= TICK_MILLIS * 1_000_000L) {
                     lastTick = now;
-                    for (TenantLogStream stream : streams.values()) tick(stream, now);
+                    for (TenantLogStream stream : streams.values()) {
+                        tick(stream, now);
+                        stream.readThisTick = 0;
+                        if (stream.paused) {
+                            stream.paused = false;
+                            control(LogSys.EPOLL_CTL_ADD, stream.pipe().readFd());
+                        }
+                    }
                 }
             }
         } finally {
@@ -131,6 +140,11 @@ final class LogPump implements AutoCloseable {
         }
         if (n == 0) return Read.ENDED;
         readBuffer.read(0, bytes, 0, (int) n);
+        stream.readThisTick += n;
+        if (!stream.paused && !stopping && stream.readThisTick >= stream.readBudgetPerSecond() * TICK_MILLIS / 1000) {
+            stream.paused = true;
+            control(LogSys.EPOLL_CTL_DEL, fd);
+        }
         try {
             stream.consume(bytes, (int) n, System.nanoTime());
         } catch (IOException | RuntimeException e) {
@@ -158,10 +172,12 @@ final class LogPump implements AutoCloseable {
         for (int drained = 0; drained < DRAIN_ON_STOP_BYTES && readOnce(stream) == Read.DATA; drained += READ_BYTES) {
             // keep reading
         }
-        try {
-            control(LogSys.EPOLL_CTL_DEL, stream.pipe().readFd());
-        } catch (RuntimeException e) {
-            log.warn("vassal {}: {}", stream.name(), e.getMessage());
+        if (!stream.paused) {
+            try {
+                control(LogSys.EPOLL_CTL_DEL, stream.pipe().readFd());
+            } catch (RuntimeException e) {
+                log.warn("vassal {}: {}", stream.name(), e.getMessage());
+            }
         }
         try {
             stream.finish(System.nanoTime());

@@ -27,6 +27,9 @@ final class TenantLogStream {
     private long droppedLines;
     private long droppedBytes;
     private long lastDropNote;
+    /** Bytes read in the pump's current tick, and whether the pump stopped reading for its rest. */
+    long readThisTick;
+    boolean paused;
 
     TenantLogStream(String name, LogPipe pipe, LogFile file, Supplier<LogLimits> limits, long now) {
         this.name = name;
@@ -45,6 +48,15 @@ final class TenantLogStream {
 
     LogPipe pipe() {
         return pipe;
+    }
+
+    /**
+     * How much the pump reads of this pipe per second: twice log-rate, and at least 8 MiB. Past
+     * it, the tenant's writes wait in the pipe: a flood costs the emperor a bounded amount of
+     * reading and dropping, however fast the tenant writes.
+     */
+    long readBudgetPerSecond() {
+        return Math.max(8L << 20, 2 * limits.get().rate());
     }
 
     /** {@code length} bytes just read from the pipe. */
