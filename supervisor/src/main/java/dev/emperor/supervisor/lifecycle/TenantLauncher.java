@@ -94,7 +94,6 @@ public final class TenantLauncher {
             // keeps the read end, so the pipe outlives an emperor restart.
             TenantLogs.PipeEnds pipe = logs.newPipe(name);
             TenantProcess process = jail.spawn(spec, new Stdio(stdin, pipe.writeFd(), pipe.writeFd(), pipe.readFd()), tun);
-            started = true;
             try {
                 network.attach(name, tun);
             } catch (RuntimeException e) {
@@ -104,6 +103,7 @@ public final class TenantLauncher {
                 jail.destroy(name);
                 throw new JailException("attach tun0 of " + name, e.getMessage(), e);
             }
+            started = true;
             return new Spawned(process, uid, gid);
         } catch (java.io.IOException e) {
             tun.discard();
@@ -114,7 +114,7 @@ public final class TenantLauncher {
             throw e;
         } finally {
             Jail.closeFd(stdin);
-            if (!started) logs.detach(name);
+            if (!started) logs.detach(name); // what the failed spawn wrote is still read
         }
     }
 

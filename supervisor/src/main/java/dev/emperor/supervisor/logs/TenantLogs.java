@@ -159,6 +159,15 @@ public final class TenantLogs implements AutoCloseable {
     public void detach(String name) {
         TenantLogStream stream = streams.remove(name);
         if (stream != null) stream.pipe().closeWriteEnd();
+        // Only running tenants keep a log file open; a later note or line opens it again.
+        LogFile file = files.get(name);
+        if (file != null) {
+            try {
+                file.close();
+            } catch (IOException e) {
+                log.warn("vassal {}: closing its log: {}", name, e.toString());
+            }
+        }
     }
 
     /**
