@@ -101,7 +101,14 @@ final class LogPump implements AutoCloseable {
                         drainWake();
                     } else {
                         TenantLogStream stream = streams.get(fd);
-                        if (stream != null && readOnce(stream) == Read.ENDED) remove(stream);
+                        if (stream == null) continue;
+                        try {
+                            if (readOnce(stream) == Read.ENDED) remove(stream);
+                        } catch (RuntimeException e) {
+                            // one tenant's broken pipe must not stop everyone's logs
+                            log.error("vassal {}: its log pipe fails: {}", stream.name(), e.toString());
+                            remove(stream);
+                        }
                     }
                 }
                 for (Runnable command; (command = commands.poll()) != null; ) command.run();
@@ -113,7 +120,11 @@ final class LogPump implements AutoCloseable {
                         stream.readThisTick = 0;
                         if (stream.paused) {
                             stream.paused = false;
-                            control(LogSys.EPOLL_CTL_ADD, stream.pipe().readFd());
+                            try {
+                                control(LogSys.EPOLL_CTL_ADD, stream.pipe().readFd());
+                            } catch (RuntimeException e) {
+                                log.error("vassal {}: its log pipe fails: {}", stream.name(), e.toString());
+                            }
                         }
                     }
                 }
