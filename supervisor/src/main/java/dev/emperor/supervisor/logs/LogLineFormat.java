@@ -19,7 +19,6 @@ import java.time.temporal.ChronoUnit;
  * </ul>
  */
 final class LogLineFormat {
-    static final byte[] NOTE_PREFIX = "[emperor ".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] FORGERY = "[emperor".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] TENANT_MARK = "[tenant] ".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] HEX = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);

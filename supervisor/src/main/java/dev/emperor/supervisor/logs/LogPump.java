@@ -5,7 +5,6 @@ import com.sun.jna.Memory;
 import java.io.IOException;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -65,23 +64,15 @@ final class LogPump implements AutoCloseable {
         });
     }
 
-    private CompletableFuture<Void> submit(Runnable command) {
-        CompletableFuture<Void> done = new CompletableFuture<>();
-        commands.add(() -> {
-            try {
-                command.run();
-                done.complete(null);
-            } catch (RuntimeException e) {
-                done.completeExceptionally(e);
-            }
-        });
+    /** Runs {@code command} on the pump thread (which alone touches the epoll set), soon. */
+    private void submit(Runnable command) {
+        commands.add(command);
         try (Memory one = new Memory(8)) {
             one.setLong(0, 1);
             sys.write(wakeFd, one, 8);
         } catch (LastErrorException e) {
             log.error("log pump: cannot wake: {}", e.getMessage()); // the next tick runs it
         }
-        return done;
     }
 
     private void run() {
@@ -111,7 +102,7 @@ final class LogPump implements AutoCloseable {
                         }
                     }
                 }
-                for (Runnable command; (command = commands.poll()) != null; ) command.run();
+                runCommands();
                 long now = System.nanoTime();
                 if (now - lastTick >= TICK_MILLIS * 1_000_000L) {
                     lastTick = now;
@@ -130,13 +121,23 @@ final class LogPump implements AutoCloseable {
                 }
             }
         } finally {
-            for (Runnable command; (command = commands.poll()) != null; ) command.run();
+            runCommands();
             for (TenantLogStream stream : streams.values()) stopReading(stream);
             streams.clear();
         }
     }
 
     private enum Read { DATA, NOTHING, ENDED }
+
+    private void runCommands() {
+        for (Runnable command; (command = commands.poll()) != null; ) {
+            try {
+                command.run();
+            } catch (RuntimeException e) {
+                log.error("log pump: {}", e.toString());
+            }
+        }
+    }
 
     /** One read of the pipe, its lines to the file. */
     private Read readOnce(TenantLogStream stream) {

@@ -1,5 +1,8 @@
 package dev.emperor.supervisor.logs;
 
+import dev.emperor.jail.Jail;
+import dev.emperor.jail.JailException;
+import dev.emperor.jail.TenantProcess;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -8,24 +11,16 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.time.Instant;
-import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
-import java.util.Set;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import java.util.function.IntFunction;
 import java.util.function.Supplier;
-import dev.emperor.jail.Jail;
-import dev.emperor.jail.JailException;
-import dev.emperor.jail.TenantProcess;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
