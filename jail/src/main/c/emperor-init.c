@@ -51,6 +51,7 @@ struct options {
     int root_fd;   /* init: the tenant's root, a directory fd (no host path in our argv) */
     const char *cwd;
     int mntns_fd, seccomp_fd;    /* -1 when not given */
+    int log_read_fd;             /* init: the log pipe's read end, kept by pid 1; -1 if none */
     const char *masks[MAX_LIST];
     int n_masks;
     const char *read_only[MAX_LIST];
@@ -190,7 +191,7 @@ static void parse_options(int argc, char **argv, struct options *o)
     int i, have_uid = 0, have_gid = 0, have_groups = 0;
 
     memset(o, 0, sizeof *o);
-    o->mntns_fd = o->seccomp_fd = o->root_fd = -1;
+    o->mntns_fd = o->seccomp_fd = o->root_fd = o->log_read_fd = -1;
 
     /* Find the report fd first, so that even a bad argument before it is reported there. */
     for (i = 2; i + 1 < argc && strcmp(argv[i], "--") != 0; i++)
@@ -244,6 +245,10 @@ static void parse_options(int argc, char **argv, struct options *o)
         } else if (strcmp(opt, "--cwd") == 0) {
             once(o->cwd != NULL, opt);
             o->cwd = path_value(argc, argv, &i);
+        } else if (strcmp(opt, "--log-read-fd") == 0) {
+            if (o->log_read_fd >= 0)
+                die(SETUP_FAILED, 0, "args: --log-read-fd given twice");
+            o->log_read_fd = fd_value(argc, argv, &i);
         } else if (strcmp(opt, "--seccomp-fd") == 0) {
             once(o->seccomp_fd >= 0, opt);
             o->seccomp_fd = fd_value(argc, argv, &i);
@@ -270,6 +275,8 @@ static void parse_options(int argc, char **argv, struct options *o)
         die(SETUP_FAILED, 0, "args: init needs --root-fd");
     if (!o->init && o->mntns_fd < 0)
         die(SETUP_FAILED, 0, "args: enter needs --mntns-fd");
+    if (!o->init && o->log_read_fd >= 0)
+        die(SETUP_FAILED, 0, "args: --log-read-fd is for init only");
 }
 
 /* ---- set-up steps, in the order main() runs them -------------------------------------- */
@@ -309,7 +316,7 @@ static void close_range_or_die(unsigned int first, unsigned int last)
  * reach the tenant: keep the fds named in the options, close every other fd >= 3. */
 static void close_stray_fds(const struct options *o)
 {
-    int keep[MAX_LIST + 4], n = 0, i, j, fd;
+    int keep[MAX_LIST + 5], n = 0, i, j, fd; /* report, cgroups, mntns, root, seccomp, log */
     unsigned int next = 3;
 
     if (report_fd > STDERR_FILENO)
@@ -322,6 +329,8 @@ static void close_stray_fds(const struct options *o)
         keep[n++] = o->root_fd;
     if (o->seccomp_fd >= 0)
         keep[n++] = o->seccomp_fd;
+    if (o->log_read_fd >= 0)
+        keep[n++] = o->log_read_fd;
     for (i = 1; i < n; i++)   /* insertion sort; n is tiny */
         for (j = i; j > 0 && keep[j - 1] > keep[j]; j--)
             fd = keep[j], keep[j] = keep[j - 1], keep[j - 1] = fd;
@@ -342,6 +351,18 @@ static void keep_report_fd_from_payload(void)
         report_fd = STDERR_FILENO;
         die(SETUP_FAILED, err, "report fd");
     }
+}
+
+/* pid 1 holds the read end of the tenant's log pipe for as long as the tenant lives, so the
+ * pipe never breaks while no emperor reads it (its writers block once it is full; the next
+ * emperor takes the read end back with pidfd_getfd). The payload must never hold it: with it
+ * a tenant could read, or drain, its own log before the emperor sees it. Close-on-exec does
+ * that (pid 1 itself never execs); pid 1 is non-dumpable, so no tenant process can take it
+ * from pid 1 through /proc/1/fd or pidfd_getfd either. */
+static void keep_log_read_fd_from_payload(int fd)
+{
+    if (fd >= 0 && fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+        die(SETUP_FAILED, errno, "log read fd %d", fd);
 }
 
 /* Writing "0" to cgroup.procs (v2) or tasks/cgroup.procs (v1) moves the writer itself:
@@ -611,6 +632,7 @@ int main(int argc, char **argv)
     }
     keep_report_fd_from_payload();
     close_stray_fds(&o);
+    keep_log_read_fd_from_payload(o.log_read_fd);
     /* Our /proc and our reaping only make sense as the first process of a new pid
      * namespace; anything else is a bug on the Java side, and would show the host's pids. */
     if (o.init && getpid() != 1)

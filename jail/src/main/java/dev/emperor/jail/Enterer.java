@@ -31,6 +31,7 @@ final class Enterer {
     TenantProcess enter(TenantProcess init, EnterSpec spec, Stdio stdio, SessionCgroup session) {
         String name = init.tenant();
         Spawner.requireUnprivileged(spec.uid(), spec.gid(), name);
+        if (stdio.logReadEnd() >= 0) throw new IllegalArgumentException("only a tenant's pid 1 keeps its log pipe's read end");
         // The pid must still be the tenant's pid 1, not a process that inherited its number.
         long startTime = ProcStat.startTimeOf(init.pid()).orElse(-1);
         if (startTime != init.startTime()) {

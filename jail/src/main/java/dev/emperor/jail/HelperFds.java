@@ -90,6 +90,10 @@ final class HelperFds implements AutoCloseable {
             options.add("--root-fd");
             options.add(Integer.toString(HelperProcess.ROOT_FD));
         }
+        if (stdio.logReadEnd() >= 0) {
+            options.add("--log-read-fd");
+            options.add(Integer.toString(Jail.INIT_LOG_READ_FD));
+        }
         return options;
     }
 
@@ -103,6 +107,7 @@ final class HelperFds implements AutoCloseable {
         layout.put(HelperProcess.SECCOMP_FD, seccompFd);
         if (mntnsFd >= 0) layout.put(HelperProcess.MNTNS_FD, mntnsFd);
         if (rootPlaceholder >= 0) layout.put(HelperProcess.ROOT_FD, rootPlaceholder);
+        if (stdio.logReadEnd() >= 0) layout.put(Jail.INIT_LOG_READ_FD, stdio.logReadEnd());
         for (int i = 0; i < cgroupFds.size(); i++) layout.put(HelperProcess.FIRST_CGROUP_FD + i, cgroupFds.get(i));
         return layout;
     }

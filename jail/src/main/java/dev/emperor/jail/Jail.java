@@ -16,6 +16,13 @@ import java.util.OptionalLong;
  * return processes that are this JVM's children, which someone must watch (and so reap).
  */
 public final class Jail {
+    /**
+     * Where a tenant's pid 1 keeps the read end of its log pipe ({@link Stdio#logReadEnd()}),
+     * for {@link TenantProcess#copyFd} after an emperor restart. Below HelperProcess's parking
+     * range, above every other numbered input of the helper.
+     */
+    public static final int INIT_LOG_READ_FD = 63;
+
     private final Path helper;
     private final CgroupDriver cgroups;
     private final Spawner spawner;

@@ -67,6 +67,7 @@ interface LibC extends Library {
     // syscall numbers without a glibc wrapper (x86_64)
     long SYS_PIDFD_SEND_SIGNAL = 424;
     long SYS_PIDFD_OPEN = 434;
+    long SYS_PIDFD_GETFD = 438;
     long SYS_OPENAT2 = 437;
 
     // waitid (sys/wait.h) and siginfo_t codes

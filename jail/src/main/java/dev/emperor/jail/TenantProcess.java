@@ -129,6 +129,19 @@ public final class TenantProcess implements AutoCloseable {
         }
     }
 
+    /**
+     * A close-on-exec copy of this process's fd {@code fd}, owned by the caller
+     * (pidfd_getfd(2); root may, the tenant's own processes may not take from a non-dumpable
+     * pid 1). E.g. {@link Jail#INIT_LOG_READ_FD} of a pid 1 adopted after an emperor restart.
+     */
+    public synchronized int copyFd(int fd) {
+        try {
+            return (int) LibC.INSTANCE.syscall(LibC.SYS_PIDFD_GETFD, openPidfd(), fd, null, 0);
+        } catch (LastErrorException e) {
+            throw LibC.failure("pidfd_getfd", "fd " + fd + " of pid " + pid + " of tenant " + tenant, e);
+        }
+    }
+
     /** Whether the process behind a pidfd has exited: the pidfd becomes readable then. */
     static boolean hasExited(int pidfd) {
         try (Memory pollfd = new Memory(8)) {

@@ -35,6 +35,7 @@ import dev.emperor.supervisor.control.ControlServer;
 import dev.emperor.supervisor.lifecycle.TenantLauncher;
 import dev.emperor.supervisor.lifecycle.Vassal;
 import dev.emperor.supervisor.lifecycle.VassalContext;
+import dev.emperor.supervisor.logs.LogLimits;
 import dev.emperor.supervisor.logs.TenantLogs;
 import dev.emperor.supervisor.network.TenantNetwork;
 import dev.emperor.supervisor.shell.ShellServer;
@@ -125,6 +126,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         jail = new Jail(JailSettings.extractingHelper(config.stateDir().resolve("libexec"), jailsDir, cgroups));
         reaper = new PidfdReaper();
         logs = TenantLogs.open(config.logDir());
+        logs.useLimits(() -> new LogLimits(this.config.logMaxSize(), this.config.logKeep(), this.config.logRate()));
         // Before any adoption or spawn: tenants' tun0s are attached to it.
         network = TenantNetwork.start(config.tunSubnet(), config.tunGateway(), config.firewall(), config.hostServices(), store);
         launcher = new TenantLauncher(this::config, store, jail, cgroups, logs, jailsDir, network);
@@ -195,7 +197,6 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         watcher = new VassalDirectoryWatcher(config.vassalsDir(), config.rescan(), this);
         watcher.start();
         forgetVanished();
-        timers.scheduleWithFixedDelay(this::rotateLogs, 10, 10, TimeUnit.SECONDS);
         log.info("emperor running: {} vassals, control socket {}", vassals.size(), config.controlSocket());
     }
 
@@ -505,7 +506,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
             ProxySettings listening = frontProxy != null ? listenOn(config.proxy(), fresh.proxy()) : config.proxy();
             config = new EmperorConfig(fresh.vassalsDir(), fresh.stateDir(), fresh.runDir(), fresh.logDir(),
                     fresh.distroDir(), fresh.homeDir(), fresh.optDir(), fresh.cgroup(), fresh.uidRange(), fresh.stopGrace(),
-                    fresh.backoffMax(), fresh.rescan(), fresh.logMaxSize(), fresh.logKeep(), fresh.controlSocket(),
+                    fresh.backoffMax(), fresh.rescan(), fresh.logMaxSize(), fresh.logKeep(), fresh.logRate(), fresh.controlSocket(),
                     fresh.tmpSize(), fresh.stopVassalsOnExit(), fresh.tunSubnet(), fresh.tunGateway(), fresh.firewall(),
                     fresh.hostServices(), fresh.cronTimezone(), keepRestartOnly(config.proxy(), fresh.proxy(), listening));
             if (certificates != null) routes.useCertificateStore(certificates);
@@ -609,17 +610,6 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
                 fresh.clientLimits(), fresh.portLimits(), fresh.domainAllow());
     }
 
-    private void rotateLogs() {
-        EmperorConfig cfg = config;
-        for (Vassal vassal : vassals.values()) {
-            try {
-                logs.rotateIfNeeded(vassal.name(), cfg.logMaxSize(), cfg.logKeep());
-            } catch (IOException | RuntimeException e) {
-                log.warn("vassal {}: log rotation failed: {}", vassal.name(), e.toString());
-            }
-        }
-    }
-
     /** Stops every tenant (used when the emperor is told to stop them, e.g. on-exit = stop). */
     public void stopAll() throws InterruptedException {
         for (Vassal vassal : vassals.values()) vassal.shutdown();
@@ -647,6 +637,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         if (forwarder != null) forwarder.close();
         if (frontProxy != null) frontProxy.close();
         if (proxyLoops != null) proxyLoops.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        logs.close();
         reaper.close();
         network.close();
         store.close();

@@ -41,12 +41,34 @@ public final class LogsCommand implements Callable<Integer> {
         }
         if (follow) {
             logs.follow(name, Math.max(0, lines), line -> {
-                System.out.println(line);
+                System.out.println(printable(line));
                 System.out.flush();
             }, () -> false);
         } else {
-            logs.tail(name, Math.max(0, lines)).forEach(System.out::println);
+            logs.tail(name, Math.max(0, lines)).forEach(line -> System.out.println(printable(line)));
         }
         return 0;
+    }
+
+    /**
+     * The line with every control character but tab shown as {@code \xNN} (C0, DEL, and the
+     * C1 range U+0080..U+009F, which some terminals also obey): a tenant's bytes never reach
+     * the operator's terminal as an escape sequence, a carriage return or a bell. The writer
+     * already escapes C0 and DEL on disk; this also covers logs written before it did.
+     */
+    static String printable(String line) {
+        StringBuilder out = null;
+        for (int i = 0; i < line.length(); i++) {
+            char c = line.charAt(i);
+            boolean control = (c < 0x20 && c != '\t') || (c >= 0x7f && c <= 0x9f);
+            if (control && out == null) out = new StringBuilder(line.length() + 8).append(line, 0, i);
+            if (out == null) continue;
+            if (control) {
+                out.append("\\x").append(Character.forDigit(c >> 4, 16)).append(Character.forDigit(c & 0xf, 16));
+            } else {
+                out.append(c);
+            }
+        }
+        return out == null ? line : out.toString();
     }
 }

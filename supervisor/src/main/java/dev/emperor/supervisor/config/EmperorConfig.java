@@ -41,6 +41,7 @@ import java.util.regex.Pattern;
  * @param rescan        how often the vassal directory is rescanned in case inotify missed something
  * @param logMaxSize    size at which a vassal's log is rotated
  * @param logKeep       rotated logs kept per vassal
+ * @param logRate       bytes per second a vassal may write to its log; lines over it are dropped and counted
  * @param controlSocket unix socket of the CLI and the shell entry
  * @param tmpSize       /tmp size for vassals that set no tmp-size
  * @param stopVassalsOnExit on-exit = stop: the emperor stops every tenant when it exits; the
@@ -71,6 +72,7 @@ public record EmperorConfig(
         Duration rescan,
         long logMaxSize,
         int logKeep,
+        long logRate,
         Path controlSocket,
         long tmpSize,
         boolean stopVassalsOnExit,
@@ -120,7 +122,7 @@ public record EmperorConfig(
     /** Every key of [emperor], in the order docs/CONFIG.md lists them. */
     static final List<String> KEYS = List.of(
             "vassals", "state-dir", "run-dir", "log-dir", "distro-dir", "home-dir", "opt-dir", "cgroup",
-            "uid-range", "stop-grace", "backoff-max", "rescan", "log-max-size", "log-keep",
+            "uid-range", "stop-grace", "backoff-max", "rescan", "log-max-size", "log-keep", "log-rate",
             "control-socket", "tmp-size", "on-exit", "tun-subnet", "tun-gateway",
             FIREWALL_OUT, FIREWALL_IN, HOST_ALLOW, "cron-timezone",
             "http-listen", "https-listen", "platform-domain", "tls-cert", "tls-key", "cert-dir", "port-range",
@@ -145,7 +147,7 @@ public record EmperorConfig(
         return new EmperorConfig(Path.of("/etc/emperor/vassals"), state, run, Path.of("/var/log/emperor"),
                 state.resolve("distros"), state.resolve("homes"), Optional.empty(), "emperor",
                 new UidRange(100_000, 199_999), Duration.ofSeconds(10), Duration.ofSeconds(60),
-                Duration.ofSeconds(10), 10L << 20, 5, run.resolve("control.sock"),
+                Duration.ofSeconds(10), 10L << 20, 5, 1L << 20, run.resolve("control.sock"),
                 VassalEnvironment.DEFAULT_TMP_BYTES, false, Cidr.parse("10.200.0.0/16"), "emperor0",
                 FirewallRules.NONE, List.of(), ZoneId.systemDefault(), ProxySettings.defaults(state, logs));
     }
@@ -209,6 +211,7 @@ public record EmperorConfig(
                     value("rescan", d.rescan(), e -> duration(e, Duration.ofMillis(1))),
                     value("log-max-size", d.logMaxSize(), e -> size(e, 4L << 10)),
                     value("log-keep", d.logKeep(), this::logKeep),
+                    value("log-rate", d.logRate(), e -> size(e, 1L << 10)),
                     path("control-socket", run.resolve("control.sock")),
                     value("tmp-size", d.tmpSize(), e -> size(e, VassalValidator.MIN_TMP)),
                     value("on-exit", d.stopVassalsOnExit(), this::onExit),

@@ -13,7 +13,6 @@ import dev.emperor.jail.cgroup.TenantCgroup;
 import dev.emperor.supervisor.config.ConfigError;
 import dev.emperor.supervisor.config.EmperorConfig;
 import dev.emperor.supervisor.config.VassalConfig;
-import dev.emperor.supervisor.logs.LogFd;
 import dev.emperor.supervisor.logs.TenantLogs;
 import dev.emperor.supervisor.network.TenantNetwork;
 import dev.emperor.tunrouter.FirewallRules;
@@ -89,8 +88,12 @@ public final class TenantLauncher {
 
         TenantNetwork.Tun tun = network.prepare(name);
         int stdin = Jail.openDevNull();
-        try (LogFd log = logs.openAppendFd(name)) {
-            TenantProcess process = jail.spawn(spec, new Stdio(stdin, log.fd(), log.fd()), tun);
+        boolean started = false;
+        try {
+            // The tenant writes into a pipe, never into its log file (see TenantLogs); its pid 1
+            // keeps the read end, so the pipe outlives an emperor restart.
+            TenantLogs.PipeEnds pipe = logs.newPipe(name);
+            TenantProcess process = jail.spawn(spec, new Stdio(stdin, pipe.writeFd(), pipe.writeFd(), pipe.readFd()), tun);
             try {
                 network.attach(name, tun);
             } catch (RuntimeException e) {
@@ -100,6 +103,7 @@ public final class TenantLauncher {
                 jail.destroy(name);
                 throw new JailException("attach tun0 of " + name, e.getMessage(), e);
             }
+            started = true;
             return new Spawned(process, uid, gid);
         } catch (java.io.IOException e) {
             tun.discard();
@@ -110,6 +114,7 @@ public final class TenantLauncher {
             throw e;
         } finally {
             Jail.closeFd(stdin);
+            if (!started) logs.detach(name); // what the failed spawn wrote is still read
         }
     }
 
@@ -122,10 +127,13 @@ public final class TenantLauncher {
     public TenantProcess enter(TenantProcess init, VassalConfig cfg, int uid, int gid, List<String> argv) {
         EnterSpec spec = new EnterSpec(argv, environment(cfg, Map.of()), cfg.cwd(), uid, gid, List.of(), true, cfg.seccompPolicy());
         int stdin = Jail.openDevNull();
-        try (LogFd log = logs.openAppendFd(cfg.name())) {
-            return jail.enter(init, spec, new Stdio(stdin, log.fd(), log.fd()));
-        } catch (IOException e) {
-            throw new JailException("open log of " + cfg.name(), e.getMessage(), e);
+        try {
+            // Into the tenant's log pipe, like the payload (a tenant that has none, started
+            // before log pipes existed, writes to /dev/null).
+            return logs.withWriteFd(cfg.name(), out -> {
+                int fd = out >= 0 ? out : stdin;
+                return jail.enter(init, spec, new Stdio(stdin, fd, fd));
+            });
         } finally {
             Jail.closeFd(stdin);
         }
@@ -214,6 +222,11 @@ public final class TenantLauncher {
         Optional<TenantProcess> live = jail.adopt(name, pid, startTime);
         if (live.isPresent()) {
             try {
+                logs.adoptPipe(name, live.get());
+            } catch (IOException e) {
+                log.error("vassal {}: adopted without its log: {}", name, e.getMessage());
+            }
+            try {
                 network.reattach(name, pid);
             } catch (RuntimeException e) {
                 log.error("vassal {}: adopted without network: {}", name, e.getMessage());
@@ -237,6 +250,7 @@ public final class TenantLauncher {
      * the empty host directory they were made on is left to remove.
      */
     public void cleanUp(String name) {
+        logs.detach(name);
         try {
             network.detach(name);
         } catch (RuntimeException e) {

@@ -1,5 +1,8 @@
 package dev.emperor.supervisor.logs;
 
+import dev.emperor.jail.Jail;
+import dev.emperor.jail.JailException;
+import dev.emperor.jail.TenantProcess;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -8,27 +11,36 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.time.Instant;
-import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
-import java.util.Set;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
+import java.util.function.IntFunction;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The tenants' own logs: {@code LOG_DIR/NAME.log} holds everything a vassal writes to stdout and
  * stderr, plus the emperor's notes about it; {@code NAME.log.1 .. NAME.log.KEEP} are older
- * parts, {@code .1} the newest.
+ * parts, {@code .1} the newest. The format is {@link LogLineFormat}'s.
  *
- * <p>The directory is root's (0750) and so are the files (0640): tenants write through the fd
- * they were given, and read their log through the emperor.
+ * <p>A tenant never holds a descriptor of its log file. Its processes write into a pipe
+ * ({@link #newPipe}); the emperor reads every pipe on one thread ({@link LogPump}) and writes
+ * each tenant's files itself ({@link LogFile}): bounded in size (rotation by rename), in rate
+ * ({@code log-rate}, lines over it dropped and counted), and with no lock that two tenants
+ * share. The tenant's pid 1 keeps both ends of its pipe, so the pipe outlives an emperor
+ * restart; the next emperor takes them back ({@link #adoptPipe}).
+ *
+ * <p>The directory is root's (0750) and so are the files (0640): tenants read their log
+ * through the emperor.
  */
-public final class TenantLogs {
+public final class TenantLogs implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(TenantLogs.class);
 
     /** tail reads at most this much of the end of a log, however long its lines. */
     static final int MAX_TAIL_BYTES = 8 * 1024 * 1024;
@@ -40,6 +52,11 @@ public final class TenantLogs {
     private static final long FOLLOW_POLL_MILLIS = 200;
 
     private final Path dir;
+    private volatile Supplier<LogLimits> limits = () -> new LogLimits(10L << 20, 5, 1L << 20);
+    private final Map<String, LogFile> files = new ConcurrentHashMap<>();
+    /** Each tenant's current pipe (a respawn gets a new one; the old one drains on its own). */
+    private final Map<String, TenantLogStream> streams = new ConcurrentHashMap<>();
+    private LogPump pump;
 
     private TenantLogs(Path dir) {
         this.dir = dir;
@@ -54,22 +71,98 @@ public final class TenantLogs {
         return new TenantLogs(logDir);
     }
 
+    /** Where the bounds come from (emperor.ini's log-max-size, log-keep, log-rate); read at every line. */
+    public void useLimits(Supplier<LogLimits> limits) {
+        this.limits = limits;
+    }
+
     /** The vassal's current log file. */
     public Path logFile(String name) {
+        checkName(name);
+        return dir.resolve(name + ".log");
+    }
+
+    private static void checkName(String name) {
         // Names are validated with the vassal file; this only keeps a bad one inside the dir.
         if (name.isEmpty() || name.equals(".") || name.equals("..") || name.indexOf('/') >= 0 || name.indexOf('\0') >= 0) {
             throw new IllegalArgumentException("not a vassal name: '" + name + "'");
         }
-        return dir.resolve(name + ".log");
     }
 
-    private Path rotatedFile(String name, int generation) {
-        return dir.resolve(name + ".log." + generation);
+    private LogFile file(String name) {
+        checkName(name);
+        return files.computeIfAbsent(name, n -> new LogFile(dir, n));
     }
 
-    /** Opens the vassal's log for the tenant to write (see {@link LogFd}); the caller closes it. */
-    public LogFd openAppendFd(String name) throws IOException {
-        return LogFd.openAppend(logFile(name));
+    /** The fds of a tenant's new log pipe: both ends stay the emperor's (closed by {@link #detach}). */
+    public record PipeEnds(int readFd, int writeFd) {}
+
+    /**
+     * A new log pipe for the tenant, read from now on: give {@code writeFd} to the payload as
+     * stdout and stderr and {@code readFd} to its pid 1 to keep (the jail's
+     * {@code Stdio.logReadEnd}). The tenant's previous pipe, if any, is detached.
+     */
+    public PipeEnds newPipe(String name) throws IOException {
+        return start(name, LogPipe.create(name));
+    }
+
+    /**
+     * After an emperor restart: takes back the ends of the log pipe that the tenant's pid 1
+     * kept, and reads it again. Lines written meanwhile waited in the pipe.
+     */
+    public void adoptPipe(String name, TenantProcess init) throws IOException {
+        int readFd = -1;
+        int writeFd = -1;
+        try {
+            readFd = init.copyFd(Jail.INIT_LOG_READ_FD);
+            writeFd = init.copyFd(1);
+        } catch (JailException e) {
+            LogSys.closeQuietly(readFd);
+            LogSys.closeQuietly(writeFd);
+            throw new IOException("cannot take back its log pipe: " + e.getMessage(), e);
+        }
+        start(name, LogPipe.adopt(name, readFd, writeFd));
+    }
+
+    private synchronized PipeEnds start(String name, LogPipe pipe) throws IOException {
+        if (pump == null) pump = new LogPump();
+        TenantLogStream stream = new TenantLogStream(name, pipe, file(name), limits, System.nanoTime());
+        TenantLogStream previous = streams.put(name, stream);
+        if (previous != null) previous.pipe().closeWriteEnd();
+        pump.add(stream);
+        return new PipeEnds(pipe.readFd(), pipe.writeFd());
+    }
+
+    /**
+     * Runs {@code enter} with the write end of the tenant's log pipe (-1 if it has none), held
+     * so that {@link #detach} cannot close it meanwhile: for commands entered into the running
+     * tenant (cron jobs, daemons), whose output goes to the log like the payload's.
+     */
+    public <T> T withWriteFd(String name, IntFunction<T> enter) {
+        TenantLogStream stream = streams.get(name);
+        if (stream == null) return enter.apply(-1);
+        LogPipe pipe = stream.pipe();
+        synchronized (pipe) {
+            return enter.apply(pipe.writeFd());
+        }
+    }
+
+    /**
+     * The tenant's processes are gone: the emperor lets go of its write end, and the pump
+     * writes what is left in the pipe, then closes it.
+     */
+    public void detach(String name) {
+        TenantLogStream stream = streams.remove(name);
+        if (stream != null) stream.pipe().closeWriteEnd();
+        // Only running tenants keep a log file open; a later note or line opens it again.
+        LogFile file = files.get(name);
+        if (file != null) {
+            try {
+                file.close();
+            } catch (IOException e) {
+                log.warn("vassal {}: closing its log: {}", name, e.toString());
+            }
+        }
     }
 
     /**
@@ -77,62 +170,32 @@ public final class TenantLogs {
      * {@code [emperor 2025-06-01T10:00:00Z] spawned pid 123}. Line breaks in {@code note} become
      * spaces, so a note is always one line.
      */
-    public synchronized void append(String name, String note) throws IOException {
-        String line = "[emperor " + Instant.now().truncatedTo(ChronoUnit.SECONDS) + "] "
-                + note.replace('\n', ' ').replace('\r', ' ') + "\n";
-        try (FileChannel log = FileChannel.open(logFile(name),
-                Set.of(StandardOpenOption.WRITE, StandardOpenOption.APPEND, StandardOpenOption.CREATE),
-                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-r-----")))) {
-            // One write with O_APPEND: it cannot land in the middle of a tenant's line.
-            ByteBuffer bytes = ByteBuffer.wrap(line.getBytes(StandardCharsets.UTF_8));
-            while (bytes.hasRemaining()) {
-                log.write(bytes);
-            }
+    public void append(String name, String note) throws IOException {
+        LogLimits current = limits.get();
+        byte[] line = LogLineFormat.note(note, current.lineCap());
+        LogFile file = file(name);
+        synchronized (file) {
+            file.add(line, 0, line.length, current);
+            file.flush();
         }
     }
 
     /**
-     * Rotates the vassal's log once it reaches {@code maxBytes}: NAME.log.K becomes NAME.log.K+1
-     * (the oldest, NAME.log.KEEP, is dropped), the current content is copied to NAME.log.1 and
-     * NAME.log is truncated in place. The tenant keeps writing to the same file through its
-     * O_APPEND fd, which is why the file is copied and truncated rather than renamed.
-     *
-     * @param keep how many old parts to keep; 0 only truncates
-     * @return whether the log was rotated
+     * Stops reading the pipes (what is in them is written first) and closes the files; the
+     * tenants' pid 1s keep their pipes for the next emperor.
      */
-    public synchronized boolean rotateIfNeeded(String name, long maxBytes, int keep) throws IOException {
-        if (maxBytes <= 0 || keep < 0) {
-            throw new IllegalArgumentException("bad rotation: maxBytes " + maxBytes + ", keep " + keep);
-        }
-        Path log = logFile(name);
-        long size;
-        try {
-            size = Files.size(log);
-        } catch (NoSuchFileException e) {
-            return false;
-        }
-        if (size < maxBytes) {
-            return false;
-        }
-        if (keep > 0) {
-            Files.deleteIfExists(rotatedFile(name, keep));
-            for (int generation = keep - 1; generation >= 1; generation--) {
-                Path older = rotatedFile(name, generation);
-                if (Files.exists(older)) {
-                    Files.move(older, rotatedFile(name, generation + 1), StandardCopyOption.ATOMIC_MOVE);
-                }
+    @Override
+    public synchronized void close() {
+        if (pump != null) pump.close();
+        pump = null;
+        streams.clear();
+        for (LogFile file : files.values()) {
+            try {
+                file.close();
+            } catch (IOException e) {
+                log.warn("closing a log: {}", e.toString());
             }
-            Path first = rotatedFile(name, 1);
-            Files.copy(log, first);
-            Files.setPosixFilePermissions(first, PosixFilePermissions.fromString("rw-r-----"));
         }
-        // Lines the tenant writes after the copy has read the end of the file and before this
-        // truncate are lost: a window of microseconds, the price of never touching the
-        // tenant's fd. The next write lands at offset 0 thanks to O_APPEND.
-        try (FileChannel truncate = FileChannel.open(log, StandardOpenOption.WRITE)) {
-            truncate.truncate(0);
-        }
-        return true;
     }
 
     /** The last {@code lines} lines of the vassal's current log (none if it has no log yet). */
@@ -153,55 +216,65 @@ public final class TenantLogs {
     /**
      * Hands {@code out} the last {@code backlogLines} lines of the vassal's log, then every new
      * line as the vassal writes it, until {@code stop} says so ({@code emperor logs NAME -f}).
-     * When the log was truncated by rotation it starts again from the top of the file. A log
-     * that does not exist yet is waited for.
+     * When the log is rotated (renamed away, a new NAME.log started), the rest of the old file
+     * is read first, then the new one from its top. A log that does not exist yet is waited for.
      */
     public void follow(String name, int backlogLines, Consumer<String> out, BooleanSupplier stop)
             throws IOException, InterruptedException {
         Path log = logFile(name);
         LineSplitter splitter = new LineSplitter();
+        FileChannel channel = null;
+        Object fileKey = null;
         long position = 0;
-        byte[] seen = new byte[0]; // the last bytes read, to recognise the same file later
-        try (FileChannel channel = FileChannel.open(log, StandardOpenOption.READ)) {
-            position = startOfLastLines(channel, channel.size(), backlogLines);
-            seen = bytesBefore(channel, position);
-        } catch (NoSuchFileException e) {
-            // nothing written yet: start at the top once it appears
-        }
-        while (!stop.getAsBoolean()) {
-            boolean grew = false;
-            try (FileChannel channel = FileChannel.open(log, StandardOpenOption.READ)) {
-                long size = channel.size();
-                // Truncated: shorter than what we read, or (truncated and already written past
-                // our position) the bytes we read last are no longer there.
-                if (size < position || !Arrays.equals(seen, bytesBefore(channel, position))) {
-                    splitter.flush(out); // the rest of that line went with the old part
-                    position = 0;
-                    seen = new byte[0];
-                }
-                if (size > position) {
-                    position = readRange(channel, position, size, splitter, out);
-                    seen = bytesBefore(channel, position);
+        try {
+            try {
+                channel = FileChannel.open(log, StandardOpenOption.READ);
+                fileKey = fileKey(log);
+                position = startOfLastLines(channel, channel.size(), backlogLines);
+            } catch (NoSuchFileException e) {
+                // nothing written yet: start at the top once it appears
+            }
+            while (!stop.getAsBoolean()) {
+                boolean grew = false;
+                if (channel != null && channel.size() > position) {
+                    position = readRange(channel, position, channel.size(), splitter, out);
                     grew = true;
                 }
-            } catch (NoSuchFileException e) {
-                position = 0;
-                seen = new byte[0];
+                Object current = fileKey(log);
+                if (current != null && !current.equals(fileKey)) {
+                    if (channel != null) {
+                        // rotated: what was written to the old file before the rename comes first
+                        position = readRange(channel, position, channel.size(), splitter, out);
+                        splitter.flush(out);
+                        channel.close();
+                        channel = null;
+                    }
+                    try {
+                        channel = FileChannel.open(log, StandardOpenOption.READ);
+                        fileKey = current;
+                        position = 0;
+                        grew = true;
+                    } catch (NoSuchFileException e) {
+                        fileKey = null;
+                    }
+                } else if (channel != null && channel.size() < position) {
+                    position = 0; // truncated in place by someone else
+                }
+                if (!grew) {
+                    Thread.sleep(FOLLOW_POLL_MILLIS);
+                }
             }
-            if (!grew) {
-                Thread.sleep(FOLLOW_POLL_MILLIS);
-            }
+        } finally {
+            if (channel != null) channel.close();
         }
     }
 
-    /** Up to 64 bytes just before {@code position} (fewer if the file is shorter now). */
-    private static byte[] bytesBefore(FileChannel file, long position) throws IOException {
-        long from = Math.max(0, position - 64);
-        ByteBuffer bytes = ByteBuffer.allocate((int) (position - from));
-        while (bytes.hasRemaining() && file.read(bytes, from + bytes.position()) > 0) {
-            // keep reading
+    private static Object fileKey(Path file) {
+        try {
+            return Files.readAttributes(file, java.nio.file.attribute.BasicFileAttributes.class).fileKey();
+        } catch (IOException e) {
+            return null;
         }
-        return Arrays.copyOf(bytes.array(), bytes.position());
     }
 
     /** Where the last {@code lines} lines of the file begin (a final newline ends, not starts, a line). */

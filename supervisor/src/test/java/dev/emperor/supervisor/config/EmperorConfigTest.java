@@ -78,6 +78,7 @@ class EmperorConfigTest {
                 rescan = 30
                 log-max-size = 1G
                 log-keep = 0
+                log-rate = 64K
                 control-socket = /srv/run/ctl.sock
                 tmp-size = 128M
                 on-exit = stop
@@ -87,7 +88,7 @@ class EmperorConfigTest {
         assertThat(c).isEqualTo(new EmperorConfig(Path.of("/srv/vassals"), Path.of("/srv/state"), Path.of("/srv/run"),
                 Path.of("/srv/log"), Path.of("/srv/distros"), Path.of("/srv/homes"), Optional.of(Path.of("/srv/opt")),
                 "/system.slice/emperor.service", new EmperorConfig.UidRange(200_000, 200_999),
-                Duration.ofMillis(500), Duration.ofMinutes(5), Duration.ofSeconds(30), 1L << 30, 0,
+                Duration.ofMillis(500), Duration.ofMinutes(5), Duration.ofSeconds(30), 1L << 30, 0, 64L << 10,
                 Path.of("/srv/run/ctl.sock"), 128L << 20, true, dev.emperor.tunrouter.Cidr.parse("10.77.0.0/20"), "gw_test",
                 dev.emperor.tunrouter.FirewallRules.NONE, java.util.List.of(), java.time.ZoneId.systemDefault(),
                 ProxySettings.defaults(Path.of("/srv/state"), Path.of("/srv/log"))));
@@ -361,6 +362,7 @@ class EmperorConfigTest {
                 Arguments.of("[emperor]\nlog-max-size = 100\n", ":2: log-max-size: '100' is too small: at least 4K"),
                 Arguments.of("[emperor]\nlog-keep = -1\n", ":2: log-keep: bad count '-1': expected 0 to 1000"),
                 Arguments.of("[emperor]\nlog-keep = 1001\n", ":2: log-keep: bad count '1001': expected 0 to 1000"),
+                Arguments.of("[emperor]\nlog-rate = 100\n", ":2: log-rate: '100' is too small: at least 1K"),
                 Arguments.of("[emperor]\ntmp-size = 4K\n", ":2: tmp-size: '4K' is too small: at least 1M"),
                 Arguments.of("[emperor]\non-exit = kill\n", ":2: on-exit: expected 'leave' (tenants keep running for the next emperor) or 'stop', not 'kill'"),
                 Arguments.of("rescan = 5\n", ":1: rescan: key outside any section (put a [section] header above it)"));
