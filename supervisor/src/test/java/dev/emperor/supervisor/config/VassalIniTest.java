@@ -170,7 +170,7 @@ class VassalIniTest {
 
     @Test
     void aMissingDefaultDistroIsReportedAtTheSectionHeader() throws Exception {
-        Files.delete(host.distros.resolve("bookworm"));
+        Files.move(host.distros.resolve("bookworm"), host.root.resolve("bookworm-elsewhere"));
         assertThat(host.error("app.ini", "; x\n[vassal]\nexec = true\n")).isEqualTo(host.vassals.resolve("app.ini")
                 + ":2: distro: the default distro 'bookworm' is not in the distro store; name one that is");
     }
