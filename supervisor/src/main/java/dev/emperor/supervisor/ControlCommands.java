@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.emperor.supervisor.control.ControlHandler;
+import dev.emperor.supervisor.config.DiskQuota;
 import dev.emperor.supervisor.lifecycle.Vassal;
 import dev.emperor.proxy.tls.CertificateRefused;
 import dev.emperor.proxy.tls.PemBundle;
@@ -90,7 +91,19 @@ final class ControlCommands implements ControlHandler {
         }, () -> node.putNull("certificate"));
         ArrayNode problems = node.putArray("webProblems");
         routes.problems(name).forEach(problems::add);
+        node.set("disk", disk(vassal));
         return node;
+    }
+
+    /** Its disk bound, and how full its image is while mounted (null otherwise; limits 0 = unlimited). */
+    private ObjectNode disk(Vassal vassal) {
+        DiskQuota quota = vassal.diskQuota();
+        ObjectNode disk = json.createObjectNode().put("limit", quota.bytes()).put("inodesLimit", quota.inodes());
+        emperor.launcher().diskUsage(vassal.name()).ifPresentOrElse(
+                u -> disk.put("used", u.bytesUsed()).put("free", u.bytesFree())
+                        .put("inodesUsed", u.inodesUsed()).put("inodesFree", u.inodesFree()),
+                () -> disk.putNull("used").putNull("free").putNull("inodesUsed").putNull("inodesFree"));
+        return disk;
     }
 
     private ObjectNode certPut(String name, String base64) {

@@ -436,6 +436,12 @@ public final class Vassal {
         return Optional.of(new Running(p, cfg));
     }
 
+    /** The disk bound of its last valid file (unlimited while it has none). */
+    public dev.emperor.supervisor.config.DiskQuota diskQuota() {
+        VassalConfig cfg = config;
+        return cfg == null ? dev.emperor.supervisor.config.DiskQuota.UNLIMITED : cfg.disk();
+    }
+
     /** Why the tenant is in its state, e.g. "stopped by operator". */
     public String reason() {
         return reason;

@@ -1,0 +1,413 @@
+package dev.emperor.jail;
+
+import com.sun.jna.LastErrorException;
+import com.sun.jna.Memory;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.attribute.UserDefinedFileAttributeView;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A tenant's disk: one ext4 filesystem image of a fixed size and inode count, holding
+ * everything the tenant can write that outlives a process (its home and its /run), so one
+ * bound covers both. Over the bound the tenant gets ENOSPC from its own filesystem; the
+ * host's filesystem holds at most the image's size for it, and nobody else notices.
+ *
+ * <p>On the host (all in the host's mount namespace, made by the emperor):
+ * <ul>
+ *   <li>{@code image}: a sparse file (only what the tenant writes is allocated);
+ *   <li>{@code mountPoint}: the image, mounted nosuid,nodev through a loop device that
+ *       detaches itself when unmounted ({@link LoopDevice}); it holds {@code home/} and
+ *       {@code run/} (owned by the tenant) and nothing the tenant can write at its top;
+ *   <li>{@code homeView} and {@code runView}: bind mounts of those two directories at the
+ *       paths the rest of Emperor and the host already use (HOME-DIR/NAME for sshd's
+ *       authorized_keys, RUN-DIR/vassals/NAME for the front proxy's unix sockets). The jail
+ *       binds them into the tenant as before.
+ * </ul>
+ *
+ * <p>The mounts outlive the emperor (a kill -9 leaves them in place for the tenants it left
+ * running); {@link #unmount} after the tenant is gone. The image is kept.
+ */
+public final class TenantVolume {
+    /** The inode count asked for, kept on the image: mke2fs may round it up, so it cannot be read back. */
+    private static final String INODES_ATTRIBUTE = "emperor.inodes";
+    private static final long EXT4_MAGIC = 0xEF53;
+    private static final int MNT_DETACH = 2;
+    private static final int EINVAL = 22;
+    /** ext4 block size: one inode per block at most (mke2fs's limit), so inodes <= bytes / BLOCK_SIZE. */
+    public static final long BLOCK_SIZE = 4096;
+
+    private final String name;
+    private final Path image;
+    private final Path mountPoint;
+    private final Path homeView;
+    private final Path runView;
+
+    /** How full the tenant's filesystem is (statfs of the mounted image). */
+    public record Usage(long bytesUsed, long bytesFree, long inodesUsed, long inodesFree) {}
+
+    public TenantVolume(String name, Path image, Path mountPoint, Path homeView, Path runView) {
+        this.name = name;
+        this.image = image;
+        this.mountPoint = mountPoint;
+        this.homeView = homeView;
+        this.runView = runView;
+    }
+
+    public Path image() {
+        return image;
+    }
+
+    public boolean imageExists() {
+        return Files.exists(image, LinkOption.NOFOLLOW_LINKS);
+    }
+
+    /**
+     * Makes the tenant's home and /run available at homeView and runView, on an image of
+     * {@code bytes} bytes and {@code inodes} inodes owned by uid:gid: creates the image the
+     * first time (moving in a home and /run that predate it), rebuilds it when the limits
+     * changed (refused, image untouched, if the data does not fit), then mounts it. Leftover
+     * mounts of an earlier spawn are replaced, never stacked.
+     */
+    public void mount(long bytes, long inodes, int uid, int gid) {
+        unmount();
+        try {
+            Files.createDirectories(image.getParent());
+            Files.createDirectories(mountPoint.getParent());
+            Files.setPosixFilePermissions(image.getParent(), PosixFilePermissions.fromString("rwx------"));
+            Files.setPosixFilePermissions(mountPoint.getParent(), PosixFilePermissions.fromString("rwx------"));
+            Files.createDirectories(mountPoint);
+        } catch (IOException e) {
+            throw new JailException("prepare disk of " + name, e.toString(), e);
+        }
+        boolean fresh = !imageExists();
+        if (fresh) {
+            create(image, bytes, inodes);
+        } else if (sizeOf(image) != bytes || inodesOf(image) != inodes) {
+            rebuild(bytes, inodes);
+        }
+        mountImage(image, mountPoint);
+        try {
+            prepareTop(uid, gid);
+            if (fresh && moveInPlainDirectories()) {
+                prepareTop(uid, gid); // cp -a gave home/ and run/ the old directories' owners
+            }
+            bindView(mountPoint.resolve("home"), homeView);
+            bindView(mountPoint.resolve("run"), runView);
+        } catch (RuntimeException e) {
+            unmount();
+            if (fresh) deleteQuietly(image);
+            throw e;
+        }
+    }
+
+    /** Removes the views and the image's mount from the host (lazily: a user still inside keeps it until done). */
+    public void unmount() {
+        for (Path target : List.of(homeView, runView, mountPoint)) {
+            try {
+                LibC.INSTANCE.umount2(target.toString(), MNT_DETACH);
+            } catch (LastErrorException e) {
+                // EINVAL: not a mount point (never mounted, or already gone); ENOENT likewise
+                if (e.getErrorCode() != EINVAL && e.getErrorCode() != 2) {
+                    throw LibC.failure("unmount", target + " of " + name, e);
+                }
+            }
+        }
+    }
+
+    /** Whether the image is mounted at its mount point now. */
+    public boolean mounted() {
+        return statfs(mountPoint).map(s -> s[0] == EXT4_MAGIC).orElse(false) && isMountPoint(mountPoint);
+    }
+
+    /** Usage of the mounted image, or empty when it is not mounted. */
+    public Optional<Usage> usage() {
+        if (!mounted()) return Optional.empty();
+        return statfs(mountPoint).map(s -> new Usage((s[2] - s[3]) * s[1], s[4] * s[1], s[5] - s[6], s[6]));
+    }
+
+    // ---- the image -----------------------------------------------------------------------------
+
+    /**
+     * A new ext4 image: sparse, 4K blocks, exactly {@code inodes} inodes (rounded up by mke2fs
+     * to whole inode-table blocks), no blocks reserved for root (the tenant is never root:
+     * they would be space nobody may use). The journal stays: a host crash must not cost a
+     * tenant its files. assume_storage_prezeroed: the file is new and sparse, so mke2fs
+     * writes neither the inode tables nor the journal, and the kernel does not zero them
+     * later in the background (664 KiB allocated for a 1G image instead of 49 MB).
+     */
+    private void create(Path file, long bytes, long inodes) {
+        try {
+            Files.deleteIfExists(file);
+            try (var sparse = new java.io.RandomAccessFile(file.toFile(), "rw")) {
+                sparse.setLength(bytes);
+            }
+            Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
+        } catch (IOException e) {
+            deleteQuietly(file);
+            throw new JailException("create disk image of " + name, file + ": " + e, e);
+        }
+        try {
+            run("mke2fs", List.of(mke2fs(), "-q", "-F", "-t", "ext4", "-b", Long.toString(BLOCK_SIZE), "-m", "0",
+                    "-N", Long.toString(inodes), "-L", "emperor", "-E", "nodiscard,assume_storage_prezeroed=1",
+                    file.toString()));
+            UserDefinedFileAttributeView view = Files.getFileAttributeView(file, UserDefinedFileAttributeView.class);
+            view.write(INODES_ATTRIBUTE, StandardCharsets.US_ASCII.encode(Long.toString(inodes)));
+        } catch (IOException | RuntimeException e) {
+            deleteQuietly(file);
+            throw e instanceof JailException je ? je : new JailException("create disk image of " + name, e.toString(), e);
+        }
+    }
+
+    /**
+     * New limits for an existing image: a new image with them, the tenant's files copied over
+     * (cp -a: owners, modes, times, links, holes), then swapped in. If the files do not fit,
+     * the new image is dropped and the old one stays as it was.
+     */
+    private void rebuild(long bytes, long inodes) {
+        Path newImage = image.resolveSibling(image.getFileName() + ".new");
+        Path newMount = mountPoint.resolveSibling(mountPoint.getFileName() + ".new");
+        create(newImage, bytes, inodes);
+        boolean copied = false;
+        try {
+            Files.createDirectories(newMount);
+            mountImage(image, mountPoint);
+            mountImage(newImage, newMount);
+            copy(mountPoint, newMount, "the files of " + name + " do not fit in disk = " + size(bytes) + ", inodes = "
+                    + inodes + ": the image keeps its old size (" + size(sizeOf(image)) + ", " + inodesOf(image)
+                    + " inodes) and the tenant its files");
+            copied = true;
+        } catch (IOException e) {
+            throw new JailException("resize disk of " + name, e.toString(), e);
+        } finally {
+            detach(newMount);
+            detach(mountPoint);
+            deleteQuietly(newMount);
+            if (!copied) deleteQuietly(newImage);
+        }
+        try {
+            Files.move(newImage, image, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            deleteQuietly(newImage);
+            throw new JailException("resize disk of " + name, e.toString(), e);
+        }
+    }
+
+    private void mountImage(Path file, Path target) {
+        try (LoopDevice.Attached loop = LoopDevice.attach(file)) {
+            LibC.INSTANCE.mount(loop.device(), target.toString(), "ext4", LibC.MS_NOSUID | LibC.MS_NODEV, null);
+        } catch (LastErrorException e) {
+            throw LibC.failure("mount disk image", file + " on " + target + " for " + name, e);
+        }
+    }
+
+    private static void detach(Path target) {
+        try {
+            LibC.INSTANCE.umount2(target.toString(), MNT_DETACH);
+        } catch (LastErrorException e) {
+            // not mounted
+        }
+    }
+
+    /** The image's top: root's; home/ and run/ the tenant's (uid may change between spawns). */
+    private void prepareTop(int uid, int gid) {
+        try {
+            Files.setPosixFilePermissions(mountPoint, PosixFilePermissions.fromString("rwxr-xr-x"));
+            for (var dir : List.of(new String[] {"home", "rwx------"}, new String[] {"run", "rwxr-xr-x"})) {
+                Path path = mountPoint.resolve(dir[0]);
+                if (!Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)) {
+                    Files.createDirectory(path);
+                    Files.setPosixFilePermissions(path, PosixFilePermissions.fromString(dir[1]));
+                }
+                Files.setAttribute(path, "unix:uid", uid, LinkOption.NOFOLLOW_LINKS);
+                Files.setAttribute(path, "unix:gid", gid, LinkOption.NOFOLLOW_LINKS);
+            }
+        } catch (IOException e) {
+            throw new JailException("prepare disk of " + name, e.toString(), e);
+        }
+    }
+
+    /**
+     * Upgrade from the days before images: a home and /run that are plain host directories
+     * are copied into the new image once. The old home is then kept aside as
+     * HOME-DIR/NAME.pre-image (the operator deletes it); the old /run, runtime files now
+     * copied, is emptied. A home larger than the image stops here, nothing lost.
+     */
+    private boolean moveInPlainDirectories() {
+        boolean moved = false;
+        try {
+            if (hasEntries(homeView)) {
+                moved = true;
+                copy(homeView, mountPoint.resolve("home"), "the home " + homeView + " of " + name
+                        + " does not fit in its new disk image: give it a larger disk");
+                Path aside = homeView.resolveSibling(homeView.getFileName() + ".pre-image");
+                Files.move(homeView, aside);
+                Files.createDirectory(homeView);
+            }
+            if (hasEntries(runView)) {
+                moved = true;
+                copy(runView, mountPoint.resolve("run"), "the /run " + runView + " of " + name
+                        + " does not fit in its new disk image: give it a larger disk");
+                emptyTree(runView);
+            }
+            return moved;
+        } catch (IOException e) {
+            throw new JailException("move the home of " + name + " into its disk image", e.toString(), e);
+        }
+    }
+
+    private void bindView(Path source, Path view) {
+        try {
+            Files.createDirectories(view);
+            LibC.INSTANCE.mount(source.toString(), view.toString(), null, LibC.MS_BIND, null);
+            LibC.INSTANCE.mount(null, view.toString(), null, LibC.MS_REMOUNT | LibC.MS_BIND | LibC.MS_NOSUID | LibC.MS_NODEV,
+                    null);
+        } catch (IOException e) {
+            throw new JailException("prepare " + view + " of " + name, e.toString(), e);
+        } catch (LastErrorException e) {
+            throw LibC.failure("bind", source + " onto " + view + " for " + name, e);
+        }
+    }
+
+    // ---- helpers --------------------------------------------------------------------------------
+
+    /** cp -a of a directory's content (never following the tenant's links), or a JailException saying why not. */
+    private void copy(Path from, Path to, String whenFull) {
+        String output = run("cp", List.of("cp", "-a", from + "/.", to + "/"), whenFull);
+        if (output != null) throw new JailException("copy files of " + name, output);
+    }
+
+    private void run(String what, List<String> command) {
+        String failure = run(what, command, null);
+        if (failure != null) throw new JailException(what + " for " + name, failure);
+    }
+
+    /** Runs a host tool; returns null on success, else its output (or {@code whenFull} if it ran out of space). */
+    private static String run(String what, List<String> command, String whenFull) {
+        try {
+            Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+            process.getOutputStream().close();
+            byte[] out = process.getInputStream().readAllBytes();
+            if (!process.waitFor(10, TimeUnit.MINUTES)) {
+                process.destroyForcibly();
+                return what + " did not finish in 10 minutes";
+            }
+            if (process.exitValue() == 0) return null;
+            String text = new String(out, StandardCharsets.UTF_8).strip();
+            if (whenFull != null && (text.contains("No space left") || text.contains("Disk quota"))) return whenFull;
+            return String.join(" ", command) + " failed (exit " + process.exitValue() + "): " + text;
+        } catch (IOException e) {
+            return what + ": " + e.getMessage();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return what + ": interrupted";
+        }
+    }
+
+    /** 16M, 2G or a number of bytes, as the vassal file would say it. */
+    private static String size(long bytes) {
+        if (bytes % (1L << 30) == 0) return (bytes >> 30) + "G";
+        if (bytes % (1L << 20) == 0) return (bytes >> 20) + "M";
+        return bytes + " bytes";
+    }
+
+    private static String mke2fs() {
+        for (String dir : List.of("/usr/sbin", "/sbin")) {
+            if (Files.isExecutable(Path.of(dir, "mke2fs"))) return dir + "/mke2fs";
+        }
+        return "mke2fs";
+    }
+
+    private static long sizeOf(Path file) {
+        try {
+            return Files.size(file);
+        } catch (IOException e) {
+            throw new JailException("read disk image", file + ": " + e, e);
+        }
+    }
+
+    private static long inodesOf(Path file) {
+        try {
+            UserDefinedFileAttributeView view = Files.getFileAttributeView(file, UserDefinedFileAttributeView.class);
+            ByteBuffer buffer = ByteBuffer.allocate(32);
+            view.read(INODES_ATTRIBUTE, buffer);
+            buffer.flip();
+            return Long.parseLong(StandardCharsets.US_ASCII.decode(buffer).toString());
+        } catch (IOException | NumberFormatException e) {
+            return -1; // unknown: rebuilt with the limits asked for
+        }
+    }
+
+    /** statfs fields as longs: type, bsize, blocks, bfree, bavail, files, ffree. */
+    private static Optional<long[]> statfs(Path path) {
+        try (Memory buf = new Memory(120)) {
+            LibC.INSTANCE.statfs(path.toString(), buf);
+            long[] fields = new long[7];
+            for (int i = 0; i < fields.length; i++) fields[i] = buf.getLong(i * 8L);
+            return Optional.of(fields);
+        } catch (LastErrorException e) {
+            return Optional.empty();
+        }
+    }
+
+    private static boolean isMountPoint(Path path) {
+        try {
+            Object own = Files.getAttribute(path, "unix:dev", LinkOption.NOFOLLOW_LINKS);
+            Object parent = Files.getAttribute(path.getParent(), "unix:dev", LinkOption.NOFOLLOW_LINKS);
+            return !own.equals(parent);
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private static boolean hasEntries(Path dir) throws IOException {
+        if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS) || isMountPoint(dir)) return false;
+        try (var entries = Files.list(dir)) {
+            return entries.findAny().isPresent();
+        }
+    }
+
+    /** Deletes what is inside dir, never following links. */
+    private static void emptyTree(Path dir) throws IOException {
+        List<Path> top = new ArrayList<>();
+        try (var entries = Files.list(dir)) {
+            entries.forEach(top::add);
+        }
+        for (Path entry : top) {
+            Files.walkFileTree(entry, new SimpleFileVisitor<>() {
+                @Override
+                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                    Files.delete(file);
+                    return FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
+                    if (e != null) throw e;
+                    Files.delete(d);
+                    return FileVisitResult.CONTINUE;
+                }
+            });
+        }
+    }
+
+    private static void deleteQuietly(Path file) {
+        try {
+            Files.deleteIfExists(file);
+        } catch (IOException e) {
+            // best effort on a failure path; the error that got us here is what counts
+        }
+    }
+}
