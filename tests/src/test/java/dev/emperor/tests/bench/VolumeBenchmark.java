@@ -10,7 +10,7 @@ import java.util.Arrays;
  * ({@link TenantVolume#mount}, as the launcher calls it): the first spawn (sparse file,
  * mke2fs, loop device, mount, two bind views), a later spawn (the image exists: loop device,
  * mount, views) and the tear-down after an exit (three lazy unmounts, the loop device
- * detaching itself). Not run by `mvn verify`; as root:
+ * detaching itself), against the two plain directories of a tenant with disk = unlimited. Not run by `mvn verify`; as root:
  *
  * <pre>java -cp tests/target/test-classes:supervisor/target/emperor-supervisor.jar:supervisor/target/lib/*
  *     dev.emperor.tests.bench.VolumeBenchmark [ITERATIONS] [DISK_BYTES] [INODES]</pre>
@@ -28,6 +28,7 @@ public final class VolumeBenchmark {
         double[] create = new double[iterations];
         double[] mount = new double[iterations];
         double[] unmount = new double[iterations];
+        double[] plain = new double[iterations];
         try {
             for (int i = 0; i < iterations; i++) {
                 TenantVolume volume = new TenantVolume("bench" + i, root.resolve("state/volumes/bench" + i + ".img"),
@@ -45,6 +46,13 @@ public final class VolumeBenchmark {
                 unmount[i] = (t2 - t1) / 1e6;
                 mount[i] = (t3 - t2) / 1e6;
                 Files.delete(volume.image());
+                long t4 = System.nanoTime();
+                for (Path dir : java.util.List.of(root.resolve("plain/homes/bench" + i), root.resolve("plain/run/bench" + i))) {
+                    Files.createDirectories(dir); // what an unlimited tenant gets, as TenantLauncher makes it
+                    Files.setAttribute(dir, "unix:uid", UID);
+                    Files.setAttribute(dir, "unix:gid", UID);
+                }
+                plain[i] = (System.nanoTime() - t4) / 1e6;
             }
         } finally {
             new ProcessBuilder("rm", "-rf", "--one-file-system", root.toString()).inheritIO().start().waitFor();
@@ -53,7 +61,9 @@ public final class VolumeBenchmark {
         System.out.printf("first spawn (create + mount): %.1f ms%n", median(create));
         System.out.printf("later spawn (mount):          %.1f ms%n", median(mount));
         System.out.printf("after exit (unmount):         %.1f ms%n", median(unmount));
-        System.out.printf("RESULT create_ms=%.1f mount_ms=%.1f unmount_ms=%.1f%n", median(create), median(mount), median(unmount));
+        System.out.printf("disk = unlimited (two dirs):  %.2f ms%n", median(plain));
+        System.out.printf("RESULT create_ms=%.1f mount_ms=%.1f unmount_ms=%.1f plain_ms=%.2f%n", median(create), median(mount),
+                median(unmount), median(plain));
     }
 
     private static double median(double[] values) {
