@@ -78,10 +78,18 @@ public final class TenantVolume {
      * Makes the tenant's home and /run available at homeView and runView, on an image of
      * {@code bytes} bytes and {@code inodes} inodes owned by uid:gid: creates the image the
      * first time (moving in a home and /run that predate it), rebuilds it when the limits
-     * changed (refused, image untouched, if the data does not fit), then mounts it. Leftover
-     * mounts of an earlier spawn are replaced, never stacked.
+     * changed (refused, image untouched, if the data does not fit), then mounts it. An image
+     * already mounted with these limits (an earlier spawn, an earlier emperor) is used as it
+     * is: never mounted a second time.
      */
     public void mount(long bytes, long inodes, int uid, int gid) {
+        boolean sameLimits = imageExists() && sizeOf(image) == bytes && inodesOf(image) == inodes;
+        if (sameLimits && mountedImage()) {
+            prepareTop(uid, gid);
+            if (!isMountPoint(homeView)) bindView(mountPoint.resolve("home"), homeView);
+            if (!isMountPoint(runView)) bindView(mountPoint.resolve("run"), runView);
+            return;
+        }
         unmount();
         try {
             Files.createDirectories(image.getParent());
@@ -95,7 +103,7 @@ public final class TenantVolume {
         boolean fresh = !imageExists();
         if (fresh) {
             create(image, bytes, inodes);
-        } else if (sizeOf(image) != bytes || inodesOf(image) != inodes) {
+        } else if (!sameLimits) {
             rebuild(bytes, inodes);
         }
         mountImage(image, mountPoint);
@@ -127,9 +135,23 @@ public final class TenantVolume {
         }
     }
 
-    /** Whether the image is mounted at its mount point now. */
-    public boolean mounted() {
+    /** Whether the mount point holds an ext4 filesystem now (statfs, cheap enough for status). */
+    private boolean mounted() {
         return statfs(mountPoint).map(s -> s[0] == EXT4_MAGIC).orElse(false) && isMountPoint(mountPoint);
+    }
+
+    /** Whether what is mounted at the mount point is this image (through the loop device attached to it). */
+    private boolean mountedImage() {
+        if (!mounted()) return false;
+        Optional<String> device = LoopDevice.findAttached(image);
+        if (device.isEmpty()) return false;
+        try {
+            Object mountedDevice = Files.getAttribute(mountPoint, "unix:dev", LinkOption.NOFOLLOW_LINKS);
+            Object loopDevice = Files.getAttribute(Path.of(device.get()), "unix:rdev");
+            return mountedDevice.equals(loopDevice);
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     /** Usage of the mounted image, or empty when it is not mounted. */

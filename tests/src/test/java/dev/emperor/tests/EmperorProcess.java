@@ -662,7 +662,8 @@ public final class EmperorProcess implements AutoCloseable {
         }
         // Tenants' disk images: their loop devices detach themselves once unmounted (autoclear);
         // one still attached after that is a leak, detached here by its number.
-        for (int round = 0; round < 50 && !loopDevicesUnderRoot().isEmpty(); round++) sleep(Duration.ofMillis(100));
+        // (A loaded machine can take seconds to release the last tenant's filesystem.)
+        for (int round = 0; round < 300 && !loopDevicesUnderRoot().isEmpty(); round++) sleep(Duration.ofMillis(100));
         for (String device : loopDevicesUnderRoot()) {
             forced.add("detached leftover loop device " + device);
             run("losetup", "-d", device);

@@ -114,12 +114,10 @@ public final class TenantLauncher {
             return new Spawned(process, uid, gid);
         } catch (java.io.IOException e) {
             tun.discard();
-            unmountVolume(name);
             throw new JailException("open log of " + name, e.getMessage(), e);
         } catch (JailException e) {
             tun.discard();
             removeMountPoint(name); // the jail undid everything else
-            unmountVolume(name);
             throw e;
         } finally {
             Jail.closeFd(stdin);
@@ -261,7 +259,6 @@ public final class TenantLauncher {
             log.error("vassal {}: {}", name, e.getMessage());
         }
         removeMountPoint(name);
-        unmountVolume(name);
     }
 
     /**
@@ -284,8 +281,13 @@ public final class TenantLauncher {
         }
     }
 
-    /** After the tenant is gone: its image off the host's mounts (the loop device detaches itself); the image stays. */
-    private void unmountVolume(String name) {
+    /**
+     * The tenant's disk image off the host's mounts (the loop device detaches itself); the
+     * image stays. For a tenant whose file is gone, or that the emperor takes down on exit:
+     * a merely stopped or restarting tenant keeps its image mounted, so its home and /run
+     * stay where sshd, the operator and the proxy look, and a respawn costs no mount.
+     */
+    public void releaseDisk(String name) {
         try {
             volume(name).unmount();
         } catch (JailException e) {

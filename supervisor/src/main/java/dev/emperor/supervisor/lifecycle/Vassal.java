@@ -176,6 +176,7 @@ public final class Vassal {
         if (process != null) {
             beginStop(VassalState.STOPPING, "emperor shutting down", Then.FORGET);
         } else {
+            ctx.launcher().releaseDisk(name);
             ctx.forget(this);
         }
     }
@@ -246,6 +247,7 @@ public final class Vassal {
         switch (next) {
             case REMOVE -> finishRemoval();
             case FORGET -> {
+                ctx.launcher().releaseDisk(name);
                 transition(VassalState.STOPPED, "emperor shut down");
                 ctx.forget(this);
             }
@@ -354,6 +356,7 @@ public final class Vassal {
 
     private void finishRemoval() {
         ctx.launcher().cleanUp(name);
+        ctx.launcher().releaseDisk(name);
         ctx.launcher().forgetLiveSettings(name);
         ctx.store().remove(name);
         transition(VassalState.STOPPED, "vassal file removed");
