@@ -288,8 +288,11 @@ public final class TenantLauncher {
      * stay where sshd, the operator and the proxy look, and a respawn costs no mount.
      */
     public void releaseDisk(String name) {
+        TenantVolume volume = volume(name);
+        // Without an image nothing there is ours (an operator may mount a home of their own).
+        if (!volume.imageExists()) return;
         try {
-            volume(name).unmount();
+            volume.unmount();
         } catch (JailException e) {
             log.error("vassal {}: {}", name, e.getMessage());
         }
