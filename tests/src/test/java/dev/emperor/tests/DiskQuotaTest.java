@@ -110,6 +110,14 @@ class DiskQuotaTest {
         assertThat(disk.path("used").asLong()).isGreaterThanOrEqualTo(20 * MIB);
         assertThat(disk.path("inodesUsed").asLong() + disk.path("inodesFree").asLong()).isBetween(2000L, 2100L);
 
+        // unlimited would hide the files in the image: refused, the image stays as it is
+        emperor.vassal("keeper", "distro = busybox", "disk = unlimited", EmperorProcess.SLEEPER);
+        emperor.waitFor("disk = unlimited to be refused", Duration.ofSeconds(60), () -> {
+            last[0] = emperor.statusOf("keeper");
+            return last[0].path("lastError").asText().contains("unlimited, but the tenant's files are in its disk image");
+        }, () -> "status: " + last[0]);
+        assertThat(Files.size(emperor.imageOf("keeper"))).isEqualTo(64 * MIB);
+
         // removal: unmounted, loop device gone, image kept (with the home in it)
         Files.delete(emperor.vassalsDir().resolve("keeper.ini"));
         emperor.waitFor("keeper to be removed", Duration.ofSeconds(30), () -> emperor.status("keeper").isEmpty());
