@@ -46,6 +46,7 @@ public final class TenantVolume {
     private static final long EXT4_MAGIC = 0xEF53;
     private static final int MNT_DETACH = 2;
     private static final int EINVAL = 22;
+    private static final int ENOENT = 2;
     /** ext4 block size: one inode per block at most (mke2fs's limit), so inodes <= bytes / BLOCK_SIZE. */
     public static final long BLOCK_SIZE = 4096;
 
@@ -86,8 +87,8 @@ public final class TenantVolume {
         boolean sameLimits = imageExists() && sizeOf(image) == bytes && inodesOf(image) == inodes;
         if (sameLimits && mountedImage()) {
             prepareTop(uid, gid);
-            if (!isMountPoint(homeView)) bindView(mountPoint.resolve("home"), homeView);
-            if (!isMountPoint(runView)) bindView(mountPoint.resolve("run"), runView);
+            if (!showsVolume(homeView)) bindView(mountPoint.resolve("home"), homeView);
+            if (!showsVolume(runView)) bindView(mountPoint.resolve("run"), runView);
             return;
         }
         unmount();
@@ -121,18 +122,41 @@ public final class TenantVolume {
         }
     }
 
-    /** Removes the views and the image's mount from the host (lazily: a user still inside keeps it until done). */
+    /**
+     * Removes the views and the image's mount from the host, every layer of them (lazily: a
+     * user still inside keeps the filesystem until done).
+     */
     public void unmount() {
-        for (Path target : List.of(homeView, runView, mountPoint)) {
+        for (Path target : List.of(homeView, runView, mountPoint)) unmountAll(target);
+    }
+
+    private void unmountAll(Path target) {
+        for (int layer = 0; layer < 16; layer++) {
             try {
                 LibC.INSTANCE.umount2(target.toString(), MNT_DETACH);
             } catch (LastErrorException e) {
-                // EINVAL: not a mount point (never mounted, or already gone); ENOENT likewise
-                if (e.getErrorCode() != EINVAL && e.getErrorCode() != 2) {
-                    throw LibC.failure("unmount", target + " of " + name, e);
-                }
+                // EINVAL: no (more) mount there; ENOENT: not even the directory
+                if (e.getErrorCode() == EINVAL || e.getErrorCode() == ENOENT) return;
+                throw LibC.failure("unmount", target + " of " + name, e);
             }
         }
+    }
+
+    /** Whether a view is a mount of the image's filesystem (not missing, nor something else). */
+    private boolean showsVolume(Path view) {
+        if (!isMountPoint(view)) {
+            return false;
+        }
+        try {
+            if (Files.getAttribute(view, "unix:dev", LinkOption.NOFOLLOW_LINKS)
+                    .equals(Files.getAttribute(mountPoint, "unix:dev", LinkOption.NOFOLLOW_LINKS))) {
+                return true;
+            }
+        } catch (IOException e) {
+            // gone meanwhile: bound again below
+        }
+        unmountAll(view);
+        return false;
     }
 
     /** Whether the mount point holds an ext4 filesystem now (statfs, cheap enough for status). */
