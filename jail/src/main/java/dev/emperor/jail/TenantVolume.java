@@ -3,8 +3,6 @@ package dev.emperor.jail;
 import com.sun.jna.LastErrorException;
 import com.sun.jna.Memory;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -13,11 +11,9 @@ import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.nio.file.attribute.UserDefinedFileAttributeView;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 
 /**
  * A tenant's disk: one ext4 filesystem image of a fixed size and inode count, holding
@@ -41,14 +37,10 @@ import java.util.concurrent.TimeUnit;
  * running); {@link #unmount} after the tenant is gone. The image is kept.
  */
 public final class TenantVolume {
-    /** The inode count asked for, kept on the image: mke2fs may round it up, so it cannot be read back. */
-    private static final String INODES_ATTRIBUTE = "emperor.inodes";
     private static final long EXT4_MAGIC = 0xEF53;
     private static final int MNT_DETACH = 2;
     private static final int EINVAL = 22;
     private static final int ENOENT = 2;
-    /** ext4 block size: one inode per block at most (mke2fs's limit), so inodes <= bytes / BLOCK_SIZE. */
-    public static final long BLOCK_SIZE = 4096;
 
     private final String name;
     private final Path image;
@@ -84,7 +76,7 @@ public final class TenantVolume {
      * is: never mounted a second time.
      */
     public void mount(long bytes, long inodes, int uid, int gid) {
-        boolean sameLimits = imageExists() && sizeOf(image) == bytes && inodesOf(image) == inodes;
+        boolean sameLimits = imageExists() && DiskImage.sizeOf(image) == bytes && DiskImage.inodesOf(image) == inodes;
         if (sameLimits && mountedImage()) {
             prepareTop(uid, gid);
             if (!showsVolume(homeView)) bindView(mountPoint.resolve("home"), homeView);
@@ -103,7 +95,7 @@ public final class TenantVolume {
         }
         boolean fresh = !imageExists();
         if (fresh) {
-            create(image, bytes, inodes);
+            DiskImage.create(image, bytes, inodes, name);
         } else if (!sameLimits) {
             rebuild(bytes, inodes);
         }
@@ -187,37 +179,6 @@ public final class TenantVolume {
     // ---- the image -----------------------------------------------------------------------------
 
     /**
-     * A new ext4 image: sparse, 4K blocks, exactly {@code inodes} inodes (rounded up by mke2fs
-     * to whole inode-table blocks), no blocks reserved for root (the tenant is never root:
-     * they would be space nobody may use). The journal stays: a host crash must not cost a
-     * tenant its files. assume_storage_prezeroed: the file is new and sparse, so mke2fs
-     * writes neither the inode tables nor the journal, and the kernel does not zero them
-     * later in the background (664 KiB allocated for a 1G image instead of 49 MB).
-     */
-    private void create(Path file, long bytes, long inodes) {
-        try {
-            Files.deleteIfExists(file);
-            try (var sparse = new java.io.RandomAccessFile(file.toFile(), "rw")) {
-                sparse.setLength(bytes);
-            }
-            Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
-        } catch (IOException e) {
-            deleteQuietly(file);
-            throw new JailException("create disk image of " + name, file + ": " + e, e);
-        }
-        try {
-            run("mke2fs", List.of(mke2fs(), "-q", "-F", "-t", "ext4", "-b", Long.toString(BLOCK_SIZE), "-m", "0",
-                    "-N", Long.toString(inodes), "-L", "emperor", "-E", "nodiscard,assume_storage_prezeroed=1",
-                    file.toString()));
-            UserDefinedFileAttributeView view = Files.getFileAttributeView(file, UserDefinedFileAttributeView.class);
-            view.write(INODES_ATTRIBUTE, StandardCharsets.US_ASCII.encode(Long.toString(inodes)));
-        } catch (IOException | RuntimeException e) {
-            deleteQuietly(file);
-            throw e instanceof JailException je ? je : new JailException("create disk image of " + name, e.toString(), e);
-        }
-    }
-
-    /**
      * New limits for an existing image: a new image with them, the tenant's files copied over
      * (cp -a: owners, modes, times, links, holes), then swapped in. If the files do not fit,
      * the new image is dropped and the old one stays as it was.
@@ -225,15 +186,16 @@ public final class TenantVolume {
     private void rebuild(long bytes, long inodes) {
         Path newImage = image.resolveSibling(image.getFileName() + ".new");
         Path newMount = mountPoint.resolveSibling(mountPoint.getFileName() + ".new");
-        create(newImage, bytes, inodes);
+        DiskImage.create(newImage, bytes, inodes, name);
         boolean copied = false;
         try {
             Files.createDirectories(newMount);
             mountImage(image, mountPoint);
             mountImage(newImage, newMount);
-            copy(mountPoint, newMount, "the files of " + name + " do not fit in disk = " + size(bytes) + ", inodes = "
-                    + inodes + ": the image keeps its old size (" + size(sizeOf(image)) + ", " + inodesOf(image)
-                    + " inodes) and the tenant its files");
+            String whenFull = "the files of " + name + " do not fit in disk = " + DiskImage.size(bytes) + ", inodes = "
+                    + inodes + ": the image keeps its old size (" + DiskImage.size(DiskImage.sizeOf(image)) + ", "
+                    + DiskImage.inodesOf(image) + " inodes) and the tenant its files";
+            DiskImage.copy(mountPoint, newMount, whenFull, name);
             copied = true;
         } catch (IOException e) {
             throw new JailException("resize disk of " + name, e.toString(), e);
@@ -296,16 +258,16 @@ public final class TenantVolume {
         try {
             if (hasEntries(homeView)) {
                 moved = true;
-                copy(homeView, mountPoint.resolve("home"), "the home " + homeView + " of " + name
-                        + " does not fit in its new disk image: give it a larger disk");
+                DiskImage.copy(homeView, mountPoint.resolve("home"), "the home " + homeView + " of " + name
+                        + " does not fit in its new disk image: give it a larger disk", name);
                 Path aside = homeView.resolveSibling(homeView.getFileName() + ".pre-image");
                 Files.move(homeView, aside);
                 Files.createDirectory(homeView);
             }
             if (hasEntries(runView)) {
                 moved = true;
-                copy(runView, mountPoint.resolve("run"), "the /run " + runView + " of " + name
-                        + " does not fit in its new disk image: give it a larger disk");
+                DiskImage.copy(runView, mountPoint.resolve("run"), "the /run " + runView + " of " + name
+                        + " does not fit in its new disk image: give it a larger disk", name);
                 emptyTree(runView);
             }
             return moved;
@@ -328,73 +290,6 @@ public final class TenantVolume {
     }
 
     // ---- helpers --------------------------------------------------------------------------------
-
-    /** cp -a of a directory's content (never following the tenant's links), or a JailException saying why not. */
-    private void copy(Path from, Path to, String whenFull) {
-        String output = run("cp", List.of("cp", "-a", from + "/.", to + "/"), whenFull);
-        if (output != null) throw new JailException("copy files of " + name, output);
-    }
-
-    private void run(String what, List<String> command) {
-        String failure = run(what, command, null);
-        if (failure != null) throw new JailException(what + " for " + name, failure);
-    }
-
-    /** Runs a host tool; returns null on success, else its output (or {@code whenFull} if it ran out of space). */
-    private static String run(String what, List<String> command, String whenFull) {
-        try {
-            Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-            process.getOutputStream().close();
-            byte[] out = process.getInputStream().readAllBytes();
-            if (!process.waitFor(10, TimeUnit.MINUTES)) {
-                process.destroyForcibly();
-                return what + " did not finish in 10 minutes";
-            }
-            if (process.exitValue() == 0) return null;
-            String text = new String(out, StandardCharsets.UTF_8).strip();
-            if (whenFull != null && (text.contains("No space left") || text.contains("Disk quota"))) return whenFull;
-            return String.join(" ", command) + " failed (exit " + process.exitValue() + "): " + text;
-        } catch (IOException e) {
-            return what + ": " + e.getMessage();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return what + ": interrupted";
-        }
-    }
-
-    /** 16M, 2G or a number of bytes, as the vassal file would say it. */
-    private static String size(long bytes) {
-        if (bytes % (1L << 30) == 0) return (bytes >> 30) + "G";
-        if (bytes % (1L << 20) == 0) return (bytes >> 20) + "M";
-        return bytes + " bytes";
-    }
-
-    private static String mke2fs() {
-        for (String dir : List.of("/usr/sbin", "/sbin")) {
-            if (Files.isExecutable(Path.of(dir, "mke2fs"))) return dir + "/mke2fs";
-        }
-        return "mke2fs";
-    }
-
-    private static long sizeOf(Path file) {
-        try {
-            return Files.size(file);
-        } catch (IOException e) {
-            throw new JailException("read disk image", file + ": " + e, e);
-        }
-    }
-
-    private static long inodesOf(Path file) {
-        try {
-            UserDefinedFileAttributeView view = Files.getFileAttributeView(file, UserDefinedFileAttributeView.class);
-            ByteBuffer buffer = ByteBuffer.allocate(32);
-            view.read(INODES_ATTRIBUTE, buffer);
-            buffer.flip();
-            return Long.parseLong(StandardCharsets.US_ASCII.decode(buffer).toString());
-        } catch (IOException | NumberFormatException e) {
-            return -1; // unknown: rebuilt with the limits asked for
-        }
-    }
 
     /** statfs fields as longs: type, bsize, blocks, bfree, bavail, files, ffree. */
     private static Optional<long[]> statfs(Path path) {
@@ -449,7 +344,7 @@ public final class TenantVolume {
         }
     }
 
-    private static void deleteQuietly(Path file) {
+    static void deleteQuietly(Path file) {
         try {
             Files.deleteIfExists(file);
         } catch (IOException e) {
