@@ -191,6 +191,9 @@ interface LibC extends Library {
     /** struct statfs: f_type is the first field (a long). */
     int fstatfs(int fd, Pointer statfs) throws LastErrorException;
 
+    /** statfs(2) by path; x86_64 struct statfs is 15 longs (TenantVolume reads blocks and inodes). */
+    int statfs(String path, Pointer statfs) throws LastErrorException;
+
     /** pidfd_open(pid, flags). */
     long syscall(long number, long a, long b) throws LastErrorException;
 

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.emperor.supervisor.control.ControlHandler;
 import dev.emperor.supervisor.lifecycle.ActionWait;
+import dev.emperor.supervisor.config.DiskQuota;
 import dev.emperor.supervisor.lifecycle.Vassal;
 import dev.emperor.proxy.tls.CertificateRefused;
 import dev.emperor.proxy.tls.PemBundle;
@@ -107,6 +108,7 @@ final class ControlCommands implements ControlHandler {
             if (r.owner() != null) entry.put("owner", r.owner());
             else entry.putNull("owner");
         }
+        node.set("disk", disk(vassal));
         return node;
     }
 
@@ -166,6 +168,17 @@ final class ControlCommands implements ControlHandler {
         } catch (IllegalArgumentException e) {
             return e.getMessage();
         }
+    }
+
+    /** Its disk bound, and how full its image is while mounted (null otherwise; limits 0 = unlimited). */
+    private ObjectNode disk(Vassal vassal) {
+        DiskQuota quota = vassal.diskQuota();
+        ObjectNode disk = json.createObjectNode().put("limit", quota.bytes()).put("inodesLimit", quota.inodes());
+        emperor.launcher().diskUsage(vassal.name()).ifPresentOrElse(
+                u -> disk.put("used", u.bytesUsed()).put("free", u.bytesFree())
+                        .put("inodesUsed", u.inodesUsed()).put("inodesFree", u.inodesFree()),
+                () -> disk.putNull("used").putNull("free").putNull("inodesUsed").putNull("inodesFree"));
+        return disk;
     }
 
     private ObjectNode certPut(String name, String base64) {

@@ -507,7 +507,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
             config = new EmperorConfig(fresh.vassalsDir(), fresh.stateDir(), fresh.runDir(), fresh.logDir(),
                     fresh.distroDir(), fresh.homeDir(), fresh.optDir(), fresh.cgroup(), fresh.uidRange(), fresh.stopGrace(),
                     fresh.backoffMax(), fresh.rescan(), fresh.logMaxSize(), fresh.logKeep(), fresh.logRate(), fresh.controlSocket(),
-                    fresh.tmpSize(), fresh.stopVassalsOnExit(), fresh.tunSubnet(), fresh.tunGateway(), fresh.firewall(),
+                    fresh.tmpSize(), fresh.diskDefault(), fresh.stopVassalsOnExit(), fresh.tunSubnet(), fresh.tunGateway(), fresh.firewall(),
                     fresh.hostServices(), fresh.cronTimezone(), keepRestartOnly(config.proxy(), fresh.proxy(), listening));
             if (certificates != null) routes.useCertificateStore(certificates);
             if (routes != null && !fresh.proxy().portLimits().equals(previousProxy.portLimits())) {

@@ -158,6 +158,11 @@ public final class EmperorProcess implements AutoCloseable {
         return root.resolve("home").resolve(tenant);
     }
 
+    /** The tenant's disk image (home and /run), when it has a limited disk. */
+    public Path imageOf(String tenant) {
+        return root.resolve("state/volumes").resolve(tenant + ".img");
+    }
+
     public Path logOf(String tenant) {
         return root.resolve("log").resolve(tenant + ".log");
     }
@@ -600,6 +605,34 @@ public final class EmperorProcess implements AutoCloseable {
         return mounts;
     }
 
+    /** How many times the host's mount table has something mounted exactly at this path. */
+    public static long mountsAt(Path mountPoint) {
+        try {
+            return Files.readAllLines(Path.of("/proc/self/mountinfo")).stream()
+                    .filter(line -> line.split(" ")[4].equals(mountPoint.toString())).count();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Loop devices (e.g. /dev/loop3) whose backing file lies under this test's temporary root. */
+    public List<String> loopDevicesUnderRoot() {
+        List<String> devices = new ArrayList<>();
+        try (var all = Files.newDirectoryStream(Path.of("/sys/block"), "loop*")) {
+            for (Path device : all) {
+                try {
+                    String backing = Files.readString(device.resolve("loop/backing_file")).strip();
+                    if (backing.startsWith(root + "/")) devices.add("/dev/" + device.getFileName());
+                } catch (IOException e) {
+                    // not attached
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return devices;
+    }
+
     // ---- cleaning up ------------------------------------------------------------------------------
 
     /**
@@ -650,6 +683,14 @@ public final class EmperorProcess implements AutoCloseable {
                     forced.add("umount " + mounts.get(i) + ": " + e);
                 }
             }
+        }
+        // Tenants' disk images: their loop devices detach themselves once unmounted (autoclear);
+        // one still attached after that is a leak, detached here by its number.
+        // (A loaded machine can take seconds to release the last tenant's filesystem.)
+        for (int round = 0; round < 300 && !loopDevicesUnderRoot().isEmpty(); round++) sleep(Duration.ofMillis(100));
+        for (String device : loopDevicesUnderRoot()) {
+            forced.add("detached leftover loop device " + device);
+            run("losetup", "-d", device);
         }
         // The gateway dies with the daemon; the NAT table is left for the next start: remove both.
         if (Files.exists(Path.of("/sys/class/net", gateway))) {

@@ -76,6 +76,7 @@ public final class StatusCommand implements Callable<Integer> {
         line("oom kills", v.path("oomKills").asText());
         line("tasks", v.path("tasks").asText());
         line("uid", v.path("uid").asInt() == 0 ? "-" : v.path("uid").asText());
+        line("disk", disk(v.path("disk")));
         line("address", v.hasNonNull("address") ? v.path("address").asText() : "-");
         line("network", "in " + v.path("packetsIn").asLong() + " packets (" + bytesOrZero(v.path("bytesIn").asLong())
                 + "), out " + v.path("packetsOut").asLong() + " packets (" + bytesOrZero(v.path("bytesOut").asLong())
@@ -113,6 +114,15 @@ public final class StatusCommand implements Callable<Integer> {
                     + ", runs " + c.path("runs").asText() + ", skipped " + c.path("skipped").asText()
                     + (c.hasNonNull("lastResult") ? ", last " + c.path("lastResult").asText() : "") + ")");
         }
+    }
+
+    /** "1.2M used, 10.3M free of disk = 16.0M; 15 inodes used, 2033 free of 2048", or "unlimited". */
+    private static String disk(JsonNode d) {
+        if (d.path("limit").asLong() <= 0) return "unlimited";
+        String limits = "disk = " + bytes(d.path("limit").asLong()) + ", inodes = " + d.path("inodesLimit").asText();
+        if (!d.hasNonNull("used")) return limits + " (not mounted)";
+        return bytesOrZero(d.path("used").asLong()) + " used, " + bytesOrZero(d.path("free").asLong()) + " free; "
+                + d.path("inodesUsed").asText() + " inodes used, " + d.path("inodesFree").asText() + " free (" + limits + ")";
     }
 
     private static void line(String key, String value) {

@@ -44,6 +44,7 @@ import java.util.regex.Pattern;
  * @param logRate       bytes per second a vassal may write to its log; lines over it are dropped and counted
  * @param controlSocket unix socket of the CLI and the shell entry
  * @param tmpSize       /tmp size for vassals that set no tmp-size
+ * @param diskDefault   disk and inodes for vassals that set none (disk-default, inodes-default)
  * @param stopVassalsOnExit on-exit = stop: the emperor stops every tenant when it exits; the
  *                      default (leave) keeps them running for the next emperor to re-adopt
  * @param tunSubnet     the tenants' private subnet; its first host address is the gateway's
@@ -75,6 +76,7 @@ public record EmperorConfig(
         long logRate,
         Path controlSocket,
         long tmpSize,
+        DiskQuota diskDefault,
         boolean stopVassalsOnExit,
         Cidr tunSubnet,
         String tunGateway,
@@ -123,7 +125,7 @@ public record EmperorConfig(
     static final List<String> KEYS = List.of(
             "vassals", "state-dir", "run-dir", "log-dir", "distro-dir", "home-dir", "opt-dir", "cgroup",
             "uid-range", "stop-grace", "backoff-max", "rescan", "log-max-size", "log-keep", "log-rate",
-            "control-socket", "tmp-size", "on-exit", "tun-subnet", "tun-gateway",
+            "control-socket", "tmp-size", "disk-default", "inodes-default", "on-exit", "tun-subnet", "tun-gateway",
             FIREWALL_OUT, FIREWALL_IN, HOST_ALLOW, "cron-timezone",
             "http-listen", "https-listen", "platform-domain", "tls-cert", "tls-key", "cert-dir", "port-range",
             "max-ports", MAX_PORTS_FOR,
@@ -148,7 +150,7 @@ public record EmperorConfig(
                 state.resolve("distros"), state.resolve("homes"), Optional.empty(), "emperor",
                 new UidRange(100_000, 199_999), Duration.ofSeconds(10), Duration.ofSeconds(60),
                 Duration.ofSeconds(10), 10L << 20, 5, 1L << 20, run.resolve("control.sock"),
-                VassalEnvironment.DEFAULT_TMP_BYTES, false, Cidr.parse("10.200.0.0/16"), "emperor0",
+                VassalEnvironment.DEFAULT_TMP_BYTES, DiskQuota.DEFAULT, false, Cidr.parse("10.200.0.0/16"), "emperor0",
                 FirewallRules.NONE, List.of(), ZoneId.systemDefault(), ProxySettings.defaults(state, logs));
     }
 
@@ -214,6 +216,7 @@ public record EmperorConfig(
                     value("log-rate", d.logRate(), e -> size(e, 1L << 10)),
                     path("control-socket", run.resolve("control.sock")),
                     value("tmp-size", d.tmpSize(), e -> size(e, VassalValidator.MIN_TMP)),
+                    diskDefault(),
                     value("on-exit", d.stopVassalsOnExit(), this::onExit),
                     value("tun-subnet", d.tunSubnet(), this::tunSubnet),
                     value("tun-gateway", d.tunGateway(), this::tunGateway),
@@ -496,6 +499,27 @@ public record EmperorConfig(
                         + ": letters, digits, '_', '.' and '-', or an absolute cgroup path");
             }
             return value;
+        }
+
+        /** disk-default: a size from 16M or "unlimited"; inodes-default: a count (capped per tenant by its disk). */
+        private DiskQuota diskDefault() throws ConfigError {
+            long bytes = value("disk-default", DiskQuota.DEFAULT.bytes(), e -> {
+                if (e.value().equals("unlimited")) return 0L;
+                long size = size(e, DiskQuota.MIN_BYTES);
+                if (size > DiskQuota.MAX_BYTES) {
+                    throw error(e, ConfigError.quote(e.value()) + " is too large: at most " + Units.formatSize(DiskQuota.MAX_BYTES));
+                }
+                return size;
+            });
+            long inodes = value("inodes-default", DiskQuota.DEFAULT.inodes(), e -> {
+                String v = e.value();
+                if (!v.matches("\\d{1,10}") || Long.parseLong(v) < DiskQuota.MIN_INODES || Long.parseLong(v) > DiskQuota.MAX_INODES) {
+                    throw error(e, "bad inode count " + ConfigError.quote(v) + ": expected " + DiskQuota.MIN_INODES + " to "
+                            + DiskQuota.MAX_INODES);
+                }
+                return Long.parseLong(v);
+            });
+            return bytes == 0 ? DiskQuota.UNLIMITED : new DiskQuota(bytes, inodes);
         }
 
         private boolean onExit(IniDocument.Entry entry) throws ConfigError {

@@ -18,16 +18,22 @@ public final class HostVassalEnvironment implements VassalEnvironment {
     private final Path distroDir;
     private final Path passwdFile;
     private final long defaultTmpBytes;
+    private final DiskQuota defaultDisk;
 
     public HostVassalEnvironment(Path distroDir, Path passwdFile, long defaultTmpBytes) {
+        this(distroDir, passwdFile, defaultTmpBytes, DiskQuota.DEFAULT);
+    }
+
+    public HostVassalEnvironment(Path distroDir, Path passwdFile, long defaultTmpBytes, DiskQuota defaultDisk) {
         this.distroDir = distroDir;
         this.passwdFile = passwdFile;
         this.defaultTmpBytes = defaultTmpBytes;
+        this.defaultDisk = defaultDisk;
     }
 
     /** Distros from {@code config.distroDir()}, accounts from /etc/passwd, tmp-size from the config. */
     public static HostVassalEnvironment of(EmperorConfig config) {
-        return new HostVassalEnvironment(config.distroDir(), Path.of("/etc/passwd"), config.tmpSize());
+        return new HostVassalEnvironment(config.distroDir(), Path.of("/etc/passwd"), config.tmpSize(), config.diskDefault());
     }
 
     @Override
@@ -54,6 +60,11 @@ public final class HostVassalEnvironment implements VassalEnvironment {
             throw new UncheckedIOException("cannot read " + passwdFile + ": " + ConfigFiles.describe(e), e);
         }
         return findAccount(passwd, name);
+    }
+
+    @Override
+    public DiskQuota defaultDisk() {
+        return defaultDisk;
     }
 
     @Override

@@ -31,6 +31,7 @@ import java.util.TreeSet;
  * @param cpuPercent   CPU quota in percent of one core, 0 = none
  * @param pids         task limit (always set)
  * @param tmpBytes     size of the private /tmp
+ * @param disk         size and inodes of the image holding the home and /run, or unlimited
  * @param cwd          working directory inside the tenant
  * @param homePath     home inside the tenant, under /home
  * @param binds        extra bind mounts, sources existing host paths, targets unique
@@ -59,6 +60,7 @@ public record VassalConfig(
         int cpuPercent,
         int pids,
         long tmpBytes,
+        DiskQuota disk,
         String cwd,
         String homePath,
         List<BindMount> binds,
@@ -94,7 +96,7 @@ public record VassalConfig(
      */
     public boolean needsRestartFor(VassalConfig next) {
         VassalConfig thisWithNextLiveSettings = new VassalConfig(name, source, argv, env, uid, gid, distro, hostname,
-                memoryBytes, cpuPercent, pids, tmpBytes, cwd, homePath, binds, seccompAllow, ksm,
+                memoryBytes, cpuPercent, pids, tmpBytes, disk, cwd, homePath, binds, seccompAllow, ksm,
                 next.firewall, next.web, next.contentHash, next.cron, next.daemons, next.cronTimeout, next.ports,
                 next.netRate);
         return !thisWithNextLiveSettings.equals(next);

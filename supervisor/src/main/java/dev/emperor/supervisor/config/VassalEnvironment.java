@@ -32,6 +32,11 @@ public interface VassalEnvironment {
         return Optional.empty();
     }
 
+    /** disk and inodes for vassals that do not set them (emperor.ini {@code disk-default}, {@code inodes-default}). */
+    default DiskQuota defaultDisk() {
+        return DiskQuota.DEFAULT;
+    }
+
     /** tmp-size for vassals that do not set one. */
     default long defaultTmpBytes() {
         return DEFAULT_TMP_BYTES;

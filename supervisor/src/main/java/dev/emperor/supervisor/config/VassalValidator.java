@@ -92,6 +92,9 @@ final class VassalValidator {
         int cpu = 0;
         int pids = DEFAULT_PIDS;
         long tmp = env.defaultTmpBytes();
+        DiskQuota diskDefault = env.defaultDisk();
+        long disk = diskDefault.bytes();
+        long inodes = -1;
         String cwd = null;
         String home = "/home/" + name;
         Map<String, IniDocument.Entry> bindTargets = new LinkedHashMap<>();
@@ -147,6 +150,8 @@ final class VassalValidator {
                 case CPU -> cpu = parseCpu(entry, value);
                 case PIDS -> pids = (int) parseNumber(entry, value, 1, MAX_PIDS);
                 case TMP_SIZE -> tmp = parseSizeAtLeast(entry, value, MIN_TMP);
+                case DISK -> disk = parseDisk(entry, value);
+                case INODES -> inodes = parseNumber(entry, value, DiskQuota.MIN_INODES, DiskQuota.MAX_INODES);
                 case CWD -> cwd = parseTenantPath(entry, value);
                 case HOME -> home = parseHome(entry, value);
                 case BIND -> {
@@ -225,11 +230,12 @@ final class VassalValidator {
                 }
             }
         }
+        DiskQuota diskQuota = diskQuota(disk, inodes, diskDefault, single.get(VassalKey.INODES));
         WebSite web = domains.isEmpty() ? null : new WebSite(List.copyOf(domains.keySet()), upstream, maintenance,
                 maintenanceUpstream, httpsRedirect, maxBody, maxConnections);
         List<String> environment = envByKey.values().stream().map(IniDocument.Entry::value).toList();
         return new VassalConfig(name, file, argv, environment, uid, gid, distro, hostname, memory, cpu, pids,
-                tmp, cwd != null ? cwd : home, home, binds, seccomp, ksm,
+                tmp, diskQuota, cwd != null ? cwd : home, home, binds, seccomp, ksm,
                 new FirewallRules(firewallOut, firewallIn), web, contentHash, cron, daemons, cronTimeout, ports,
                 netRate);
     }
@@ -376,6 +382,46 @@ final class VassalValidator {
             throw error(entry, ConfigError.quote(value) + " is too small: at least " + Units.formatSize(minimum));
         }
         return size;
+    }
+
+    /** A size from 16M, or "unlimited" (no image: home and /run on the host's filesystem). */
+    private long parseDisk(IniDocument.Entry entry, String value) throws ConfigError {
+        if (value.equals("unlimited")) return 0;
+        long bytes;
+        try {
+            bytes = Units.parseSize(value);
+        } catch (IllegalArgumentException e) {
+            throw error(entry, e.getMessage() + ", or 'unlimited'");
+        }
+        if (bytes < DiskQuota.MIN_BYTES || bytes > DiskQuota.MAX_BYTES) {
+            throw error(entry, ConfigError.quote(value) + " is out of range: " + Units.formatSize(DiskQuota.MIN_BYTES)
+                    + " to " + Units.formatSize(DiskQuota.MAX_BYTES) + ", or 'unlimited'");
+        }
+        return bytes;
+    }
+
+    /**
+     * The image's inodes: the file's, or the default capped to what the disk can hold. An
+     * inode count means an image, so it needs a limited disk.
+     */
+    private DiskQuota diskQuota(long disk, long inodes, DiskQuota fallback, IniDocument.Entry inodesEntry)
+            throws ConfigError {
+        if (disk == 0) {
+            if (inodesEntry != null) {
+                throw error(inodesEntry, "needs a disk image, but disk is unlimited: set 'disk' to a size too");
+            }
+            return DiskQuota.UNLIMITED;
+        }
+        long most = DiskQuota.maxInodesFor(disk);
+        if (inodesEntry == null) {
+            long wanted = fallback.limited() ? fallback.inodes() : DiskQuota.DEFAULT.inodes();
+            return new DiskQuota(disk, Math.min(wanted, most));
+        }
+        if (inodes > most) {
+            throw error(inodesEntry, inodes + " is more than a disk of " + Units.formatSize(disk) + " can hold: at most "
+                    + most + " (one per 4K)");
+        }
+        return new DiskQuota(disk, inodes);
     }
 
     private int parseCpu(IniDocument.Entry entry, String value) throws ConfigError {

@@ -7,6 +7,7 @@ import dev.emperor.jail.JailException;
 import dev.emperor.jail.JailSpec;
 import dev.emperor.jail.Stdio;
 import dev.emperor.jail.TenantProcess;
+import dev.emperor.jail.TenantVolume;
 import dev.emperor.jail.cgroup.CgroupDriver;
 import dev.emperor.jail.cgroup.CgroupStats;
 import dev.emperor.jail.cgroup.TenantCgroup;
@@ -72,8 +73,18 @@ public final class TenantLauncher {
         int gid = cfg.gid().orElse(uid);
         Path runDir = emperor.runDir().resolve("vassals").resolve(name);
         Path homeDir = emperor.homeDir().resolve(name);
-        ownedDirectory(runDir, uid, gid, "rwxr-xr-x");
-        ownedDirectory(homeDir, uid, gid, "rwx------");
+        TenantVolume volume = volume(name);
+        if (cfg.disk().limited()) {
+            // Home and /run on the tenant's own filesystem image: one bound for both (ENOSPC
+            // past it), the host's disk never fills up through them.
+            volume.mount(cfg.disk().bytes(), cfg.disk().inodes(), uid, gid);
+        } else if (volume.imageExists()) {
+            throw new ConfigError(cfg.source(), 0, "disk", "unlimited, but the tenant's files are in its disk image "
+                    + volume.image() + ": set disk to a size (at least what it uses) instead");
+        } else {
+            ownedDirectory(runDir, uid, gid, "rwxr-xr-x");
+            ownedDirectory(homeDir, uid, gid, "rwx------");
+        }
 
         List<String> envList = environment(cfg, Map.of());
 
@@ -262,6 +273,43 @@ public final class TenantLauncher {
             log.error("vassal {}: {}", name, e.getMessage());
         }
         removeMountPoint(name);
+    }
+
+    /**
+     * The tenant's disk image and where it is mounted: STATE-DIR/volumes/NAME.img on
+     * RUN-DIR/volumes/NAME, its home/ and run/ seen at HOME-DIR/NAME and RUN-DIR/vassals/NAME.
+     */
+    private TenantVolume volume(String name) {
+        EmperorConfig emperor = config.get();
+        return new TenantVolume(name, emperor.stateDir().resolve("volumes").resolve(name + ".img"),
+                emperor.runDir().resolve("volumes").resolve(name), emperor.homeDir().resolve(name),
+                emperor.runDir().resolve("vassals").resolve(name));
+    }
+
+    /** How full the tenant's disk image is, while it is mounted. */
+    public Optional<TenantVolume.Usage> diskUsage(String name) {
+        try {
+            return volume(name).usage();
+        } catch (RuntimeException e) {
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * The tenant's disk image off the host's mounts (the loop device detaches itself); the
+     * image stays. For a tenant whose file is gone, or that the emperor takes down on exit:
+     * a merely stopped or restarting tenant keeps its image mounted, so its home and /run
+     * stay where sshd, the operator and the proxy look, and a respawn costs no mount.
+     */
+    public void releaseDisk(String name) {
+        TenantVolume volume = volume(name);
+        // Without an image nothing there is ours (an operator may mount a home of their own).
+        if (!volume.imageExists()) return;
+        try {
+            volume.unmount();
+        } catch (JailException e) {
+            log.error("vassal {}: {}", name, e.getMessage());
+        }
     }
 
     private void removeMountPoint(String name) {

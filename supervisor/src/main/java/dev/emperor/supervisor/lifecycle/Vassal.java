@@ -209,6 +209,7 @@ public final class Vassal {
         if (process != null) {
             beginStop(VassalState.STOPPING, "emperor shutting down", Then.FORGET);
         } else {
+            ctx.launcher().releaseDisk(name);
             ctx.forget(this, null);
         }
     }
@@ -286,6 +287,7 @@ public final class Vassal {
         switch (next) {
             case REMOVE -> finishRemoval();
             case FORGET -> {
+                ctx.launcher().releaseDisk(name);
                 transition(VassalState.STOPPED, "emperor shut down");
                 ctx.forget(this, null);
             }
@@ -396,6 +398,7 @@ public final class Vassal {
 
     private void finishRemoval() {
         ctx.launcher().cleanUp(name);
+        ctx.launcher().releaseDisk(name);
         ctx.launcher().forgetLiveSettings(name);
         ctx.store().remove(name);
         transition(VassalState.STOPPED, "vassal file removed");
@@ -479,6 +482,12 @@ public final class Vassal {
         VassalConfig cfg = config;
         if (p == null || cfg == null || state != VassalState.RUNNING) return Optional.empty();
         return Optional.of(new Running(p, cfg));
+    }
+
+    /** The disk bound of its last valid file (unlimited while it has none). */
+    public dev.emperor.supervisor.config.DiskQuota diskQuota() {
+        VassalConfig cfg = config;
+        return cfg == null ? dev.emperor.supervisor.config.DiskQuota.UNLIMITED : cfg.disk();
     }
 
     /** Why the tenant is in its state, e.g. "stopped by operator". */

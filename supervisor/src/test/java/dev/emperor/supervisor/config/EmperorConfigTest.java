@@ -81,6 +81,8 @@ class EmperorConfigTest {
                 log-rate = 64K
                 control-socket = /srv/run/ctl.sock
                 tmp-size = 128M
+                disk-default = 2G
+                inodes-default = 1000
                 on-exit = stop
                 tun-subnet = 10.77.0.0/20
                 tun-gateway = gw_test
@@ -89,7 +91,7 @@ class EmperorConfigTest {
                 Path.of("/srv/log"), Path.of("/srv/distros"), Path.of("/srv/homes"), Optional.of(Path.of("/srv/opt")),
                 "/system.slice/emperor.service", new EmperorConfig.UidRange(200_000, 200_999),
                 Duration.ofMillis(500), Duration.ofMinutes(5), Duration.ofSeconds(30), 1L << 30, 0, 64L << 10,
-                Path.of("/srv/run/ctl.sock"), 128L << 20, true, dev.emperor.tunrouter.Cidr.parse("10.77.0.0/20"), "gw_test",
+                Path.of("/srv/run/ctl.sock"), 128L << 20, new DiskQuota(2L << 30, 1000), true, dev.emperor.tunrouter.Cidr.parse("10.77.0.0/20"), "gw_test",
                 dev.emperor.tunrouter.FirewallRules.NONE, java.util.List.of(), java.time.ZoneId.systemDefault(),
                 ProxySettings.defaults(Path.of("/srv/state"), Path.of("/srv/log"))));
     }

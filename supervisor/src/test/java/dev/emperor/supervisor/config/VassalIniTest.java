@@ -47,6 +47,7 @@ class VassalIniTest {
         assertThat(config.cpuPercent()).isZero();
         assertThat(config.pids()).isEqualTo(4096);
         assertThat(config.tmpBytes()).isEqualTo(64L << 20);
+        assertThat(config.disk()).isEqualTo(new DiskQuota(1L << 30, 65_536));
         assertThat(config.cwd()).isEqualTo("/home/hello");
         assertThat(config.homePath()).isEqualTo("/home/hello");
         assertThat(config.binds()).isEmpty();
@@ -142,6 +143,25 @@ class VassalIniTest {
     void tmpSizeDefaultComesFromTheEnvironment() throws Exception {
         var env = new HostVassalEnvironment(host.distros, host.passwd, 32L << 20);
         assertThat(VassalFiles.load(host.write("app.ini", TestHost.ini()), env).tmpBytes()).isEqualTo(32L << 20);
+    }
+
+    @Test
+    void diskAndInodesBoundTheImage() throws Exception {
+        assertThat(host.load("app.ini", TestHost.ini("disk = 2G", "inodes = 1000")).disk())
+                .isEqualTo(new DiskQuota(2L << 30, 1000));
+        assertThat(host.load("app.ini", TestHost.ini("disk = unlimited")).disk()).isEqualTo(DiskQuota.UNLIMITED);
+        // the default inode count, capped to one per 4K of a small disk
+        assertThat(host.load("app.ini", TestHost.ini("disk = 16M")).disk()).isEqualTo(new DiskQuota(16L << 20, 4096));
+    }
+
+    @Test
+    void diskDefaultsComeFromTheEnvironment() throws Exception {
+        var env = new HostVassalEnvironment(host.distros, host.passwd, 32L << 20, new DiskQuota(64L << 20, 500));
+        assertThat(VassalFiles.load(host.write("app.ini", TestHost.ini()), env).disk()).isEqualTo(new DiskQuota(64L << 20, 500));
+        var unlimited = new HostVassalEnvironment(host.distros, host.passwd, 32L << 20, DiskQuota.UNLIMITED);
+        assertThat(VassalFiles.load(host.write("app.ini", TestHost.ini()), unlimited).disk()).isEqualTo(DiskQuota.UNLIMITED);
+        assertThat(VassalFiles.load(host.write("app.ini", TestHost.ini("disk = 32M")), unlimited).disk())
+                .isEqualTo(new DiskQuota(32L << 20, 8192));
     }
 
     @Test
@@ -315,6 +335,11 @@ class VassalIniTest {
                 Arguments.of(TestHost.ini("pids = 99999999999999999999"), "3: pids: '99999999999999999999' is out of range: 1 to 1000000"),
                 Arguments.of(TestHost.ini("tmp-size = 512K"), "3: tmp-size: '512K' is too small: at least 1M"),
                 Arguments.of(TestHost.ini("tmp-size = 0"), "3: tmp-size: '0' is too small: at least 1M"),
+                Arguments.of(TestHost.ini("disk = 8M"), "3: disk: '8M' is out of range: 16M to 16384G, or 'unlimited'"),
+                Arguments.of(TestHost.ini("disk = lots"), "3: disk: bad size 'lots': expected a number with optional K, M, G, or 'unlimited'"),
+                Arguments.of(TestHost.ini("inodes = 10"), "3: inodes: '10' is out of range: 64 to 4294967295"),
+                Arguments.of(TestHost.ini("disk = 16M", "inodes = 5000"), "4: inodes: 5000 is more than a disk of 16M can hold: at most 4096 (one per 4K)"),
+                Arguments.of(TestHost.ini("disk = unlimited", "inodes = 5000"), "4: inodes: needs a disk image, but disk is unlimited: set 'disk' to a size too"),
                 // paths
                 Arguments.of(TestHost.ini("cwd = app"), "3: cwd: bad path 'app': must be absolute"),
                 Arguments.of(TestHost.ini("cwd = /home/app/../../etc"), "3: cwd: bad path '/home/app/../../etc': '..' components are not allowed"),

@@ -29,7 +29,7 @@ class VassalJsonTest {
     /** The parts of a config that do not depend on which file it came from. */
     private static VassalConfig withoutOrigin(VassalConfig c) {
         return new VassalConfig(c.name(), Path.of("-"), c.argv(), c.env(), c.uid(), c.gid(), c.distro(), c.hostname(),
-                c.memoryBytes(), c.cpuPercent(), c.pids(), c.tmpBytes(), c.cwd(), c.homePath(), c.binds(),
+                c.memoryBytes(), c.cpuPercent(), c.pids(), c.tmpBytes(), c.disk(), c.cwd(), c.homePath(), c.binds(),
                 c.seccompAllow(), c.ksm(), new FirewallRules(withoutOrigin(c.firewall().out()), withoutOrigin(c.firewall().in())),
                 c.web(), "-", c.cron(), c.daemons(), c.cronTimeout(), c.ports(), c.netRate());
     }
@@ -63,6 +63,8 @@ class VassalJsonTest {
                 firewall-out = allow 0.0.0.0/0 192.0.2.7 proto tcp port 5432
                 firewall-out = deny 0.0.0.0/0 192.0.2.0/24
                 firewall-in = deny 198.51.100.0/24 0.0.0.0/0
+                disk = 32M
+                inodes = 2000
                 """.formatted(data));
         VassalConfig fromJson = host.load("shop.json", """
                 {
@@ -80,10 +82,13 @@ class VassalJsonTest {
                   "seccomp-allow": ["bpf", "keyctl"],
                   "ksm": true,
                   "firewall-out": ["allow 0.0.0.0/0 192.0.2.7 proto tcp port 5432", "deny 0.0.0.0/0 192.0.2.0/24"],
-                  "firewall-in": "deny 198.51.100.0/24 0.0.0.0/0"
+                  "firewall-in": "deny 198.51.100.0/24 0.0.0.0/0",
+                  "disk": 33554432,
+                  "inodes": 2000
                 }
                 """.formatted(data));
         assertThat(withoutOrigin(fromJson)).isEqualTo(withoutOrigin(fromIni));
+        assertThat(fromJson.disk()).isEqualTo(new DiskQuota(32L << 20, 2000));
         assertThat(fromJson.argv()).containsExactly("sh", "-c", "while true; do echo \"tick\"; sleep 5; done");
         assertThat(fromJson.source()).isEqualTo(host.vassals.resolve("shop.json"));
         assertThat(fromJson.contentHash()).isNotEqualTo(fromIni.contentHash());
