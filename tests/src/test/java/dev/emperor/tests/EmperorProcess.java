@@ -196,10 +196,17 @@ public final class EmperorProcess implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        waitFor("the control socket to answer", Duration.ofSeconds(30), () -> {
-            if (!daemon.isAlive()) fail("emperor exited with " + daemon.exitValue() + ":\n" + daemonOutput());
-            return cli("status", "-c", configFile().toString(), "--json").code() == 0;
-        });
+        try {
+            waitFor("the control socket to answer", Duration.ofSeconds(30), () -> {
+                if (!daemon.isAlive()) fail("emperor exited with " + daemon.exitValue() + ":\n" + daemonOutput());
+                return cli("status", "-c", configFile().toString(), "--json").code() == 0;
+            });
+        } catch (AssertionError | RuntimeException e) {
+            // A first start that fails leaves the test without an instance to close (its field
+            // stays null): clean up here, or the root, gateway and NAT table would be left behind.
+            if (daemonStarts == 1) close();
+            throw e;
+        }
         return this;
     }
 
