@@ -77,6 +77,23 @@ class CleanupTest {
     }
 
     @Test
+    void aRemovedTenantLeavesNoRuntimeFilesButItsHomeAndImage() throws Exception {
+        emperor.vassal("alpha", SLEEPER, "distro = busybox");
+        emperor.waitForRunning("alpha");
+        emperor.waitFor("alpha's payload", Duration.ofSeconds(10), () -> emperor.spawnCount("alpha") == 1);
+        java.nio.file.Path run = emperor.root().resolve("run/vassals/alpha");
+        java.nio.file.Path accounts = emperor.root().resolve("run/accounts/alpha");
+        assertThat(accounts).isDirectory();
+
+        java.nio.file.Files.delete(emperor.vassalsDir().resolve("alpha.ini"));
+        emperor.waitFor("alpha to be removed", Duration.ofSeconds(20), () -> emperor.status("alpha").isEmpty());
+        emperor.waitFor("its runtime files to go", Duration.ofSeconds(10),
+                () -> !java.nio.file.Files.exists(run) && !java.nio.file.Files.exists(accounts));
+        assertThat(emperor.root().resolve("state/volumes/alpha.img")).as("its data is kept").exists();
+        assertThat(emperor.mountsUnderRoot()).isEmpty();
+    }
+
+    @Test
     void payloadIgnoringSigtermIsKilledAfterTheGracePeriod() {
         emperor.vassal("stubborn", "exec = sh -c \"trap '' TERM; echo $$ >> /run/spawns; while :; do sleep 1; done\"",
                 "distro = busybox");

@@ -312,6 +312,43 @@ public final class TenantLauncher {
         }
     }
 
+    /**
+     * A removed tenant's runtime files: its /run (RUN-DIR/vassals/NAME, once its disk image is
+     * unmounted) and its generated passwd and group (RUN-DIR/accounts/NAME). Its home stays.
+     * Its processes are gone by now, so nothing in the tree changes while it is deleted, and
+     * links in it are deleted, never followed.
+     */
+    public void removeRuntimeFiles(String name) {
+        EmperorConfig emperor = config.get();
+        for (Path dir : List.of(emperor.runDir().resolve("vassals").resolve(name),
+                emperor.runDir().resolve("accounts").resolve(name))) {
+            try {
+                deleteTree(dir);
+            } catch (IOException e) {
+                log.error("vassal {}: cannot remove {}: {}", name, dir, e.toString());
+            }
+        }
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) return;
+        Files.walkFileTree(dir, new java.nio.file.SimpleFileVisitor<>() {
+            @Override
+            public java.nio.file.FileVisitResult visitFile(Path file, java.nio.file.attribute.BasicFileAttributes attrs)
+                    throws IOException {
+                Files.delete(file);
+                return java.nio.file.FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public java.nio.file.FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
+                if (e != null) throw e;
+                Files.delete(d);
+                return java.nio.file.FileVisitResult.CONTINUE;
+            }
+        });
+    }
+
     private void removeMountPoint(String name) {
         try {
             Files.deleteIfExists(jailsDir.resolve(name));

@@ -399,6 +399,7 @@ public final class Vassal {
     private void finishRemoval() {
         ctx.launcher().cleanUp(name);
         ctx.launcher().releaseDisk(name);
+        ctx.launcher().removeRuntimeFiles(name);
         ctx.launcher().forgetLiveSettings(name);
         ctx.store().remove(name);
         transition(VassalState.STOPPED, "vassal file removed");
