@@ -37,8 +37,9 @@ public final class DemoCommand implements Callable<Integer> {
             new DistroStore(cfg.distroDir()).create("bookworm", "bookworm", DistroStore.hostMirror(),
                     List.of("python3"), System.out);
         }
-        System.out.println("emperor: hosting " + cfg.vassalsDir() + " — try `sudo ./emperor status` in another"
-                + " terminal; Ctrl-C stops the demo");
+        System.out.println("emperor: hosting " + cfg.vassalsDir() + " — try `curl http://hello.localhost/` (the hello"
+                + " tenant's page through the front proxy) and `sudo ./emperor status` in another terminal;"
+                + " Ctrl-C stops the demo");
         return RunCommand.runDaemon(configFile, cfg);
     }
 }
