@@ -80,7 +80,7 @@ public final class StatusCommand implements Callable<Integer> {
         line("address", v.hasNonNull("address") ? v.path("address").asText() : "-");
         line("network", "in " + v.path("packetsIn").asLong() + " packets (" + bytesOrZero(v.path("bytesIn").asLong())
                 + "), out " + v.path("packetsOut").asLong() + " packets (" + bytesOrZero(v.path("bytesOut").asLong())
-                + "), " + v.path("drops").asLong() + " dropped");
+                + "), " + v.path("drops").asLong() + " dropped" + dropReasons(v.path("dropsByReason")));
         if (!v.path("domains").isEmpty()) {
             java.util.List<String> names = new java.util.ArrayList<>();
             v.path("domains").forEach(d -> names.add(d.asText()));
@@ -149,5 +149,13 @@ public final class StatusCommand implements Callable<Integer> {
 
     static String cpu(long nanos) {
         return nanos <= 0 ? "-" : String.format("%.2fs", nanos / 1e9);
+    }
+
+    /** " (over-rate 12, queue-full 3)", or nothing when no packet was dropped. */
+    private static String dropReasons(JsonNode byReason) {
+        if (byReason.isEmpty()) return "";
+        java.util.List<String> parts = new java.util.ArrayList<>();
+        byReason.fields().forEachRemaining(e -> parts.add(e.getKey() + " " + e.getValue().asLong()));
+        return " (" + String.join(", ", parts) + ")";
     }
 }

@@ -465,6 +465,7 @@ public final class Vassal {
                 traffic.map(TenantNetwork.Traffic::bytesIn).orElse(0L),
                 traffic.map(TenantNetwork.Traffic::bytesOut).orElse(0L),
                 traffic.map(TenantNetwork.Traffic::drops).orElse(0L),
+                traffic.map(TenantNetwork.Traffic::dropsByReason).orElse(java.util.Map.of()),
                 s == null ? java.util.List.of() : s.daemonStatus(),
                 s == null ? java.util.List.of() : s.cronStatus());
     }

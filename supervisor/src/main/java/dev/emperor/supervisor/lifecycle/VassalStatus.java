@@ -18,6 +18,7 @@ import java.util.List;
  * @param address      the tenant's tun0 address, or null if it never had one
  * @param packetsIn    packets delivered to the tenant since its tun0 was attached (likewise the
  *                     other counters; drops are every packet to or from it that was refused)
+ * @param dropsByReason those drops by reason ("over-rate", "queue-full", "firewall", ...), non-zero ones only
  * @param daemons      its attached daemons, in file order (empty while it is not running)
  * @param cron         its cron jobs, in file order (empty while it is not running)
  */
@@ -44,5 +45,6 @@ public record VassalStatus(
         long bytesIn,
         long bytesOut,
         long drops,
+        java.util.Map<String, Long> dropsByReason,
         List<DaemonStatus> daemons,
         List<CronJobStatus> cron) {}

@@ -75,7 +75,9 @@ public final class TenantNetwork implements AutoCloseable {
     private record Attached(int id, TunDevice tun) {}
 
     /** A tenant's traffic for status: its address and the counters since its tun0 was attached. */
-    public record Traffic(String address, long packetsIn, long packetsOut, long bytesIn, long bytesOut, long drops) {}
+    /** {@code dropsByReason}: the non-zero drop counts by reason, named in lower case ("over-rate"). */
+    public record Traffic(String address, long packetsIn, long packetsOut, long bytesIn, long bytesOut, long drops,
+            Map<String, Long> dropsByReason) {}
 
     private TenantNetwork(TenantSubnet subnet, FirewallRules rules, StateStore store, TunDevice gateway, NatTable nat) {
         this.subnet = subnet;
@@ -225,8 +227,13 @@ public final class TenantNetwork implements AutoCloseable {
             }
         }
         String text = Cidr.format(address.get());
-        return Optional.of(c == null ? new Traffic(text, 0, 0, 0, 0, 0)
-                : new Traffic(text, c.packetsIn(), c.packetsOut(), c.bytesIn(), c.bytesOut(), c.totalDrops()));
+        if (c == null) return Optional.of(new Traffic(text, 0, 0, 0, 0, 0, Map.of()));
+        Map<String, Long> byReason = new java.util.TreeMap<>();
+        c.drops().forEach((reason, n) -> {
+            if (n > 0) byReason.put(reason.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'), n);
+        });
+        return Optional.of(new Traffic(text, c.packetsIn(), c.packetsOut(), c.bytesIn(), c.bytesOut(), c.totalDrops(),
+                byReason));
     }
 
     /** The operator's firewall rules changed (SIGHUP): they apply from the next packet on. */
