@@ -299,7 +299,7 @@ final class ControlCommands implements ControlHandler {
         if (name == null) return error("a vassal name is required");
         Vassal vassal = emperor.find(name).orElse(null);
         if (vassal == null) return unknown(name);
-        int pidBefore = vassal.status().pid();
+        int pidBefore = vassal.progress().pid();
         action.accept(vassal);
         long wait = request.path("wait").asLong(0);
         if (wait <= 0) return ok();

@@ -39,7 +39,7 @@ public final class ActionWait {
             return new Outcome(false, "the tenant's events did not drain within " + timeout.toSeconds() + "s");
         }
         while (true) {
-            VassalStatus status = vassal.status();
+            Vassal.Progress status = vassal.progress();
             String verdict = verdict(goal, pidBefore, status);
             if (verdict != null) {
                 return new Outcome(verdict.isEmpty(), verdict.isEmpty() ? describe(status) : verdict);
@@ -52,7 +52,7 @@ public final class ActionWait {
     }
 
     /** "" when the goal is reached, a reason when it cannot be, null while it may still be. */
-    static String verdict(Goal goal, int pidBefore, VassalStatus s) {
+    static String verdict(Goal goal, int pidBefore, Vassal.Progress s) {
         String state = s.state();
         boolean running = state.equals(VassalState.RUNNING.label()) && s.pid() > 0;
         boolean down = s.pid() == 0 && (state.equals(VassalState.STOPPED.label()) || state.equals(VassalState.FAILED.label()));
@@ -69,7 +69,7 @@ public final class ActionWait {
         };
     }
 
-    private static String describe(VassalStatus s) {
+    private static String describe(Vassal.Progress s) {
         return s.state() + (s.pid() > 0 ? " (pid " + s.pid() + ")" : "");
     }
 }

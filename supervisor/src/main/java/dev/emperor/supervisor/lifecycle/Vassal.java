@@ -441,6 +441,16 @@ public final class Vassal {
 
     // ---- observation ----------------------------------------------------------------------
 
+    /** Where the vassal stands, from its own fields alone (status() also reads cgroups, the network and the database). */
+    public record Progress(String state, int pid, String reason, String lastError) {}
+
+    /** For polling (`--wait`): cheap enough to ask ten times a second. */
+    public Progress progress() {
+        TenantProcess p = process;
+        String error = configError;
+        return new Progress(state.label(), p == null ? 0 : p.pid(), reason, error != null ? error : spawnError);
+    }
+
     public VassalStatus status() {
         TenantProcess p = process;
         TenantServices s = services;
