@@ -134,8 +134,9 @@ class Bench:
         command = [JAVA_HOME + "/bin/java", "--enable-native-access=ALL-UNNAMED", "-cp", classpath,
                    "dev.emperor.tunrouter.bench.NoisyNeighbourMain", "/run/netns/" + self.victim,
                    "/run/netns/" + self.flooder, self.gateway, "10.217.%d.0/24" % self.octet]
-        if self.args.flooder_rate:
-            command.append(str(self.args.flooder_rate))
+        command.append(str(self.args.flooder_rate))
+        if self.args.pump_nice is not None:
+            command.append(str(self.args.pump_nice))
         self.pump = self.start(command, "pump.log")
         deadline = time.time() + 30
         while "ready" not in self.log("pump.log") and self.pump.poll() is None and time.time() < deadline:
@@ -164,12 +165,12 @@ class Bench:
     def in_victim(self, command):
         return ["ip", "netns", "exec", self.victim] + command
 
-    def throughput(self):
+    def throughput(self, rate):
         server = self.start(["iperf3", "-s", "-1", "-B", self.gateway_address, "-p", "15303"], "iperf3.log")
         time.sleep(0.3)
         command = ["iperf3", "-c", self.gateway_address, "-p", "15303", "-t", str(self.args.seconds), "-J"]
-        if self.args.victim_rate:
-            command += ["-b", self.args.victim_rate]
+        if rate:
+            command += ["-b", rate]
         try:
             result = subprocess.run(self.in_victim(command), capture_output=True, text=True,
                                     timeout=self.args.seconds + 30)
@@ -186,21 +187,32 @@ class Bench:
                              capture_output=True, text=True, timeout=600).stdout.split()
         return float(out[0]), float(out[1]), int(out[2])
 
-    def measure(self, flood):
-        flooder = None
-        if flood:
+    def neighbour(self, kind):
+        """Starts the other tenant's load: nothing, one busy CPU thread, or a UDP flood."""
+        if kind == "cpu":
+            # the control: what a neighbour that only burns a CPU costs the victim on this machine
+            return self.start(["ip", "netns", "exec", self.flooder, "/bin/sh", "-c", "while :; do :; done"], "cpu.log")
+        if kind == "flood":
             # long enough for both measurements; stopped right after them
-            flooder = self.start(["ip", "netns", "exec", self.flooder, "iperf3", "-u", "-b", "0", "-l", "1400",
-                                  "-c", self.gateway_address, "-p", "15302", "-t", "600"], "flooder.log")
+            return self.start(["ip", "netns", "exec", self.flooder, "iperf3", "-u", "-b", "0", "-l", "1400",
+                               "-c", self.gateway_address, "-p", "15302", "-t", "600"], "flooder.log")
+        return None
+
+    def measure(self, rate, kind):
+        neighbour = self.neighbour(kind)
+        if neighbour is not None:
             time.sleep(1)
         try:
-            gbps = self.throughput()
+            gbps = self.throughput(rate)
             median, p99, lost = self.rtt()
         finally:
-            if flooder is not None:
-                self.stop(flooder)
+            if neighbour is not None:
+                self.stop(neighbour)
                 time.sleep(1)  # the sink server takes the next client only once this one is gone
         return gbps, median, p99, lost
+
+
+NEIGHBOURS = ("alone", "cpu", "flood")
 
 
 def main():
@@ -208,30 +220,49 @@ def main():
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--rtt-count", type=int, default=2000)
-    parser.add_argument("--victim-rate", default="", help="iperf3 -b for the victim's TCP, e.g. 2G (default: unlimited)")
+    parser.add_argument("--victim-rate", default="1G",
+                        help="iperf3 -b for the victim's normal workload (default 1G: a tenant filling a 1 Gbit/s uplink)")
+    parser.add_argument("--workloads", default="normal,greedy",
+                        help="which victim workloads: normal (at --victim-rate), greedy (as fast as it can)")
     parser.add_argument("--flooder-rate", type=int, default=0, help="the flooder's net-rate in bytes/s (default: none)")
+    parser.add_argument("--pump-nice", type=int, default=None,
+                        help="the pump thread's nice value (default: PacketPump.DEFAULT_THREAD_NICE; 0 = the JVM's)")
     args = parser.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("run as root")
+    workloads = [(w, args.victim_rate if w == "normal" else "") for w in args.workloads.split(",")]
+    for name, _ in workloads:
+        if name not in ("normal", "greedy"):
+            raise SystemExit("--workloads: %r is neither normal nor greedy" % name)
     bench = Bench(args)
-    results = {False: [], True: []}
+    results = {(w, n): [] for w, _ in workloads for n in NEIGHBOURS}
     try:
         bench.setup()
         for i in range(args.repeat):
-            for flood in (False, True):
-                r = bench.measure(flood)
-                results[flood].append(r)
-                print("repeat %d %-10s %6.2f Gbit/s  rtt median %7.1f us  p99 %8.1f us  lost %d"
-                      % (i + 1, "flood" if flood else "alone", *r), flush=True)
+            for name, rate in workloads:
+                for kind in NEIGHBOURS:
+                    r = bench.measure(rate, kind)
+                    results[(name, kind)].append(r)
+                    print("repeat %d %-6s %-5s %6.2f Gbit/s  rtt median %7.1f us  p99 %8.1f us  lost %d"
+                          % (i + 1, name, kind, *r), flush=True)
     finally:
         bench.cleanup()
-    alone = [statistics.median(x[k] for x in results[False]) for k in range(3)]
-    flood = [statistics.median(x[k] for x in results[True]) for k in range(3)]
     print()
-    print("victim (medians of %d)   alone   flood   ratio" % args.repeat)
-    print("TCP Gbit/s            %7.2f %7.2f   %.2f   (goal >= 0.80)" % (alone[0], flood[0], flood[0] / alone[0]))
-    print("RTT median us         %7.1f %7.1f   %.2fx  (goal <= 2x)" % (alone[1], flood[1], flood[1] / alone[1]))
-    print("RTT p99 us            %7.1f %7.1f   %.2fx" % (alone[2], flood[2], flood[2] / alone[2]))
+    for name, rate in workloads:
+        m = {n: [statistics.median(x[k] for x in results[(name, n)]) for k in range(3)] for n in NEIGHBOURS}
+        print("victim %s (%s), medians of %d" % (name, "offers " + rate + "bit/s" if rate else "as fast as it can",
+                                                   args.repeat))
+        print("                      alone  +cpu  +flood   flood/alone  flood/cpu")
+        print("TCP Gbit/s           %6.2f %6.2f %6.2f    %6.2f      %6.2f"
+              % (m["alone"][0], m["cpu"][0], m["flood"][0], m["flood"][0] / m["alone"][0], m["flood"][0] / m["cpu"][0]))
+        print("RTT median us        %6.1f %6.1f %6.1f    %6.2fx     %6.2fx"
+              % (m["alone"][1], m["cpu"][1], m["flood"][1], m["flood"][1] / m["alone"][1], m["flood"][1] / m["cpu"][1]))
+        print("RTT p99 us           %6.1f %6.1f %6.1f    %6.2fx     %6.2fx"
+              % (m["alone"][2], m["cpu"][2], m["flood"][2], m["flood"][2] / m["alone"][2], m["flood"][2] / m["cpu"][2]))
+        print()
+    print("goal (issue 14): throughput flood/alone >= 0.80 and RTT <= 2x for a victim within its fair share (normal);")
+    print("a greedy victim that wants the whole machine can keep only what the neighbour's own CPU use leaves it:")
+    print("flood/cpu is what the router costs it beyond that.")
 
 
 if __name__ == "__main__":
