@@ -11,8 +11,10 @@ connections asking victim.test. The neighbour, from 127.0.0.3, at the same time:
     open (the attack that used to take all 512 of a site's places: 503 for everyone else),
   - floods neighbour.test with wrk (--flood-connections keep-alive connections, no pause).
 wrk cannot choose its source address: an LD_PRELOAD shim (bindsrc.c, built here) binds its
-sockets to the address first. Each phase runs --runs times in turn (alone, with the
-neighbour, alone, ...); the table shows the medians and the ratios with/alone. No timing is
+sockets to the address first. Each phase runs --runs times in turn (alone, next to a
+CPU-only neighbour, with the neighbour, alone, ...): the CPU-only neighbour (one busy shell
+loop, as the flood's own wrk keeps one CPU busy) shows what the machine's CPU alone costs
+the victim, so with/CPU-only is what the proxy's sharing costs it beyond that; the table shows the medians and the ratios with/alone. No timing is
 asserted anywhere: these are numbers to read, on a machine that may be busy.
 """
 import argparse
@@ -109,9 +111,16 @@ def main():
         wrk_from(VICTIM, shim, port, "victim.test", 1, args.connections, args.warmup)
         wrk_from(NEIGHBOUR, shim, port, "neighbour.test", 1, args.flood_connections, max(1, args.warmup // 2))
 
-        alone, crowded, floods, holds = [], [], [], []
+        alone, busy, crowded, floods, holds = [], [], [], [], []
         for run in range(args.runs):
             alone.append(wrk_from(VICTIM, shim, port, "victim.test", 1, args.connections, args.duration))
+            # the control: a neighbour that only keeps one CPU busy, as the flood's own wrk does
+            spinner = subprocess.Popen(["/bin/sh", "-c", "while :; do :; done"])
+            try:
+                busy.append(wrk_from(VICTIM, shim, port, "victim.test", 1, args.connections, args.duration))
+            finally:
+                spinner.kill()
+                spinner.wait()
             held, outcomes = hold(NEIGHBOUR, port, "victim.test", args.hold)
             holds.append(outcomes)
             env = dict(os.environ, LD_PRELOAD=shim, BIND_SOURCE=NEIGHBOUR)
@@ -136,10 +145,14 @@ def main():
               % (NEIGHBOUR, args.hold, holds[-1], args.flood_connections, statistics.median(floods)))
         rows = [["alone", "%.0f" % med(alone, 0), "%.2f" % med(alone, 1), sum(r[2] for r in alone),
                  "; ".join(r[3] for r in alone if r[3]) or "-"],
+                ["with a CPU-only neighbour", "%.0f" % med(busy, 0), "%.2f" % med(busy, 1), sum(r[2] for r in busy),
+                 "; ".join(r[3] for r in busy if r[3]) or "-"],
                 ["with the neighbour", "%.0f" % med(crowded, 0), "%.2f" % med(crowded, 1), sum(r[2] for r in crowded),
                  "; ".join(r[3] for r in crowded if r[3]) or "-"],
                 ["ratio with/alone", "%.2f" % (med(crowded, 0) / med(alone, 0)),
-                 "%.2f" % (med(crowded, 1) / med(alone, 1)), "", ""]]
+                 "%.2f" % (med(crowded, 1) / med(alone, 1)), "", ""],
+                ["ratio with/CPU-only", "%.2f" % (med(crowded, 0) / med(busy, 0)),
+                 "%.2f" % (med(crowded, 1) / med(busy, 1)), "", ""]]
         table(["victim", "req/s", "p99 ms", "non-2xx", "socket errors"], rows)
         print("\nper run: alone %s; with the neighbour %s" % (
             ["%.0f req/s p99 %.2f ms" % (r[0], r[1]) for r in alone],
