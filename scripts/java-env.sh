@@ -44,16 +44,36 @@ netty_unsafe_flag() {
     return 0
 }
 
-# Rebuilds the supervisor jar when a pom or anything under a module's src/main is newer than it.
+# Rebuilds the supervisor jar when a pom or anything under a module's src/main is newer than it,
+# with the Maven Wrapper (./mvnw: the Maven version the build is made with, downloaded once
+# into ~/.m2/wrapper; nothing to install first).
 build_if_needed() {
     local jar="$emperor_repo/supervisor/target/emperor-supervisor.jar"
     if [ ! -f "$jar" ] || [ -n "$(find "$emperor_repo"/pom.xml "$emperor_repo"/*/pom.xml "$emperor_repo"/*/src/main \
             -newer "$jar" -print -quit 2>/dev/null)" ]; then
-        command -v mvn >/dev/null || { echo "emperor: Maven (mvn) is needed to build; apt-get install maven" >&2; return 1; }
-        echo "emperor: building (mvn package)..." >&2
-        (cd "$emperor_repo" && mvn -q -B -DskipTests -pl supervisor -am package) >&2 || {
+        echo "emperor: building (./mvnw package; the first build downloads Maven and the dependencies)..." >&2
+        (cd "$emperor_repo" && ./mvnw -q -B -ntp -DskipTests -pl supervisor -am package) >&2 || {
             echo "emperor: build failed" >&2; return 1; }
     fi
+}
+
+# What `emperor demo` needs of the host beyond a JDK: debootstrap (the example tenants' distro)
+# and nftables (the tenants' NAT). Installed with apt-get, after saying so, as the demo runs as
+# root on a fresh Debian; elsewhere it names them and stops.
+demo_packages() {
+    local missing=()
+    command -v debootstrap >/dev/null || missing+=(debootstrap)
+    command -v nft >/dev/null || missing+=(nftables)
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+        echo "emperor demo: needs ${missing[*]}: install them first (run as root: the demo makes jails)" >&2
+        return 1
+    fi
+    echo "emperor demo: installing ${missing[*]} (apt-get install)..." >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 \
+        || { apt-get update -qq >&2 && apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2; } || {
+        echo "emperor demo: could not install ${missing[*]}" >&2; return 1; }
 }
 
 # The class path of a snapshot of the build: a later rebuild writes new jars into

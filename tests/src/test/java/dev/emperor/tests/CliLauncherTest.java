@@ -4,13 +4,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
- * The `./emperor` launcher, as an operator runs it: short commands start from the class cache
+ * The `./emperor` launcher, as an operator runs it (on CI: a machine with no Maven installed,
+ * the launcher's ./mvnw having built nothing since tests/run built the tree): the shipped
+ * examples pass `check`, and short commands start from the class cache
  * the launcher makes once per build (an AOT cache on JDK 25+, a CDS archive on 21-24), and
  * EMPEROR_CLI_CACHE=off runs without it. The JVM's class-loading log says where each class
  * came from: "shared objects file" is the cache, "file:...jar" the jar.
@@ -37,11 +42,27 @@ class CliLauncherTest {
         assertThat(uncached.output).contains(MAIN + "file:").doesNotContain(MAIN + "shared objects file");
     }
 
+    @Test
+    void theShippedExampleVassalsPassCheckThroughTheLauncher() throws Exception {
+        Path ini = Files.createTempFile(Path.of("/tmp"), "emperor-test-cli-", ".ini");
+        try {
+            Files.writeString(ini, "[emperor]\ndistro-dir = " + EmperorProcess.DISTROS + "\n");
+            List<String> args = new ArrayList<>(List.of("check", "-c", ini.toString()));
+            try (var examples = Files.list(EmperorProcess.REPO.resolve("vassals/examples"))) {
+                examples.sorted().forEach(p -> args.add(p.toString()));
+            }
+            Result checked = launch(Map.of(), args.toArray(String[]::new));
+            assertThat(checked.code).as(checked.output).isZero();
+        } finally {
+            Files.deleteIfExists(ini);
+        }
+    }
+
     private record Result(int code, String output) {}
 
     private static Result launch(Map<String, String> env, String... args) throws IOException, InterruptedException {
         ProcessBuilder builder = new ProcessBuilder(LAUNCHER.toString());
-        builder.command().addAll(java.util.List.of(args));
+        builder.command().addAll(List.of(args));
         builder.environment().putAll(env);
         // the JDK the tests run on (>= 21), as tests/run picked it: the launcher takes JAVA_HOME first
         builder.environment().put("JAVA_HOME", System.getProperty("java.home"));
