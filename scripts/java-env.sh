@@ -44,31 +44,88 @@ netty_unsafe_flag() {
     return 0
 }
 
-# Rebuilds the supervisor jar when a pom or anything under a module's src/main is newer than it.
+# Rebuilds the supervisor jar when a pom or anything under a module's src/main is newer than it,
+# with the Maven Wrapper (./mvnw: the Maven version the build is made with, downloaded once
+# into ~/.m2/wrapper; nothing to install first).
 build_if_needed() {
     local jar="$emperor_repo/supervisor/target/emperor-supervisor.jar"
     if [ ! -f "$jar" ] || [ -n "$(find "$emperor_repo"/pom.xml "$emperor_repo"/*/pom.xml "$emperor_repo"/*/src/main \
             -newer "$jar" -print -quit 2>/dev/null)" ]; then
-        command -v mvn >/dev/null || { echo "emperor: Maven (mvn) is needed to build; apt-get install maven" >&2; return 1; }
-        echo "emperor: building (mvn package)..." >&2
-        (cd "$emperor_repo" && mvn -q -B -DskipTests -pl supervisor -am package) >&2 || {
+        echo "emperor: building (./mvnw package; the first build downloads Maven and the dependencies)..." >&2
+        (cd "$emperor_repo" && ./mvnw -q -B -ntp -DskipTests -pl supervisor -am package) >&2 || {
             echo "emperor: build failed" >&2; return 1; }
     fi
 }
 
+# What `emperor demo` needs of the host beyond a JDK: debootstrap (the example tenants' distro)
+# and nftables (the tenants' NAT). Installed with apt-get, after saying so, as the demo runs as
+# root on a fresh Debian; elsewhere it names them and stops.
+demo_packages() {
+    local missing=()
+    command -v debootstrap >/dev/null || missing+=(debootstrap)
+    command -v nft >/dev/null || missing+=(nftables)
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+        echo "emperor demo: needs ${missing[*]}: install them first (run as root: the demo makes jails)" >&2
+        return 1
+    fi
+    echo "emperor demo: installing ${missing[*]} (apt-get install)..." >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 \
+        || { apt-get update -qq >&2 && apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2; } || {
+        echo "emperor demo: could not install ${missing[*]}" >&2; return 1; }
+}
+
 # The class path of a snapshot of the build: a later rebuild writes new jars into
 # target/, which would corrupt a daemon still loading classes lazily from the old ones.
+# The snapshot's name comes from each jar's size, mtime and inode (a rebuild rewrites them):
+# hashing the 36 MB of jars took ~60 ms of every CLI command.
 emperor_classpath() {
     local jar="$emperor_repo/supervisor/target/emperor-supervisor.jar" id snapshot
-    id=$(cat "$jar" "$emperor_repo"/supervisor/target/lib/*.jar | sha1sum | cut -c1-12)
+    id=$(stat -c '%n %s %Y %i' "$jar" "$emperor_repo"/supervisor/target/lib/*.jar | sha1sum | cut -c1-12)
     snapshot="$emperor_repo/.emperor-build/$id"
     if [ ! -d "$snapshot" ]; then
-        mkdir -p "$snapshot.partial/lib"
-        cp "$jar" "$snapshot.partial/"
-        cp "$emperor_repo"/supervisor/target/lib/*.jar "$snapshot.partial/lib/"
-        mv "$snapshot.partial" "$snapshot"
+        rm -rf "$snapshot.partial.$$"
+        mkdir -p "$snapshot.partial.$$/lib"
+        cp "$jar" "$snapshot.partial.$$/"
+        cp "$emperor_repo"/supervisor/target/lib/*.jar "$snapshot.partial.$$/lib/"
+        mv -T "$snapshot.partial.$$" "$snapshot" 2>/dev/null || rm -rf "$snapshot.partial.$$" # another command won
         # keep the five newest snapshots: older daemons may still run from them
         ls -1dt "$emperor_repo"/.emperor-build/*/ 2>/dev/null | tail -n +6 | xargs -r rm -rf
     fi
     echo "$snapshot/emperor-supervisor.jar:$snapshot/lib/*"
+}
+
+# Sets the array jvm_flags: the JVM flags of every emperor command, the daemon's included.
+set_jvm_flags() {
+    jvm_flags=(--enable-native-access=ALL-UNNAMED $(netty_unsafe_flag) -XX:+UseSerialGC -Xms8m -XX:+MaxFDLimit
+        -Dio.netty.leakDetection.level=disabled "-Demperor.repo=$emperor_repo")
+}
+
+# A class cache for the short commands (status, start, stop, check, logs...): most of their
+# time was the JVM loading and linking the same classes again. JDK 25+: an AOT cache (classes
+# loaded and linked ahead, JEP 483/514); 21-24: a dynamic CDS archive. Made once per build
+# snapshot by a training run of `check` on the example vassals, under a temporary name and
+# then renamed, so a command never maps a half-written file. EMPEROR_CLI_CACHE=off skips it.
+# Takes the class path from emperor_classpath, and jvm_flags set; prints the flag that uses
+# the cache (nothing if it cannot be made).
+cli_cache_flags() {
+    local classpath=$1 snapshot=${1%%/emperor-supervisor.jar:*} v cache use train=()
+    [ "${EMPEROR_CLI_CACHE:-on}" = off ] && return 0
+    v=$(java_major "$JAVA_HOME")
+    if [ "$v" -ge 25 ]; then
+        # Without adapter caching: JDK 25.0.3's cached adapters fail to link at every later
+        # start, with two warnings on stdout, where a panel reads `status --json`.
+        cache="$snapshot/cli.aot"; use=-XX:AOTCache=$cache
+        train=(-XX:+UnlockDiagnosticVMOptions -XX:-AOTAdapterCaching -XX:AOTCacheOutput=$cache.$$)
+    else
+        cache="$snapshot/cli.jsa"; use=-XX:SharedArchiveFile=$cache; train=(-XX:ArchiveClassesAtExit=$cache.$$)
+    fi
+    if [ ! -s "$cache" ] && [ -w "$snapshot" ]; then
+        "$JAVA_HOME/bin/java" "${jvm_flags[@]}" "${train[@]}" -cp "$classpath" \
+            dev.emperor.supervisor.Main check "$emperor_repo"/vassals/examples/* >/dev/null 2>&1 </dev/null || true
+        if [ -s "$cache.$$" ]; then mv -f "$cache.$$" "$cache"; else rm -f "$cache.$$"; fi
+    fi
+    [ -s "$cache" ] && echo "$use"
+    return 0
 }

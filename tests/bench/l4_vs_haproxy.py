@@ -48,7 +48,7 @@ def wait_port(port, proc, timeout=30):
 
 def proxy_classpath(tmp):
     out = os.path.join(tmp, "cp.txt")
-    subprocess.run(["mvn", "-q", "-B", "-ntp", "-f", os.path.join(REPO, "pom.xml"), "-pl", "proxy",
+    subprocess.run([os.path.join(REPO, "mvnw"), "-q", "-B", "-ntp", "-f", os.path.join(REPO, "pom.xml"), "-pl", "proxy",
                     "dependency:build-classpath", "-Dmdep.outputFile=" + out],
                    check=True, stdout=subprocess.DEVNULL)
     deps = open(out).read().strip()

@@ -346,7 +346,7 @@ def main():
         raise SystemExit("run as root: it makes namespaces and tun devices")
     if not args.no_build:
         print("building test classes...", flush=True)
-        subprocess.run(["mvn", "-q", "-B", "-ntp", "-pl", "tunrouter", "test-compile", "dependency:build-classpath",
+        subprocess.run([os.path.join(REPO, "mvnw"), "-q", "-B", "-ntp", "-pl", "tunrouter", "test-compile", "dependency:build-classpath",
                         "-Dmdep.outputFile=/tmp/tunrouter-bench-cp.txt", "-Dmdep.includeScope=test"],
                        cwd=REPO, check=True, stdout=subprocess.DEVNULL, env=dict(os.environ, JAVA_HOME=JAVA_HOME))
     bench = Bench(args)

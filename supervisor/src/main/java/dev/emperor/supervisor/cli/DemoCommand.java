@@ -37,9 +37,12 @@ public final class DemoCommand implements Callable<Integer> {
             new DistroStore(cfg.distroDir()).create("bookworm", "bookworm", DistroStore.hostMirror(),
                     List.of("python3"), System.out);
         }
-        System.out.println("emperor: hosting " + cfg.vassalsDir() + " — try `curl http://hello.localhost/` (the hello"
-                + " tenant's page through the front proxy) and `sudo ./emperor status` in another terminal;"
-                + " Ctrl-C stops the demo");
+        System.out.println("emperor: hosting " + cfg.vassalsDir() + ". In another terminal:\n"
+                + "  open http://hello.localhost/ in a browser on this box, or curl it (the hello tenant's page,"
+                + " through the front proxy)\n"
+                + "  sudo ./emperor shell hello     (a shell inside the hello tenant: its own pids, network and files)\n"
+                + "  sudo ./emperor status\n"
+                + "Ctrl-C stops the demo and its tenants.");
         return RunCommand.runDaemon(configFile, cfg);
     }
 }

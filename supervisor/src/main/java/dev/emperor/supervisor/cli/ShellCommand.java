@@ -29,7 +29,7 @@ public final class ShellCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Path client = Path.of(System.getProperty("emperor.repo", "."), "supervisor", "target", "emperor-shell");
         if (!Files.isExecutable(client)) {
-            System.err.println("emperor: " + client + " is missing (build with mvn package)");
+            System.err.println("emperor: " + client + " is missing (build with ./mvnw package)");
             return 1;
         }
         List<String> cmd = new ArrayList<>(List.of(client.toString(), "--socket", socket));
