@@ -187,7 +187,7 @@ final class ControlCommands implements ControlHandler {
      */
     private ObjectNode ksm(String name) {
         boolean asked = emperor.ksm().asked(name);
-        ObjectNode node = json.createObjectNode().put("asked", asked);
+        ObjectNode node = json.createObjectNode().put("asked", asked).put("ksmd", HostKsm.state());
         java.util.OptionalLong pages = HostKsm.mergingPages(emperor.tenantPids(name));
         if (pages.isPresent()) node.put("mergingPages", pages.getAsLong());
         else node.putNull("mergingPages");
