@@ -44,6 +44,8 @@ public final class FrontProxy implements AutoCloseable {
     private final Map<InetSocketAddress, Channel> httpsByAddress = new LinkedHashMap<>();
     private TlsFrontend tls;
     private volatile SiteTable sites = SiteTable.EMPTY;
+    /** Requests and bytes per tenant, for its sites and (given to the PortForwarder) its public ports. */
+    private final TenantTraffic traffic = new TenantTraffic();
 
     /** A proxy whose access logs are never rotated (tests, benchmarks). */
     public FrontProxy(ProxyOptions options, EventLoopGroup group, AcmeChallenges acme, Path accessLogDirectory) {
@@ -55,7 +57,7 @@ public final class FrontProxy implements AutoCloseable {
         this.group = Objects.requireNonNull(group, "group");
         this.accessLog = new AccessLog(accessLogs);
         this.clients = new ClientConnections(options.connections());
-        this.httpHandlers = new HttpHandlers(options, () -> sites, Objects.requireNonNull(acme, "acme"), accessLog);
+        this.httpHandlers = new HttpHandlers(options, () -> sites, Objects.requireNonNull(acme, "acme"), accessLog, traffic);
     }
 
     /**
@@ -79,6 +81,14 @@ public final class FrontProxy implements AutoCloseable {
      */
     public ClientConnections clientConnections() {
         return clients;
+    }
+
+    /**
+     * Each tenant's requests and bytes through its sites; give it to the
+     * {@link dev.emperor.proxy.l4.PortForwarder} so its public ports are counted there too.
+     */
+    public TenantTraffic traffic() {
+        return traffic;
     }
 
     /** Where the per-tenant access logs go and when they are rotated, from now on (SIGHUP). */

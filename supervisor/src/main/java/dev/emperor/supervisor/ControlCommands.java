@@ -1,5 +1,6 @@
 package dev.emperor.supervisor;
 
+import dev.emperor.supervisor.ksm.HostKsm;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -70,6 +71,7 @@ final class ControlCommands implements ControlHandler {
     private ObjectNode status(String name) {
         ObjectNode reply = ok();
         reply.put("watcher", emperor.watcherHealth());
+        reply.set("ksmd", ksmd());
         ArrayNode list = reply.putArray("vassals");
         if (name != null) {
             Vassal vassal = emperor.find(name).orElse(null);
@@ -109,6 +111,8 @@ final class ControlCommands implements ControlHandler {
             else entry.putNull("owner");
         }
         node.set("disk", disk(vassal));
+        node.set("webTraffic", webTraffic(name));
+        node.set("ksm", ksm(name));
         return node;
     }
 
@@ -168,6 +172,40 @@ final class ControlCommands implements ControlHandler {
         } catch (IllegalArgumentException e) {
             return e.getMessage();
         }
+    }
+
+    /** The host's ksmd: its state, emperor.ini's ksm-run, and whether the emperor started it. */
+    private ObjectNode ksmd() {
+        HostKsm ksm = emperor.ksm();
+        return json.createObjectNode().put("state", HostKsm.state()).put("ksmRun", ksm.mode().text())
+                .put("startedByEmperor", ksm.changedByEmperor());
+    }
+
+    /**
+     * Whether its file asks for ksm, its merged pages (null when unknown: a kernel before 6.1
+     * has no /proc/PID/ksm_merging_pages), and a warning when it asks while ksmd is not running.
+     */
+    private ObjectNode ksm(String name) {
+        boolean asked = emperor.ksm().asked(name);
+        ObjectNode node = json.createObjectNode().put("asked", asked).put("ksmd", HostKsm.state());
+        java.util.OptionalLong pages = HostKsm.mergingPages(emperor.tenantPids(name));
+        if (pages.isPresent()) node.put("mergingPages", pages.getAsLong());
+        else node.putNull("mergingPages");
+        if (asked && !HostKsm.running()) {
+            node.put("warning", "ksm = yes merges nothing: the host's ksmd is " + HostKsm.state() + " (" + HostKsm.RUN
+                    + "); set ksm-run = auto or on in emperor.ini");
+        } else {
+            node.putNull("warning");
+        }
+        return node;
+    }
+
+    /** Its requests and bytes through the front proxy and its public ports, since counting began (stored). */
+    private ObjectNode webTraffic(String name) {
+        dev.emperor.proxy.TenantTraffic.Totals t = emperor.traffic(name);
+        return json.createObjectNode().put("requests", t.requests()).put("webBytesIn", t.webBytesIn())
+                .put("webBytesOut", t.webBytesOut()).put("portConnections", t.portConnections())
+                .put("portBytesIn", t.portBytesIn()).put("portBytesOut", t.portBytesOut());
     }
 
     /** Its disk bound, and how full its image is while mounted (null otherwise; limits 0 = unlimited). */

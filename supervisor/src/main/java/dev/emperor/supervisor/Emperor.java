@@ -23,6 +23,8 @@ import dev.emperor.supervisor.config.ConfigError;
 import dev.emperor.supervisor.config.ProxySettings;
 import dev.emperor.supervisor.state.SqlitePortLedger;
 import dev.emperor.supervisor.web.AcmeCertificates;
+import dev.emperor.supervisor.web.StoredTraffic;
+import dev.emperor.supervisor.ksm.HostKsm;
 import dev.emperor.supervisor.web.TenantRoutes;
 import dev.emperor.supervisor.domains.DomainOwnership;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -104,6 +106,9 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
     private PortForwarder forwarder;
     private TenantRoutes routes;
     private AcmeCertificates acme;
+    private StoredTraffic storedTraffic;
+    /** The host's ksmd, which ksm-run may start (and then restores at shutdown). */
+    private final HostKsm ksm;
 
     public Emperor(Path configFile, EmperorConfig config) throws IOException {
         this.configFile = configFile;
@@ -130,6 +135,8 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         // Before any adoption or spawn: tenants' tun0s are attached to it.
         network = TenantNetwork.start(config.tunSubnet(), config.tunGateway(), config.firewall(), config.hostServices(), store);
         launcher = new TenantLauncher(this::config, store, jail, cgroups, logs, jailsDir, network);
+        ksm = HostKsm.open(config.stateDir());
+        ksm.use(config.ksmRun());
         timers = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().name("emperor-timers")
                 .daemon().unstarted(r));
         log.info("emperor starting: vassals {}, state {}, cgroups {}", config.vassalsDir(), config.stateDir(),
@@ -223,8 +230,11 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         logConnectionLimits(settings.clientLimits());
         frontProxy = new FrontProxy(options, proxyLoops, challenges, accessLogs(config));
         FrontProxy proxy = frontProxy;
+        // Before the first connection: counts carry on from what the last run stored.
+        storedTraffic = StoredTraffic.restore(frontProxy.traffic(), store);
+        storedTraffic.flushPeriodically(timers);
         frontProxy.start();
-        forwarder = new PortForwarder(proxyLoops, frontProxy.clientConnections());
+        forwarder = new PortForwarder(proxyLoops, frontProxy.clientConnections(), frontProxy.traffic());
         PortAllocator allocator = new PortAllocator(settings.portLow(), settings.portHigh(), new SqlitePortLedger(store));
         // domain-allow as now in force: a SIGHUP's change applies to claims from then on
         DomainOwnership domains = new DomainOwnership(store, () -> this.config.proxy().domainAllow(),
@@ -283,6 +293,21 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         return w == null ? "not started" : w.health();
     }
 
+    /** Each tenant's requests and bytes through the front proxy and its public ports, since counting began. */
+    public dev.emperor.proxy.TenantTraffic.Totals traffic(String tenant) {
+        return frontProxy.traffic().totals(tenant);
+    }
+
+    /** The host's ksmd as ksm-run handles it. */
+    public HostKsm ksm() {
+        return ksm;
+    }
+
+    /** Host pids of the tenant's processes (its cgroup), empty when it has none. */
+    public java.util.Set<Integer> tenantPids(String name) {
+        return cgroups.open(name).map(dev.emperor.jail.cgroup.TenantCgroup::pids).orElse(java.util.Set.of());
+    }
+
     public TenantRoutes routes() {
         return routes;
     }
@@ -338,6 +363,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         try {
             VassalConfig cfg = VassalFiles.load(file, HostVassalEnvironment.of(config));
             vassal.configured(cfg);
+            ksm.asks(name, cfg.ksm());
         } catch (ConfigError e) {
             vassal.invalid(e.getMessage());
         }
@@ -359,6 +385,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
     public void vassalRemoved(String name) {
         Vassal vassal = vassals.get(name);
         if (vassal != null) vassal.removed();
+        ksm.forget(name);
     }
 
     // ---- VassalContext ----------------------------------------------------------------------
@@ -508,7 +535,8 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
                     fresh.distroDir(), fresh.homeDir(), fresh.optDir(), fresh.cgroup(), fresh.uidRange(), fresh.stopGrace(),
                     fresh.backoffMax(), fresh.rescan(), fresh.logMaxSize(), fresh.logKeep(), fresh.logRate(), fresh.controlSocket(),
                     fresh.tmpSize(), fresh.diskDefault(), fresh.stopVassalsOnExit(), fresh.tunSubnet(), fresh.tunGateway(), fresh.firewall(),
-                    fresh.hostServices(), fresh.cronTimezone(), keepRestartOnly(config.proxy(), fresh.proxy(), listening));
+                    fresh.hostServices(), fresh.cronTimezone(), keepRestartOnly(config.proxy(), fresh.proxy(), listening),
+                    fresh.ksmRun());
             if (certificates != null) routes.useCertificateStore(certificates);
             if (routes != null && !fresh.proxy().portLimits().equals(previousProxy.portLimits())) {
                 routes.setPortLimits(fresh.proxy().portLimits());
@@ -519,6 +547,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
                 logConnectionLimits(config.proxy().clientLimits());
             }
             acme.settingsChanged();
+            ksm.use(fresh.ksmRun());
             network.setRules(fresh.firewall());
             log.info("re-read {} ({} outbound and {} inbound firewall rules, host services open to tenants: {})", configFile,
                     fresh.firewall().out().size(), fresh.firewall().in().size(),
@@ -637,9 +666,17 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         if (forwarder != null) forwarder.close();
         if (frontProxy != null) frontProxy.close();
         if (proxyLoops != null) proxyLoops.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        if (storedTraffic != null) {
+            try {
+                storedTraffic.flush(); // the proxy is closed: these are the final counts
+            } catch (RuntimeException e) {
+                log.error("storing the final web traffic counters failed", e);
+            }
+        }
         logs.close();
         reaper.close();
         network.close();
+        ksm.restore();
         store.close();
         lock.release();
         lockChannel.close();

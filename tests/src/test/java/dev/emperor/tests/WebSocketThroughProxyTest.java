@@ -1,5 +1,6 @@
 package dev.emperor.tests;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.BufferedReader;
@@ -59,7 +60,13 @@ class WebSocketThroughProxyTest {
 
         try (Client client = new Client("chat.test")) {
             assertThat(client.line()).isEqualTo("open");
+            JsonNode before = emperor.statusOf("chat").path("webTraffic");
             assertThat(client.send("one")).isEqualTo("chat echoes one");
+            // WebSocket bytes count as the tenant's web traffic: a masked 3-byte text frame
+            // in (2 + 4 + 3 bytes), the 15-byte answer out (2 + 15 bytes)
+            JsonNode after = emperor.statusOf("chat").path("webTraffic");
+            assertThat(after.path("webBytesIn").asLong() - before.path("webBytesIn").asLong()).isEqualTo(9);
+            assertThat(after.path("webBytesOut").asLong() - before.path("webBytesOut").asLong()).isEqualTo(17);
 
             // a new domain is a live route change: the site table is rebuilt, the tenant keeps running
             TenantWebApp.tenant(emperor, "chat", "domain = chat.test", "domain = talk.test");

@@ -306,7 +306,9 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
         }
 
         void fromClient(HttpContent content) {
-            bodyBytes += content.content().readableBytes();
+            int length = content.content().readableBytes();
+            bodyBytes += length;
+            routed.traffic().webBytesIn.add(length);
             if (bodyBytes > routed.site().maxBodyBytes()) {
                 content.release();
                 fail(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "body over limit");
@@ -399,6 +401,7 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
                     int start = head.encodeInPlace(arrivedIn, out, closeAfter);
                     if (start >= 0) {
                         heldHead = arrivedIn.retainedSlice(start, arrivedIn.readerIndex() - start + length);
+                        routed.traffic().webBytesOut.add(length); // body() never sees these bytes
                         return true; // the parser skips the body: it is in the slice
                     }
                 }
@@ -430,6 +433,7 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
                 bytes.release();
                 return;
             }
+            routed.traffic().webBytesOut.add(bytes.readableBytes());
             if (heldHead != null && bytes.readableBytes() <= heldHead.writableBytes()) {
                 heldHead.writeBytes(bytes);
                 bytes.release();
@@ -624,10 +628,10 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
             }
 
             ChannelPipeline up = upstream.pipeline();
-            up.addLast("raw", new RawRelay(client));
+            up.addLast("raw", new RawRelay(client, routed.traffic().webBytesOut));
             up.remove(ResponseRelay.class);
             ChannelPipeline down = client.pipeline();
-            down.addLast("raw", new RawRelay(upstream));
+            down.addLast("raw", new RawRelay(upstream, routed.traffic().webBytesIn));
             for (String name : httpHandlerNames) {
                 if (down.get(name) != null) {
                     down.remove(name);

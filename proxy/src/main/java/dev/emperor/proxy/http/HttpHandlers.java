@@ -5,6 +5,7 @@ import dev.emperor.proxy.ClientConnections;
 import dev.emperor.proxy.ProxyOptions;
 import dev.emperor.proxy.SiteTable;
 import dev.emperor.proxy.TenantAvailability;
+import dev.emperor.proxy.TenantTraffic;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http2.Http2ConnectionAdapter;
 import io.netty.handler.codec.http2.Http2FrameCodec;
@@ -44,10 +45,13 @@ public final class HttpHandlers {
     private final AccessLog accessLog;
     private final TenantConnections connections = new TenantConnections();
     private final TenantAvailability availability = new TenantAvailability();
+    private final TenantTraffic traffic;
     private final UpstreamPool pool;
 
-    public HttpHandlers(ProxyOptions options, Supplier<SiteTable> sites, AcmeChallenges acme, AccessLog accessLog) {
+    public HttpHandlers(ProxyOptions options, Supplier<SiteTable> sites, AcmeChallenges acme, AccessLog accessLog,
+            TenantTraffic traffic) {
         this.options = options;
+        this.traffic = traffic;
         this.sites = sites;
         this.acme = acme;
         this.accessLog = accessLog;
@@ -86,7 +90,8 @@ public final class HttpHandlers {
         }
         AccessLogHandler log = new AccessLogHandler(accessLog);
         p.addLast("accessLog", log)
-                .addLast("router", new SiteRouter(sites, acme, connections, availability, overTls, http2Stream, log))
+                .addLast("router", new SiteRouter(sites, acme, connections, availability, overTls, http2Stream, log,
+                        traffic))
                 .addLast("forwarder", new Forwarder(pool, overTls, http2Stream, HTTP1_NAMES, log, gate,
                         options.underscoresInHeaders()));
     }

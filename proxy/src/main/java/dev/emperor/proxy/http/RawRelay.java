@@ -5,6 +5,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * After a WebSocket upgrade: bytes one way, as they come, with back-pressure (this side stops
@@ -13,9 +14,12 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 final class RawRelay extends ChannelInboundHandlerAdapter {
 
     private final Channel peer;
+    /** The tenant's web bytes this way (TenantTraffic). */
+    private final LongAdder bytes;
 
-    RawRelay(Channel peer) {
+    RawRelay(Channel peer, LongAdder bytes) {
         this.peer = peer;
+        this.bytes = bytes;
     }
 
     @Override
@@ -25,6 +29,7 @@ final class RawRelay extends ChannelInboundHandlerAdapter {
             io.netty.util.ReferenceCountUtil.release(msg);
             return;
         }
+        bytes.add(((io.netty.buffer.ByteBuf) msg).readableBytes());
         peer.write(msg);
         if (!peer.isWritable()) {
             ReadPauses.pause(ctx.channel(), ReadPauses.PEER_BUSY);

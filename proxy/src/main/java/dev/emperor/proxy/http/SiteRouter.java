@@ -5,6 +5,7 @@ import dev.emperor.proxy.ClientConnections;
 import dev.emperor.proxy.SiteTable;
 import dev.emperor.proxy.TenantAvailability;
 import dev.emperor.proxy.TenantSite;
+import dev.emperor.proxy.TenantTraffic;
 import dev.emperor.proxy.Upstream;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -33,6 +34,7 @@ final class SiteRouter extends ChannelInboundHandlerAdapter {
     private static final String ACME_PREFIX = "/.well-known/acme-challenge/";
 
     private final Supplier<SiteTable> sites;
+    private final TenantTraffic traffic;
     private final AcmeChallenges acme;
     private final TenantConnections connections;
     private final TenantAvailability availability;
@@ -55,7 +57,9 @@ final class SiteRouter extends ChannelInboundHandlerAdapter {
     private TenantSite lookedSite;
 
     SiteRouter(Supplier<SiteTable> sites, AcmeChallenges acme, TenantConnections connections,
-               TenantAvailability availability, boolean overTls, boolean http2Stream, AccessLogHandler accessLog) {
+               TenantAvailability availability, boolean overTls, boolean http2Stream, AccessLogHandler accessLog,
+               TenantTraffic traffic) {
+        this.traffic = traffic;
         this.sites = sites;
         this.acme = acme;
         this.connections = connections;
@@ -118,6 +122,9 @@ final class SiteRouter extends ChannelInboundHandlerAdapter {
             return null;
         }
         accessLog.tenant(site.tenant());
+        // Every request routed to the tenant counts, whatever answers it (app, 503, 429, redirect).
+        TenantTraffic.Counters counted = traffic.of(site.tenant());
+        counted.requests.increment();
         if (site.redirectToHttps() && !overTls) {
             FullHttpResponse redirect = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
                     HttpResponseStatus.PERMANENT_REDIRECT);
@@ -154,7 +161,7 @@ final class SiteRouter extends ChannelInboundHandlerAdapter {
             answer(ctx, request, ErrorPages.page(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE), true);
             return null;
         }
-        return new Routed(request, site, upstream);
+        return new Routed(request, site, upstream, counted);
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.emperor.proxy.l4;
 
+import dev.emperor.proxy.TenantTraffic;
 import dev.emperor.proxy.Upstream;
 import io.netty.channel.Channel;
 import io.netty.channel.group.ChannelGroup;
@@ -32,8 +33,12 @@ final class Forward {
     final LongAdder refused = new LongAdder();
     final LongAdder bytesFromClients = new LongAdder();
     final LongAdder bytesToClients = new LongAdder();
+    /** The tenant's counters over all its ports, which outlive this forward (stored, billed). */
+    final TenantTraffic.Counters tenantTraffic;
 
-    Forward(String tenant, String service, int publicPort, Upstream upstream, ForwardOptions options) {
+    Forward(String tenant, String service, int publicPort, Upstream upstream, ForwardOptions options,
+            TenantTraffic.Counters tenantTraffic) {
+        this.tenantTraffic = tenantTraffic;
         this.tenant = tenant;
         this.service = service;
         this.publicPort = publicPort;

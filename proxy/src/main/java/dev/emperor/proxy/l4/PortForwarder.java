@@ -2,6 +2,7 @@ package dev.emperor.proxy.l4;
 
 import dev.emperor.proxy.ClientConnections;
 import dev.emperor.proxy.ConnectionLimits;
+import dev.emperor.proxy.TenantTraffic;
 import dev.emperor.proxy.Upstream;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelConfig;
@@ -36,6 +37,7 @@ public final class PortForwarder implements AutoCloseable {
 
     private final EventLoopGroup group;
     private final ClientConnections clients;
+    private final TenantTraffic traffic;
     private final Map<Key, Forward> forwards = new ConcurrentHashMap<>();
 
     /** A forwarder whose clients are counted on their own, with the default limits (tests, tools). */
@@ -49,8 +51,18 @@ public final class PortForwarder implements AutoCloseable {
      *                client's connections to public ports and web sites count together
      */
     public PortForwarder(EventLoopGroup group, ClientConnections clients) {
+        this(group, clients, new TenantTraffic());
+    }
+
+    /**
+     * @param traffic where each tenant's connections and bytes are counted: the front proxy's
+     *                ({@link dev.emperor.proxy.FrontProxy#traffic}), so a tenant's web and port
+     *                traffic are kept (and stored) together
+     */
+    public PortForwarder(EventLoopGroup group, ClientConnections clients, TenantTraffic traffic) {
         this.group = Objects.requireNonNull(group, "group");
         this.clients = Objects.requireNonNull(clients, "clients");
+        this.traffic = Objects.requireNonNull(traffic, "traffic");
     }
 
     /**
@@ -75,7 +87,7 @@ public final class PortForwarder implements AutoCloseable {
             }
             close(tenant, service);
         }
-        Forward forward = new Forward(tenant, service, publicPort, upstream, options);
+        Forward forward = new Forward(tenant, service, publicPort, upstream, options, traffic.of(tenant));
         InetSocketAddress address = options.bindAddress() == null
                 ? new InetSocketAddress(publicPort)
                 : new InetSocketAddress(options.bindAddress(), publicPort);
@@ -179,6 +191,7 @@ public final class PortForwarder implements AutoCloseable {
                 return;
             }
             client.closeFuture().addListener(closed);
+            forward.tenantTraffic.portConnections.increment();
             forward.connections.add(client);
             SocketChannelConfig config = (SocketChannelConfig) client.config();
             config.setAutoRead(false); // nothing is read before the upstream is there
@@ -188,7 +201,7 @@ public final class PortForwarder implements AutoCloseable {
             if (tls) {
                 client.pipeline().addLast(new SniGate(forward)); // it starts reading once registered
             }
-            client.pipeline().addLast(new Relay(null, forward.bytesFromClients));
+            client.pipeline().addLast(new Relay(null, forward.bytesFromClients, forward.tenantTraffic.portBytesIn));
             ChannelFuture registered = group.next().register(client);
             if (!tls) {
                 registered.addListener(this);

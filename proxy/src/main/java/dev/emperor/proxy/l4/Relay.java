@@ -49,15 +49,18 @@ final class Relay extends ChannelInboundHandlerAdapter {
     static final RecvByteBufAllocator READS = new AdaptiveRecvByteBufAllocator(64, 16 * 1024, 256 * 1024);
 
     private final LongAdder bytes;
+    /** The same bytes in the tenant's counters (TenantTraffic), which outlive the forward. */
+    private final LongAdder tenantBytes;
     private Channel peer;
     private ChannelHandlerContext ctx;
     private List<Object> early = new ArrayList<>();
     private boolean inputEndedEarly;
 
     /** @param peer where the bytes go; null until {@link #attach} (the client's side) */
-    Relay(Channel peer, LongAdder bytes) {
+    Relay(Channel peer, LongAdder bytes, LongAdder tenantBytes) {
         this.peer = peer;
         this.bytes = bytes;
+        this.tenantBytes = tenantBytes;
     }
 
     @Override
@@ -82,7 +85,9 @@ final class Relay extends ChannelInboundHandlerAdapter {
 
     private void forward(Object msg) {
         if (msg instanceof ByteBuf buf) {
-            bytes.add(buf.readableBytes());
+            int length = buf.readableBytes();
+            bytes.add(length);
+            tenantBytes.add(length);
         }
         peer.write(msg, peer.voidPromise());
     }

@@ -110,7 +110,7 @@ final class UpstreamConnector implements ChannelFutureListener {
             up.close();
             return;
         }
-        up.pipeline().addLast(new Relay(client, forward.bytesToClients));
+        up.pipeline().addLast(new Relay(client, forward.bytesToClients, forward.tenantTraffic.portBytesOut));
         client.pipeline().get(Relay.class).attach(up);
         up.read();
     }

@@ -39,11 +39,19 @@ public final class StatusCommand implements Callable<Integer> {
         if (asJson) {
             System.out.println(json.writeValueAsString(name != null ? vassals.get(0) : vassals));
         } else if (name != null) {
-            printDetails(vassals.get(0));
+            printDetails(vassals.get(0), reply.path("ksmd"));
         } else {
             printTable(vassals);
             String watcher = reply.path("watcher").asText("ok");
             if (!watcher.equals("ok")) System.out.println("vassal directory watcher: " + watcher);
+            java.util.List<String> idle = new java.util.ArrayList<>();
+            vassals.forEach(v -> {
+                if (v.path("ksm").hasNonNull("warning")) idle.add(v.path("name").asText());
+            });
+            if (!idle.isEmpty()) {
+                System.out.println("warning: ksm = yes in " + String.join(", ", idle) + " merges nothing: the host's ksmd is "
+                        + reply.path("ksmd").path("state").asText() + " (set ksm-run = auto or on in emperor.ini)");
+            }
         }
         return 0;
     }
@@ -63,7 +71,7 @@ public final class StatusCommand implements Callable<Integer> {
         if (vassals.isEmpty()) System.out.println("(no vassals)");
     }
 
-    private static void printDetails(JsonNode v) {
+    private static void printDetails(JsonNode v, JsonNode ksmd) {
         line("name", v.path("name").asText());
         line("state", v.path("state").asText() + " (" + v.path("reason").asText() + ")");
         line("pid", v.path("pid").asInt() == 0 ? "-" : v.path("pid").asText());
@@ -81,6 +89,13 @@ public final class StatusCommand implements Callable<Integer> {
         line("network", "in " + v.path("packetsIn").asLong() + " packets (" + bytesOrZero(v.path("bytesIn").asLong())
                 + "), out " + v.path("packetsOut").asLong() + " packets (" + bytesOrZero(v.path("bytesOut").asLong())
                 + "), " + v.path("drops").asLong() + " dropped" + dropReasons(v.path("dropsByReason")));
+        JsonNode web = v.path("webTraffic");
+        // Exact numbers: hosts bill from these.
+        line("web", web.path("requests").asLong() + " requests, in " + web.path("webBytesIn").asLong()
+                + " bytes, out " + web.path("webBytesOut").asLong() + " bytes");
+        line("ports", web.path("portConnections").asLong() + " connections, in "
+                + web.path("portBytesIn").asLong() + " bytes, out " + web.path("portBytesOut").asLong() + " bytes");
+        line("ksm", ksm(v.path("ksm"), ksmd));
         if (!v.path("domains").isEmpty()) {
             java.util.List<String> names = new java.util.ArrayList<>();
             v.path("domains").forEach(d -> names.add(d.asText()));
@@ -123,6 +138,14 @@ public final class StatusCommand implements Callable<Integer> {
         if (!d.hasNonNull("used")) return limits + " (not mounted)";
         return bytesOrZero(d.path("used").asLong()) + " used, " + bytesOrZero(d.path("free").asLong()) + " free; "
                 + d.path("inodesUsed").asText() + " inodes used, " + d.path("inodesFree").asText() + " free (" + limits + ")";
+    }
+
+    /** "asked, 1234 pages merged (ksmd on)", the pages "unknown" before Linux 6.1, or the warning. */
+    private static String ksm(JsonNode k, JsonNode ksmd) {
+        String pages = k.hasNonNull("mergingPages") ? k.path("mergingPages").asText() : "unknown";
+        String text = (k.path("asked").asBoolean() ? "asked" : "not asked") + ", " + pages + " pages merged (ksmd "
+                + ksmd.path("state").asText() + ", ksm-run = " + ksmd.path("ksmRun").asText() + ")";
+        return k.hasNonNull("warning") ? text + "; warning: " + k.path("warning").asText() : text;
     }
 
     private static void line(String key, String value) {

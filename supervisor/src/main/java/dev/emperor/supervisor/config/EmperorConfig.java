@@ -57,6 +57,7 @@ import java.util.regex.Pattern;
  *                      the host is closed to them
  * @param cronTimezone  the time zone cron schedules are read in (default: the host's)
  * @param proxy         the front proxy: listeners, TLS, certificates, public ports, access logs
+ * @param ksmRun        ksm-run: whether the emperor starts the host's ksmd (see {@link KsmRun})
  */
 public record EmperorConfig(
         Path vassalsDir,
@@ -83,7 +84,8 @@ public record EmperorConfig(
         FirewallRules firewall,
         List<HostService> hostServices,
         ZoneId cronTimezone,
-        ProxySettings proxy) {
+        ProxySettings proxy,
+        KsmRun ksmRun) {
 
     public EmperorConfig {
         hostServices = List.copyOf(hostServices);
@@ -132,7 +134,7 @@ public record EmperorConfig(
             "access-log-dir", "acme-directory", "acme-email", "acme-ca-trust", "acme-renew-days", "acme-auto",
             "client-header-timeout", "client-idle-timeout", "client-min-rate", "client-rate-grace", "upstream-timeout",
             "client-max-connections", "client-max-connections-per-site", "max-connections", "underscores-in-headers",
-            DOMAIN_ALLOW);
+            DOMAIN_ALLOW, "ksm-run");
 
     private static final Pattern UID_RANGE = Pattern.compile("(\\d{1,10})\\s*-\\s*(\\d{1,10})");
     /** An interface name that is also a valid nftables table suffix. */
@@ -151,7 +153,8 @@ public record EmperorConfig(
                 new UidRange(100_000, 199_999), Duration.ofSeconds(10), Duration.ofSeconds(60),
                 Duration.ofSeconds(10), 10L << 20, 5, 1L << 20, run.resolve("control.sock"),
                 VassalEnvironment.DEFAULT_TMP_BYTES, DiskQuota.DEFAULT, false, Cidr.parse("10.200.0.0/16"), "emperor0",
-                FirewallRules.NONE, List.of(), ZoneId.systemDefault(), ProxySettings.defaults(state, logs));
+                FirewallRules.NONE, List.of(), ZoneId.systemDefault(), ProxySettings.defaults(state, logs),
+                KsmRun.OFF);
     }
 
     /** Reads emperor.ini. A file without an [emperor] section gives the defaults. */
@@ -223,7 +226,8 @@ public record EmperorConfig(
                     new FirewallRules(rules(FIREWALL_OUT), rules(FIREWALL_IN)),
                     hostServices(),
                     value("cron-timezone", d.cronTimezone(), this::zone),
-                    proxy(state, logs));
+                    proxy(state, logs),
+                    value("ksm-run", d.ksmRun(), this::ksmRun));
         }
 
         private ProxySettings proxy(Path state, Path logs) throws ConfigError {
@@ -520,6 +524,12 @@ public record EmperorConfig(
                 return Long.parseLong(v);
             });
             return bytes == 0 ? DiskQuota.UNLIMITED : new DiskQuota(bytes, inodes);
+        }
+
+        private KsmRun ksmRun(IniDocument.Entry entry) throws ConfigError {
+            return KsmRun.parse(entry.value()).orElseThrow(() -> error(entry, "expected 'auto' (start the host's ksmd"
+                    + " when a vassal asks for ksm), 'on' (start it at start-up) or 'off' (leave it as it is), not "
+                    + ConfigError.quote(entry.value())));
         }
 
         private boolean onExit(IniDocument.Entry entry) throws ConfigError {

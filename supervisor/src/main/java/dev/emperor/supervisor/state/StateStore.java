@@ -1,5 +1,6 @@
 package dev.emperor.supervisor.state;
 
+import dev.emperor.proxy.TenantTraffic;
 import dev.emperor.proxy.l4.PortAssignment;
 import dev.emperor.proxy.l4.ServiceProtocol;
 import java.io.IOException;
@@ -174,6 +175,22 @@ public final class StateStore implements AutoCloseable {
                     tenant      TEXT NOT NULL,
                     approved_at INTEGER NOT NULL,
                     PRIMARY KEY (name, tenant)
+                )""",
+            },
+            new String[] {
+                // Each tenant's front-proxy traffic since it first had any (TenantTraffic):
+                // hosts bill from it, so it only grows, survives restarts and stays when the
+                // tenant is removed (a tenant of the same name carries on from it).
+                """
+                CREATE TABLE web_traffic (
+                    name             TEXT PRIMARY KEY,
+                    requests         INTEGER NOT NULL,
+                    web_bytes_in     INTEGER NOT NULL,
+                    web_bytes_out    INTEGER NOT NULL,
+                    port_connections INTEGER NOT NULL,
+                    port_bytes_in    INTEGER NOT NULL,
+                    port_bytes_out   INTEGER NOT NULL,
+                    updated_at       INTEGER NOT NULL
                 )""",
             });
 
@@ -924,6 +941,59 @@ public final class StateStore implements AutoCloseable {
         } catch (SQLException e) {
             throw failed("reading events of " + name, e);
         }
+    }
+
+    // ---- web and public-port traffic (TenantTraffic) ---------------------------------------
+
+    /** Every tenant's stored web and public-port totals, by name. */
+    public synchronized java.util.Map<String, TenantTraffic.Totals> webTraffic() {
+        try (Statement st = db.createStatement(); ResultSet rs = st.executeQuery("SELECT name, requests, web_bytes_in,"
+                + " web_bytes_out, port_connections, port_bytes_in, port_bytes_out FROM web_traffic ORDER BY name")) {
+            java.util.Map<String, TenantTraffic.Totals> all = new java.util.LinkedHashMap<>();
+            while (rs.next()) {
+                all.put(rs.getString(1), new TenantTraffic.Totals(rs.getLong(2), rs.getLong(3), rs.getLong(4),
+                        rs.getLong(5), rs.getLong(6), rs.getLong(7)));
+            }
+            return all;
+        } catch (SQLException e) {
+            throw failed("reading web traffic", e);
+        }
+    }
+
+    /**
+     * Stores these totals in one transaction. A stored count is never lowered (MAX), so the
+     * stored counters stay monotonic whatever order or from whatever run writes come.
+     */
+    public synchronized void recordWebTraffic(java.util.Map<String, TenantTraffic.Totals> totals) {
+        if (totals.isEmpty()) return;
+        long now = System.currentTimeMillis();
+        inTransaction(() -> {
+            try (PreparedStatement ps = db.prepareStatement("INSERT INTO web_traffic (name, requests, web_bytes_in,"
+                    + " web_bytes_out, port_connections, port_bytes_in, port_bytes_out, updated_at)"
+                    + " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET"
+                    + " requests = MAX(requests, excluded.requests),"
+                    + " web_bytes_in = MAX(web_bytes_in, excluded.web_bytes_in),"
+                    + " web_bytes_out = MAX(web_bytes_out, excluded.web_bytes_out),"
+                    + " port_connections = MAX(port_connections, excluded.port_connections),"
+                    + " port_bytes_in = MAX(port_bytes_in, excluded.port_bytes_in),"
+                    + " port_bytes_out = MAX(port_bytes_out, excluded.port_bytes_out),"
+                    + " updated_at = excluded.updated_at")) {
+                for (var e : totals.entrySet()) {
+                    TenantTraffic.Totals t = e.getValue();
+                    ps.setString(1, e.getKey());
+                    ps.setLong(2, t.requests());
+                    ps.setLong(3, t.webBytesIn());
+                    ps.setLong(4, t.webBytesOut());
+                    ps.setLong(5, t.portConnections());
+                    ps.setLong(6, t.portBytesIn());
+                    ps.setLong(7, t.portBytesOut());
+                    ps.setLong(8, now);
+                    ps.addBatch();
+                }
+                ps.executeBatch();
+            }
+            return null;
+        });
     }
 
     // ---- plumbing ------------------------------------------------------------------------

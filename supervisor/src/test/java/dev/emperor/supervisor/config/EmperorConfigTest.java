@@ -55,6 +55,13 @@ class EmperorConfigTest {
     }
 
     @Test
+    void ksmRunIsOffUnlessSetAndReadsAutoAndOn() throws Exception {
+        assertThat(EmperorConfig.defaults().ksmRun()).as("the host's ksmd is left alone by default").isEqualTo(KsmRun.OFF);
+        assertThat(load("[emperor]\nksm-run = auto\n").ksmRun()).isEqualTo(KsmRun.AUTO);
+        assertThat(load("[emperor]\nksm-run = on\n").ksmRun()).isEqualTo(KsmRun.ON);
+    }
+
+    @Test
     void anEmptyFileGivesTheDefaults() throws Exception {
         assertThat(load("")).isEqualTo(EmperorConfig.defaults());
         assertThat(load("[emperor]\n; nothing set\n")).isEqualTo(EmperorConfig.defaults());
@@ -93,7 +100,7 @@ class EmperorConfigTest {
                 Duration.ofMillis(500), Duration.ofMinutes(5), Duration.ofSeconds(30), 1L << 30, 0, 64L << 10,
                 Path.of("/srv/run/ctl.sock"), 128L << 20, new DiskQuota(2L << 30, 1000), true, dev.emperor.tunrouter.Cidr.parse("10.77.0.0/20"), "gw_test",
                 dev.emperor.tunrouter.FirewallRules.NONE, java.util.List.of(), java.time.ZoneId.systemDefault(),
-                ProxySettings.defaults(Path.of("/srv/state"), Path.of("/srv/log"))));
+                ProxySettings.defaults(Path.of("/srv/state"), Path.of("/srv/log")), KsmRun.OFF));
     }
 
     @Test
@@ -367,6 +374,7 @@ class EmperorConfigTest {
                 Arguments.of("[emperor]\nlog-rate = 100\n", ":2: log-rate: '100' is too small: at least 1K"),
                 Arguments.of("[emperor]\ntmp-size = 4K\n", ":2: tmp-size: '4K' is too small: at least 1M"),
                 Arguments.of("[emperor]\non-exit = kill\n", ":2: on-exit: expected 'leave' (tenants keep running for the next emperor) or 'stop', not 'kill'"),
+                Arguments.of("[emperor]\nksm-run = yes\n", ":2: ksm-run: expected 'auto' (start the host's ksmd when a vassal asks for ksm), 'on' (start it at start-up) or 'off' (leave it as it is), not 'yes'"),
                 Arguments.of("rescan = 5\n", ":1: rescan: key outside any section (put a [section] header above it)"));
     }
 

@@ -1,5 +1,6 @@
 package dev.emperor.supervisor.state;
 
+import dev.emperor.proxy.TenantTraffic;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -42,7 +43,7 @@ class StateStoreTest {
     @Test
     void usesWalAndAVersionedSchema() {
         assertThat(store.journalMode()).isEqualToIgnoringCase("wal");
-        assertThat(store.schemaVersion()).isEqualTo(8);
+        assertThat(store.schemaVersion()).isEqualTo(9);
     }
 
     @Test
@@ -58,7 +59,24 @@ class StateStoreTest {
         assertThat(alice.pidStartTime()).isEqualTo(987654L);
         assertThat(store.events("alice", 10)).extracting(EventRow::detail).containsExactly("pid 4242");
         assertThat(store.allocateUid("alice", 2001, 2999)).isEqualTo(uid);
-        assertThat(store.schemaVersion()).isEqualTo(8);
+        assertThat(store.schemaVersion()).isEqualTo(9);
+    }
+
+    @Test
+    void webTrafficSurvivesReopeningAndAStoredCountNeverGoesDown() throws Exception {
+        assertThat(store.webTraffic()).isEmpty();
+        store.recordWebTraffic(java.util.Map.of("shop", new TenantTraffic.Totals(3, 100, 2000, 1, 5, 5),
+                "blog", new TenantTraffic.Totals(1, 0, 10, 0, 0, 0)));
+        store.close();
+
+        store = StateStore.open(stateDir);
+        assertThat(store.webTraffic()).containsEntry("shop", new TenantTraffic.Totals(3, 100, 2000, 1, 5, 5))
+                .containsEntry("blog", new TenantTraffic.Totals(1, 0, 10, 0, 0, 0));
+        // a late or stale write (an emperor that lost its last interval) never lowers a bill
+        store.recordWebTraffic(java.util.Map.of("shop", new TenantTraffic.Totals(2, 150, 1000, 1, 4, 9)));
+        assertThat(store.webTraffic()).containsEntry("shop", new TenantTraffic.Totals(3, 150, 2000, 1, 5, 9));
+        store.remove("shop");
+        assertThat(store.webTraffic()).as("kept after the tenant is removed").containsKey("shop");
     }
 
     @Test
