@@ -232,6 +232,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         allocator.setLimits(settings.portLimits());
         routes = new TenantRoutes(frontProxy, certificates, allocator, forwarder, store, domains,
                 config.runDir().resolve("vassals"), network::addressOf);
+        routes.setPortListen(settings.portListen());
         TenantRoutes tenantRoutes = routes;
         // every handshake asks the routes' current store: SIGHUP may replace it
         frontProxy.startHttps(settings.httpsListen(), new TlsFrontend(tenantRoutes::serverContext, proxy.overTls()));
@@ -513,6 +514,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
             if (routes != null && !fresh.proxy().portLimits().equals(previousProxy.portLimits())) {
                 routes.setPortLimits(fresh.proxy().portLimits());
             }
+            if (routes != null) routes.setPortListen(fresh.proxy().portListen());
             if (frontProxy != null) {
                 frontProxy.useAccessLogs(accessLogs(config));
                 frontProxy.useLimits(config.proxy().clientLimits().applyTo(ProxyOptions.defaults()));
@@ -607,7 +609,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
     private static ProxySettings keepRestartOnly(ProxySettings old, ProxySettings fresh, ProxySettings listening) {
         return new ProxySettings(listening.httpListen(), listening.httpsListen(), fresh.platformDomain(), fresh.tlsCert(),
                 fresh.tlsKey(), fresh.certDir(), old.portLow(), old.portHigh(), fresh.accessLogDir(), fresh.acme(),
-                fresh.clientLimits(), fresh.portLimits(), fresh.domainAllow());
+                fresh.clientLimits(), fresh.portLimits(), fresh.domainAllow(), fresh.portListen());
     }
 
     /** Stops every tenant (used when the emperor is told to stop them, e.g. on-exit = stop). */

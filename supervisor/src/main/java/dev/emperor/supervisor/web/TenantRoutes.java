@@ -77,6 +77,8 @@ public final class TenantRoutes implements TenantLauncher.LiveSettingsListener {
     /** Per tenant: the names it holds, as last given to the proxy, and those refused it (each reported once). */
     private final Map<String, List<String>> held = new HashMap<>();
     private final Map<String, Map<String, DomainOwnership.Refusal>> refused = new HashMap<>();
+    /** Where public ports listen ({@code port-listen}); empty = every address. */
+    private List<java.net.InetAddress> portListen = List.of();
     /** The sites as last given to the proxy (held names only). */
     private List<TenantSite> sites = List.of();
     private volatile Runnable sitesChanged = () -> {};
@@ -119,6 +121,20 @@ public final class TenantRoutes implements TenantLauncher.LiveSettingsListener {
             portProblems.put(name, openPorts(name, e.getValue(), held.getOrDefault(name, List.of())));
         }
         rebuildSites(null);
+    }
+
+    /**
+     * The addresses public ports listen on (start and SIGHUP): a changed list re-binds every
+     * tenant's ports there (their open connections close); a port that cannot be bound on one of
+     * the addresses is not opened at all and shows in the tenant's problems.
+     */
+    public synchronized void setPortListen(List<java.net.InetAddress> addresses) {
+        if (addresses.equals(portListen)) return;
+        portListen = List.copyOf(addresses);
+        for (Map.Entry<String, Wanted> e : wanted.entrySet()) {
+            String name = e.getKey();
+            portProblems.put(name, openPorts(name, e.getValue(), held.getOrDefault(name, List.of())));
+        }
     }
 
     @Override
@@ -367,8 +383,8 @@ public final class TenantRoutes implements TenantLauncher.LiveSettingsListener {
             int port = given.get().publicPort();
             Upstream upstream = new Upstream.Tcp(tunAddressOf.apply(name), service.internalPort());
             // TLS passthrough only for names the tenant holds, never another tenant's
-            ForwardOptions options = service.protocol() == ServiceProtocol.TLS ? ForwardOptions.tls(heldNames)
-                    : ForwardOptions.tcp();
+            ForwardOptions options = (service.protocol() == ServiceProtocol.TLS ? ForwardOptions.tls(heldNames)
+                    : ForwardOptions.tcp()).withBindAddresses(portListen).withProxyProtocol(service.proxyProtocol());
             try {
                 forwarder.open(name, service.name(), port, upstream, options);
             } catch (IOException e) {
