@@ -262,9 +262,13 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
     }
 
     /** The tenant certificate store of these settings, with the platform certificate (tls-cert) if given. */
-    private static CertificateStore certificateStore(ProxySettings settings) throws IOException, CertificateRefused {
+    private CertificateStore certificateStore(ProxySettings settings) throws IOException, CertificateRefused {
         Files.createDirectories(settings.certDir());
-        CertificateStore certificates = new CertificateStore(settings.certDir(), settings.platformDomain().orElse(null));
+        // a certificate of the older one-per-tenant layout keeps the origin recorded for its tenant
+        CertificateStore certificates = new CertificateStore(settings.certDir(), settings.platformDomain().orElse(null),
+                java.time.Clock.systemUTC(), tenant -> store.certificateOrigin(tenant)
+                        .filter(origin -> origin == dev.emperor.supervisor.state.CertificateOrigin.ACME)
+                        .map(origin -> CertificateStore.Origin.ACME).orElse(CertificateStore.Origin.UPLOAD));
         for (String problem : certificates.loadProblems()) log.error("certificate not loaded: {}", problem);
         if (settings.tlsCert().isPresent()) {
             certificates.usePlatformCertificate(settings.tlsCert().get(), settings.tlsKey().orElseThrow());
