@@ -288,7 +288,7 @@ final class ControlCommands implements ControlHandler {
 
     private ObjectNode certRemove(String name, String host) {
         if (name == null) return error("cert rm needs a vassal name");
-        if (emperor.find(name).isEmpty()) return unknown(name);
+        // no check that the vassal exists: a removed tenant's certificates can still be deleted
         List<PemBundle> removed;
         try {
             removed = emperor.routes().removeCertificates(name, host);
@@ -300,7 +300,7 @@ final class ControlCommands implements ControlHandler {
                     : "vassal '" + name + "' has no certificate naming " + host + " (names as written, e.g. '*.example.com';"
                     + " see `emperor cert list " + name + "`)");
         }
-        emperor.store().event(name, EventKind.CONFIG, "certificate removed: " + removed);
+        if (emperor.find(name).isPresent()) emperor.store().event(name, EventKind.CONFIG, "certificate removed: " + removed);
         ObjectNode reply = ok();
         ArrayNode list = reply.putArray("removed");
         removed.forEach(r -> list.add(r.toString()));
