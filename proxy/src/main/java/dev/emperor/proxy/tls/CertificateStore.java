@@ -77,6 +77,8 @@ public final class CertificateStore implements CertificateSource, AutoCloseable 
     private static final Logger log = LoggerFactory.getLogger(CertificateStore.class);
     /** Same shape as vassal names; no leading dot, so temp files can never be tenant files. */
     private static final Pattern TENANT = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}");
+    /** Most certificates one tenant may have at once. */
+    public static final int MAX_PER_TENANT = 32;
     private static final Pattern STORED_FILE = Pattern.compile("(upload|acme)-([0-9a-f]{16})\\.pem");
 
     /** Where a stored certificate came from; the emperor renews only ACME ones. */
@@ -302,13 +304,6 @@ public final class CertificateStore implements CertificateSource, AutoCloseable 
         }
         PemBundle bundle = PemBundle.parse(pem, clock.instant());
         bundle.checkNamesFor(tenant, tenantDomains);
-        Served served = serve(bundle, origin);
-        try {
-            writeAtomically(tenantDir(tenant).resolve(served.fileName()), bundle.toPem());
-        } catch (IOException | RuntimeException e) {
-            ServerContexts.release(served.context());
-            throw e;
-        }
         Set<String> names = Set.copyOf(bundle.dnsNames());
         List<Served> kept = new ArrayList<>();
         List<Served> replaced = new ArrayList<>();
@@ -316,6 +311,19 @@ public final class CertificateStore implements CertificateSource, AutoCloseable 
             boolean replaces = names.containsAll(current.bundle().dnsNames())
                     || origin == Origin.ACME && current.origin() == Origin.ACME;
             (replaces ? replaced : kept).add(current);
+        }
+        if (kept.size() >= MAX_PER_TENANT) {
+            // each one holds a TLS context (native memory) and is scanned on the tenant's handshakes
+            throw new CertificateRefused("tenant " + tenant + " has " + kept.size() + " certificates this one would not"
+                    + " replace, the most one tenant may have (" + MAX_PER_TENANT + "); remove some first, or upload one"
+                    + " that carries their names");
+        }
+        Served served = serve(bundle, origin);
+        try {
+            writeAtomically(tenantDir(tenant).resolve(served.fileName()), bundle.toPem());
+        } catch (IOException | RuntimeException e) {
+            ServerContexts.release(served.context());
+            throw e;
         }
         kept.add(served);
         for (Served old : replaced) {

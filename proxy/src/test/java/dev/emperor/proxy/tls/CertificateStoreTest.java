@@ -311,6 +311,26 @@ class CertificateStoreTest {
     }
 
     @Test
+    void aTenantHasAtMostItsCapOfCertificatesAndARefusalChangesNothing() throws Exception {
+        List<String> domains = List.of("*.cap.test");
+        certificates.setSites(List.of(site("cap", "*.cap.test")));
+        for (int i = 0; i < CertificateStore.MAX_PER_TENANT; i++) {
+            certificates.put("cap", bundle(TestPki.leaf(LeafSpec.of("n" + i, "n" + i + ".cap.test"), CA), CA), domains);
+        }
+        Issued over = TestPki.leaf(LeafSpec.of("over", "over.cap.test"), CA);
+        assertThatThrownBy(() -> certificates.put("cap", bundle(over, CA), domains))
+                .isInstanceOf(CertificateRefused.class)
+                .hasMessageContaining("has 32 certificates").hasMessageContaining("the most one tenant may have (32)");
+        assertThat(storedFiles("cap")).hasSize(CertificateStore.MAX_PER_TENANT);
+        assertThat(presentedCn("over.cap.test")).isEqualTo("CN=platform.test");
+        // one carrying some of their names replaces them, so it is not refused
+        Issued merged = TestPki.leaf(LeafSpec.of("merged", "n0.cap.test", "n1.cap.test", "over.cap.test"), CA);
+        assertThat(certificates.put("cap", bundle(merged, CA), domains, CertificateStore.Origin.UPLOAD).replaced()).hasSize(2);
+        assertThat(certificates.certificatesOf("cap")).hasSize(CertificateStore.MAX_PER_TENANT - 1);
+        assertThat(presentedCn("over.cap.test")).isEqualTo("CN=merged");
+    }
+
+    @Test
     void severalCertificatesAndTheirOriginsOutliveARestart() throws Exception {
         multiSite();
         certificates.put("multi", bundle(APEX, CA), MULTI, CertificateStore.Origin.ACME);
