@@ -93,7 +93,8 @@ final class ControlCommands implements ControlHandler {
         ArrayNode ports = node.putArray("ports");
         for (TenantRoutes.PublicPort p : routes.ports(name)) {
             ports.addObject().put("service", p.service()).put("protocol", p.protocol())
-                    .put("internalPort", p.internalPort()).put("publicPort", p.publicPort());
+                    .put("internalPort", p.internalPort()).put("publicPort", p.publicPort())
+                    .put("proxyProtocol", p.proxyProtocol());
         }
         List<TenantRoutes.Certificate> certs = routes.certificates(name);
         ArrayNode certArray = node.putArray("certificates");

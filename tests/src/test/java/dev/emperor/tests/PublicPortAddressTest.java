@@ -90,6 +90,7 @@ class PublicPortAddressTest {
                 return got[0] != null && !got[0].isEmpty();
             }
         }, () -> "got " + got[0]);
+        assertThat(emperor.command("status", "beta").out()).contains("rec tcp 7001 -> public " + port + " (proxy-protocol)");
         String expected = SIGNATURE + "21" + "11" + "000c" + "7f000003" + "7f000001"
                 + String.format("%04x%04x", clientPort[0], port);
         assertThat(got[0]).as("what the tenant's server read").isEqualTo(expected + HexFormat.of().formatHex(fake));

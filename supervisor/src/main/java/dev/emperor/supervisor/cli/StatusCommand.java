@@ -88,7 +88,8 @@ public final class StatusCommand implements Callable<Integer> {
         }
         for (JsonNode p : v.path("ports")) {
             line("port", p.path("service").asText() + " " + p.path("protocol").asText() + " "
-                    + p.path("internalPort").asText() + " -> public " + p.path("publicPort").asText());
+                    + p.path("internalPort").asText() + " -> public " + p.path("publicPort").asText()
+                    + (p.path("proxyProtocol").asBoolean() ? " (proxy-protocol)" : ""));
         }
         for (JsonNode cert : v.path("certificates")) {
             java.util.List<String> names = new java.util.ArrayList<>();

@@ -53,7 +53,7 @@ public final class TenantRoutes implements TenantLauncher.LiveSettingsListener {
     private record Wanted(WebSite web, List<PortService> ports) {}
 
     /** A public port as `emperor status` shows it. */
-    public record PublicPort(String service, String protocol, int internalPort, int publicPort) {}
+    public record PublicPort(String service, String protocol, int internalPort, int publicPort, boolean proxyProtocol) {}
 
     /**
      * A stored certificate as `emperor status` and `emperor cert list` show it.
@@ -254,7 +254,8 @@ public final class TenantRoutes implements TenantLauncher.LiveSettingsListener {
         List<PublicPort> list = new ArrayList<>();
         for (PortService service : w.ports()) {
             allocator.find(name, service.name()).filter(a -> !a.released()).ifPresent(a -> list.add(
-                    new PublicPort(service.name(), service.protocol().stored(), service.internalPort(), a.publicPort())));
+                    new PublicPort(service.name(), service.protocol().stored(), service.internalPort(), a.publicPort(),
+                    service.proxyProtocol())));
         }
         return list;
     }
