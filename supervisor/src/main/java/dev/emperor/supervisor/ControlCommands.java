@@ -24,7 +24,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import dev.emperor.supervisor.state.CertificateOrigin;
+import dev.emperor.proxy.tls.CertificateStore;
 import dev.emperor.supervisor.web.AcmeCertificates;
 
 /**
@@ -53,7 +53,8 @@ final class ControlCommands implements ControlHandler {
             case "reload" -> act(name, Vassal::reload, ActionWait.Goal.RESTARTED, request);
             case "events" -> events(name, request.path("limit").asInt(20));
             case "cert-put" -> certPut(name, request.path("pem").asText(""));
-            case "cert-rm" -> certRemove(name);
+            case "cert-rm" -> certRemove(name, request.path("host").asText(null));
+            case "cert-list" -> certList(name);
             case "cert-issue" -> certIssue(name, waitFor(request));
             case "cert-renew" -> certRenew(waitFor(request));
             case "maintenance" -> maintenance(name, request.path("on"));
@@ -63,7 +64,7 @@ final class ControlCommands implements ControlHandler {
             case "domain-approve" -> domainApprove(request.path("domain").asText(null), name, true);
             case "domain-revoke" -> domainApprove(request.path("domain").asText(null), name, false);
             default -> error("unknown command '" + cmd + "' (expected ping, status, start, stop, reload, events,"
-                    + " cert-put, cert-rm, cert-issue, cert-renew, maintenance, domain-list, domain-transfer,"
+                    + " cert-put, cert-rm, cert-list, cert-issue, cert-renew, maintenance, domain-list, domain-transfer,"
                     + " domain-approve, domain-revoke)");
         };
     }
@@ -94,14 +95,15 @@ final class ControlCommands implements ControlHandler {
         ArrayNode ports = node.putArray("ports");
         for (TenantRoutes.PublicPort p : routes.ports(name)) {
             ports.addObject().put("service", p.service()).put("protocol", p.protocol())
-                    .put("internalPort", p.internalPort()).put("publicPort", p.publicPort());
+                    .put("internalPort", p.internalPort()).put("publicPort", p.publicPort())
+                    .put("proxyProtocol", p.proxyProtocol());
         }
-        routes.certificate(name).ifPresentOrElse(c -> {
-            ObjectNode cert = node.putObject("certificate");
-            cert.put("notAfter", c.notAfter().toString());
-            cert.put("origin", emperor.store().certificateOrigin(name).orElse(CertificateOrigin.UPLOAD).name().toLowerCase());
-            c.names().forEach(cert.putArray("names")::add);
-        }, () -> node.putNull("certificate"));
+        List<TenantRoutes.Certificate> certs = routes.certificates(name);
+        ArrayNode certArray = node.putArray("certificates");
+        certs.forEach(c -> certArray.add(certificateJson(c)));
+        // "certificate": the first of them, as before a tenant could have several (scripts read it)
+        if (certs.isEmpty()) node.putNull("certificate");
+        else node.set("certificate", certificateJson(certs.get(0)));
         ArrayNode problems = node.putArray("webProblems");
         routes.problems(name).forEach(problems::add);
         ArrayNode refused = node.putArray("refusedDomains");
@@ -219,6 +221,26 @@ final class ControlCommands implements ControlHandler {
         return disk;
     }
 
+    private ObjectNode certificateJson(TenantRoutes.Certificate c) {
+        ObjectNode cert = json.createObjectNode();
+        ArrayNode names = cert.putArray("names");
+        c.names().forEach(names::add);
+        cert.put("notAfter", c.notAfter().toString());
+        cert.put("origin", c.origin());
+        cert.put("presented", c.presented());
+        return cert;
+    }
+
+    /** `emperor cert list NAME`: each certificate with its names, expiry and origin. */
+    private ObjectNode certList(String name) {
+        if (name == null) return error("cert list needs a vassal name");
+        if (emperor.find(name).isEmpty()) return unknown(name);
+        ObjectNode reply = ok();
+        ArrayNode list = reply.putArray("certificates");
+        emperor.routes().certificates(name).forEach(c -> list.add(certificateJson(c)));
+        return reply;
+    }
+
     private ObjectNode certPut(String name, String base64) {
         if (name == null) return error("cert put needs a vassal name");
         Vassal vassal = emperor.find(name).orElse(null);
@@ -237,9 +259,14 @@ final class ControlCommands implements ControlHandler {
             return error("the certificate bundle was not sent as base64");
         }
         try {
-            PemBundle bundle = emperor.routes().putCertificate(name, pem);
-            emperor.store().event(name, EventKind.CONFIG, "certificate stored: " + bundle);
-            return ok().put("certificate", bundle.toString()).put("notAfter", bundle.notAfter().toString());
+            CertificateStore.Installed installed = emperor.routes().putCertificate(name, pem);
+            PemBundle bundle = installed.bundle();
+            emperor.store().event(name, EventKind.CONFIG, "certificate stored: " + bundle
+                    + (installed.replaced().isEmpty() ? "" : ", replacing " + installed.replaced()));
+            ObjectNode reply = ok().put("certificate", bundle.toString()).put("notAfter", bundle.notAfter().toString());
+            ArrayNode replaced = reply.putArray("replaced");
+            installed.replaced().forEach(r -> replaced.add(r.toString()));
+            return reply;
         } catch (CertificateRefused e) {
             return error(e.getMessage());
         } catch (IOException e) {
@@ -298,14 +325,25 @@ final class ControlCommands implements ControlHandler {
         }
     }
 
-    private ObjectNode certRemove(String name) {
+    private ObjectNode certRemove(String name, String host) {
         if (name == null) return error("cert rm needs a vassal name");
+        // no check that the vassal exists: a removed tenant's certificates can still be deleted
+        List<PemBundle> removed;
         try {
-            if (!emperor.routes().removeCertificate(name)) return error("vassal '" + name + "' has no certificate");
+            removed = emperor.routes().removeCertificates(name, host);
         } catch (IOException e) {
             return error("cannot remove the certificate: " + e.getMessage());
         }
-        return ok();
+        if (removed.isEmpty()) {
+            return error(host == null ? "vassal '" + name + "' has no certificate"
+                    : "vassal '" + name + "' has no certificate naming " + host + " (names as written, e.g. '*.example.com';"
+                    + " see `emperor cert list " + name + "`)");
+        }
+        if (emperor.find(name).isPresent()) emperor.store().event(name, EventKind.CONFIG, "certificate removed: " + removed);
+        ObjectNode reply = ok();
+        ArrayNode list = reply.putArray("removed");
+        removed.forEach(r -> list.add(r.toString()));
+        return reply;
     }
 
     private ObjectNode maintenance(String name, com.fasterxml.jackson.databind.JsonNode on) {

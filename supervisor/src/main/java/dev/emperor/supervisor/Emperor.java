@@ -242,6 +242,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         allocator.setLimits(settings.portLimits());
         routes = new TenantRoutes(frontProxy, certificates, allocator, forwarder, store, domains,
                 config.runDir().resolve("vassals"), network::addressOf);
+        routes.setPortListen(settings.portListen());
         TenantRoutes tenantRoutes = routes;
         // every handshake asks the routes' current store: SIGHUP may replace it
         frontProxy.startHttps(settings.httpsListen(), new TlsFrontend(tenantRoutes::serverContext, proxy.overTls()));
@@ -271,9 +272,13 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
     }
 
     /** The tenant certificate store of these settings, with the platform certificate (tls-cert) if given. */
-    private static CertificateStore certificateStore(ProxySettings settings) throws IOException, CertificateRefused {
+    private CertificateStore certificateStore(ProxySettings settings) throws IOException, CertificateRefused {
         Files.createDirectories(settings.certDir());
-        CertificateStore certificates = new CertificateStore(settings.certDir(), settings.platformDomain().orElse(null));
+        // a certificate of the older one-per-tenant layout keeps the origin recorded for its tenant
+        CertificateStore certificates = new CertificateStore(settings.certDir(), settings.platformDomain().orElse(null),
+                java.time.Clock.systemUTC(), tenant -> store.certificateOrigin(tenant)
+                        .filter(origin -> origin == dev.emperor.supervisor.state.CertificateOrigin.ACME)
+                        .map(origin -> CertificateStore.Origin.ACME).orElse(CertificateStore.Origin.UPLOAD));
         for (String problem : certificates.loadProblems()) log.error("certificate not loaded: {}", problem);
         if (settings.tlsCert().isPresent()) {
             certificates.usePlatformCertificate(settings.tlsCert().get(), settings.tlsKey().orElseThrow());
@@ -541,6 +546,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
             if (routes != null && !fresh.proxy().portLimits().equals(previousProxy.portLimits())) {
                 routes.setPortLimits(fresh.proxy().portLimits());
             }
+            if (routes != null) routes.setPortListen(fresh.proxy().portListen());
             if (frontProxy != null) {
                 frontProxy.useAccessLogs(accessLogs(config));
                 frontProxy.useLimits(config.proxy().clientLimits().applyTo(ProxyOptions.defaults()));
@@ -636,7 +642,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
     private static ProxySettings keepRestartOnly(ProxySettings old, ProxySettings fresh, ProxySettings listening) {
         return new ProxySettings(listening.httpListen(), listening.httpsListen(), fresh.platformDomain(), fresh.tlsCert(),
                 fresh.tlsKey(), fresh.certDir(), old.portLow(), old.portHigh(), fresh.accessLogDir(), fresh.acme(),
-                fresh.clientLimits(), fresh.portLimits(), fresh.domainAllow());
+                fresh.clientLimits(), fresh.portLimits(), fresh.domainAllow(), fresh.portListen());
     }
 
     /** Stops every tenant (used when the emperor is told to stop them, e.g. on-exit = stop). */

@@ -33,7 +33,16 @@ final class TestCa {
 
     /** A bundle: leaf key, leaf certificate for {@code name} signed by this CA, CA certificate. */
     Path bundleFor(String name) {
-        check(TenantWebApp.run(List.of("bash", "-c", "cd " + dir + " && printf 'subjectAltName=DNS:" + name
+        return bundleFor(name, name);
+    }
+
+    /**
+     * A bundle whose leaf has common name {@code name} (also its files' name, so no '*') and
+     * the DNS names {@code dnsNames} (wildcards allowed).
+     */
+    Path bundleFor(String name, String... dnsNames) {
+        String san = String.join(",", java.util.Arrays.stream(dnsNames).map(n -> "DNS:" + n).toList());
+        check(TenantWebApp.run(List.of("bash", "-c", "cd " + dir + " && printf 'subjectAltName=" + san
                 + "\\nextendedKeyUsage=serverAuth\\nkeyUsage=critical,digitalSignature\\nbasicConstraints=CA:FALSE\\n' > "
                 + name + ".ext && openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " + name
                 + ".key -out " + name + ".csr -subj '/CN=" + name + "' 2>&1 && openssl x509 -req -in " + name

@@ -6,6 +6,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -23,8 +24,8 @@ final class Forward {
     final String siteName;
     volatile Upstream upstream;
     volatile ForwardOptions options;
-    /** The listening channel; set once bound. */
-    Channel listener;
+    /** The listening channels, one per bind address; set once all are bound. */
+    List<Channel> listeners = List.of();
     /** Every client and upstream channel of this forward, to close them all together. */
     final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
 

@@ -1,5 +1,7 @@
 package dev.emperor.proxy.l4;
 
+import io.netty.util.NetUtil;
+import java.net.InetAddress;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
@@ -12,20 +14,24 @@ import java.util.Objects;
  * @param tlsDomains     names a TLS client may ask for (any case; {@code *.example.com} matches
  *                       any name below example.com); a name not listed is refused, so the port
  *                       cannot be used to reach a tenant under someone else's name
- * @param bindAddress    local address to listen on, a literal; null = every address
+ * @param bindAddresses  local addresses to listen on, one listener each; empty = every address
  * @param maxConnections most client connections open at once; more are closed on accept
  * @param connectTimeout how long to wait for the tenant to accept before closing the client
  * @param helloTimeout   (TLS) how long a client may take to send its ClientHello
  * @param maxHelloBytes  (TLS) most bytes read while looking for the server name
+ * @param proxyProtocol  whether each upstream connection starts with a PROXY protocol v2 header
+ *                       naming the client's address and port and the public address and port it
+ *                       connected to (see {@link ProxyHeader})
  */
 public record ForwardOptions(
         ServiceProtocol protocol,
         List<String> tlsDomains,
-        String bindAddress,
+        List<InetAddress> bindAddresses,
         int maxConnections,
         Duration connectTimeout,
         Duration helloTimeout,
-        int maxHelloBytes) {
+        int maxHelloBytes,
+        boolean proxyProtocol) {
 
     public static final int DEFAULT_MAX_CONNECTIONS = 1024;
     public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(5);
@@ -39,6 +45,7 @@ public record ForwardOptions(
         Objects.requireNonNull(helloTimeout, "helloTimeout");
         // SNI names are compared lower case (ClientHelloSni lower-cases what clients send)
         tlsDomains = tlsDomains.stream().map(d -> d.toLowerCase(Locale.ROOT)).toList();
+        bindAddresses = List.copyOf(bindAddresses);
         if (maxConnections < 1 || maxHelloBytes < 64) {
             throw new IllegalArgumentException("bad forward limits: maxConnections " + maxConnections
                     + ", maxHelloBytes " + maxHelloBytes);
@@ -47,8 +54,8 @@ public record ForwardOptions(
 
     /** Plain TCP on every address with default limits. */
     public static ForwardOptions tcp() {
-        return new ForwardOptions(ServiceProtocol.TCP, List.of(), null, DEFAULT_MAX_CONNECTIONS,
-                DEFAULT_CONNECT_TIMEOUT, DEFAULT_HELLO_TIMEOUT, DEFAULT_MAX_HELLO_BYTES);
+        return new ForwardOptions(ServiceProtocol.TCP, List.of(), List.of(), DEFAULT_MAX_CONNECTIONS,
+                DEFAULT_CONNECT_TIMEOUT, DEFAULT_HELLO_TIMEOUT, DEFAULT_MAX_HELLO_BYTES, false);
     }
 
     /** TLS passthrough for the given domains on every address with default limits. */
@@ -57,23 +64,37 @@ public record ForwardOptions(
     }
 
     public ForwardOptions withProtocol(ServiceProtocol newProtocol, List<String> domains) {
-        return new ForwardOptions(newProtocol, domains, bindAddress, maxConnections, connectTimeout,
-                helloTimeout, maxHelloBytes);
+        return new ForwardOptions(newProtocol, domains, bindAddresses, maxConnections, connectTimeout,
+                helloTimeout, maxHelloBytes, proxyProtocol);
     }
 
-    public ForwardOptions withBindAddress(String address) {
-        return new ForwardOptions(protocol, tlsDomains, address, maxConnections, connectTimeout,
-                helloTimeout, maxHelloBytes);
+    /** Listens on one address, given as a literal (never looked up in DNS). */
+    public ForwardOptions withBindAddress(String literal) {
+        InetAddress address = NetUtil.createInetAddressFromIpAddressString(literal);
+        if (address == null) {
+            throw new IllegalArgumentException("not an IP address literal: " + literal);
+        }
+        return withBindAddresses(List.of(address));
+    }
+
+    public ForwardOptions withBindAddresses(List<InetAddress> addresses) {
+        return new ForwardOptions(protocol, tlsDomains, addresses, maxConnections, connectTimeout,
+                helloTimeout, maxHelloBytes, proxyProtocol);
     }
 
     public ForwardOptions withMaxConnections(int max) {
-        return new ForwardOptions(protocol, tlsDomains, bindAddress, max, connectTimeout, helloTimeout,
-                maxHelloBytes);
+        return new ForwardOptions(protocol, tlsDomains, bindAddresses, max, connectTimeout, helloTimeout,
+                maxHelloBytes, proxyProtocol);
     }
 
     public ForwardOptions withHelloLimits(Duration timeout, int maxBytes) {
-        return new ForwardOptions(protocol, tlsDomains, bindAddress, maxConnections, connectTimeout, timeout,
-                maxBytes);
+        return new ForwardOptions(protocol, tlsDomains, bindAddresses, maxConnections, connectTimeout, timeout,
+                maxBytes, proxyProtocol);
+    }
+
+    public ForwardOptions withProxyProtocol(boolean on) {
+        return new ForwardOptions(protocol, tlsDomains, bindAddresses, maxConnections, connectTimeout,
+                helloTimeout, maxHelloBytes, on);
     }
 
     /** Whether a TLS client asking for {@code serverName} may pass. */

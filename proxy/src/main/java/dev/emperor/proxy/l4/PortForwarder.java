@@ -15,6 +15,7 @@ import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.socket.SocketChannelConfig;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
@@ -80,7 +81,7 @@ public final class PortForwarder implements AutoCloseable {
         Forward existing = forwards.get(key);
         if (existing != null) {
             if (existing.publicPort == publicPort
-                    && Objects.equals(existing.options.bindAddress(), options.bindAddress())) {
+                    && existing.options.bindAddresses().equals(options.bindAddresses())) {
                 existing.upstream = upstream;
                 existing.options = options;
                 return;
@@ -88,9 +89,23 @@ public final class PortForwarder implements AutoCloseable {
             close(tenant, service);
         }
         Forward forward = new Forward(tenant, service, publicPort, upstream, options, traffic.of(tenant));
-        InetSocketAddress address = options.bindAddress() == null
-                ? new InetSocketAddress(publicPort)
-                : new InetSocketAddress(options.bindAddress(), publicPort);
+        List<InetSocketAddress> addresses = options.bindAddresses().isEmpty()
+                ? List.of(new InetSocketAddress(publicPort))
+                : options.bindAddresses().stream().map(a -> new InetSocketAddress(a, publicPort)).toList();
+        List<Channel> listeners = new ArrayList<>();
+        for (InetSocketAddress address : addresses) {
+            try {
+                listeners.add(listen(forward, address));
+            } catch (IOException e) {
+                listeners.forEach(bound -> bound.close().awaitUninterruptibly()); // all addresses or none
+                throw e;
+            }
+        }
+        forward.listeners = List.copyOf(listeners);
+        forwards.put(key, forward);
+    }
+
+    private Channel listen(Forward forward, InetSocketAddress address) throws IOException {
         // The listener is made by hand, not by a ServerBootstrap: its per-client hand-off (an
         // option map applied to every child, an initializer added and removed) showed in the
         // connection-rate profile. Accept below does what that hand-off did, and no more.
@@ -105,11 +120,10 @@ public final class PortForwarder implements AutoCloseable {
         if (!bound.isSuccess()) {
             listener.close().awaitUninterruptibly();
             Throwable cause = bound.cause();
-            throw new IOException("cannot listen on public port " + address + " for " + tenant + "/" + service
-                    + ": " + cause.getMessage(), cause);
+            throw new IOException("cannot listen on public port " + address + " for " + forward.tenant + "/"
+                    + forward.service + ": " + cause.getMessage(), cause);
         }
-        forward.listener = bound.channel();
-        forwards.put(key, forward);
+        return bound.channel();
     }
 
     /** Stops listening on the forward's port and closes its connections; false if it was not open. */
@@ -118,7 +132,7 @@ public final class PortForwarder implements AutoCloseable {
         if (forward == null) {
             return false;
         }
-        forward.listener.close().awaitUninterruptibly();
+        forward.listeners.forEach(listener -> listener.close().awaitUninterruptibly());
         forward.connections.close().awaitUninterruptibly();
         return true;
     }

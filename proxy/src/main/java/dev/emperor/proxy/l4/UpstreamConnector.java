@@ -27,11 +27,13 @@ final class UpstreamConnector implements ChannelFutureListener {
     private final Channel client;
     private final Forward forward;
     private final UnixUpstreamSocket unixSocket;
+    private final boolean proxyHeader;
 
-    private UpstreamConnector(Channel client, Forward forward, UnixUpstreamSocket unixSocket) {
+    private UpstreamConnector(Channel client, Forward forward, UnixUpstreamSocket unixSocket, boolean proxyHeader) {
         this.client = client;
         this.forward = forward;
         this.unixSocket = unixSocket;
+        this.proxyHeader = proxyHeader;
     }
 
     /**
@@ -41,6 +43,7 @@ final class UpstreamConnector implements ChannelFutureListener {
      */
     static void connect(Channel client, Forward forward) {
         Upstream upstream = forward.upstream; // read once: a re-point affects later clients only
+        ForwardOptions options = forward.options;
         Channel up;
         SocketAddress address;
         UnixUpstreamSocket unixSocket = null;
@@ -66,14 +69,14 @@ final class UpstreamConnector implements ChannelFutureListener {
         ChannelConfig config = up.config();
         config.setAutoRead(false);
         config.setRecvByteBufAllocator(Relay.READS);
-        config.setConnectTimeoutMillis((int) forward.options.connectTimeout().toMillis());
+        config.setConnectTimeoutMillis((int) options.connectTimeout().toMillis());
         if (up instanceof EpollSocketChannel tcp) {
             tcp.config().setAllowHalfClosure(true);
         } else {
             ((EpollDomainSocketChannel) up).config().setAllowHalfClosure(true);
         }
         forward.connections.add(up);
-        UpstreamConnector connector = new UpstreamConnector(client, forward, unixSocket);
+        UpstreamConnector connector = new UpstreamConnector(client, forward, unixSocket, options.proxyProtocol());
         // Same loop as the client, so the two relays need no locks; from that loop the
         // registration completes at once and the connect can follow straight away.
         ChannelFuture registered = client.eventLoop().register(up);
@@ -111,6 +114,9 @@ final class UpstreamConnector implements ChannelFutureListener {
             return;
         }
         up.pipeline().addLast(new Relay(client, forward.bytesToClients, forward.tenantTraffic.portBytesOut));
+        if (proxyHeader) {
+            ProxyHeader.write(up, client); // before attach relays what the client sent so far
+        }
         client.pipeline().get(Relay.class).attach(up);
         up.read();
     }

@@ -15,13 +15,27 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.LinkOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
+import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HexFormat;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.function.Function;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,17 +43,28 @@ import org.slf4j.LoggerFactory;
 /**
  * Every server certificate the proxy can present, and the choice for each handshake.
  *
- * <p>Tenant certificates live in one directory as {@code DIR/TENANT.pem} (key + chain,
- * mode 0600, written as tmp + rename so a crash never leaves half a file). They are loaded
- * at construction; a bad stored file is reported in {@link #loadProblems()} and skipped,
- * never fatal. {@link #put} checks an upload completely before it replaces anything, so a
- * refused upload leaves the old certificate serving.
+ * <p>A tenant may have several certificates (a wildcard uploaded, ACME for its other names...).
+ * They live as {@code DIR/TENANT/ORIGIN-ID.pem} (key + chain, mode 0600, written as tmp +
+ * rename so a crash never leaves half a file), ORIGIN {@code upload} or {@code acme}, ID a
+ * hash of the certificate's names. They are loaded at construction; a bad stored file is
+ * reported in {@link #loadProblems()} and skipped, never fatal. A file of the older layout,
+ * {@code DIR/TENANT.pem} (one certificate per tenant), is loaded and moved into the new one.
+ * {@link #put} checks an upload completely before it replaces anything, so a refused upload
+ * leaves the old certificates serving.
+ *
+ * <p>What a new certificate replaces: every certificate of the same tenant whose names are all
+ * among the new one's names, compared as written (the same set, or a subset; {@code *.a.com}
+ * does not replace {@code www.a.com}, so uploading a wildcard keeps the tenant's other
+ * certificates). A certificate from ACME also replaces the tenant's earlier ACME certificates,
+ * since each issuance covers every name ACME is asked for.
  *
  * <p>Choice for a server name: the tenant that owns the name (from {@link #setSites}: an
- * exact domain first, else the deepest wildcard) presents its own certificate if that covers
- * the name; otherwise the platform wildcard certificate if it covers the name; otherwise
- * the self-signed fallback (also for clients that send no SNI). A stored certificate whose
- * names are no longer all within its tenant's current domains is not presented at all.
+ * exact domain first, else the deepest wildcard) and the platform certificate offer their
+ * certificates that cover the name; the best wins: one valid now before an expired (or not yet
+ * valid) one, then the tenant's own before the platform's, then one naming the host exactly
+ * before a wildcard, then the one valid longest. Nothing covers it (or no SNI): the self-signed
+ * fallback. A stored certificate whose names are no longer all within its tenant's current
+ * domains is not presented at all.
  *
  * <p>Reads are lock-free: the whole selection state is one immutable snapshot behind a
  * volatile field, replaced (copy-on-write) by the synchronized writers. Netty contexts are
@@ -52,8 +77,35 @@ public final class CertificateStore implements CertificateSource, AutoCloseable 
     private static final Logger log = LoggerFactory.getLogger(CertificateStore.class);
     /** Same shape as vassal names; no leading dot, so temp files can never be tenant files. */
     private static final Pattern TENANT = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}");
+    /** Most certificates one tenant may have at once. */
+    public static final int MAX_PER_TENANT = 32;
+    private static final Pattern STORED_FILE = Pattern.compile("(upload|acme)-([0-9a-f]{16})\\.pem");
 
-    private record Served(PemBundle bundle, SslContext context) {
+    /** Where a stored certificate came from; the emperor renews only ACME ones. */
+    public enum Origin {
+        /** {@code emperor cert put}: the tenant's own, never replaced by ACME. */
+        UPLOAD,
+        /** {@code emperor cert issue}, acme-auto or a renewal. */
+        ACME;
+
+        public String stored() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
+    /** One of a tenant's certificates, as listed by {@link #certificatesOf}. */
+    public record Stored(Origin origin, PemBundle bundle, boolean presented) {
+    }
+
+    /** What {@link #put} did: the certificate now stored and those it replaced. */
+    public record Installed(PemBundle bundle, List<PemBundle> replaced) {
+    }
+
+    private record Served(String id, Origin origin, PemBundle bundle, SslContext context) {
+
+        String fileName() {
+            return origin.stored() + "-" + id + ".pem";
+        }
     }
 
     /** Which tenant owns a host: exact domains, and wildcard domains by their suffix. */
@@ -68,7 +120,7 @@ public final class CertificateStore implements CertificateSource, AutoCloseable 
         }
     }
 
-    private record Snapshot(Map<String, Served> stored, Sites sites, Map<String, Served> presentable) {
+    private record Snapshot(Map<String, List<Served>> stored, Sites sites, Map<String, List<Served>> presentable) {
     }
 
     private final Path dir;
@@ -84,47 +136,104 @@ public final class CertificateStore implements CertificateSource, AutoCloseable 
      * @param platformDomain the platform's domain, the fallback's common name; null for "emperor"
      */
     public CertificateStore(Path dir, String platformDomain) throws IOException {
-        this(dir, platformDomain, Clock.systemUTC());
+        this(dir, platformDomain, Clock.systemUTC(), tenant -> Origin.UPLOAD);
     }
 
     public CertificateStore(Path dir, String platformDomain, Clock clock) throws IOException {
+        this(dir, platformDomain, clock, tenant -> Origin.UPLOAD);
+    }
+
+    /**
+     * @param legacyOrigin where a tenant's certificate of the older one-per-tenant layout came
+     *                     from (the supervisor recorded it in its database)
+     */
+    public CertificateStore(Path dir, String platformDomain, Clock clock, Function<String, Origin> legacyOrigin)
+            throws IOException {
         this.dir = dir;
         this.clock = clock;
         String name = platformDomain == null || platformDomain.isBlank() ? "emperor" : HostNames.normalize(platformDomain);
         try {
-            this.fallback = serve(FallbackCertificate.create(name, clock.instant()));
+            this.fallback = serve(FallbackCertificate.create(name, clock.instant()), Origin.UPLOAD);
         } catch (CertificateRefused e) {
             throw new IllegalStateException("the JDK refused the self-signed fallback: " + e.getMessage(), e);
         }
         Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        Map<String, Served> stored = loadStored();
+        Map<String, List<Served>> stored = loadStored(legacyOrigin);
         Sites none = new Sites(Map.of(), Map.of(), Map.of());
         this.snapshot = new Snapshot(stored, none, Map.of());
     }
 
-    private Map<String, Served> loadStored() throws IOException {
-        Map<String, Served> stored = new HashMap<>();
-        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*.pem")) {
-            for (Path file : files) {
-                String fileName = file.getFileName().toString();
-                String tenant = fileName.substring(0, fileName.length() - ".pem".length());
-                if (!TENANT.matcher(tenant).matches()) {
-                    continue;
-                }
-                try {
-                    Served served = serve(PemBundle.parse(readLimited(file), clock.instant()));
-                    Served duplicate = stored.put(tenant, served);
-                    if (duplicate != null) {
-                        ServerContexts.release(duplicate.context());
+    private Map<String, List<Served>> loadStored(Function<String, Origin> legacyOrigin) throws IOException {
+        Map<String, List<Served>> stored = new TreeMap<>();
+        List<Path> entries = new ArrayList<>();
+        try (DirectoryStream<Path> all = Files.newDirectoryStream(dir)) {
+            all.forEach(entries::add);
+        }
+        entries.sort(null);
+        for (Path entry : entries) {
+            String entryName = entry.getFileName().toString();
+            if (Files.isDirectory(entry, LinkOption.NOFOLLOW_LINKS) && TENANT.matcher(entryName).matches()) {
+                try (DirectoryStream<Path> files = Files.newDirectoryStream(entry, "*.pem")) {
+                    for (Path file : files) {
+                        Matcher m = STORED_FILE.matcher(file.getFileName().toString());
+                        if (!m.matches()) {
+                            continue;
+                        }
+                        Origin origin = Origin.valueOf(m.group(1).toUpperCase(Locale.ROOT));
+                        load(file, origin).ifPresent(served -> stored.computeIfAbsent(entryName, t -> new ArrayList<>()).add(served));
                     }
-                } catch (CertificateRefused | IOException e) {
-                    String problem = file + ": " + e.getMessage() + " (skipped)";
-                    loadProblems.add(problem);
-                    log.error("stored certificate {}", problem);
+                }
+            } else if (entryName.endsWith(".pem") && Files.isRegularFile(entry, LinkOption.NOFOLLOW_LINKS)) {
+                String tenant = entryName.substring(0, entryName.length() - ".pem".length());
+                if (TENANT.matcher(tenant).matches()) {
+                    load(entry, legacyOrigin.apply(tenant)).ifPresent(served -> {
+                        migrate(entry, tenant, served);
+                        stored.computeIfAbsent(tenant, t -> new ArrayList<>()).add(served);
+                    });
                 }
             }
         }
-        return Map.copyOf(stored);
+        Map<String, List<Served>> copy = new TreeMap<>();
+        stored.forEach((tenant, list) -> {
+            // one file per origin and names: a second file for the same names (a crash between a
+            // write and the delete of what it replaced) is dropped in favour of the later one
+            Map<Set<String>, Served> byNames = new HashMap<>();
+            for (Served served : list) {
+                Served other = byNames.put(Set.copyOf(served.bundle().dnsNames()), served);
+                if (other != null && other.bundle().notAfter().isAfter(served.bundle().notAfter())) {
+                    byNames.put(Set.copyOf(other.bundle().dnsNames()), other);
+                    ServerContexts.release(served.context());
+                } else if (other != null) {
+                    ServerContexts.release(other.context());
+                }
+            }
+            copy.put(tenant, List.copyOf(byNames.values()));
+        });
+        return Collections.unmodifiableMap(copy);
+    }
+
+    private Optional<Served> load(Path file, Origin origin) {
+        try {
+            return Optional.of(serve(PemBundle.parse(readLimited(file), clock.instant()), origin));
+        } catch (CertificateRefused | IOException e) {
+            String problem = file + ": " + e.getMessage() + " (skipped)";
+            loadProblems.add(problem);
+            log.error("stored certificate {}", problem);
+            return Optional.empty();
+        }
+    }
+
+    /** A certificate of the one-file-per-tenant layout moves to the tenant's directory. */
+    private void migrate(Path legacy, String tenant, Served served) {
+        try {
+            writeAtomically(tenantDir(tenant).resolve(served.fileName()), served.bundle().toPem());
+            Files.delete(legacy);
+            log.info("tenant {}: certificate moved from {} to {}", tenant, legacy, tenantDir(tenant).resolve(served.fileName()));
+        } catch (IOException e) {
+            String problem = legacy + ": not moved to " + tenantDir(tenant) + ": " + e.getMessage() + " (served from memory)";
+            loadProblems.add(problem);
+            log.error("stored certificate {}", problem);
+        }
     }
 
     /**
@@ -145,7 +254,7 @@ public final class CertificateStore implements CertificateSource, AutoCloseable 
         }
         Served replaced = platform;
         try {
-            platform = serve(PemBundle.parse(pem, clock.instant()));
+            platform = serve(PemBundle.parse(pem, clock.instant()), Origin.UPLOAD);
         } catch (CertificateRefused e) {
             throw new CertificateRefused("platform certificate " + certificateFile + ": " + e.getMessage());
         }
@@ -174,48 +283,95 @@ public final class CertificateStore implements CertificateSource, AutoCloseable 
         publish(snapshot.stored(), new Sites(Map.copyOf(exact), Map.copyOf(wildcard), Map.copyOf(domains)));
     }
 
+    /** An upload: {@link #put(String, byte[], Collection, Origin)} with origin {@link Origin#UPLOAD}. */
+    public PemBundle put(String tenant, byte[] pem, Collection<String> tenantDomains)
+            throws CertificateRefused, IOException {
+        return put(tenant, pem, tenantDomains, Origin.UPLOAD).bundle();
+    }
+
     /**
-     * Checks an uploaded bundle for {@code tenant} and, only if every check passes, stores it
-     * and serves it from the next handshake on (open connections keep their certificate).
+     * Checks a bundle for {@code tenant} and, only if every check passes, stores it in place of
+     * the certificates it replaces (see the class comment) and serves it from the next handshake
+     * on (open connections keep their certificate).
      *
-     * @throws CertificateRefused with the reason; the previous certificate stays in place
+     * @throws CertificateRefused with the reason; the previous certificates stay in place
      * @throws IOException        if it could not be stored; nothing changed
      */
-    public synchronized PemBundle put(String tenant, byte[] pem, Collection<String> tenantDomains)
+    public synchronized Installed put(String tenant, byte[] pem, Collection<String> tenantDomains, Origin origin)
             throws CertificateRefused, IOException {
         if (tenant == null || !TENANT.matcher(tenant).matches()) {
             throw new CertificateRefused("bad tenant name '" + tenant + "'");
         }
         PemBundle bundle = PemBundle.parse(pem, clock.instant());
         bundle.checkNamesFor(tenant, tenantDomains);
-        Served served = serve(bundle);
+        Set<String> names = Set.copyOf(bundle.dnsNames());
+        List<Served> kept = new ArrayList<>();
+        List<Served> replaced = new ArrayList<>();
+        for (Served current : snapshot.stored().getOrDefault(tenant, List.of())) {
+            boolean replaces = names.containsAll(current.bundle().dnsNames())
+                    || origin == Origin.ACME && current.origin() == Origin.ACME;
+            (replaces ? replaced : kept).add(current);
+        }
+        if (kept.size() >= MAX_PER_TENANT) {
+            // each one holds a TLS context (native memory) and is scanned on the tenant's handshakes
+            throw new CertificateRefused("tenant " + tenant + " has " + kept.size() + " certificates this one would not"
+                    + " replace, the most one tenant may have (" + MAX_PER_TENANT + "); remove some first, or upload one"
+                    + " that carries their names");
+        }
+        Served served = serve(bundle, origin);
         try {
-            writeAtomically(dir.resolve(tenant + ".pem"), bundle.toPem());
+            writeAtomically(tenantDir(tenant).resolve(served.fileName()), bundle.toPem());
         } catch (IOException | RuntimeException e) {
             ServerContexts.release(served.context());
             throw e;
         }
-        Map<String, Served> stored = new HashMap<>(snapshot.stored());
-        Served replaced = stored.put(tenant, served);
-        publish(Map.copyOf(stored), snapshot.sites());
-        if (replaced != null) {
-            ServerContexts.release(replaced.context()); // after publish: no new handshake can pick it
+        kept.add(served);
+        for (Served old : replaced) {
+            if (!old.fileName().equals(served.fileName())) {
+                deleteQuietly(tenantDir(tenant).resolve(old.fileName()));
+            }
         }
-        log.info("tenant {}: now serving {}", tenant, bundle);
-        return bundle;
+        publish(withTenant(tenant, kept), snapshot.sites());
+        replaced.forEach(old -> ServerContexts.release(old.context())); // after publish: no new handshake can pick it
+        log.info("tenant {}: now serving {}{}", tenant, bundle,
+                replaced.isEmpty() ? "" : " in place of " + replaced.stream().map(r -> r.bundle().toString()).toList());
+        return new Installed(bundle, replaced.stream().map(Served::bundle).toList());
     }
 
-    /** Deletes a tenant's certificate; its names fall back to the platform or self-signed one. */
+    /** Deletes every certificate of a tenant; its names fall back to the platform or self-signed one. */
     public synchronized boolean remove(String tenant) throws IOException {
-        if (tenant == null || !TENANT.matcher(tenant).matches() || !snapshot.stored().containsKey(tenant)) {
-            return false;
+        return !remove(tenant, null).isEmpty();
+    }
+
+    /**
+     * Deletes the tenant's certificates that name {@code host} (as written: {@code *.a.com}
+     * removes the wildcard, {@code www.a.com} only a certificate naming www.a.com itself), or
+     * all of them if {@code host} is null. A certificate goes whole, with all its names.
+     *
+     * @return the certificates removed; empty if none matched (nothing changed)
+     */
+    public synchronized List<PemBundle> remove(String tenant, String host) throws IOException {
+        if (tenant == null || !TENANT.matcher(tenant).matches()) {
+            return List.of();
         }
-        Files.deleteIfExists(dir.resolve(tenant + ".pem"));
-        Map<String, Served> stored = new HashMap<>(snapshot.stored());
-        Served removed = stored.remove(tenant);
-        publish(Map.copyOf(stored), snapshot.sites());
-        ServerContexts.release(removed.context());
-        return true;
+        String name = host == null ? null : HostNames.normalize(host);
+        List<Served> kept = new ArrayList<>();
+        List<Served> removed = new ArrayList<>();
+        for (Served current : snapshot.stored().getOrDefault(tenant, List.of())) {
+            (name == null || current.bundle().dnsNames().contains(name) ? removed : kept).add(current);
+        }
+        if (removed.isEmpty()) {
+            return List.of();
+        }
+        for (Served old : removed) {
+            Files.deleteIfExists(tenantDir(tenant).resolve(old.fileName()));
+        }
+        if (kept.isEmpty()) {
+            deleteQuietly(tenantDir(tenant));
+        }
+        publish(withTenant(tenant, kept), snapshot.sites());
+        removed.forEach(old -> ServerContexts.release(old.context()));
+        return removed.stream().map(Served::bundle).toList();
     }
 
     /**
@@ -230,7 +386,7 @@ public final class CertificateStore implements CertificateSource, AutoCloseable 
         closed = true;
         Snapshot last = snapshot;
         snapshot = new Snapshot(Map.of(), last.sites(), Map.of());
-        last.stored().values().forEach(served -> ServerContexts.release(served.context()));
+        last.stored().values().forEach(list -> list.forEach(served -> ServerContexts.release(served.context())));
         if (platform != null) {
             ServerContexts.release(platform.context());
             platform = null;
@@ -238,9 +394,14 @@ public final class CertificateStore implements CertificateSource, AutoCloseable 
         ServerContexts.release(fallback.context());
     }
 
-    /** The stored certificate of a tenant, if any (presented or not). */
-    public Optional<PemBundle> certificateOf(String tenant) {
-        return Optional.ofNullable(snapshot.stored().get(tenant)).map(Served::bundle);
+    /** The tenant's stored certificates (presented or not), ordered by their names. */
+    public List<Stored> certificatesOf(String tenant) {
+        Snapshot now = snapshot;
+        List<Served> presented = now.presentable().getOrDefault(tenant, List.of());
+        return now.stored().getOrDefault(tenant, List.of()).stream()
+                .map(s -> new Stored(s.origin(), s.bundle(), presented.contains(s)))
+                .sorted(Comparator.comparing((Stored s) -> String.join(",", s.bundle().dnsNames())).thenComparing(Stored::origin))
+                .toList();
     }
 
     /** Stored files that could not be loaded at start, each with its reason. */
@@ -279,40 +440,107 @@ public final class CertificateStore implements CertificateSource, AutoCloseable 
         }
         String host = HostNames.normalize(serverName);
         Snapshot now = snapshot;
+        Instant instant = clock.instant();
+        Served best = null;
         String tenant = now.sites().tenantOf(host);
         if (tenant != null) {
-            Served own = now.presentable().get(tenant);
-            if (own != null && own.bundle().covers(host)) {
-                return own;
+            for (Served own : now.presentable().getOrDefault(tenant, List.of())) {
+                if (own.bundle().covers(host) && (best == null || better(own, true, best, true, host, instant))) {
+                    best = own;
+                }
             }
         }
         Served platformCert = platform;
-        if (platformCert != null && platformCert.bundle().covers(host)) {
-            return platformCert;
+        if (platformCert != null && platformCert.bundle().covers(host)
+                && (best == null || better(platformCert, false, best, true, host, instant))) {
+            best = platformCert;
         }
-        return fallback;
+        return best == null ? fallback : best;
+    }
+
+    /**
+     * Whether {@code a} should be presented for {@code host} rather than {@code b} (both cover
+     * it): valid now first (an expired certificate only as a last resort), then the tenant's own
+     * before the platform's, then the host named exactly before a wildcard, then valid longest.
+     */
+    private static boolean better(Served a, boolean aOwn, Served b, boolean bOwn, String host, Instant now) {
+        boolean aValid = validAt(a.bundle(), now);
+        if (aValid != validAt(b.bundle(), now)) {
+            return aValid;
+        }
+        if (aOwn != bOwn) {
+            return aOwn;
+        }
+        boolean aExact = a.bundle().dnsNames().contains(host);
+        if (aExact != b.bundle().dnsNames().contains(host)) {
+            return aExact;
+        }
+        return a.bundle().notAfter().isAfter(b.bundle().notAfter());
+    }
+
+    private static boolean validAt(PemBundle bundle, Instant now) {
+        return !now.isBefore(bundle.leaf().getNotBefore().toInstant()) && now.isBefore(bundle.notAfter());
     }
 
     /** Recomputes which stored certificates may be presented, then swaps the snapshot. */
-    private void publish(Map<String, Served> stored, Sites sites) {
-        Map<String, Served> presentable = new HashMap<>();
-        stored.forEach((tenant, served) -> {
+    private void publish(Map<String, List<Served>> stored, Sites sites) {
+        Map<String, List<Served>> presentable = new HashMap<>();
+        stored.forEach((tenant, list) -> {
             List<String> domains = sites.domains().get(tenant);
             if (domains == null) {
                 return; // no site (yet): nothing routes to it
             }
-            try {
-                served.bundle().checkNamesFor(tenant, domains);
-                presentable.put(tenant, served);
-            } catch (CertificateRefused e) {
-                log.warn("tenant {}: stored certificate not presented: {}", tenant, e.getMessage());
+            List<Served> ok = new ArrayList<>();
+            for (Served served : list) {
+                try {
+                    served.bundle().checkNamesFor(tenant, domains);
+                    ok.add(served);
+                } catch (CertificateRefused e) {
+                    log.warn("tenant {}: stored {} not presented: {}", tenant, served.bundle(), e.getMessage());
+                }
             }
+            presentable.put(tenant, List.copyOf(ok));
         });
         snapshot = new Snapshot(stored, sites, Map.copyOf(presentable));
     }
 
-    private static Served serve(PemBundle bundle) throws CertificateRefused {
-        return new Served(bundle, ServerContexts.build(bundle));
+    /** The stored map with the tenant's list replaced (dropped when empty). */
+    private Map<String, List<Served>> withTenant(String tenant, List<Served> list) {
+        Map<String, List<Served>> stored = new TreeMap<>(snapshot.stored());
+        if (list.isEmpty()) {
+            stored.remove(tenant);
+        } else {
+            stored.put(tenant, List.copyOf(list));
+        }
+        return Collections.unmodifiableMap(stored);
+    }
+
+    private Path tenantDir(String tenant) {
+        return dir.resolve(tenant);
+    }
+
+    private static void deleteQuietly(Path path) {
+        try {
+            Files.deleteIfExists(path);
+        } catch (IOException e) {
+            // a stale file costs nothing now; at the next start the later certificate for the same names wins
+            log.warn("could not delete {}: {}", path, e.toString());
+        }
+    }
+
+    private static Served serve(PemBundle bundle, Origin origin) throws CertificateRefused {
+        return new Served(idOf(bundle), origin, bundle, ServerContexts.build(bundle));
+    }
+
+    /** 16 hex digits of SHA-256 over the sorted names: the same names, the same file. */
+    private static String idOf(PemBundle bundle) {
+        try {
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            byte[] digest = sha.digest(String.join(",", new TreeSet<>(bundle.dnsNames())).getBytes(StandardCharsets.US_ASCII));
+            return HexFormat.of().formatHex(digest, 0, 8);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JDK has SHA-256", e);
+        }
     }
 
     private static byte[] readLimited(Path file) throws IOException {
@@ -329,6 +557,8 @@ public final class CertificateStore implements CertificateSource, AutoCloseable 
 
     /** Write tmp (0600 from creation, so the key is never readable by others) + fsync + rename. */
     private static void writeAtomically(Path target, byte[] content) throws IOException {
+        Files.createDirectories(target.getParent(),
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         Path tmp = target.resolveSibling("." + target.getFileName() + ".tmp");
         Files.deleteIfExists(tmp);
         try (FileChannel channel = FileChannel.open(tmp, java.util.Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),

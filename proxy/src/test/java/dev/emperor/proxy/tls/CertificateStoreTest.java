@@ -80,28 +80,32 @@ class CertificateStoreTest {
         assertThatThrownBy(() -> certificates.put("small", bundle(sneaky, CA), List.of("small.test")))
                 .isInstanceOf(CertificateRefused.class)
                 .hasMessage("name shop.bigco.test is not one of tenant small's domains");
-        assertThat(Files.exists(store.resolve("small.pem"))).isFalse();
+        assertThat(storedFiles("small")).isEmpty();
     }
 
     @Test
     void refusedUploadLeavesTheOldCertificateServing() throws Exception {
         certificates.put("bigco", bundle(BIGCO, CA), List.of("shop.bigco.test", "www.bigco.test"));
-        byte[] before = Files.readAllBytes(store.resolve("bigco.pem"));
+        Path stored = storedFiles("bigco").get(0);
+        byte[] before = Files.readAllBytes(stored);
         Issued other = TestPki.leaf(LeafSpec.of("other", "shop.bigco.test"), CA);
         byte[] mismatched = (TestPki.pkcs8Key(other.keys()) + TestPki.cert(BIGCO.cert())).getBytes(StandardCharsets.US_ASCII);
 
         assertThatThrownBy(() -> certificates.put("bigco", mismatched, List.of("shop.bigco.test")))
                 .hasMessage("private key does not match the certificate");
         assertThat(presentedCn("shop.bigco.test")).isEqualTo("CN=bigco");
-        assertThat(Files.readAllBytes(store.resolve("bigco.pem"))).isEqualTo(before);
+        assertThat(storedFiles("bigco")).containsExactly(stored);
+        assertThat(Files.readAllBytes(stored)).isEqualTo(before);
     }
 
     @Test
     void acceptedUploadIsStoredPrivatelyAndLoadedAtTheNextStart() throws Exception {
         certificates.put("bigco", bundle(BIGCO, CA), List.of("shop.bigco.test", "www.bigco.test"));
-        Path file = store.resolve("bigco.pem");
+        Path file = store.resolve("bigco").resolve(storedFiles("bigco").get(0).getFileName());
+        assertThat(file.getFileName().toString()).matches("upload-[0-9a-f]{16}\\.pem");
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(file))).isEqualTo("rw-------");
-        assertThat(Files.list(store)).containsExactly(file); // no temp file left behind
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(file.getParent()))).isEqualTo("rwx------");
+        assertThat(Files.list(file.getParent())).containsExactly(file); // no temp file left behind
 
         var restarted = new CertificateStore(store, "platform.test");
         restarted.setSites(List.of(site("bigco", "shop.bigco.test", "www.bigco.test")));
@@ -145,7 +149,7 @@ class CertificateStoreTest {
         certificates.put("small", bundle(SMALL, CA), List.of("small.test"));
         assertThat(certificates.remove("small")).isTrue();
         assertThat(presentedCn("small.test")).isEqualTo("CN=platform.test");
-        assertThat(Files.exists(store.resolve("small.pem"))).isFalse();
+        assertThat(storedFiles("small")).isEmpty();
         assertThat(certificates.remove("small")).isFalse();
     }
 
@@ -176,7 +180,7 @@ class CertificateStoreTest {
         assertThat(first.refCnt()).isEqualTo(2); // the store's and ours
         first.release();
 
-        Issued renewed = TestPki.leaf(LeafSpec.of("bigco-renewed", "shop.bigco.test"), CA);
+        Issued renewed = TestPki.leaf(LeafSpec.of("bigco-renewed", "www.bigco.test", "shop.bigco.test"), CA);
         certificates.put("bigco", bundle(renewed, CA), List.of("shop.bigco.test", "www.bigco.test"));
         assertThat(first.refCnt()).isZero();
         ReferenceCounted second = (ReferenceCounted) certificates.acquire("shop.bigco.test");
@@ -211,6 +215,197 @@ class CertificateStoreTest {
 
         assertThat(List.of(platform.refCnt(), small.refCnt(), fallback.refCnt())).containsOnly(0);
         assertThatThrownBy(() -> certificates.acquire("small.test")).isInstanceOf(IllegalStateException.class);
+    }
+
+    // ---- several certificates per tenant ----------------------------------------------------
+
+    static final Issued APEX = TestPki.leaf(LeafSpec.of("apex", "multi.test", "www.multi.test"), CA);
+    static final Issued WILD = TestPki.leaf(LeafSpec.of("wild", "*.multi.test"), CA);
+    static final Issued OTHER = TestPki.leaf(LeafSpec.of("other", "other.test"), CA);
+    static final List<String> MULTI = List.of("multi.test", "*.multi.test", "other.test");
+
+    private void multiSite() {
+        certificates.setSites(List.of(site("multi", MULTI.toArray(String[]::new)), site("small", "small.test")));
+    }
+
+    @Test
+    void aWildcardUploadKeepsTheTenantsOtherCertificatesAndEachNameGetsTheMostSpecificOne() throws Exception {
+        multiSite();
+        certificates.put("multi", bundle(APEX, CA), MULTI);
+        certificates.put("multi", bundle(OTHER, CA), MULTI);
+        CertificateStore.Installed wild = certificates.put("multi", bundle(WILD, CA), MULTI, CertificateStore.Origin.UPLOAD);
+        assertThat(wild.replaced()).isEmpty();
+
+        assertThat(presentedCn("multi.test")).isEqualTo("CN=apex");
+        assertThat(presentedCn("www.multi.test")).isEqualTo("CN=apex"); // named exactly beats the wildcard
+        assertThat(presentedCn("api.multi.test")).isEqualTo("CN=wild");
+        assertThat(presentedCn("other.test")).isEqualTo("CN=other");
+        assertThat(certificates.certificatesOf("multi")).extracting(c -> c.bundle().dnsNames())
+                .containsExactly(List.of("*.multi.test"), List.of("multi.test", "www.multi.test"), List.of("other.test"));
+        assertThat(storedFiles("multi")).hasSize(3);
+    }
+
+    @Test
+    void theSameNamesOrMoreReplaceFewerNamesDoNot() throws Exception {
+        multiSite();
+        certificates.put("multi", bundle(APEX, CA), MULTI);
+        Issued again = TestPki.leaf(LeafSpec.of("apex-again", "www.multi.test", "multi.test"), CA);
+        assertThat(certificates.put("multi", bundle(again, CA), MULTI, CertificateStore.Origin.UPLOAD).replaced())
+                .extracting(PemBundle::leaf).containsExactly(APEX.cert());
+        assertThat(presentedCn("multi.test")).isEqualTo("CN=apex-again");
+        assertThat(storedFiles("multi")).hasSize(1);
+
+        Issued fewer = TestPki.leaf(LeafSpec.of("fewer", "multi.test"), CA);
+        assertThat(certificates.put("multi", bundle(fewer, CA), MULTI, CertificateStore.Origin.UPLOAD).replaced()).isEmpty();
+        assertThat(certificates.certificatesOf("multi")).hasSize(2);
+
+        Issued more = TestPki.leaf(LeafSpec.of("more", "multi.test", "www.multi.test", "other.test"), CA);
+        assertThat(certificates.put("multi", bundle(more, CA), MULTI, CertificateStore.Origin.UPLOAD).replaced())
+                .extracting(PemBundle::leaf).containsExactlyInAnyOrder(again.cert(), fewer.cert());
+        assertThat(certificates.certificatesOf("multi")).singleElement()
+                .satisfies(c -> assertThat(c.bundle().leaf()).isEqualTo(more.cert()));
+        assertThat(storedFiles("multi")).hasSize(1);
+    }
+
+    @Test
+    void removingByNameTakesOnlyTheCertificatesNamingItAsWritten() throws Exception {
+        multiSite();
+        certificates.put("multi", bundle(APEX, CA), MULTI);
+        certificates.put("multi", bundle(WILD, CA), MULTI);
+        certificates.put("small", bundle(SMALL, CA), List.of("small.test"));
+
+        assertThat(certificates.remove("multi", "api.multi.test")).as("no certificate names it as written").isEmpty();
+        assertThat(certificates.remove("multi", "small.test")).as("another tenant's name").isEmpty();
+        assertThat(certificates.remove("multi", "*.MULTI.test")).extracting(PemBundle::leaf).containsExactly(WILD.cert());
+        assertThat(presentedCn("api.multi.test")).isEqualTo("CN=platform.test");
+        assertThat(presentedCn("www.multi.test")).isEqualTo("CN=apex");
+        assertThat(presentedCn("small.test")).isEqualTo("CN=small");
+        assertThat(storedFiles("multi")).hasSize(1);
+    }
+
+    @Test
+    void anExpiredCertificateNeverWinsOverAValidOne() throws Exception {
+        MovableClock clock = new MovableClock();
+        certificates.close();
+        certificates = new CertificateStore(store, "platform.test", clock);
+        multiSite();
+        java.time.Instant now = clock.instant();
+        Issued shortLived = TestPki.leaf(LeafSpec.of("short", "www.multi.test").valid(now.minusSeconds(60),
+                now.plus(java.time.Duration.ofDays(1))), CA);
+        Issued longWild = TestPki.leaf(LeafSpec.of("long-wild", "*.multi.test").valid(now.minusSeconds(60),
+                now.plus(java.time.Duration.ofDays(30))), CA);
+        Issued longApex = TestPki.leaf(LeafSpec.of("long-apex", "multi.test").valid(now.minusSeconds(60),
+                now.plus(java.time.Duration.ofDays(30))), CA);
+        certificates.put("multi", bundle(shortLived, CA), MULTI);
+        certificates.put("multi", bundle(longWild, CA), MULTI);
+        certificates.put("multi", bundle(longApex, CA), MULTI);
+        Path platformFile = dir.resolve("platform.pem");
+        Files.write(platformFile, bundle(TestPki.leaf(LeafSpec.of("platform-other", "other.test").valid(
+                now.minusSeconds(60), now.plus(java.time.Duration.ofDays(30))), CA), CA));
+        certificates.usePlatformCertificate(platformFile, platformFile);
+        assertThat(presentedCn("www.multi.test")).isEqualTo("CN=short");
+
+        clock.advance(java.time.Duration.ofDays(2));
+        assertThat(presentedCn("www.multi.test")).as("the exact name has expired").isEqualTo("CN=long-wild");
+        assertThat(presentedCn("multi.test")).isEqualTo("CN=long-apex");
+    }
+
+    @Test
+    void aTenantHasAtMostItsCapOfCertificatesAndARefusalChangesNothing() throws Exception {
+        List<String> domains = List.of("*.cap.test");
+        certificates.setSites(List.of(site("cap", "*.cap.test")));
+        for (int i = 0; i < CertificateStore.MAX_PER_TENANT; i++) {
+            certificates.put("cap", bundle(TestPki.leaf(LeafSpec.of("n" + i, "n" + i + ".cap.test"), CA), CA), domains);
+        }
+        Issued over = TestPki.leaf(LeafSpec.of("over", "over.cap.test"), CA);
+        assertThatThrownBy(() -> certificates.put("cap", bundle(over, CA), domains))
+                .isInstanceOf(CertificateRefused.class)
+                .hasMessageContaining("has 32 certificates").hasMessageContaining("the most one tenant may have (32)");
+        assertThat(storedFiles("cap")).hasSize(CertificateStore.MAX_PER_TENANT);
+        assertThat(presentedCn("over.cap.test")).isEqualTo("CN=platform.test");
+        // one carrying some of their names replaces them, so it is not refused
+        Issued merged = TestPki.leaf(LeafSpec.of("merged", "n0.cap.test", "n1.cap.test", "over.cap.test"), CA);
+        assertThat(certificates.put("cap", bundle(merged, CA), domains, CertificateStore.Origin.UPLOAD).replaced()).hasSize(2);
+        assertThat(certificates.certificatesOf("cap")).hasSize(CertificateStore.MAX_PER_TENANT - 1);
+        assertThat(presentedCn("over.cap.test")).isEqualTo("CN=merged");
+    }
+
+    @Test
+    void severalCertificatesAndTheirOriginsOutliveARestart() throws Exception {
+        multiSite();
+        certificates.put("multi", bundle(APEX, CA), MULTI, CertificateStore.Origin.ACME);
+        certificates.put("multi", bundle(WILD, CA), MULTI, CertificateStore.Origin.UPLOAD);
+
+        var restarted = new CertificateStore(store, "platform.test");
+        try {
+            restarted.setSites(List.of(site("multi", MULTI.toArray(String[]::new))));
+            assertThat(restarted.loadProblems()).isEmpty();
+            assertThat(restarted.certificatesOf("multi")).extracting(c -> c.origin() + " " + c.bundle().dnsNames() + " " + c.presented())
+                    .containsExactly("UPLOAD [*.multi.test] true", "ACME [multi.test, www.multi.test] true");
+            assertThat(restarted.presentedFor("www.multi.test").leaf()).isEqualTo(APEX.cert());
+            assertThat(restarted.presentedFor("api.multi.test").leaf()).isEqualTo(WILD.cert());
+        } finally {
+            restarted.close();
+        }
+    }
+
+    @Test
+    void anAcmeCertificateReplacesEarlierAcmeOnesButNeverAnUpload() throws Exception {
+        multiSite();
+        certificates.put("multi", bundle(APEX, CA), MULTI, CertificateStore.Origin.ACME);
+        certificates.put("multi", bundle(WILD, CA), MULTI, CertificateStore.Origin.UPLOAD);
+        // the tenant dropped www: ACME now covers multi.test alone, which is fewer names than before
+        Issued renewed = TestPki.leaf(LeafSpec.of("renewed", "multi.test"), CA);
+        assertThat(certificates.put("multi", bundle(renewed, CA), MULTI, CertificateStore.Origin.ACME).replaced())
+                .extracting(PemBundle::leaf).containsExactly(APEX.cert());
+        assertThat(certificates.certificatesOf("multi")).extracting(c -> c.origin() + " " + c.bundle().dnsNames())
+                .containsExactly("UPLOAD [*.multi.test]", "ACME [multi.test]");
+    }
+
+    @Test
+    void aCertificateOfTheOldOneFilePerTenantLayoutIsMovedWithItsRecordedOrigin() throws Exception {
+        certificates.close();
+        Files.write(store.resolve("multi.pem"), bundle(APEX, CA));
+        certificates = new CertificateStore(store, "platform.test", java.time.Clock.systemUTC(),
+                tenant -> tenant.equals("multi") ? CertificateStore.Origin.ACME : CertificateStore.Origin.UPLOAD);
+        multiSite();
+        assertThat(certificates.loadProblems()).isEmpty();
+        assertThat(Files.exists(store.resolve("multi.pem"))).isFalse();
+        assertThat(storedFiles("multi")).singleElement().asString().contains("acme-");
+        assertThat(presentedCn("www.multi.test")).isEqualTo("CN=apex");
+    }
+
+    /** The tenant's stored certificate files. */
+    private List<Path> storedFiles(String tenant) throws java.io.IOException {
+        Path tenantDir = store.resolve(tenant);
+        if (!Files.isDirectory(tenantDir)) return List.of();
+        try (var files = Files.list(tenantDir)) {
+            return files.sorted().toList();
+        }
+    }
+
+    /** A clock the test moves forward. */
+    private static final class MovableClock extends java.time.Clock {
+        private java.time.Instant now = java.time.Instant.now();
+
+        void advance(java.time.Duration by) {
+            now = now.plus(by);
+        }
+
+        @Override
+        public java.time.ZoneId getZone() {
+            return java.time.ZoneOffset.UTC;
+        }
+
+        @Override
+        public java.time.Clock withZone(java.time.ZoneId zone) {
+            return this;
+        }
+
+        @Override
+        public java.time.Instant instant() {
+            return now;
+        }
     }
 
     /** The context a name selects, without keeping a reference to it. */

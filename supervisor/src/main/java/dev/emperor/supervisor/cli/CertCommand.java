@@ -1,12 +1,15 @@
 package dev.emperor.supervisor.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.emperor.supervisor.control.ControlClient;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Base64;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -14,17 +17,20 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
- * `emperor cert put NAME FILE.pem`, `emperor cert issue NAME`, `emperor cert renew` and
- * `emperor cert rm NAME`: a tenant's TLS certificate, uploaded or from the ACME CA.
+ * `emperor cert put NAME FILE.pem`, `emperor cert list NAME`, `emperor cert issue NAME`,
+ * `emperor cert renew` and `emperor cert rm NAME [--name HOST]`: a tenant's TLS certificates,
+ * uploaded or from the ACME CA; a tenant may have several, chosen by SNI.
  */
 @Command(name = "cert", mixinStandardHelpOptions = true,
-        description = "Give a tenant its own TLS certificate (uploaded or from the ACME CA), or take it away.",
-        subcommands = {CertCommand.Put.class, CertCommand.Issue.class, CertCommand.Renew.class, CertCommand.Remove.class})
+        description = "Give a tenant TLS certificates (uploaded or from the ACME CA; several per tenant, each"
+                + " handshake gets the one that covers its server name most exactly), list them, or take them away.",
+        subcommands = {CertCommand.Put.class, CertCommand.ListCerts.class, CertCommand.Issue.class, CertCommand.Renew.class,
+                CertCommand.Remove.class})
 public final class CertCommand implements Runnable {
     @Override
     public void run() {
-        System.err.println("emperor cert: use `emperor cert put NAME FILE.pem`, `emperor cert issue NAME`,"
-                + " `emperor cert renew` or `emperor cert rm NAME`");
+        System.err.println("emperor cert: use `emperor cert put NAME FILE.pem`, `emperor cert list NAME`,"
+                + " `emperor cert issue NAME`, `emperor cert renew` or `emperor cert rm NAME [--name HOST]`");
     }
 
     private static int send(ConfigOption config, ObjectNode request, String done) throws Exception {
@@ -37,12 +43,17 @@ public final class CertCommand implements Runnable {
             return 1;
         }
         System.out.println(done + (reply.has("certificate") ? ": " + reply.path("certificate").asText() : ""));
+        reply.path("replaced").forEach(r -> System.out.println("  replaced " + r.asText()));
+        reply.path("removed").forEach(r -> System.out.println("  removed " + r.asText()));
         return 0;
     }
 
     @Command(name = "put", mixinStandardHelpOptions = true,
             description = "Check a PEM bundle (private key and certificate chain, any order) against the tenant's"
-                    + " domains and serve it from the next handshake on. A refused bundle changes nothing.")
+                    + " domains and serve it from the next handshake on, next to the tenant's other certificates."
+                    + " It replaces each of them whose names it all carries (the same names, or fewer; compared as"
+                    + " written, so a wildcard *.example.com does not replace www.example.com's certificate)."
+                    + " A refused bundle changes nothing.")
     public static final class Put implements Callable<Integer> {
         @Mixin
         ConfigOption config;
@@ -65,8 +76,9 @@ public final class CertCommand implements Runnable {
     @Command(name = "issue", mixinStandardHelpOptions = true,
             description = "Get a certificate for the tenant's domains from the ACME CA of emperor.ini (acme-directory),"
                     + " proving each name over HTTP-01 through the running proxy, and serve it like an uploaded one."
-                    + " Wildcards and names the platform certificate covers are left out. From then on the emperor"
-                    + " renews it. A failure changes nothing and names the CA's reason.")
+                    + " Wildcards, names the platform certificate covers and names an uploaded certificate of the"
+                    + " tenant covers are left out. It replaces the tenant's earlier ACME certificate; from then on"
+                    + " the emperor renews it. A failure changes nothing and names the CA's reason.")
     public static final class Issue implements Callable<Integer> {
         @Mixin
         ConfigOption config;
@@ -124,9 +136,10 @@ public final class CertCommand implements Runnable {
         }
     }
 
-    @Command(name = "rm", mixinStandardHelpOptions = true,
-            description = "Delete the tenant's certificate; its names get the platform or fallback certificate.")
-    public static final class Remove implements Callable<Integer> {
+    @Command(name = "list", mixinStandardHelpOptions = true,
+            description = "Show the tenant's certificates, one a line: origin (upload or acme), expiry, names;"
+                    + " 'not served' marks one naming a name the tenant no longer holds.")
+    public static final class ListCerts implements Callable<Integer> {
         @Mixin
         ConfigOption config;
 
@@ -135,8 +148,43 @@ public final class CertCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            return send(config, new ObjectMapper().createObjectNode().put("cmd", "cert-rm").put("name", name),
-                    name + ": certificate removed");
+            ObjectNode reply = ControlClient.call(config.load().controlSocket(),
+                    new ObjectMapper().createObjectNode().put("cmd", "cert-list").put("name", name));
+            if (!reply.path("ok").asBoolean()) {
+                System.err.println("emperor: " + reply.path("error").asText());
+                return 1;
+            }
+            if (reply.path("certificates").isEmpty()) System.out.println(name + ": no certificate");
+            for (JsonNode c : reply.path("certificates")) {
+                List<String> names = new ArrayList<>();
+                c.path("names").forEach(n -> names.add(n.asText()));
+                System.out.printf("%-6s  expires %s  %s%s%n", c.path("origin").asText(), c.path("notAfter").asText(),
+                        String.join(", ", names), c.path("presented").asBoolean() ? "" : "  (not served)");
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "rm", mixinStandardHelpOptions = true,
+            description = "Delete the tenant's certificates, or with --name only those naming HOST; their names get"
+                    + " the tenant's other certificates, the platform's or the fallback.")
+    public static final class Remove implements Callable<Integer> {
+        @Mixin
+        ConfigOption config;
+
+        @Parameters(paramLabel = "NAME", description = "the tenant")
+        String name;
+
+        @Option(names = "--name", paramLabel = "HOST",
+                description = "remove only the certificates naming HOST as written (e.g. '*.example.com' for the"
+                        + " wildcard); a certificate goes whole, with all its names")
+        String host;
+
+        @Override
+        public Integer call() throws Exception {
+            ObjectNode request = new ObjectMapper().createObjectNode().put("cmd", "cert-rm").put("name", name);
+            if (host != null) request.put("host", host);
+            return send(config, request, name + ": certificate removed");
         }
     }
 }

@@ -103,12 +103,14 @@ public final class StatusCommand implements Callable<Integer> {
         }
         for (JsonNode p : v.path("ports")) {
             line("port", p.path("service").asText() + " " + p.path("protocol").asText() + " "
-                    + p.path("internalPort").asText() + " -> public " + p.path("publicPort").asText());
+                    + p.path("internalPort").asText() + " -> public " + p.path("publicPort").asText()
+                    + (p.path("proxyProtocol").asBoolean() ? " (proxy-protocol)" : ""));
         }
-        if (v.hasNonNull("certificate")) {
+        for (JsonNode cert : v.path("certificates")) {
             java.util.List<String> names = new java.util.ArrayList<>();
-            v.path("certificate").path("names").forEach(d -> names.add(d.asText()));
-            line("cert", String.join(", ", names) + ", expires " + v.path("certificate").path("notAfter").asText());
+            cert.path("names").forEach(d -> names.add(d.asText()));
+            line("cert", String.join(", ", names) + ", expires " + cert.path("notAfter").asText()
+                    + " (" + cert.path("origin").asText() + (cert.path("presented").asBoolean(true) ? "" : ", not served") + ")");
         }
         for (JsonNode problem : v.path("webProblems")) line("web error", problem.asText());
         line("distro", v.path("distro").asText("-"));

@@ -130,7 +130,7 @@ public record EmperorConfig(
             "control-socket", "tmp-size", "disk-default", "inodes-default", "on-exit", "tun-subnet", "tun-gateway",
             FIREWALL_OUT, FIREWALL_IN, HOST_ALLOW, "cron-timezone",
             "http-listen", "https-listen", "platform-domain", "tls-cert", "tls-key", "cert-dir", "port-range",
-            "max-ports", MAX_PORTS_FOR,
+            "max-ports", MAX_PORTS_FOR, "port-listen",
             "access-log-dir", "acme-directory", "acme-email", "acme-ca-trust", "acme-renew-days", "acme-auto",
             "client-header-timeout", "client-idle-timeout", "client-min-rate", "client-rate-grace", "upstream-timeout",
             "client-max-connections", "client-max-connections-per-site", "max-connections", "underscores-in-headers",
@@ -251,7 +251,30 @@ public record EmperorConfig(
                     acme(),
                     clientLimits(d.clientLimits()),
                     portLimits(),
-                    domainAllow());
+                    domainAllow(),
+                    value("port-listen", d.portListen(), this::portListen));
+        }
+
+        /**
+         * Comma-separated IP address literals (IPv4, or IPv6 bare or in brackets) that public ports
+         * listen on; never a host name, so no lookup decides where tenants' ports are exposed.
+         */
+        private List<java.net.InetAddress> portListen(IniDocument.Entry entry) throws ConfigError {
+            List<java.net.InetAddress> addresses = new ArrayList<>();
+            for (String part : entry.value().split(",", -1)) {
+                String text = part.strip();
+                String literal = text.startsWith("[") && text.endsWith("]") ? text.substring(1, text.length() - 1) : text;
+                java.net.InetAddress address = io.netty.util.NetUtil.createInetAddressFromIpAddressString(literal);
+                if (address == null || literal.contains("%")) {
+                    throw error(entry, "bad address " + ConfigError.quote(text) + ": expected IP address literals"
+                            + " (IPv4 or IPv6), comma-separated, e.g. 127.0.0.1, ::1");
+                }
+                if (addresses.contains(address)) {
+                    throw error(entry, ConfigError.quote(text) + " is listed twice");
+                }
+                addresses.add(address);
+            }
+            return addresses;
         }
 
         /** Every domain-allow pattern (a name or *.name, as a vassal's domain), in file order. */

@@ -1,6 +1,7 @@
 package dev.emperor.supervisor.config;
 
 import dev.emperor.proxy.l4.PortLimits;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.List;
@@ -24,6 +25,7 @@ import java.util.Optional;
  * @param portLimits     how many public ports a tenant may hold ({@code max-ports}, {@code max-ports-for})
  * @param domainAllow    {@code domain-allow} patterns (normalized): names tenants may claim without the
  *                       operator's approval; empty = any free name
+ * @param portListen     the addresses public ports listen on ({@code port-listen}); empty = every address
  */
 public record ProxySettings(
         List<InetSocketAddress> httpListen,
@@ -38,12 +40,14 @@ public record ProxySettings(
         Optional<AcmeSettings> acme,
         ClientLimits clientLimits,
         PortLimits portLimits,
-        List<String> domainAllow) {
+        List<String> domainAllow,
+        List<InetAddress> portListen) {
 
     public ProxySettings {
         httpListen = List.copyOf(httpListen);
         httpsListen = List.copyOf(httpsListen);
         domainAllow = List.copyOf(domainAllow);
+        portListen = List.copyOf(portListen);
     }
 
     /** Settings with the default port limits and no domain-allow policy (any free name may be claimed). */
@@ -51,7 +55,7 @@ public record ProxySettings(
             Optional<String> platformDomain, Optional<Path> tlsCert, Optional<Path> tlsKey, Path certDir, int portLow,
             int portHigh, Path accessLogDir, Optional<AcmeSettings> acme, ClientLimits clientLimits) {
         this(httpListen, httpsListen, platformDomain, tlsCert, tlsKey, certDir, portLow, portHigh, accessLogDir, acme,
-                clientLimits, PortLimits.DEFAULT, List.of());
+                clientLimits, PortLimits.DEFAULT, List.of(), List.of());
     }
 
     /** The defaults for a state and log directory: ports 80 and 443 on every address. */
@@ -59,7 +63,7 @@ public record ProxySettings(
         return new ProxySettings(List.of(new InetSocketAddress(80)), List.of(new InetSocketAddress(443)),
                 Optional.empty(), Optional.empty(), Optional.empty(), stateDir.resolve("certs"), 20000, 29999,
                 logDir.resolve("access"), Optional.empty(), ClientLimits.defaults(),
-                PortLimits.DEFAULT, List.of());
+                PortLimits.DEFAULT, List.of(), List.of());
     }
 
     /** Whether the proxy has anything to do at all. */

@@ -74,7 +74,7 @@ public enum VassalKey {
     DAEMON("daemon", Arity.REPEATED, JsonType.STRING, "none",
             "A helper command (redis, memcached...) kept running inside the tenant next to `exec`, split like `exec`; restarted with back-off, stopped with the tenant."),
     PORT("port", Arity.REPEATED, JsonType.STRING, "none",
-            "Service on a public port: `NAME PROTO INTERNAL_PORT`, e.g. `db tcp 5432`; NAME `[a-z][a-z0-9-]{0,31}`, unique; PROTO `tcp` or `tls` (passthrough, only for the domains the vassal holds, by SNI); INTERNAL_PORT 1-65535. The public port is allocated once and kept.");
+            "Service on a public port: `NAME PROTO INTERNAL_PORT [proxy-protocol]`, e.g. `db tcp 5432`; NAME `[a-z][a-z0-9-]{0,31}`, unique; PROTO `tcp` or `tls` (passthrough, only for the domains the vassal holds, by SNI); INTERNAL_PORT 1-65535; `proxy-protocol`: each connection starts with a PROXY protocol v2 header giving the client's address and port. The public port is allocated once and kept.");
 
     /** Whether a key may be given more than once (INI: repeated lines; JSON: an array). */
     public enum Arity { ONCE, REPEATED }

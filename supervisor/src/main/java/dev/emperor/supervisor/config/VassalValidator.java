@@ -575,11 +575,16 @@ final class VassalValidator {
         return names;
     }
 
-    /** {@code NAME PROTO INTERNAL_PORT}, separated by blanks. */
+    /** {@code NAME PROTO INTERNAL_PORT [proxy-protocol]}, separated by blanks. */
     private PortService parsePort(IniDocument.Entry entry, String value) throws ConfigError {
         String[] parts = value.strip().split("\\s+");
-        if (parts.length != 3) {
-            throw error(entry, "expected NAME PROTO INTERNAL_PORT, e.g. 'db tcp 5432' (" + ConfigError.quote(value) + ")");
+        if (parts.length != 3 && parts.length != 4) {
+            throw error(entry, "expected NAME PROTO INTERNAL_PORT [proxy-protocol], e.g. 'db tcp 5432' ("
+                    + ConfigError.quote(value) + ")");
+        }
+        if (parts.length == 4 && !parts[3].equals(PortService.PROXY_PROTOCOL)) {
+            throw error(entry, "unknown option " + ConfigError.quote(parts[3]) + " after the internal port: the only"
+                    + " one is '" + PortService.PROXY_PROTOCOL + "'");
         }
         if (!SERVICE_NAME.matcher(parts[0]).matches()) {
             throw error(entry, "bad service name " + ConfigError.quote(parts[0])
@@ -596,7 +601,7 @@ final class VassalValidator {
         if (internal < 1 || internal > 65535 || !parts[2].matches("[0-9]+")) {
             throw error(entry, "bad internal port " + ConfigError.quote(parts[2]) + ": expected 1-65535");
         }
-        return new PortService(parts[0], protocol, internal);
+        return new PortService(parts[0], protocol, internal, parts.length == 4);
     }
 
     private boolean parseBoolean(IniDocument.Entry entry, String value) throws ConfigError {

@@ -8,7 +8,6 @@ import dev.emperor.proxy.tls.PemBundle;
 import dev.emperor.supervisor.config.AcmeSettings;
 import dev.emperor.supervisor.config.ProxySettings;
 import dev.emperor.supervisor.state.AcmeRetry;
-import dev.emperor.supervisor.state.CertificateOrigin;
 import dev.emperor.supervisor.state.EventKind;
 import dev.emperor.supervisor.state.StateStore;
 import java.io.IOException;
@@ -56,12 +55,14 @@ import org.slf4j.LoggerFactory;
  * retrying every failing tenant at once against the CA's per-hour limits. It ends when the
  * tenant gets a certificate from the CA or is removed. Only certificates whose recorded
  * origin is ACME are ever replaced: an uploaded certificate (or one stored before origins
- * were recorded) is the tenant's own.
+ * were recorded) is the tenant's own, and so are the names it covers (a tenant may have an
+ * uploaded wildcard and ACME for its other names).
  *
  * <p>Which names are asked for: the tenant's domains that it holds ({@code DomainOwnership}: a
  * name another tenant claimed first is never ordered for it), minus wildcards (HTTP-01 cannot prove them) and minus
  * names the platform certificate ({@code tls-cert}) already covers (they are served with it
- * anyway; asking a CA for them only spends its rate limits).
+ * anyway; asking a CA for them only spends its rate limits), minus names an uploaded
+ * certificate of the tenant covers.
  */
 public final class AcmeCertificates implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(AcmeCertificates.class);
@@ -229,16 +230,18 @@ public final class AcmeCertificates implements AutoCloseable {
     }
 
     private RenewalReport pass() {
-        Optional<AcmeSettings> acme = settings.get().acme();
+        ProxySettings now = settings.get(); // once per pass
+        Optional<AcmeSettings> acme = now.acme();
         if (acme.isEmpty()) {
             return new RenewalReport(List.of("ACME is off (no acme-directory in emperor.ini)"), 0);
         }
+        Predicate<String> platform = platformCovers(now);
         List<String> report = new ArrayList<>();
         int failed = 0;
         for (String tenant : routes.tenantsWithSites()) {
             String why;
             try {
-                why = due(tenant, acme.get());
+                why = due(tenant, acme.get(), platform);
             } catch (RuntimeException e) {
                 log.error("tenant {}: cannot decide on its certificate: {}", tenant, e.toString());
                 continue;
@@ -299,29 +302,37 @@ public final class AcmeCertificates implements AutoCloseable {
         }
     }
 
-    /** Why the tenant needs a certificate now, or null if it does not (or is not ours to replace). */
-    private String due(String tenant, AcmeSettings acme) {
-        Optional<TenantRoutes.Certificate> current = routes.certificate(tenant);
-        if (current.isEmpty()) {
-            return acme.auto() && issuable(tenant).isPresent() ? "automatic issuance" : null;
+    /**
+     * Why the tenant needs a certificate from ACME now, or null if it does not. Only its ACME
+     * certificates are looked at: its uploads are its own, and their names are never ordered.
+     */
+    private String due(String tenant, AcmeSettings acme, Predicate<String> platform) {
+        List<TenantRoutes.Certificate> fromAcme = routes.certificates(tenant).stream()
+                .filter(TenantRoutes.Certificate::fromAcme).toList();
+        Optional<TenantSite> site = issuable(tenant, platform);
+        if (fromAcme.isEmpty()) {
+            return acme.auto() && site.isPresent() ? "automatic issuance" : null;
         }
-        if (store.certificateOrigin(tenant).orElse(CertificateOrigin.UPLOAD) != CertificateOrigin.ACME) {
-            return null; // the tenant's own upload: never replaced
+        if (site.isEmpty()) {
+            return null; // every name has an upload (or the platform's) now: nothing to order
         }
-        Instant expires = current.get().notAfter();
-        if (!clock.instant().plus(Duration.ofDays(acme.renewDays())).isBefore(expires)) {
-            return "renewal (expires " + expires + ")";
+        for (TenantRoutes.Certificate current : fromAcme) {
+            Instant expires = current.notAfter();
+            if (!clock.instant().plus(Duration.ofDays(acme.renewDays())).isBefore(expires)) {
+                return "renewal (expires " + expires + ")";
+            }
         }
-        Optional<TenantSite> site = issuable(tenant);
-        if (site.isPresent() && !new TreeSet<>(site.get().domains()).equals(new TreeSet<>(current.get().names()))) {
+        Set<String> covered = new TreeSet<>();
+        fromAcme.forEach(c -> covered.addAll(c.names()));
+        if (!new TreeSet<>(site.get().domains()).equals(covered)) {
             return "renewal for changed domains " + site.get().domains();
         }
         return null;
     }
 
-    private Optional<TenantSite> issuable(String tenant) {
+    private Optional<TenantSite> issuable(String tenant, Predicate<String> platform) {
         try {
-            return Optional.of(issuableSite(tenant));
+            return Optional.of(issuableSite(tenant, platform));
         } catch (NotIssued e) {
             return Optional.empty();
         }
@@ -349,18 +360,25 @@ public final class AcmeCertificates implements AutoCloseable {
 
     /** The tenant's site reduced to the names ACME may be asked for (see the class comment). */
     TenantSite issuableSite(String tenant) throws NotIssued {
+        return issuableSite(tenant, platformCovers());
+    }
+
+    private TenantSite issuableSite(String tenant, Predicate<String> platform) throws NotIssued {
         if (!routes.hasSite(tenant)) {
             throw new NotIssued("tenant " + tenant + " names no domain in its file; a certificate needs the tenant's domains");
         }
         // only names the tenant holds: one another tenant claimed first is never ordered for it
         TenantSite site = routes.ownedSite(tenant).orElseThrow(() -> new NotIssued("tenant " + tenant
                 + " holds none of the domains its file names: " + String.join("; ", routes.problems(tenant))));
-        Predicate<String> platform = platformCovers();
+        // names an uploaded certificate of the tenant covers are its own choice: never ordered
+        List<TenantRoutes.Certificate> uploads = routes.certificates(tenant).stream().filter(c -> !c.fromAcme()).toList();
         List<String> names = new ArrayList<>();
         List<String> skipped = new ArrayList<>();
         for (String domain : AcmeIssuer.issuableDomains(site)) {
             if (platform.test(domain)) {
                 skipped.add(domain + " (served with the platform certificate)");
+            } else if (uploads.stream().anyMatch(c -> certificateCovers(c.names(), domain))) {
+                skipped.add(domain + " (has an uploaded certificate)");
             } else {
                 names.add(domain);
             }
@@ -376,7 +394,11 @@ public final class AcmeCertificates implements AutoCloseable {
 
     /** Whether a name is covered by the platform certificate (tls-cert), read afresh. */
     private Predicate<String> platformCovers() {
-        Optional<Path> file = settings.get().tlsCert();
+        return platformCovers(settings.get());
+    }
+
+    private Predicate<String> platformCovers(ProxySettings proxy) {
+        Optional<Path> file = proxy.tlsCert();
         if (file.isEmpty()) return name -> false;
         Set<String> names = new TreeSet<>();
         try {
@@ -399,6 +421,13 @@ public final class AcmeCertificates implements AutoCloseable {
             int dot = host.indexOf('.');
             return names.contains(host) || (dot > 0 && names.contains("*" + host.substring(dot)));
         };
+    }
+
+    /** Whether a certificate's names cover a host: exactly, or by a wildcard one label up. */
+    private static boolean certificateCovers(List<String> certNames, String host) {
+        String name = host.toLowerCase(Locale.ROOT);
+        int dot = name.indexOf('.');
+        return certNames.contains(name) || (dot > 0 && certNames.contains("*" + name.substring(dot)));
     }
 
     private static List<String> dnsNames(X509Certificate cert) throws CertificateParsingException {

@@ -17,7 +17,6 @@ import dev.emperor.supervisor.config.VassalConfig;
 import dev.emperor.supervisor.config.WebSite;
 import dev.emperor.supervisor.domains.DomainOwnership;
 import dev.emperor.supervisor.lifecycle.TenantLauncher;
-import dev.emperor.supervisor.state.CertificateOrigin;
 import dev.emperor.supervisor.state.EventKind;
 import dev.emperor.supervisor.state.StateStore;
 import java.io.IOException;
@@ -54,10 +53,20 @@ public final class TenantRoutes implements TenantLauncher.LiveSettingsListener {
     private record Wanted(WebSite web, List<PortService> ports) {}
 
     /** A public port as `emperor status` shows it. */
-    public record PublicPort(String service, String protocol, int internalPort, int publicPort) {}
+    public record PublicPort(String service, String protocol, int internalPort, int publicPort, boolean proxyProtocol) {}
 
-    /** A stored certificate as `emperor status` shows it. */
-    public record Certificate(List<String> names, Instant notAfter) {}
+    /**
+     * A stored certificate as `emperor status` and `emperor cert list` show it.
+     *
+     * @param origin    "upload" or "acme"
+     * @param presented false while one of its names is not the tenant's (it is then never served)
+     */
+    public record Certificate(List<String> names, Instant notAfter, String origin, boolean presented) {
+
+        public boolean fromAcme() {
+            return origin.equals(CertificateStore.Origin.ACME.stored());
+        }
+    }
 
     private final FrontProxy proxy;
     /** Replaced whole when SIGHUP changes cert-dir, platform-domain or drops tls-cert. */
@@ -77,6 +86,8 @@ public final class TenantRoutes implements TenantLauncher.LiveSettingsListener {
     /** Per tenant: the names it holds, as last given to the proxy, and those refused it (each reported once). */
     private final Map<String, List<String>> held = new HashMap<>();
     private final Map<String, Map<String, DomainOwnership.Refusal>> refused = new HashMap<>();
+    /** Where public ports listen ({@code port-listen}); empty = every address. */
+    private List<java.net.InetAddress> portListen = List.of();
     /** The sites as last given to the proxy (held names only). */
     private List<TenantSite> sites = List.of();
     private volatile Runnable sitesChanged = () -> {};
@@ -119,6 +130,20 @@ public final class TenantRoutes implements TenantLauncher.LiveSettingsListener {
             portProblems.put(name, openPorts(name, e.getValue(), held.getOrDefault(name, List.of())));
         }
         rebuildSites(null);
+    }
+
+    /**
+     * The addresses public ports listen on (start and SIGHUP): a changed list re-binds every
+     * tenant's ports there (their open connections close); a port that cannot be bound on one of
+     * the addresses is not opened at all and shows in the tenant's problems.
+     */
+    public synchronized void setPortListen(List<java.net.InetAddress> addresses) {
+        if (addresses.equals(portListen)) return;
+        portListen = List.copyOf(addresses);
+        for (Map.Entry<String, Wanted> e : wanted.entrySet()) {
+            String name = e.getKey();
+            portProblems.put(name, openPorts(name, e.getValue(), held.getOrDefault(name, List.of())));
+        }
     }
 
     @Override
@@ -229,33 +254,36 @@ public final class TenantRoutes implements TenantLauncher.LiveSettingsListener {
         List<PublicPort> list = new ArrayList<>();
         for (PortService service : w.ports()) {
             allocator.find(name, service.name()).filter(a -> !a.released()).ifPresent(a -> list.add(
-                    new PublicPort(service.name(), service.protocol().stored(), service.internalPort(), a.publicPort())));
+                    new PublicPort(service.name(), service.protocol().stored(), service.internalPort(), a.publicPort(),
+                    service.proxyProtocol())));
         }
         return list;
     }
 
-    public Optional<Certificate> certificate(String name) {
-        return certificates.certificateOf(name).map(b -> new Certificate(b.dnsNames(), b.notAfter()));
+    /** The tenant's certificates, ordered by their names. */
+    public List<Certificate> certificates(String name) {
+        return certificates.certificatesOf(name).stream().map(c -> new Certificate(c.bundle().dnsNames(),
+                c.bundle().notAfter(), c.origin().stored(), c.presented())).toList();
     }
 
     /**
-     * Checks and stores an uploaded certificate for the tenant's current domains; renewal
-     * never replaces it (its origin is recorded as an upload).
+     * Checks and stores an uploaded certificate for the tenant's current domains, in place of
+     * the tenant's certificates whose names it all carries; renewal never replaces it.
      *
      * @throws dev.emperor.proxy.tls.CertificateRefused with the reason to show as is
      */
-    public synchronized PemBundle putCertificate(String name, byte[] pem) throws dev.emperor.proxy.tls.CertificateRefused, IOException {
+    public synchronized CertificateStore.Installed putCertificate(String name, byte[] pem)
+            throws dev.emperor.proxy.tls.CertificateRefused, IOException {
         // Only names the tenant holds: a name its file asks for but another tenant holds is not its own.
-        PemBundle bundle = certificates.put(name, pem, heldDomains(name));
-        store.setCertificateOrigin(name, CertificateOrigin.UPLOAD);
+        CertificateStore.Installed installed = certificates.put(name, pem, heldDomains(name), CertificateStore.Origin.UPLOAD);
         operatorChanges.merge(name, 1L, Long::sum);
-        return bundle;
+        return installed;
     }
 
-    public synchronized boolean removeCertificate(String name) throws IOException {
-        boolean removed = certificates.remove(name);
-        if (removed) {
-            store.setCertificateOrigin(name, null);
+    /** Removes the tenant's certificates naming {@code host} as written (null: all of them); returns them. */
+    public synchronized List<PemBundle> removeCertificates(String name, String host) throws IOException {
+        List<PemBundle> removed = certificates.remove(name, host);
+        if (!removed.isEmpty()) {
             operatorChanges.merge(name, 1L, Long::sum);
         }
         return removed;
@@ -281,9 +309,7 @@ public final class TenantRoutes implements TenantLauncher.LiveSettingsListener {
         }
         // The names asked for were held when the order began; one transferred away meanwhile is refused here.
         List<String> stillHeld = domains.stream().filter(heldDomains(name)::contains).toList();
-        PemBundle bundle = certificates.put(name, pem, stillHeld);
-        store.setCertificateOrigin(name, CertificateOrigin.ACME);
-        return bundle;
+        return certificates.put(name, pem, stillHeld, CertificateStore.Origin.ACME).bundle();
     }
 
     /** The store every handshake asks (through {@link #serverContext}) and ACME installs into. */
@@ -367,8 +393,8 @@ public final class TenantRoutes implements TenantLauncher.LiveSettingsListener {
             int port = given.get().publicPort();
             Upstream upstream = new Upstream.Tcp(tunAddressOf.apply(name), service.internalPort());
             // TLS passthrough only for names the tenant holds, never another tenant's
-            ForwardOptions options = service.protocol() == ServiceProtocol.TLS ? ForwardOptions.tls(heldNames)
-                    : ForwardOptions.tcp();
+            ForwardOptions options = (service.protocol() == ServiceProtocol.TLS ? ForwardOptions.tls(heldNames)
+                    : ForwardOptions.tcp()).withBindAddresses(portListen).withProxyProtocol(service.proxyProtocol());
             try {
                 forwarder.open(name, service.name(), port, upstream, options);
             } catch (IOException e) {

@@ -253,6 +253,26 @@ class EmperorConfigTest {
     }
 
     @Test
+    void portListenTakesAddressLiteralsIpv4AndIpv6() throws Exception {
+        assertThat(load("").proxy().portListen()).as("default: every address").isEmpty();
+        assertThat(load("[emperor]\nport-listen = 127.0.0.2, ::1,[2001:db8::7]\n").proxy().portListen())
+                .containsExactly(java.net.InetAddress.getByName("127.0.0.2"), java.net.InetAddress.getByName("::1"),
+                        java.net.InetAddress.getByName("2001:db8::7"));
+    }
+
+    @Test
+    void badPortListenNamesItsLineAndKey() {
+        for (String bad : new String[] {"localhost", "127.0.0.2:80", "127.0.0.2,", "300.1.1.1", "fe80::1%eth0", "*"}) {
+            assertThatThrownBy(() -> load("[emperor]\n\nport-listen = " + bad + "\n")).as(bad)
+                    .hasMessageContaining("emperor.ini:3").hasMessageContaining("port-listen")
+                    .hasMessageContaining("expected IP address literals");
+        }
+        assertThatThrownBy(() -> load("[emperor]\nport-listen =\n")).hasMessageContaining("port-listen: empty value");
+        assertThatThrownBy(() -> load("[emperor]\nport-listen = 127.0.0.2, 127.0.0.2\n"))
+                .hasMessageContaining("emperor.ini:2").hasMessageContaining("'127.0.0.2' is listed twice");
+    }
+
+    @Test
     void badProxyValuesNameTheirLineAndKey() {
         assertThatThrownBy(() -> load("[emperor]\nhttp-listen = localhost:80\n"))
                 .hasMessageContaining("emperor.ini:2").hasMessageContaining("http-listen")

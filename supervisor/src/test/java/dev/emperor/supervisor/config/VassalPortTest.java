@@ -33,6 +33,16 @@ class VassalPortTest {
     }
 
     @Test
+    void proxyProtocolIsAskedForPerService() throws Exception {
+        VassalConfig config = host.load("shop.ini", TestHost.ini("port = db tcp 5432 proxy-protocol",
+                "port = imaps tls 993   proxy-protocol", "port = plain tcp 7000"));
+        assertThat(config.ports()).containsExactly(
+                new PortService("db", ServiceProtocol.TCP, 5432, true),
+                new PortService("imaps", ServiceProtocol.TLS, 993, true),
+                new PortService("plain", ServiceProtocol.TCP, 7000, false));
+    }
+
+    @Test
     void aVassalWithoutPortsHasNone() throws Exception {
         assertThat(host.load("shop.ini", TestHost.ini()).ports()).isEmpty();
     }
@@ -53,8 +63,11 @@ class VassalPortTest {
 
     static Stream<Arguments> badPorts() {
         return Stream.of(
-                Arguments.of("port = db tcp", "3: port: expected NAME PROTO INTERNAL_PORT, e.g. 'db tcp 5432' ('db tcp')"),
-                Arguments.of("port = db tcp 1 2", "3: port: expected NAME PROTO INTERNAL_PORT, e.g. 'db tcp 5432' ('db tcp 1 2')"),
+                Arguments.of("port = db tcp", "3: port: expected NAME PROTO INTERNAL_PORT [proxy-protocol], e.g. 'db tcp 5432' ('db tcp')"),
+                Arguments.of("port = db tcp 1 2", "3: port: unknown option '2' after the internal port: the only one is 'proxy-protocol'"),
+                Arguments.of("port = db tcp 1 proxy-protocol x", "3: port: expected NAME PROTO INTERNAL_PORT [proxy-protocol], e.g. 'db tcp 5432' ('db tcp 1 proxy-protocol x')"),
+                Arguments.of("port = db tcp 1 PROXY-PROTOCOL", "3: port: unknown option 'PROXY-PROTOCOL' after the internal port: the only one is 'proxy-protocol'"),
+                Arguments.of("port = db udp 53 proxy-protocol", "3: port: bad protocol 'udp': expected tcp or tls"),
                 Arguments.of("port = Db tcp 5432", "3: port: bad service name 'Db': lower-case letter first, then letters, digits or '-', at most 32"),
                 Arguments.of("port = 1db tcp 5432", "3: port: bad service name '1db': lower-case letter first, then letters, digits or '-', at most 32"),
                 Arguments.of("port = " + "a".repeat(33) + " tcp 1", "3: port: bad service name '" + "a".repeat(33) + "': lower-case letter first, then letters, digits or '-', at most 32"),

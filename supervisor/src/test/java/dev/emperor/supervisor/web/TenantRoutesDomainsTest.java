@@ -143,7 +143,7 @@ class TenantRoutesDomainsTest {
             assertThatThrownBy(() -> run.routes.putCertificate("evil",
                     AcmeRestartTest.selfSigned(List.of("evil.example", "shop.example"))))
                     .isInstanceOf(CertificateRefused.class).hasMessageContaining("shop.example");
-            assertThat(run.routes.certificate("evil")).isEmpty();
+            assertThat(run.routes.certificates("evil")).isEmpty();
             run.routes.putCertificate("evil", AcmeRestartTest.selfSigned(List.of("evil.example")));
             assertThat(run.routes.certificateStore().presentedFor("shop.example").dnsNames()).doesNotContain("shop.example");
             assertThat(run.routes.certificateStore().presentedFor("evil.example").dnsNames()).containsExactly("evil.example");
@@ -181,6 +181,34 @@ class TenantRoutesDomainsTest {
             assertThatThrownBy(() -> run.acme.issue("evil").get(10, TimeUnit.SECONDS))
                     .isInstanceOf(ExecutionException.class).hasMessageContaining("holds none of the domains").hasMessageContaining("tenant shop");
             assertThat(orders).hasSize(1);
+        }
+    }
+
+    @Test
+    void acmeOrdersOnlyTheNamesNoUploadCoversAndBothCertificatesServeSideBySide() throws Exception {
+        try (Run run = new Run()) {
+            run.routes.apply("shop", file("shop", "shop.example", "www.shop.example", "*.shop.example", "other.example"));
+            run.routes.putCertificate("shop", AcmeRestartTest.selfSigned(List.of("other.example")));
+            run.routes.putCertificate("shop", AcmeRestartTest.selfSigned(List.of("*.shop.example")));
+            run.acme.issue("shop").get(10, TimeUnit.SECONDS);
+            // www.shop.example is covered by the uploaded wildcard, other.example by its upload
+            assertThat(orders).containsExactly(List.of("shop.example"));
+            assertThat(run.routes.certificates("shop")).extracting(c -> c.origin() + " " + c.names())
+                    .containsExactly("upload [*.shop.example]", "upload [other.example]", "acme [shop.example]");
+            CertificateStore served = run.routes.certificateStore();
+            assertThat(served.presentedFor("shop.example").dnsNames()).containsExactly("shop.example");
+            assertThat(served.presentedFor("www.shop.example").dnsNames()).containsExactly("*.shop.example");
+            assertThat(served.presentedFor("other.example").dnsNames()).containsExactly("other.example");
+
+            // the next issuance replaces the ACME certificate only; the uploads stay
+            run.acme.issue("shop").get(10, TimeUnit.SECONDS);
+            assertThat(run.routes.certificates("shop")).hasSize(3);
+            // with every name uploaded, nothing is left to order
+            run.routes.putCertificate("shop", AcmeRestartTest.selfSigned(List.of("shop.example")));
+            assertThat(run.routes.certificates("shop")).extracting(c -> c.origin() + " " + c.names())
+                    .containsExactly("upload [*.shop.example]", "upload [other.example]", "upload [shop.example]");
+            assertThatThrownBy(() -> run.acme.issue("shop").get(10, TimeUnit.SECONDS))
+                    .hasMessageContaining("no domain ACME can issue for").hasMessageContaining("has an uploaded certificate");
         }
     }
 
