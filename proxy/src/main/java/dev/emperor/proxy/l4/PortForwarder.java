@@ -37,6 +37,7 @@ public final class PortForwarder implements AutoCloseable {
     private final EventLoopGroup group;
     private final ClientConnections clients;
     private final Map<Key, Forward> forwards = new ConcurrentHashMap<>();
+    private volatile Runnable listenersChanged = () -> {};
 
     /** A forwarder whose clients are counted on their own, with the default limits (tests, tools). */
     public PortForwarder(EventLoopGroup group) {
@@ -98,6 +99,20 @@ public final class PortForwarder implements AutoCloseable {
         }
         forward.listener = bound.channel();
         forwards.put(key, forward);
+        listenersChanged.run();
+    }
+
+    /**
+     * Called (under this forwarder's lock: it must only hand the news on) each time a public
+     * port starts or stops listening, so the host can open exactly those ports to tenants.
+     */
+    public void onListenersChanged(Runnable callback) {
+        listenersChanged = Objects.requireNonNull(callback, "callback");
+    }
+
+    /** The addresses the open forwards listen on. */
+    public synchronized List<InetSocketAddress> listening() {
+        return forwards.values().stream().map(f -> (InetSocketAddress) f.listener.localAddress()).toList();
     }
 
     /** Stops listening on the forward's port and closes its connections; false if it was not open. */
@@ -108,6 +123,7 @@ public final class PortForwarder implements AutoCloseable {
         }
         forward.listener.close().awaitUninterruptibly();
         forward.connections.close().awaitUninterruptibly();
+        listenersChanged.run();
         return true;
     }
 
