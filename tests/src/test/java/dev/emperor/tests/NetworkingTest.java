@@ -25,7 +25,8 @@ import org.junit.jupiter.api.Test;
 class NetworkingTest {
     /**
      * Writes its addresses and routes, then runs each /run/request "N HOST PORT [SITE]" with nc:
-     * sends "hello", or with SITE an HTTP/1.0 GET / for that Host.
+     * sends "hello", or with SITE an HTTP/1.0 GET / for that Host; SITE "hold:K" opens K idle
+     * connections that stay open (a minute), once they are established.
      */
     private static final String TENANT_SCRIPT = """
             ip addr > /run/ip-addr
@@ -34,6 +35,15 @@ class NetworkingTest {
               if [ -f /run/request ]; then
                 set -- $(cat /run/request)
                 rm -f /run/request
+                if [ "${4%%:*}" = hold ]; then
+                  k=${4#hold:}; i=0
+                  while [ $i -lt $k ]; do (sleep 60 | nc "$2" "$3" > /dev/null 2>&1 &); i=$((i+1)); done
+                  established=$(printf ':%04X 01 ' "$3"); t=0
+                  while [ $(grep -c "$established" /proc/net/tcp) -lt $k ] && [ $t -lt 100 ]; do usleep 100000; t=$((t+1)); done
+                  grep -c "$established" /proc/net/tcp > /run/reply.$1
+                  echo ok > /run/result.$1
+                  continue
+                fi
                 # a request's sender waits for the answer before it closes (nc half-closes at its input's end)
                 if [ -n "$4" ]; then msg=$(printf 'GET / HTTP/1.0\\r\\nHost: %s\\r\\n\\r' "$4"); hold=2; else msg=hello; hold=0; fi
                 if { echo "$msg"; sleep $hold; } | nc -w 3 "$2" "$3" > /run/reply.tmp 2>&1; then r=ok; else r=failed; fi
@@ -233,6 +243,25 @@ class NetworkingTest {
             hostService.destroyForcibly();
             hostService.waitFor(10, TimeUnit.SECONDS);
         }
+    }
+
+    @Test
+    void eachTenantIsAClientOfItsOwnForTheProxysLimitsSoOneAtItsLimitLocksNoOtherOut() throws Exception {
+        TenantWebApp.install(emperor);
+        emperor.set("http-listen", "0.0.0.0:" + emperor.httpPort()).set("client-max-connections", "4").start();
+        TenantWebApp.tenant(emperor, "shop", "domain = shop.test");
+        emperor.waitForRunning("shop");
+        String alice = startTenant("alice");
+        String bob = startTenant("bob");
+        emperor.waitFor("shop.test to be served", Duration.ofSeconds(60),
+                () -> TenantWebApp.curl(emperor, "shop.test", false, "/").text().contains("hello from shop"));
+        assertThat(connect("alice", 1, hostAddress, emperor.httpPort(), "shop.test")).contains("hello from shop xff=" + alice);
+
+        // alice holds her 4 connections: her next one is closed at accept...
+        assertThat(connect("alice", 2, hostAddress, emperor.httpPort(), "hold:4")).isEqualTo("ok 4");
+        assertThat(connect("alice", 3, hostAddress, emperor.httpPort(), "shop.test")).doesNotContain("hello from shop");
+        // ...and bob, another client to the proxy (not all tenants behind one NAT address), is served
+        assertThat(connect("bob", 1, hostAddress, emperor.httpPort(), "shop.test")).contains("hello from shop xff=" + bob);
     }
 
     @Test
