@@ -106,6 +106,8 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
     private final ExecutorService listenerUpdates = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform()
             .name("public-listeners").daemon().unstarted(r));
     private final java.util.concurrent.atomic.AtomicBoolean listenersUpdatePending = new java.util.concurrent.atomic.AtomicBoolean();
+    /** Reading the listeners and installing them is one step, so an older list never replaces a newer one. */
+    private final Object listenersLock = new Object();
     /** How often tenants' traffic totals are written to the state database (status and shutdown write them too). */
     private static final Duration TRAFFIC_FLUSH = Duration.ofSeconds(30);
     private TenantRoutes routes;
@@ -258,10 +260,14 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
     /** A public port opened or closed: the kernel table follows, soon, on its own thread (changes in a burst fold into one). */
     private void publicListenersChanged() {
         if (listenersUpdatePending.compareAndSet(false, true)) {
-            listenerUpdates.execute(() -> {
-                listenersUpdatePending.set(false); // a change from now on is picked up by the next run
-                openPublicListenersToTenants();
-            });
+            try {
+                listenerUpdates.execute(() -> {
+                    listenersUpdatePending.set(false); // a change from now on is picked up by the next run
+                    openPublicListenersToTenants();
+                });
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                // the emperor is closing: its forwards close, and the kernel table no longer follows them
+            }
         }
     }
 
@@ -271,20 +277,22 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
      * and nothing else on the host. The proxy sees each tenant's own tun address as the client
      * (no NAT on the way in), so per-client limits and X-Forwarded-For tell tenants apart.
      */
-    private synchronized void openPublicListenersToTenants() {
-        List<java.net.InetSocketAddress> bound = new ArrayList<>(frontProxy.httpAddresses());
-        bound.addAll(frontProxy.httpsAddresses());
-        bound.addAll(forwarder.listening());
-        List<dev.emperor.tunrouter.PublicListener> listeners = bound.stream()
-                .map(dev.emperor.tunrouter.PublicListener::reachableByTenants).flatMap(Optional::stream)
-                .distinct().sorted(java.util.Comparator.comparingInt(dev.emperor.tunrouter.PublicListener::port)
-                        .thenComparingInt(dev.emperor.tunrouter.PublicListener::address))
-                .toList();
-        try {
-            network.setPublicListeners(listeners);
-        } catch (RuntimeException e) {
-            // nft replaces the table in one transaction: on failure the previous rules hold
-            log.error("network: cannot open the public listeners {} to tenants: {}", listeners, e.getMessage());
+    private void openPublicListenersToTenants() {
+        synchronized (listenersLock) {
+            List<java.net.InetSocketAddress> bound = new ArrayList<>(frontProxy.httpAddresses());
+            bound.addAll(frontProxy.httpsAddresses());
+            bound.addAll(forwarder.listening());
+            List<dev.emperor.tunrouter.PublicListener> listeners = bound.stream()
+                    .map(dev.emperor.tunrouter.PublicListener::reachableByTenants).flatMap(Optional::stream)
+                    .distinct().sorted(java.util.Comparator.comparingInt(dev.emperor.tunrouter.PublicListener::port)
+                            .thenComparingInt(dev.emperor.tunrouter.PublicListener::address))
+                    .toList();
+            try {
+                network.setPublicListeners(listeners);
+            } catch (RuntimeException e) {
+                // nft replaces the table in one transaction: on failure the previous rules hold
+                log.error("network: cannot open the public listeners {} to tenants: {}", listeners, e.getMessage());
+            }
         }
     }
 

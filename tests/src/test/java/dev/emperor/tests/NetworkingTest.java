@@ -266,7 +266,7 @@ class NetworkingTest {
 
     @Test
     void aTenantsTrafficTotalsNeverGoBackAcrossAnEmperorKillAndATenantRestart() throws Exception {
-        emperor.set("on-exit", "leave").start();
+        emperor.start();
         startTenant("erin");
         assertThat(connect("erin", 1, serverAddress)).isEqualTo("ok " + hostAddress);
         JsonNode before = emperor.statusOf("erin");

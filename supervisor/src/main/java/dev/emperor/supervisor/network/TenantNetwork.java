@@ -84,6 +84,8 @@ public final class TenantNetwork implements AutoCloseable {
     /** What the kernel table opens now (both are installed together, in one transaction). */
     private List<HostService> hostServices;
     private List<PublicListener> publicListeners = List.of();
+    /** Set by {@link #removeKernelRules}: no later change may bring the table back. */
+    private boolean kernelRulesRemoved;
     /** Each tenant's totals before its current attachment (guarded by this). */
     private final Map<String, TrafficTotals> earlierTraffic = new HashMap<>();
     /** The totals last written for each tenant, so an idle tenant costs no write (guarded by this). */
@@ -304,6 +306,7 @@ public final class TenantNetwork implements AutoCloseable {
 
     /** The operator's host services changed (SIGHUP): the kernel's table is replaced in one step. */
     public synchronized void setHostServices(List<HostService> services) {
+        if (kernelRulesRemoved) return;
         nat.install(subnet, gateway.name(), services, publicListeners);
         hostServices = List.copyOf(services);
     }
@@ -314,7 +317,7 @@ public final class TenantNetwork implements AutoCloseable {
      * on failure the previous one stays and the exception says why.
      */
     public synchronized void setPublicListeners(List<PublicListener> listeners) {
-        if (listeners.equals(publicListeners)) return;
+        if (kernelRulesRemoved || listeners.equals(publicListeners)) return;
         nat.install(subnet, gateway.name(), hostServices, listeners);
         publicListeners = List.copyOf(listeners);
         log.info("network: tenants reach the platform's public listeners {}", listeners.isEmpty() ? "(none)" : listeners);
@@ -355,6 +358,7 @@ public final class TenantNetwork implements AutoCloseable {
      * which replaces it in one step.
      */
     public synchronized void removeKernelRules() {
+        kernelRulesRemoved = true;
         nat.remove();
     }
 
