@@ -104,6 +104,14 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
     private MultiThreadIoEventLoopGroup proxyLoops;
     private FrontProxy frontProxy;
     private PortForwarder forwarder;
+    /** Replaces the kernel table when the platform's public listeners change (nft runs here, off every lock). */
+    private final ExecutorService listenerUpdates = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform()
+            .name("public-listeners").daemon().unstarted(r));
+    private final java.util.concurrent.atomic.AtomicBoolean listenersUpdatePending = new java.util.concurrent.atomic.AtomicBoolean();
+    /** Reading the listeners and installing them is one step, so an older list never replaces a newer one. */
+    private final Object listenersLock = new Object();
+    /** How often tenants' traffic totals are written to the state database (status and shutdown write them too). */
+    private static final Duration TRAFFIC_FLUSH = Duration.ofSeconds(30);
     private TenantRoutes routes;
     private AcmeCertificates acme;
     private StoredTraffic storedTraffic;
@@ -139,6 +147,8 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         ksm.use(config.ksmRun());
         timers = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().name("emperor-timers")
                 .daemon().unstarted(r));
+        timers.scheduleWithFixedDelay(network::flushCounters, TRAFFIC_FLUSH.toSeconds(), TRAFFIC_FLUSH.toSeconds(),
+                TimeUnit.SECONDS);
         log.info("emperor starting: vassals {}, state {}, cgroups {}", config.vassalsDir(), config.stateDir(),
                 cgroups.version());
     }
@@ -235,6 +245,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         storedTraffic.flushPeriodically(timers);
         frontProxy.start();
         forwarder = new PortForwarder(proxyLoops, frontProxy.clientConnections(), frontProxy.traffic());
+        forwarder.onListenersChanged(this::publicListenersChanged);
         PortAllocator allocator = new PortAllocator(settings.portLow(), settings.portHigh(), new SqlitePortLedger(store));
         // domain-allow as now in force: a SIGHUP's change applies to claims from then on
         DomainOwnership domains = new DomainOwnership(store, () -> this.config.proxy().domainAllow(),
@@ -246,6 +257,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         TenantRoutes tenantRoutes = routes;
         // every handshake asks the routes' current store: SIGHUP may replace it
         frontProxy.startHttps(settings.httpsListen(), new TlsFrontend(tenantRoutes::serverContext, proxy.overTls()));
+        openPublicListenersToTenants();
         acme = new AcmeCertificates(routes, store, challenges, config.stateDir().resolve("acme/account.pem"),
                 () -> this.config.proxy(), java.time.Clock.systemUTC());
         routes.onSitesChanged(acme::sitesChanged);
@@ -254,6 +266,45 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         launcher.setLiveSettingsListener(routes);
         log.info("front proxy: http {}, https {}, public ports {}", frontProxy.httpAddresses(),
                 frontProxy.httpsAddresses(), allocator.range());
+    }
+
+    /** A public port opened or closed: the kernel table follows, soon, on its own thread (changes in a burst fold into one). */
+    private void publicListenersChanged() {
+        if (listenersUpdatePending.compareAndSet(false, true)) {
+            try {
+                listenerUpdates.execute(() -> {
+                    listenersUpdatePending.set(false); // a change from now on is picked up by the next run
+                    openPublicListenersToTenants();
+                });
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                // the emperor is closing: its forwards close, and the kernel table no longer follows them
+            }
+        }
+    }
+
+    /**
+     * Hairpin: tenants reach the front proxy's listeners and the public ports at the host's own
+     * addresses exactly as an outside client does (a site calling another by its public name),
+     * and nothing else on the host. The proxy sees each tenant's own tun address as the client
+     * (no NAT on the way in), so per-client limits and X-Forwarded-For tell tenants apart.
+     */
+    private void openPublicListenersToTenants() {
+        synchronized (listenersLock) {
+            List<java.net.InetSocketAddress> bound = new ArrayList<>(frontProxy.httpAddresses());
+            bound.addAll(frontProxy.httpsAddresses());
+            bound.addAll(forwarder.listening());
+            List<dev.emperor.tunrouter.PublicListener> listeners = bound.stream()
+                    .map(dev.emperor.tunrouter.PublicListener::reachableByTenants).flatMap(Optional::stream)
+                    .distinct().sorted(java.util.Comparator.comparingInt(dev.emperor.tunrouter.PublicListener::port)
+                            .thenComparingInt(dev.emperor.tunrouter.PublicListener::address))
+                    .toList();
+            try {
+                network.setPublicListeners(listeners);
+            } catch (RuntimeException e) {
+                // nft replaces the table in one transaction: on failure the previous rules hold
+                log.error("network: cannot open the public listeners {} to tenants: {}", listeners, e.getMessage());
+            }
+        }
     }
 
     /**
@@ -615,6 +666,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         try {
             frontProxy.listenOn(wanted.httpListen(), wanted.httpsListen());
             log.info("front proxy: now listening on http {}, https {}", frontProxy.httpAddresses(), frontProxy.httpsAddresses());
+            openPublicListenersToTenants();
             return wanted;
         } catch (IOException e) {
             log.error("{}: http-listen/https-listen: {}; still listening on http {}, https {}", configFile, e.getMessage(),
@@ -668,6 +720,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         reloads.shutdownNow();
         if (control != null) control.close();
         timers.shutdownNow();
+        listenerUpdates.shutdownNow();
         if (acme != null) acme.close();
         if (forwarder != null) forwarder.close();
         if (frontProxy != null) frontProxy.close();

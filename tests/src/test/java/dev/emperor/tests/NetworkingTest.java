@@ -23,7 +23,11 @@ import org.junit.jupiter.api.Test;
  * wall between tenants, and the tun0 of an adopted tenant after the emperor was killed.
  */
 class NetworkingTest {
-    /** Writes its addresses and routes, then runs each /run/request "N HOST PORT" with nc. */
+    /**
+     * Writes its addresses and routes, then runs each /run/request "N HOST PORT [SITE]" with nc:
+     * sends "hello", or with SITE an HTTP/1.0 GET / for that Host; SITE "hold:K" opens K idle
+     * connections that stay open (a minute), once they are established.
+     */
     private static final String TENANT_SCRIPT = """
             ip addr > /run/ip-addr
             ip route > /run/ip-route
@@ -31,7 +35,18 @@ class NetworkingTest {
               if [ -f /run/request ]; then
                 set -- $(cat /run/request)
                 rm -f /run/request
-                if echo hello | nc -w 3 "$2" "$3" > /run/reply.tmp 2>&1; then r=ok; else r=failed; fi
+                if [ "${4%%:*}" = hold ]; then
+                  k=${4#hold:}; i=0
+                  while [ $i -lt $k ]; do (sleep 60 | nc "$2" "$3" > /dev/null 2>&1 &); i=$((i+1)); done
+                  established=$(printf ':%04X 01 ' "$3"); t=0
+                  while [ $(grep -c "$established" /proc/net/tcp) -lt $k ] && [ $t -lt 100 ]; do usleep 100000; t=$((t+1)); done
+                  grep -c "$established" /proc/net/tcp > /run/reply.$1
+                  echo ok > /run/result.$1
+                  continue
+                fi
+                # a request's sender waits for the answer before it closes (nc half-closes at its input's end)
+                if [ -n "$4" ]; then msg=$(printf 'GET / HTTP/1.0\\r\\nHost: %s\\r\\n\\r' "$4"); hold=2; else msg=hello; hold=0; fi
+                if { echo "$msg"; sleep $hold; } | nc -w 3 "$2" "$3" > /run/reply.tmp 2>&1; then r=ok; else r=failed; fi
                 mv /run/reply.tmp /run/reply.$1
                 echo $r > /run/result.$1
               fi
@@ -185,6 +200,106 @@ class NetworkingTest {
         }
     }
 
+    @Test
+    void aTenantReachesTheProxyAndPublicPortsAtTheHostsAddressAsAnOutsideClientButNoOtherHostService() throws Exception {
+        // the platform as in production: the proxy's HTTP on every address of the host, HTTPS on
+        // one of them (this test's veth, standing for the host's public address), public ports on every address
+        TenantWebApp.install(emperor);
+        emperor.set("http-listen", "0.0.0.0:" + emperor.httpPort())
+                .set("https-listen", hostAddress + ":" + emperor.httpsPort());
+        // a service of the host on every address, published nowhere: no tenant may reach it
+        int unrelatedPort = EmperorProcess.freePort();
+        Process hostService = new ProcessBuilder("python3", "-c", SERVER, "0.0.0.0", Integer.toString(unrelatedPort))
+                .redirectErrorStream(true).start();
+        try {
+            assertThat(new BufferedReader(new InputStreamReader(hostService.getInputStream(), StandardCharsets.UTF_8))
+                    .readLine()).isEqualTo("ready");
+            emperor.start();
+            TenantWebApp.tenant(emperor, "shop", "domain = shop.test", "port = echo tcp 7000");
+            String shop = emperor.waitForRunning("shop").path("address").asText();
+            String alice = startTenant("alice");
+            emperor.waitFor("shop.test to be served", Duration.ofSeconds(60),
+                    () -> TenantWebApp.curl(emperor, "shop.test", false, "/").text().contains("hello from shop"));
+
+            // another tenant's site by its public name at the host's address: the page, and the
+            // proxy saw alice's own address (each tenant is a client of its own for the limits)
+            assertThat(connect("alice", 1, hostAddress, emperor.httpPort(), "shop.test"))
+                    .startsWith("ok HTTP/1.1 200").contains("hello from shop xff=" + alice);
+            // the public port, on every address (opened to tenants once it listens), and HTTPS where it listens
+            int publicPort = emperor.statusOf("shop").path("ports").get(0).path("publicPort").asInt();
+            emperor.waitFor("the public port to be opened to tenants", Duration.ofSeconds(20),
+                    () -> emperor.daemonOutput().contains("*:" + publicPort));
+            assertThat(connect("alice", 2, hostAddress, publicPort)).isEqualTo("ok hello");
+            assertThat(connect("alice", 3, hostAddress, emperor.httpsPort())).startsWith("ok");
+
+            // nothing else of the host: not a service on the same address, not at the gateway,
+            // not the host's loopback (a tenant's 127.0.0.1 is its own), and not the other tenant directly
+            assertThat(connect("alice", 4, hostAddress, unrelatedPort)).startsWith("failed");
+            String gateway = emperor.tunSubnet().replace(".0/24", ".1");
+            assertThat(connect("alice", 5, gateway, unrelatedPort)).startsWith("failed");
+            assertThat(connect("alice", 6, "127.0.0.1", emperor.httpPort())).startsWith("failed");
+            assertThat(connect("alice", 7, shop, 7000)).startsWith("failed");
+        } finally {
+            hostService.destroyForcibly();
+            hostService.waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void eachTenantIsAClientOfItsOwnForTheProxysLimitsSoOneAtItsLimitLocksNoOtherOut() throws Exception {
+        TenantWebApp.install(emperor);
+        emperor.set("http-listen", "0.0.0.0:" + emperor.httpPort()).set("client-max-connections", "4").start();
+        TenantWebApp.tenant(emperor, "shop", "domain = shop.test");
+        emperor.waitForRunning("shop");
+        String alice = startTenant("alice");
+        String bob = startTenant("bob");
+        emperor.waitFor("shop.test to be served", Duration.ofSeconds(60),
+                () -> TenantWebApp.curl(emperor, "shop.test", false, "/").text().contains("hello from shop"));
+        assertThat(connect("alice", 1, hostAddress, emperor.httpPort(), "shop.test")).contains("hello from shop xff=" + alice);
+
+        // alice holds her 4 connections: her next one is closed at accept...
+        assertThat(connect("alice", 2, hostAddress, emperor.httpPort(), "hold:4")).isEqualTo("ok 4");
+        assertThat(connect("alice", 3, hostAddress, emperor.httpPort(), "shop.test")).doesNotContain("hello from shop");
+        // ...and bob, another client to the proxy (not all tenants behind one NAT address), is served
+        assertThat(connect("bob", 1, hostAddress, emperor.httpPort(), "shop.test")).contains("hello from shop xff=" + bob);
+    }
+
+    @Test
+    void aTenantsTrafficTotalsNeverGoBackAcrossAnEmperorKillAndATenantRestart() throws Exception {
+        emperor.start();
+        startTenant("erin");
+        assertThat(connect("erin", 1, serverAddress)).isEqualTo("ok " + hostAddress);
+        JsonNode before = emperor.statusOf("erin");
+        assertThat(before.path("packetsOut").asLong()).isPositive();
+        assertThat(before.path("bytesIn").asLong()).isPositive();
+
+        // kill -9: the tenant lives on and is adopted, its tun0 attached again; the totals stay
+        int pid = before.path("pid").asInt();
+        emperor.kill9();
+        emperor.start();
+        JsonNode adopted = emperor.waitForRunning("erin");
+        assertThat(adopted.path("pid").asInt()).isEqualTo(pid);
+        assertNotLower(adopted, before);
+
+        // what crosses afterwards adds to them
+        assertThat(connect("erin", 2, serverAddress)).isEqualTo("ok " + hostAddress);
+        JsonNode more = emperor.statusOf("erin");
+        assertThat(more.path("packetsOut").asLong()).isGreaterThan(before.path("packetsOut").asLong());
+        assertThat(more.path("bytesIn").asLong()).isGreaterThan(before.path("bytesIn").asLong());
+
+        // a new payload gets a new tun0: still the same totals
+        assertThat(emperor.command("reload", "erin", "--wait", "30").code()).isZero();
+        JsonNode reloaded = emperor.waitForRunning("erin");
+        assertThat(reloaded.path("pid").asInt()).isNotEqualTo(pid);
+        assertNotLower(reloaded, more);
+    }
+
+    private static void assertNotLower(JsonNode now, JsonNode earlier) {
+        for (String counter : java.util.List.of("packetsIn", "packetsOut", "bytesIn", "bytesOut")) {
+            assertThat(now.path(counter).asLong()).as(counter + " in " + now).isGreaterThanOrEqualTo(earlier.path(counter).asLong());
+        }
+    }
+
     /** Starts a tenant running {@link #TENANT_SCRIPT}; returns its address. */
     private String startTenant(String name) {
         EmperorProcess.write(emperor.runDirOf(name).resolve("net.sh"), TENANT_SCRIPT);
@@ -200,8 +315,13 @@ class NetworkingTest {
     }
 
     private String connect(String tenant, int n, String host, int port) throws IOException {
+        return connect(tenant, n, host, port, "");
+    }
+
+    /** With {@code site}: an HTTP GET / for that Host; returns "ok RESPONSE" or "failed ...". */
+    private String connect(String tenant, int n, String host, int port, String site) throws IOException {
         Path run = emperor.runDirOf(tenant);
-        EmperorProcess.writeAtomically(run.resolve("request"), n + " " + host + " " + port + "\n");
+        EmperorProcess.writeAtomically(run.resolve("request"), n + " " + host + " " + port + " " + site + "\n");
         Path result = run.resolve("result." + n);
         emperor.waitFor(tenant + "'s connection " + n, Duration.ofSeconds(20), () -> Files.exists(result)
                 && !Files.readString(result).isBlank());

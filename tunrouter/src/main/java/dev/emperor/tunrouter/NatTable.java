@@ -20,8 +20,11 @@ import java.util.regex.Pattern;
  *   <li>the host is closed to tenants: a packet from the gateway interface to any address of
  *       the host is dropped unless it belongs to a connection the host opened (the proxy's,
  *       say), is a ping of the gateway address, or is for a {@link HostService} the operator
- *       opened at the gateway address. Stateful, so the host's own connections into tenants
- *       work; it covers every host address, which the userspace router cannot see;</li>
+ *       opened at the gateway address, or for one of the platform's {@link PublicListener}s
+ *       (the front proxy, public ports), which a tenant reaches at the host's addresses as an
+ *       outside client would ("hairpin": a site reaching another by its public name). Stateful,
+ *       so the host's own connections into tenants work; it covers every host address, which
+ *       the userspace router cannot see;</li>
  *   <li>nobody routes into the subnet from outside: a new connection forwarded towards the
  *       gateway interface (a neighbour on the LAN with a route to the subnet via this host) is
  *       dropped; replies to tenants' own connections pass.</li>
@@ -63,6 +66,15 @@ public final class NatTable {
      * {@code hostServices} open at the gateway address, and turns on IPv4 forwarding.
      */
     public void install(TenantSubnet subnet, String gatewayInterface, List<HostService> hostServices) {
+        install(subnet, gatewayInterface, hostServices, List.of());
+    }
+
+    /**
+     * The same, with {@code publicListeners} open to tenants too: each at the address it
+     * listens on, or at every address of the host for a wildcard listener, TCP only.
+     */
+    public void install(TenantSubnet subnet, String gatewayInterface, List<HostService> hostServices,
+            List<PublicListener> publicListeners) {
         Objects.requireNonNull(subnet, "subnet");
         if (!INTERFACE.matcher(gatewayInterface).matches()) {
             throw new IllegalArgumentException("interface name '" + gatewayInterface + "' is not a valid interface name");
@@ -73,6 +85,24 @@ public final class NatTable {
         for (HostService service : hostServices) {
             open.append("    ip daddr ").append(gateway).append(' ').append(service.protocol())
                     .append(" dport ").append(service.nftPorts()).append(" accept\n");
+        }
+        // Hairpin: what an outside client reaches, and nothing more (other services on the
+        // same addresses and ports stay closed; the host's loopback is never among them).
+        java.util.TreeSet<Integer> everyAddress = new java.util.TreeSet<>();
+        java.util.List<String> oneAddress = new java.util.ArrayList<>();
+        for (PublicListener listener : publicListeners) {
+            if (listener.address() == PublicListener.EVERY_ADDRESS) {
+                everyAddress.add(listener.port());
+            } else {
+                oneAddress.add(Cidr.format(listener.address()) + " . " + listener.port());
+            }
+        }
+        if (!everyAddress.isEmpty()) {
+            open.append("    tcp dport { ").append(String.join(", ", everyAddress.stream().map(String::valueOf).toList()))
+                    .append(" } accept\n");
+        }
+        if (!oneAddress.isEmpty()) {
+            open.append("    ip daddr . tcp dport { ").append(String.join(", ", oneAddress)).append(" } accept\n");
         }
         // "add" then "delete" makes the delete succeed whether or not the table existed; all in one transaction.
         String script = "add table ip " + table + "\n"

@@ -37,6 +37,9 @@ public final class Router {
     private final boolean verifyChecksums;
     private final int headerBytes;
     private final Ipv4Packet packet = new Ipv4Packet();
+    /** What the frame {@link #check} accepted is on the wire: packets, and their bytes with each one's headers. */
+    private int wirePackets;
+    private int wireBytes;
     private final TenantCounters unattributed = new TenantCounters();
     private volatile Tenants tenants = Tenants.EMPTY;
 
@@ -158,7 +161,7 @@ public final class Router {
         if (firewall.decide(packet, Direction.OUT, tenantId) != Verdict.ALLOW) {
             return drop(counters, DropReason.FIREWALL);
         }
-        counters.countOut(packet.frameLength());
+        counters.countOut(wirePackets, wireBytes);
         return TO_GATEWAY;
     }
 
@@ -183,14 +186,17 @@ public final class Router {
         if (firewall.decide(packet, Direction.IN, tenantId) != Verdict.ALLOW) {
             return drop(counters, DropReason.FIREWALL);
         }
-        counters.countIn(packet.frameLength());
+        counters.countIn(wirePackets, wireBytes);
         return tenantId;
     }
 
     /** Points {@link #packet} at the frame's IPv4 packet and validates it and its virtio header, if any. */
     private DropReason check(ByteBuffer frame) {
         if (headerBytes == 0) {
-            return packet.wrap(frame).validate(maxFrameBytes, verifyChecksums);
+            DropReason bad = packet.wrap(frame).validate(maxFrameBytes, verifyChecksums);
+            wirePackets = 1;
+            wireBytes = packet.frameLength();
+            return bad;
         }
         int start = frame.position();
         if (frame.remaining() < headerBytes) {
@@ -200,7 +206,14 @@ public final class Router {
         if (bad != null) {
             return bad;
         }
-        return VirtioNetHeader.describes(frame, start, packet) ? null : DropReason.BAD_VIRTIO_HEADER;
+        if (!VirtioNetHeader.describes(frame, start, packet)) {
+            return DropReason.BAD_VIRTIO_HEADER;
+        }
+        // A super-packet is counted as the segments the receiving kernel cuts it into, so a
+        // tenant's counters say what crossed the wire whatever the offloads did.
+        wirePackets = VirtioNetHeader.wirePackets(frame, start, packet);
+        wireBytes = packet.frameLength() + (wirePackets - 1) * VirtioNetHeader.segmentHeadersLength(frame, start, packet);
+        return null;
     }
 
     /**

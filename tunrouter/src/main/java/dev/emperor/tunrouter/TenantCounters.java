@@ -6,8 +6,8 @@ import java.util.Map;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * Traffic of one tenant: packets and bytes it sent out and received in, and the packets dropped
- * (either way) per {@link DropReason}. Counting is lock-free and allocation-free; a
+ * Traffic of one tenant: packets and bytes it sent out and received in, counted as on the wire
+ * (not as offload super-packets), and the frames dropped (either way) per {@link DropReason}. Counting is lock-free and allocation-free; a
  * {@link #snapshot()} may be taken from any thread at any time.
  */
 public final class TenantCounters {
@@ -23,15 +23,19 @@ public final class TenantCounters {
         }
     }
 
-    /** A packet delivered to the tenant. */
-    public void countIn(int bytes) {
-        packetsIn.increment();
+    /**
+     * A frame delivered to the tenant, as the wire would carry it: {@code packets} packets of
+     * {@code bytes} in all (a TCP super-packet is the segments it is cut into, each with its
+     * own headers).
+     */
+    public void countIn(int packets, int bytes) {
+        packetsIn.add(packets);
         bytesIn.add(bytes);
     }
 
-    /** A packet from the tenant sent on to the gateway. */
-    public void countOut(int bytes) {
-        packetsOut.increment();
+    /** A frame from the tenant sent on to the gateway, counted as {@link #countIn} does. */
+    public void countOut(int packets, int bytes) {
+        packetsOut.add(packets);
         bytesOut.add(bytes);
     }
 

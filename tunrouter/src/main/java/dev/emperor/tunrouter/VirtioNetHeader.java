@@ -93,6 +93,33 @@ final class VirtioNetHeader {
         }
     }
 
+    /**
+     * How many packets the frame becomes on the wire: a TCP super-packet ({@code gso_type} not
+     * none) is cut into segments of {@code gso_size} payload bytes each, ceil(payload / gso_size)
+     * of them (at least one); any other frame is one packet. For a header that {@link #describes}
+     * accepted.
+     */
+    static int wirePackets(ByteBuffer frame, int headerStart, Ipv4Packet packet) {
+        if (frame.get(headerStart + 1) == GSO_NONE) {
+            return 1;
+        }
+        int gsoSize = u16le(frame, headerStart + 4);
+        int payload = packet.frameLength() - segmentHeadersLength(frame, headerStart, packet);
+        return Math.max(1, (payload + gsoSize - 1) / gsoSize);
+    }
+
+    /**
+     * The IPv4 and TCP headers that every segment of a super-packet carries (the receiving
+     * kernel copies them into each); 0 for a frame that is not segmented.
+     */
+    static int segmentHeadersLength(ByteBuffer frame, int headerStart, Ipv4Packet packet) {
+        if (frame.get(headerStart + 1) == GSO_NONE) {
+            return 0;
+        }
+        int tcpHeaderLength = ((frame.get(headerStart + LENGTH + packet.headerLength() + 12) & 0xff) >>> 4) * 4;
+        return packet.headerLength() + tcpHeaderLength;
+    }
+
     private static int u16le(ByteBuffer frame, int at) {
         return (frame.get(at) & 0xff) | (frame.get(at + 1) & 0xff) << 8;
     }

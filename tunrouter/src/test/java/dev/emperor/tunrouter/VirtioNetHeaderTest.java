@@ -66,14 +66,56 @@ class VirtioNetHeaderTest {
     }
 
     @Test
-    void aTcpSuperPacketIsForwardedWithItsHeaderUntouchedAndCountedWithoutIt() {
+    void aTcpSuperPacketIsForwardedWithItsHeaderUntouchedAndCountedAsTheSegmentsOnTheWire() {
         ByteBuffer frame = superPacket();
         byte[] before = frame.array().clone();
         assertThat(router.fromTenant(alice, frame)).isEqualTo(Router.TO_GATEWAY);
         assertThat(frame.array()).isEqualTo(before);
         assertThat(frame.position()).isZero();
-        assertThat(router.counters(alice).snapshot().packetsOut()).isEqualTo(1);
-        assertThat(router.counters(alice).snapshot().bytesOut()).isEqualTo(60000);
+        // 59960 payload bytes in segments of 1448: 42 packets, each with the 40 bytes of headers
+        assertThat(router.counters(alice).snapshot().packetsOut()).isEqualTo(42);
+        assertThat(router.counters(alice).snapshot().bytesOut()).isEqualTo(60000 + 41 * 40);
+    }
+
+    /** A super-packet of {@code payload} TCP payload bytes behind 20 + 32 bytes of headers, cut at {@code gsoSize}. */
+    private static ByteBuffer superPacket(String source, String destination, int payload, int gsoSize) {
+        byte[] packet = Packets.header(ip(source), ip(destination), Ipv4Packet.PROTOCOL_TCP, 32 + payload, 0, false);
+        packet[20 + 12] = (byte) 0x80; // TCP data offset: 32 bytes (timestamps), as Linux sends
+        ByteBuffer frame = withHeader(packet);
+        frame.put(FLAGS, (byte) VirtioNetHeader.FLAG_NEEDS_CSUM).put(GSO_TYPE, (byte) VirtioNetHeader.GSO_TCPV4)
+                .putShort(HDR_LEN, (short) 52).putShort(GSO_SIZE, (short) gsoSize)
+                .putShort(CSUM_START, (short) 20).putShort(CSUM_OFFSET, (short) 16);
+        return frame;
+    }
+
+    private static int wirePackets(ByteBuffer frame) {
+        Ipv4Packet packet = new Ipv4Packet().wrap(frame, VirtioNetHeader.LENGTH);
+        assertThat(packet.validate(65535, true)).isNull();
+        assertThat(VirtioNetHeader.describes(frame, 0, packet)).isTrue();
+        return VirtioNetHeader.wirePackets(frame, 0, packet);
+    }
+
+    @Test
+    void theSegmentCountIsThePayloadOverTheSegmentSizeRoundedUp() {
+        assertThat(wirePackets(superPacket("10.200.0.2", "93.184.216.34", 10 * 1448, 1448))).isEqualTo(10);
+        assertThat(wirePackets(superPacket("10.200.0.2", "93.184.216.34", 10 * 1448 + 1, 1448))).isEqualTo(11);
+        assertThat(wirePackets(superPacket("10.200.0.2", "93.184.216.34", 1, 1448))).isEqualTo(1);
+        assertThat(wirePackets(superPacket("10.200.0.2", "93.184.216.34", 65535 - 52, 536))).isEqualTo(123);
+        // ECN marks the type; the count is the same
+        ByteBuffer ecn = superPacket("10.200.0.2", "93.184.216.34", 3000, 1000);
+        ecn.put(GSO_TYPE, (byte) (VirtioNetHeader.GSO_TCPV4 | VirtioNetHeader.GSO_ECN));
+        assertThat(wirePackets(ecn)).isEqualTo(3);
+        // not segmented: one packet, whatever its size
+        assertThat(wirePackets(udpNeedingChecksum())).isEqualTo(1);
+    }
+
+    @Test
+    void superPacketsInAreCountedAsTheirSegmentsToo() {
+        ByteBuffer frame = superPacket("93.184.216.34", "10.200.0.2", 20 * 1448 + 100, 1448);
+        assertThat(router.fromGateway(frame)).isEqualTo(alice);
+        TenantCounters.Snapshot counted = router.counters(alice).snapshot();
+        assertThat(counted.packetsIn()).isEqualTo(21);
+        assertThat(counted.bytesIn()).isEqualTo(20 * 1448 + 100 + 21 * 52L);
     }
 
     @Test
@@ -167,6 +209,7 @@ class VirtioNetHeaderTest {
         ByteBuffer[] templates = {superPacket(), udpNeedingChecksum()};
         ByteBuffer frame = ByteBuffer.allocate(templates[0].limit());
         long forwarded = 0;
+        long onTheWire = 0;
         for (int n = 0; n < 50_000; n++) {
             frame.clear();
             frame.put(templates[random.nextInt(2)].duplicate()).flip();
@@ -175,11 +218,14 @@ class VirtioNetHeaderTest {
             }
             int result = router.fromTenant(alice, frame);
             assertThat(result == Router.TO_GATEWAY || Router.dropReason(result) == DropReason.BAD_VIRTIO_HEADER).isTrue();
-            if (result == Router.TO_GATEWAY) forwarded++;
+            if (result == Router.TO_GATEWAY) {
+                forwarded++;
+                onTheWire += wirePackets(frame);
+            }
         }
         TenantCounters.Snapshot counted = router.counters(alice).snapshot();
-        assertThat(counted.packetsOut()).isEqualTo(forwarded);
-        assertThat(counted.packetsOut() + counted.drops(DropReason.BAD_VIRTIO_HEADER)).isEqualTo(50_000);
+        assertThat(counted.packetsOut()).isEqualTo(onTheWire);
+        assertThat(forwarded + counted.drops(DropReason.BAD_VIRTIO_HEADER)).isEqualTo(50_000);
         assertThat(forwarded).isBetween(5_000L, 45_000L);
     }
 

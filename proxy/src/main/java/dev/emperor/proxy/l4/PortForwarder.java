@@ -40,6 +40,7 @@ public final class PortForwarder implements AutoCloseable {
     private final ClientConnections clients;
     private final TenantTraffic traffic;
     private final Map<Key, Forward> forwards = new ConcurrentHashMap<>();
+    private volatile Runnable listenersChanged = () -> {};
 
     /** A forwarder whose clients are counted on their own, with the default limits (tests, tools). */
     public PortForwarder(EventLoopGroup group) {
@@ -103,6 +104,7 @@ public final class PortForwarder implements AutoCloseable {
         }
         forward.listeners = List.copyOf(listeners);
         forwards.put(key, forward);
+        listenersChanged.run();
     }
 
     private Channel listen(Forward forward, InetSocketAddress address) throws IOException {
@@ -126,6 +128,22 @@ public final class PortForwarder implements AutoCloseable {
         return bound.channel();
     }
 
+    /**
+     * Called (under this forwarder's lock: it must only hand the news on) each time a public
+     * port starts or stops listening, so the host can open exactly those ports to tenants.
+     */
+    public void onListenersChanged(Runnable callback) {
+        listenersChanged = Objects.requireNonNull(callback, "callback");
+    }
+
+    /** The addresses the open forwards listen on. */
+    public synchronized List<InetSocketAddress> listening() {
+        return forwards.values().stream()
+                .flatMap(f -> f.listeners.stream())
+                .map(listener -> (InetSocketAddress) listener.localAddress())
+                .toList();
+    }
+
     /** Stops listening on the forward's port and closes its connections; false if it was not open. */
     public synchronized boolean close(String tenant, String service) {
         Forward forward = forwards.remove(new Key(tenant, service));
@@ -134,6 +152,7 @@ public final class PortForwarder implements AutoCloseable {
         }
         forward.listeners.forEach(listener -> listener.close().awaitUninterruptibly());
         forward.connections.close().awaitUninterruptibly();
+        listenersChanged.run();
         return true;
     }
 

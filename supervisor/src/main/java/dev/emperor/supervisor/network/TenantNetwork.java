@@ -2,7 +2,9 @@ package dev.emperor.supervisor.network;
 
 import dev.emperor.jail.JailException;
 import dev.emperor.jail.NetworkHook;
+import dev.emperor.supervisor.state.StateException;
 import dev.emperor.supervisor.state.StateStore;
+import dev.emperor.supervisor.state.TrafficTotals;
 import dev.emperor.tunrouter.AddressPool;
 import dev.emperor.tunrouter.Cidr;
 import dev.emperor.tunrouter.Firewall;
@@ -12,12 +14,14 @@ import dev.emperor.tunrouter.NatTable;
 import dev.emperor.tunrouter.NetnsThread;
 import dev.emperor.tunrouter.NetworkSetupException;
 import dev.emperor.tunrouter.PacketPump;
+import dev.emperor.tunrouter.PublicListener;
 import dev.emperor.tunrouter.Router;
 import dev.emperor.tunrouter.TenantCounters;
 import dev.emperor.tunrouter.TenantSubnet;
 import dev.emperor.tunrouter.TunDevice;
 import dev.emperor.tunrouter.Verdict;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -37,6 +41,12 @@ import org.slf4j.LoggerFactory;
  * gateway is not persistent: it dies with the emperor, and the routes to the subnet with it.
  * The NAT table stays when the emperor exits (it only matches the subnet) and is replaced
  * atomically at the next start.
+ *
+ * <p>A tenant's traffic totals are kept in the state database ({@code traffic}), so they only
+ * ever grow: the router's counters start from zero at each attach, and the totals before it
+ * are added. They are written when a tun0 is detached, by {@link #flushCounters} (periodically
+ * and at close) and before {@link #traffic} shows them, so a number once shown is on disk and
+ * never shown lower, even after a kill -9 (which loses only traffic no one was shown).
  */
 public final class TenantNetwork implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(TenantNetwork.class);
@@ -71,17 +81,31 @@ public final class TenantNetwork implements AutoCloseable {
     /** Each tenant's net-rate in bytes per second (absent = none), kept while it is detached too. */
     private final Map<String, Long> tenantRates = new ConcurrentHashMap<>();
     private final NatTable nat;
+    /** What the kernel table opens now (both are installed together, in one transaction). */
+    private List<HostService> hostServices;
+    private List<PublicListener> publicListeners = List.of();
+    /** Set by {@link #removeKernelRules}: no later change may bring the table back. */
+    private boolean kernelRulesRemoved;
+    /** Each tenant's totals before its current attachment (guarded by this). */
+    private final Map<String, TrafficTotals> earlierTraffic = new HashMap<>();
+    /** The totals last written for each tenant, so an idle tenant costs no write (guarded by this). */
+    private final Map<String, TrafficTotals> recordedTraffic = new HashMap<>();
 
     private record Attached(int id, TunDevice tun) {}
 
-    /** A tenant's traffic for status: its address and the counters since its tun0 was attached. */
-    /** {@code dropsByReason}: the non-zero drop counts by reason, named in lower case ("over-rate"). */
+    /**
+     * A tenant's traffic for status: its address, its packets and bytes for good (as on the wire,
+     * across restarts and re-attaches), and the drops since its tun0 was last attached.
+     * {@code dropsByReason}: the non-zero drop counts by reason, named in lower case ("over-rate").
+     */
     public record Traffic(String address, long packetsIn, long packetsOut, long bytesIn, long bytesOut, long drops,
             Map<String, Long> dropsByReason) {}
 
-    private TenantNetwork(TenantSubnet subnet, FirewallRules rules, StateStore store, TunDevice gateway, NatTable nat) {
+    private TenantNetwork(TenantSubnet subnet, FirewallRules rules, StateStore store, TunDevice gateway, NatTable nat,
+            List<HostService> hostServices) {
         this.subnet = subnet;
         this.nat = nat;
+        this.hostServices = List.copyOf(hostServices);
         this.store = store;
         this.addresses = new AddressPool(subnet, new StoredAddresses(store));
         this.gateway = gateway;
@@ -106,7 +130,7 @@ public final class TenantNetwork implements AutoCloseable {
         TunDevice gateway = TunDevice.create(gatewayName);
         try {
             gateway.configure(subnet.gateway(), subnetCidr.prefixLength(), MTU, GATEWAY_TX_QUEUE_LENGTH);
-            TenantNetwork network = new TenantNetwork(subnet, rules, store, gateway, nat);
+            TenantNetwork network = new TenantNetwork(subnet, rules, store, gateway, nat, hostServices);
             log.info("network: gateway {} {}/{}, NAT table ip {}", gatewayName, Cidr.format(subnet.gateway()),
                     subnetCidr.prefixLength(), nat.table());
             return network;
@@ -190,6 +214,7 @@ public final class TenantNetwork implements AutoCloseable {
 
     private synchronized void attach(String tenant, int address, TunDevice tun) {
         detach(tenant); // a stale attachment of an earlier payload
+        earlierTraffic(tenant); // read before the router counts anything new
         int id = router.attach(tenant, address, tenantRules.getOrDefault(tenant, FirewallRules.NONE));
         try {
             pump.setRate(id, tenantRates.getOrDefault(tenant, 0L)); // always: the id may have been another tenant's
@@ -205,35 +230,73 @@ public final class TenantNetwork implements AutoCloseable {
     public synchronized void detach(String tenant) {
         Attached a = attached.remove(tenant);
         if (a == null) return;
+        TenantCounters counters = router.counters(a.id());
         try {
             pump.detach(a.id());
             router.detach(a.id());
         } finally {
             a.tun().close();
         }
+        // nothing counts on these any more: fold them into the totals for good
+        earlierTraffic.put(tenant, plus(earlierTraffic(tenant), counters.snapshot()));
+        record(tenant, earlierTraffic.get(tenant));
     }
 
-    /** Address and counters for status; empty if the tenant never had an address. */
-    public Optional<Traffic> traffic(String tenant) {
+    /** The tenant's totals before its current attachment: from the state database the first time. */
+    private TrafficTotals earlierTraffic(String tenant) {
+        TrafficTotals known = earlierTraffic.get(tenant);
+        if (known != null) return known;
+        TrafficTotals stored = store.trafficTotals(tenant).orElse(TrafficTotals.ZERO);
+        earlierTraffic.put(tenant, stored);
+        recordedTraffic.put(tenant, stored);
+        return stored;
+    }
+
+    private static TrafficTotals plus(TrafficTotals totals, TenantCounters.Snapshot c) {
+        return totals.plus(c.packetsIn(), c.packetsOut(), c.bytesIn(), c.bytesOut());
+    }
+
+    /** Writes the tenant's totals unless they are what was last written; a failure is logged, never thrown. */
+    private void record(String tenant, TrafficTotals totals) {
+        if (totals.equals(recordedTraffic.get(tenant))) return;
+        try {
+            store.recordTrafficTotals(tenant, totals);
+            recordedTraffic.put(tenant, totals);
+        } catch (StateException e) {
+            log.warn("network: cannot record the traffic totals of {}: {}", tenant, e.getMessage());
+        }
+    }
+
+    /** Writes every attached tenant's totals that changed since they were last written (periodically, and at close). */
+    public synchronized void flushCounters() {
+        for (Map.Entry<String, Attached> e : attached.entrySet()) {
+            try {
+                record(e.getKey(), plus(earlierTraffic(e.getKey()), router.counters(e.getValue().id()).snapshot()));
+            } catch (RuntimeException failure) {
+                log.warn("network: cannot flush the traffic totals of {}: {}", e.getKey(), failure.getMessage());
+            }
+        }
+    }
+
+    /**
+     * Address, totals and drops for status; empty if the tenant never had an address. The totals
+     * are written before they are returned, so no later status (even after a crash) shows less.
+     */
+    public synchronized Optional<Traffic> traffic(String tenant) {
         Optional<Integer> address = store.addressOf(tenant);
         if (address.isEmpty()) return Optional.empty();
         Attached a = attached.get(tenant);
-        TenantCounters.Snapshot c = null;
-        if (a != null) {
-            try {
-                c = router.counters(a.id()).snapshot();
-            } catch (IllegalArgumentException e) {
-                // detached meanwhile
-            }
-        }
-        String text = Cidr.format(address.get());
-        if (c == null) return Optional.of(new Traffic(text, 0, 0, 0, 0, 0, Map.of()));
+        TenantCounters.Snapshot c = a == null ? null : router.counters(a.id()).snapshot();
+        TrafficTotals totals = c == null ? earlierTraffic(tenant) : plus(earlierTraffic(tenant), c);
+        record(tenant, totals);
         Map<String, Long> byReason = new java.util.TreeMap<>();
-        c.drops().forEach((reason, n) -> {
-            if (n > 0) byReason.put(reason.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'), n);
-        });
-        return Optional.of(new Traffic(text, c.packetsIn(), c.packetsOut(), c.bytesIn(), c.bytesOut(), c.totalDrops(),
-                byReason));
+        if (c != null) {
+            c.drops().forEach((reason, n) -> {
+                if (n > 0) byReason.put(reason.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'), n);
+            });
+        }
+        return Optional.of(new Traffic(Cidr.format(address.get()), totals.packetsIn(), totals.packetsOut(),
+                totals.bytesIn(), totals.bytesOut(), c == null ? 0 : c.totalDrops(), byReason));
     }
 
     /** The operator's firewall rules changed (SIGHUP): they apply from the next packet on. */
@@ -242,8 +305,22 @@ public final class TenantNetwork implements AutoCloseable {
     }
 
     /** The operator's host services changed (SIGHUP): the kernel's table is replaced in one step. */
-    public void setHostServices(List<HostService> hostServices) {
-        nat.install(subnet, gateway.name(), hostServices);
+    public synchronized void setHostServices(List<HostService> services) {
+        if (kernelRulesRemoved) return;
+        nat.install(subnet, gateway.name(), services, publicListeners);
+        hostServices = List.copyOf(services);
+    }
+
+    /**
+     * The platform's listeners (front proxy, public ports) changed: tenants reach exactly these
+     * at the host's addresses, as outside clients do (hairpin). The table is replaced in one step;
+     * on failure the previous one stays and the exception says why.
+     */
+    public synchronized void setPublicListeners(List<PublicListener> listeners) {
+        if (kernelRulesRemoved || listeners.equals(publicListeners)) return;
+        nat.install(subnet, gateway.name(), hostServices, listeners);
+        publicListeners = List.copyOf(listeners);
+        log.info("network: tenants reach the platform's public listeners {}", listeners.isEmpty() ? "(none)" : listeners);
     }
 
     /**
@@ -281,6 +358,7 @@ public final class TenantNetwork implements AutoCloseable {
      * which replaces it in one step.
      */
     public synchronized void removeKernelRules() {
+        kernelRulesRemoved = true;
         nat.remove();
     }
 
@@ -288,6 +366,7 @@ public final class TenantNetwork implements AutoCloseable {
     @Override
     public synchronized void close() {
         pump.close();
+        flushCounters();
         for (Attached a : List.copyOf(attached.values())) a.tun().close();
         attached.clear();
         gateway.close();

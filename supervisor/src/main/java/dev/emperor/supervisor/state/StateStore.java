@@ -192,6 +192,20 @@ public final class StateStore implements AutoCloseable {
                     port_bytes_out   INTEGER NOT NULL,
                     updated_at       INTEGER NOT NULL
                 )""",
+            },
+            new String[] {
+                // A tenant's network totals, so that status never shows them go back: not at an
+                // emperor restart, nor when its tun0 is attached again (TenantNetwork). Kept, like
+                // its uid and address, when its file is removed.
+                """
+                CREATE TABLE traffic (
+                    name        TEXT PRIMARY KEY,
+                    packets_in  INTEGER NOT NULL CHECK (packets_in >= 0),
+                    packets_out INTEGER NOT NULL CHECK (packets_out >= 0),
+                    bytes_in    INTEGER NOT NULL CHECK (bytes_in >= 0),
+                    bytes_out   INTEGER NOT NULL CHECK (bytes_out >= 0),
+                    updated_at  INTEGER NOT NULL
+                )""",
             });
 
     private final Connection db;
@@ -577,6 +591,46 @@ public final class StateStore implements AutoCloseable {
         } catch (SQLException e) {
             throw failed("reading addresses", e);
         }
+    }
+
+    // ---- network totals ------------------------------------------------------------------
+
+    /** The tenant's recorded network totals, if any were ever recorded. */
+    public synchronized Optional<TrafficTotals> trafficTotals(String name) {
+        try (PreparedStatement ps = db.prepareStatement(
+                "SELECT packets_in, packets_out, bytes_in, bytes_out FROM traffic WHERE name = ?")) {
+            ps.setString(1, name);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Optional.of(new TrafficTotals(rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getLong(4)))
+                        : Optional.empty();
+            }
+        } catch (SQLException e) {
+            throw failed("reading the network totals of " + name, e);
+        }
+    }
+
+    /** Records the tenant's totals; a counter never goes below what is already recorded. */
+    public synchronized void recordTrafficTotals(String name, TrafficTotals totals) {
+        inTransaction(() -> {
+            try (PreparedStatement ps = db.prepareStatement("""
+                    INSERT INTO traffic (name, packets_in, packets_out, bytes_in, bytes_out, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (name) DO UPDATE SET
+                        packets_in = max(packets_in, excluded.packets_in),
+                        packets_out = max(packets_out, excluded.packets_out),
+                        bytes_in = max(bytes_in, excluded.bytes_in),
+                        bytes_out = max(bytes_out, excluded.bytes_out),
+                        updated_at = excluded.updated_at""")) {
+                ps.setString(1, name);
+                ps.setLong(2, totals.packetsIn());
+                ps.setLong(3, totals.packetsOut());
+                ps.setLong(4, totals.bytesIn());
+                ps.setLong(5, totals.bytesOut());
+                ps.setLong(6, System.currentTimeMillis());
+                ps.executeUpdate();
+            }
+            return null;
+        });
     }
 
     // ---- attached daemons ----------------------------------------------------------------

@@ -43,7 +43,7 @@ class StateStoreTest {
     @Test
     void usesWalAndAVersionedSchema() {
         assertThat(store.journalMode()).isEqualToIgnoringCase("wal");
-        assertThat(store.schemaVersion()).isEqualTo(9);
+        assertThat(store.schemaVersion()).isEqualTo(10);
     }
 
     @Test
@@ -59,7 +59,7 @@ class StateStoreTest {
         assertThat(alice.pidStartTime()).isEqualTo(987654L);
         assertThat(store.events("alice", 10)).extracting(EventRow::detail).containsExactly("pid 4242");
         assertThat(store.allocateUid("alice", 2001, 2999)).isEqualTo(uid);
-        assertThat(store.schemaVersion()).isEqualTo(9);
+        assertThat(store.schemaVersion()).isEqualTo(10);
     }
 
     @Test
@@ -77,6 +77,21 @@ class StateStoreTest {
         assertThat(store.webTraffic()).containsEntry("shop", new TenantTraffic.Totals(3, 150, 2000, 1, 5, 9));
         store.remove("shop");
         assertThat(store.webTraffic()).as("kept after the tenant is removed").containsKey("shop");
+    }
+
+    @Test
+    void trafficTotalsSurviveReopeningAndNeverGoBack() throws Exception {
+        assertThat(store.trafficTotals("shop")).isEmpty();
+        store.recordTrafficTotals("shop", new TrafficTotals(10, 20, 3000, 4000));
+        store.recordTrafficTotals("blog", new TrafficTotals(1, 1, 60, 60));
+        store.close();
+
+        store = StateStore.open(stateDir);
+        assertThat(store.trafficTotals("shop")).contains(new TrafficTotals(10, 20, 3000, 4000));
+        // a lower number (a bug, a stale writer) never replaces a higher one; each counter on its own
+        store.recordTrafficTotals("shop", new TrafficTotals(5, 25, 2000, 4500));
+        assertThat(store.trafficTotals("shop")).contains(new TrafficTotals(10, 25, 3000, 4500));
+        assertThat(store.trafficTotals("blog")).contains(new TrafficTotals(1, 1, 60, 60));
     }
 
     @Test
