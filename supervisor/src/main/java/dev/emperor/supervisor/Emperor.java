@@ -104,6 +104,13 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
     private PortForwarder forwarder;
     private TenantRoutes routes;
     private AcmeCertificates acme;
+    /**
+     * Expiry checks and their purges, on a thread of their own: deleting a big home must not
+     * delay the grace-period kills and back-off on {@link #timers}.
+     */
+    private final ScheduledExecutorService retention = Executors.newSingleThreadScheduledExecutor(
+            r -> Thread.ofPlatform().name("emperor-retention").daemon().unstarted(r));
+    private java.util.concurrent.ScheduledFuture<?> expiryCheck;
 
     public Emperor(Path configFile, EmperorConfig config) throws IOException {
         this.configFile = configFile;
@@ -197,6 +204,8 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         watcher = new VassalDirectoryWatcher(config.vassalsDir(), config.rescan(), this);
         watcher.start();
         forgetVanished();
+        launcher.deleteLeftoversSetAside();
+        retention.execute(this::expireRetired); // at start, then by timer: retention ends even if nobody asks
         log.info("emperor running: {} vassals, control socket {}", vassals.size(), config.controlSocket());
     }
 
@@ -315,6 +324,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         java.util.Set<String> known = new java.util.TreeSet<>();
         for (VassalRow row : store.vassals()) known.add(row.name());
         for (var claim : routes.ownership().claims()) known.add(claim.owner());
+        known.removeAll(store.retired().keySet()); // retired already: their names are kept on purpose
         for (String name : known) {
             boolean hasFile = Files.exists(config.vassalsDir().resolve(name + ".ini"))
                     || Files.exists(config.vassalsDir().resolve(name + ".json"));
@@ -421,12 +431,112 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         // until the successor exists and has the replayed event first, so no event is reordered.
         vassals.compute(vassal.name(), (name, current) -> {
             if (current != vassal) return current;
-            if (replay == null) return null;
+            if (replay == null) {
+                if (config.retain().isZero()) retention.execute(this::expireRetired); // retain = 0: purged at once
+                return null;
+            }
             Vassal next = newVassal(name);
             replay.accept(next);
             log.info("vassal {}: its file came back while it stopped; starting afresh", name);
             return next;
         });
+    }
+
+    // ---- retirement and purge ----------------------------------------------------------------
+
+    /** Why `emperor purge` did nothing; the message names the tenant and what to do. */
+    public static final class PurgeRefused extends Exception {
+        public PurgeRefused(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * Ends a retired tenant: its home, disk image, logs, certificate and domains are deleted
+     * and its name is free; its uids, address and public ports stay used under a label no
+     * tenant can have, so nobody ever gets them again. A later tenant of the name is new.
+     *
+     * <p>Done under the name's map bin, like {@link #forget}: a file of the name arriving
+     * meanwhile waits, then finds nothing of the old tenant. A name with a vassal (a file, or
+     * a removed one still stopping) is refused: only a retired tenant can be purged.
+     *
+     * @return what was released, for the operator
+     */
+    public String purge(String name, String why) throws PurgeRefused {
+        List<Path> aside = new ArrayList<>();
+        String[] done = new String[1];
+        try {
+            vassals.compute(name, (n, current) -> {
+                if (current != null) {
+                    throw new PurgeInterrupted("tenant " + name + " is live (" + current.state().label()
+                            + "); only a retired tenant can be purged: remove its vassal file first");
+                }
+                Optional<Instant> retiredAt = store.retiredAt(name);
+                if (retiredAt.isEmpty()) throw new PurgeInterrupted("no retired tenant named '" + name + "'");
+                Optional<Integer> uid = store.uidOf(name);
+                Optional<Integer> address = store.addressOf(name);
+                List<Integer> ports = store.ports(name).stream().map(p -> p.publicPort()).toList();
+                try {
+                    aside.addAll(launcher.setAsideData(name)); // first: a crash after it leaves nothing on the name
+                    logs.delete(name);
+                } catch (RuntimeException | IOException e) {
+                    throw new PurgeInterrupted("tenant " + name + " was not purged: " + e.getMessage());
+                }
+                String tombstone = name + "@purged-" + System.currentTimeMillis(); // '@' is in no tenant name
+                store.purge(name, tombstone);
+                List<String> domains = routes.purged(name);
+                done[0] = "purged (" + why + "): home, disk image, logs and certificate deleted; domains released "
+                        + (domains.isEmpty() ? "(none)" : domains.toString()) + "; uid " + uid.map(String::valueOf).orElse("-")
+                        + ", address " + address.map(dev.emperor.tunrouter.Cidr::format).orElse("-") + " and public ports "
+                        + ports + " are never given to anyone again; a later tenant named " + name + " is new";
+                store.event(name, dev.emperor.supervisor.state.EventKind.IDENTITY, done[0]);
+                log.info("vassal {}: {}", name, done[0]);
+                return null;
+            });
+        } catch (PurgeInterrupted e) {
+            throw new PurgeRefused(e.getMessage());
+        } finally {
+            launcher.deleteSetAside(aside); // outside the bin: a big home takes a while
+        }
+        return done[0];
+    }
+
+    /** Carries a refusal out of {@link #purge}'s map function (which takes no checked exception). */
+    private static final class PurgeInterrupted extends RuntimeException {
+        PurgeInterrupted(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    /** Purges every retired tenant whose retention is over, then schedules the next check. */
+    private void expireRetired() {
+        try {
+            Duration retain = config.retain();
+            for (String name : dev.emperor.supervisor.identity.Retention.expired(store.retired(), retain, Instant.now())) {
+                try {
+                    purge(name, "retention of " + dev.emperor.supervisor.identity.Retention.describe(retain) + " over");
+                } catch (PurgeRefused e) {
+                    log.debug("vassal {}: not purged on expiry: {}", name, e.getMessage()); // its file is back
+                }
+            }
+        } catch (RuntimeException e) {
+            log.error("checking retired tenants for expiry: {}", e.toString());
+        } finally {
+            scheduleExpiry();
+        }
+    }
+
+    /** Runs on the retention thread only (so one check at a time). */
+    private void scheduleExpiry() {
+        if (expiryCheck != null) expiryCheck.cancel(false);
+        if (retention.isShutdown()) return;
+        Duration wait = dev.emperor.supervisor.identity.Retention.nextCheck(store.retired(), config.retain(), Instant.now());
+        expiryCheck = retention.schedule(this::expireRetired, wait.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** Retired tenants and when they were retired, oldest first (for status). */
+    public Map<String, Instant> retired() {
+        return store.retired();
     }
 
     // ---- ShellTenants -----------------------------------------------------------------------
@@ -508,7 +618,8 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
                     fresh.distroDir(), fresh.homeDir(), fresh.optDir(), fresh.cgroup(), fresh.uidRange(), fresh.stopGrace(),
                     fresh.backoffMax(), fresh.rescan(), fresh.logMaxSize(), fresh.logKeep(), fresh.logRate(), fresh.controlSocket(),
                     fresh.tmpSize(), fresh.diskDefault(), fresh.stopVassalsOnExit(), fresh.tunSubnet(), fresh.tunGateway(), fresh.firewall(),
-                    fresh.hostServices(), fresh.cronTimezone(), keepRestartOnly(config.proxy(), fresh.proxy(), listening));
+                    fresh.hostServices(), fresh.cronTimezone(), keepRestartOnly(config.proxy(), fresh.proxy(), listening),
+                    fresh.retain());
             if (certificates != null) routes.useCertificateStore(certificates);
             if (routes != null && !fresh.proxy().portLimits().equals(previousProxy.portLimits())) {
                 routes.setPortLimits(fresh.proxy().portLimits());
@@ -633,6 +744,12 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         reloads.shutdownNow();
         if (control != null) control.close();
         timers.shutdownNow();
+        retention.shutdownNow(); // the next check is cancelled; a purge under way finishes first
+        try {
+            retention.awaitTermination(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         if (acme != null) acme.close();
         if (forwarder != null) forwarder.close();
         if (frontProxy != null) frontProxy.close();

@@ -42,7 +42,7 @@ class StateStoreTest {
     @Test
     void usesWalAndAVersionedSchema() {
         assertThat(store.journalMode()).isEqualToIgnoringCase("wal");
-        assertThat(store.schemaVersion()).isEqualTo(8);
+        assertThat(store.schemaVersion()).isEqualTo(9);
     }
 
     @Test
@@ -58,7 +58,7 @@ class StateStoreTest {
         assertThat(alice.pidStartTime()).isEqualTo(987654L);
         assertThat(store.events("alice", 10)).extracting(EventRow::detail).containsExactly("pid 4242");
         assertThat(store.allocateUid("alice", 2001, 2999)).isEqualTo(uid);
-        assertThat(store.schemaVersion()).isEqualTo(8);
+        assertThat(store.schemaVersion()).isEqualTo(9);
     }
 
     @Test
@@ -119,7 +119,7 @@ class StateStoreTest {
     void tenantAddressesAreKeptAfterTheTenantIsRemovedAndNeverShared() throws Exception {
         store.recordSpawn("alice", 1, 1L, "h", 2001, 2001);
         store.recordAddress("alice", 0x0ac80002);
-        store.remove("alice");
+        store.retire("alice", Instant.now());
         store.close();
         store = StateStore.open(stateDir);
         assertThat(store.addressOf("alice")).contains(0x0ac80002);
@@ -200,7 +200,7 @@ class StateStoreTest {
         int uid = store.allocateUid("alice", 2001, 2999);
         store.setDesired("alice", Desired.RUN);
         store.event("alice", EventKind.CONFIG, "removed");
-        store.remove("alice");
+        store.retire("alice", Instant.now());
 
         assertThat(store.vassal("alice")).isEmpty();
         assertThat(store.uidOwner(uid)).contains("alice");
