@@ -205,7 +205,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         watcher.start();
         forgetVanished();
         launcher.deleteLeftoversSetAside();
-        retention.execute(this::expireRetired); // at start, then by timer: retention ends even if nobody asks
+        checkExpirySoon(); // at start, then by timer: retention ends even if nobody asks
         log.info("emperor running: {} vassals, control socket {}", vassals.size(), config.controlSocket());
     }
 
@@ -432,7 +432,8 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         vassals.compute(vassal.name(), (name, current) -> {
             if (current != vassal) return current;
             if (replay == null) {
-                if (config.retain().isZero()) retention.execute(this::expireRetired); // retain = 0: purged at once
+                // a new retirement: the next expiry check is timed for it (at once with retain = 0)
+                checkExpirySoon();
                 return null;
             }
             Vassal next = newVassal(name);
@@ -523,6 +524,14 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
             log.error("checking retired tenants for expiry: {}", e.toString());
         } finally {
             scheduleExpiry();
+        }
+    }
+
+    private void checkExpirySoon() {
+        try {
+            retention.execute(this::expireRetired);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // the emperor is closing: the next one checks at its start
         }
     }
 

@@ -334,8 +334,8 @@ public final class TenantLauncher {
     private static final String SET_ASIDE = ".purged-";
 
     /**
-     * A purged tenant's data off its name, at once: its disk image unmounted (the loop device
-     * detaches with it), then its home, the plain home kept from before its image, and the
+     * A purged tenant's data off its name, at once: its disk image unmounted and its loop
+     * device gone (refused if the filesystem is still in use), then its home, the plain home kept from before its image, and the
      * image renamed to names no tenant can have. A tenant of the same name created right after
      * finds nothing. Deleting what was set aside ({@link #deleteSetAside}) can take a while and
      * happens afterwards; a crash in between leaves it to {@link #deleteLeftoversSetAside}.
@@ -345,7 +345,7 @@ public final class TenantLauncher {
     public List<Path> setAsideData(String name) {
         EmperorConfig emperor = config.get();
         TenantVolume volume = volume(name);
-        volume.unmount();
+        volume.unmountAndWaitDetached(java.time.Duration.ofSeconds(10));
         removeRuntimeFiles(name);
         String stamp = SET_ASIDE + System.currentTimeMillis() + "-";
         List<Path> aside = new ArrayList<>();
