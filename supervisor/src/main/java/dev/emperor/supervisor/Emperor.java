@@ -25,6 +25,7 @@ import dev.emperor.supervisor.state.SqlitePortLedger;
 import dev.emperor.supervisor.web.AcmeCertificates;
 import dev.emperor.supervisor.web.TenantRoutes;
 import dev.emperor.supervisor.domains.DomainOwnership;
+import dev.emperor.supervisor.identity.Retention;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.EpollIoHandler;
 import dev.emperor.supervisor.config.EmperorConfig;
@@ -447,8 +448,16 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
 
     /** Why `emperor purge` did nothing; the message names the tenant and what to do. */
     public static final class PurgeRefused extends Exception {
-        public PurgeRefused(String message) {
+        private final boolean attempted;
+
+        PurgeRefused(String message, boolean attempted) {
             super(message);
+            this.attempted = attempted;
+        }
+
+        /** Whether the purge was tried and failed (its data in use), rather than not allowed. */
+        public boolean attempted() {
+            return attempted;
         }
     }
 
@@ -470,18 +479,18 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
             vassals.compute(name, (n, current) -> {
                 if (current != null) {
                     throw new PurgeInterrupted("tenant " + name + " is live (" + current.state().label()
-                            + "); only a retired tenant can be purged: remove its vassal file first");
+                            + "); only a retired tenant can be purged: remove its vassal file first", false);
                 }
                 Optional<Instant> retiredAt = store.retiredAt(name);
-                if (retiredAt.isEmpty()) throw new PurgeInterrupted("no retired tenant named '" + name + "'");
+                if (retiredAt.isEmpty()) throw new PurgeInterrupted("no retired tenant named '" + name + "'", false);
                 Optional<Integer> uid = store.uidOf(name);
                 Optional<Integer> address = store.addressOf(name);
                 List<Integer> ports = store.ports(name).stream().map(p -> p.publicPort()).toList();
                 try {
-                    aside.addAll(launcher.setAsideData(name)); // first: a crash after it leaves nothing on the name
+                    launcher.setAsideData(name, aside); // first: a crash after it leaves nothing on the name
                     logs.delete(name);
                 } catch (RuntimeException | IOException e) {
-                    throw new PurgeInterrupted("tenant " + name + " was not purged: " + e.getMessage());
+                    throw new PurgeInterrupted("tenant " + name + " was not purged: " + e.getMessage(), true);
                 }
                 String tombstone = name + "@purged-" + System.currentTimeMillis(); // '@' is in no tenant name
                 store.purge(name, tombstone);
@@ -495,7 +504,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
                 return null;
             });
         } catch (PurgeInterrupted e) {
-            throw new PurgeRefused(e.getMessage());
+            throw new PurgeRefused(e.getMessage(), e.attempted);
         } finally {
             launcher.deleteSetAside(aside); // outside the bin: a big home takes a while
         }
@@ -504,26 +513,32 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
 
     /** Carries a refusal out of {@link #purge}'s map function (which takes no checked exception). */
     private static final class PurgeInterrupted extends RuntimeException {
-        PurgeInterrupted(String message) {
+        final boolean attempted;
+
+        PurgeInterrupted(String message, boolean attempted) {
             super(message, null, false, false);
+            this.attempted = attempted;
         }
     }
 
     /** Purges every retired tenant whose retention is over, then schedules the next check. */
     private void expireRetired() {
+        Instant now = Instant.now();
         try {
             Duration retain = config.retain();
-            for (String name : dev.emperor.supervisor.identity.Retention.expired(store.retired(), retain, Instant.now())) {
+            for (String name : Retention.expired(store.retired(), retain, now)) {
                 try {
-                    purge(name, "retention of " + dev.emperor.supervisor.identity.Retention.describe(retain) + " over");
+                    purge(name, "retention of " + Retention.describe(retain) + " over");
                 } catch (PurgeRefused e) {
-                    log.debug("vassal {}: not purged on expiry: {}", name, e.getMessage()); // its file is back
+                    // live: its file came back as the retention ended, and it is the same tenant
+                    if (e.attempted()) log.error("vassal {}: retention over, but {} (tried again in a minute)", name,
+                            e.getMessage());
                 }
             }
         } catch (RuntimeException e) {
             log.error("checking retired tenants for expiry: {}", e.toString());
         } finally {
-            scheduleExpiry();
+            scheduleExpiry(now);
         }
     }
 
@@ -536,10 +551,10 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
     }
 
     /** Runs on the retention thread only (so one check at a time). */
-    private void scheduleExpiry() {
+    private void scheduleExpiry(Instant checkedAt) {
         if (expiryCheck != null) expiryCheck.cancel(false);
         if (retention.isShutdown()) return;
-        Duration wait = dev.emperor.supervisor.identity.Retention.nextCheck(store.retired(), config.retain(), Instant.now());
+        Duration wait = Retention.nextCheck(store.retired(), config.retain(), checkedAt);
         expiryCheck = retention.schedule(this::expireRetired, wait.toMillis(), TimeUnit.MILLISECONDS);
     }
 

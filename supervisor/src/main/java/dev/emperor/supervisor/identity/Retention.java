@@ -35,15 +35,16 @@ public final class Retention {
     }
 
     /**
-     * How long until the next expiry check: the next expiry if it is sooner than a minute (but
-     * at least a second, so a clock step never makes a busy loop), else a minute (a changed
-     * {@code retain} or a new retirement is seen within that).
+     * How long after a check at {@code now} the next one runs: at the next expiry still to come
+     * if that is within a minute (at least a second on), else in a minute (a changed
+     * {@code retain} is seen within that). Tenants already due at {@code now} were tried by the
+     * check: one whose purge failed is tried again a minute later, never in a busy loop.
      */
     public static Duration nextCheck(Map<String, Instant> retired, Duration retain, Instant now) {
         Duration wait = MAX_CHECK_INTERVAL;
         for (Instant at : retired.values()) {
             Duration left = Duration.between(now, expiresAt(at, retain));
-            if (left.compareTo(wait) < 0) wait = left;
+            if (!left.isNegative() && !left.isZero() && left.compareTo(wait) < 0) wait = left;
         }
         return wait.compareTo(MIN_CHECK_INTERVAL) < 0 ? MIN_CHECK_INTERVAL : wait;
     }

@@ -340,15 +340,15 @@ public final class TenantLauncher {
      * finds nothing. Deleting what was set aside ({@link #deleteSetAside}) can take a while and
      * happens afterwards; a crash in between leaves it to {@link #deleteLeftoversSetAside}.
      *
-     * @throws JailException (nothing renamed) if the image cannot be unmounted or a rename fails
+     * @param aside receives each path as it is set aside (also those set aside before a failure)
+     * @throws JailException if the image cannot be unmounted (nothing renamed) or a rename fails
      */
-    public List<Path> setAsideData(String name) {
+    public void setAsideData(String name, List<Path> aside) {
         EmperorConfig emperor = config.get();
         TenantVolume volume = volume(name);
         volume.unmountAndWaitDetached(java.time.Duration.ofSeconds(10));
         removeRuntimeFiles(name);
         String stamp = SET_ASIDE + System.currentTimeMillis() + "-";
-        List<Path> aside = new ArrayList<>();
         for (Path data : List.of(emperor.homeDir().resolve(name), emperor.homeDir().resolve(name + ".pre-image"),
                 volume.image())) {
             if (!Files.exists(data, LinkOption.NOFOLLOW_LINKS)) continue;
@@ -361,7 +361,6 @@ public final class TenantLauncher {
             }
             aside.add(target);
         }
-        return aside;
     }
 
     /** Deletes what {@link #setAsideData} moved aside; links in it are deleted, never followed. */

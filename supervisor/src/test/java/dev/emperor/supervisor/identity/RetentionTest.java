@@ -47,7 +47,11 @@ class RetentionTest {
         assertThat(Retention.nextCheck(retired("a", T0), Duration.ofSeconds(5), T0.plusSeconds(2)))
                 .isEqualTo(Duration.ofSeconds(3));
         assertThat(Retention.nextCheck(retired("a", T0), Duration.ofSeconds(5), T0.plusSeconds(60)))
-                .as("overdue (a purge was refused): not a busy loop").isEqualTo(Duration.ofSeconds(1));
+                .as("due already (its purge just failed): again in a minute, not a busy loop").isEqualTo(Duration.ofMinutes(1));
+        assertThat(Retention.nextCheck(retired("a", T0, "b", T0.plusSeconds(10)), Duration.ofSeconds(5), T0.plusSeconds(5)))
+                .as("a due, b in 10 s").isEqualTo(Duration.ofSeconds(10));
+        assertThat(Retention.nextCheck(retired("a", T0), Duration.ofMillis(5200), T0.plusSeconds(5)))
+                .as("at least a second").isEqualTo(Duration.ofSeconds(1));
         assertThat(Retention.nextCheck(retired("a", T0), THIRTY_DAYS, T0)).isEqualTo(Duration.ofMinutes(1));
     }
 
