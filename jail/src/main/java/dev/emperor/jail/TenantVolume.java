@@ -122,6 +122,32 @@ public final class TenantVolume {
         for (Path target : List.of(homeView, runView, mountPoint)) unmountAll(target);
     }
 
+    /**
+     * As {@link #unmount}, then waits until no loop device holds the image any more (autoclear
+     * detaches it asynchronously once the filesystem's last user is gone): for deleting the
+     * image, which must leave no device behind holding a deleted file.
+     *
+     * @throws JailException naming the device if the filesystem is still in use after {@code timeout}
+     */
+    public void unmountAndWaitDetached(java.time.Duration timeout) {
+        unmount();
+        long deadline = System.nanoTime() + timeout.toNanos();
+        for (Optional<String> device = LoopDevice.findAttached(image); device.isPresent();
+                device = LoopDevice.findAttached(image)) {
+            if (System.nanoTime() - deadline > 0) {
+                throw new JailException("detach the disk image of " + name, image + " is still attached to "
+                        + device.get() + " after " + timeout.toSeconds() + "s: its filesystem is still in use"
+                        + " (a process with a file or directory open in it?)", null);
+            }
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new JailException("detach the disk image of " + name, "interrupted", e);
+            }
+        }
+    }
+
     private void unmountAll(Path target) {
         for (int layer = 0; layer < 16; layer++) {
             try {

@@ -50,6 +50,11 @@ public final class TenantTraffic {
         return counters != null ? counters : byTenant.computeIfAbsent(tenant, t -> new Counters());
     }
 
+    /** Drops a tenant's counters (a purged tenant: a later one of the name starts from zero). */
+    public void forget(String tenant) {
+        byTenant.remove(tenant);
+    }
+
     /** Adds totals stored by an earlier run, so the counters carry on from them. */
     public void restore(String tenant, Totals stored) {
         Counters c = of(tenant);

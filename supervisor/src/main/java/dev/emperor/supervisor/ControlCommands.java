@@ -11,6 +11,7 @@ import dev.emperor.supervisor.lifecycle.Vassal;
 import dev.emperor.proxy.tls.CertificateRefused;
 import dev.emperor.proxy.tls.PemBundle;
 import dev.emperor.supervisor.domains.DomainOwnership;
+import dev.emperor.supervisor.identity.Retention;
 import dev.emperor.supervisor.state.DomainApproval;
 import dev.emperor.supervisor.state.DomainClaim;
 import dev.emperor.supervisor.state.EventKind;
@@ -63,9 +64,10 @@ final class ControlCommands implements ControlHandler {
                     request.path("to").asText(null));
             case "domain-approve" -> domainApprove(request.path("domain").asText(null), name, true);
             case "domain-revoke" -> domainApprove(request.path("domain").asText(null), name, false);
+            case "purge" -> purge(name);
             default -> error("unknown command '" + cmd + "' (expected ping, status, start, stop, reload, events,"
                     + " cert-put, cert-rm, cert-list, cert-issue, cert-renew, maintenance, domain-list, domain-transfer,"
-                    + " domain-approve, domain-revoke)");
+                    + " domain-approve, domain-revoke, purge)");
         };
     }
 
@@ -74,14 +76,50 @@ final class ControlCommands implements ControlHandler {
         reply.put("watcher", emperor.watcherHealth());
         reply.set("ksmd", ksmd());
         ArrayNode list = reply.putArray("vassals");
+        ArrayNode retired = reply.putArray("retired");
+        java.util.Map<String, java.time.Instant> retirements = emperor.retired();
         if (name != null) {
             Vassal vassal = emperor.find(name).orElse(null);
-            if (vassal == null) return unknown(name);
-            list.add(withWeb(vassal));
+            if (vassal != null) {
+                list.add(withWeb(vassal));
+            } else if (retirements.containsKey(name)) {
+                retired.add(retired(name, retirements.get(name)));
+            } else {
+                return unknown(name);
+            }
         } else {
             for (Vassal vassal : emperor.all()) list.add(withWeb(vassal));
+            retirements.forEach((n, at) -> {
+                if (emperor.find(n).isEmpty()) retired.add(retired(n, at)); // a file just back counts as live
+            });
         }
         return reply;
+    }
+
+    /** A retired tenant: when it goes, and what stays reserved for its name until then. */
+    private ObjectNode retired(String name, java.time.Instant at) {
+        ObjectNode node = json.createObjectNode().put("name", name).put("state", "retired");
+        node.put("retiredAt", Retention.shown(at));
+        node.put("expiresAt", Retention.shown(Retention.expiresAt(at, emperor.config().retain())));
+        emperor.store().uidOf(name).ifPresentOrElse(uid -> node.put("uid", uid), () -> node.putNull("uid"));
+        emperor.store().addressOf(name).ifPresentOrElse(a -> node.put("address", dev.emperor.tunrouter.Cidr.format(a)),
+                () -> node.putNull("address"));
+        ArrayNode ports = node.putArray("ports");
+        emperor.store().ports(name).forEach(p -> ports.add(p.publicPort()));
+        ArrayNode domains = node.putArray("domains");
+        emperor.routes().ownership().heldBy(name).forEach(domains::add);
+        return node;
+    }
+
+    /** `emperor purge NAME`: only a retired tenant; a live one or an unknown name is an error naming it. */
+    private ObjectNode purge(String name) {
+        if (name == null) return error("purge needs a tenant name");
+        if (!dev.emperor.supervisor.config.VassalFiles.isTenantName(name)) return error("bad tenant name '" + name + "'");
+        try {
+            return ok().put("purged", emperor.purge(name, "emperor purge"));
+        } catch (Emperor.PurgeRefused e) {
+            return error(e.getMessage());
+        }
     }
 
     /** The vassal's status plus what the front proxy serves for it. */

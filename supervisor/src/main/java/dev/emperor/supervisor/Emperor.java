@@ -27,6 +27,7 @@ import dev.emperor.supervisor.web.StoredTraffic;
 import dev.emperor.supervisor.ksm.HostKsm;
 import dev.emperor.supervisor.web.TenantRoutes;
 import dev.emperor.supervisor.domains.DomainOwnership;
+import dev.emperor.supervisor.identity.Retention;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.EpollIoHandler;
 import dev.emperor.supervisor.config.EmperorConfig;
@@ -117,6 +118,13 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
     private StoredTraffic storedTraffic;
     /** The host's ksmd, which ksm-run may start (and then restores at shutdown). */
     private final HostKsm ksm;
+    /**
+     * Expiry checks and their purges, on a thread of their own: deleting a big home must not
+     * delay the grace-period kills and back-off on {@link #timers}.
+     */
+    private final ScheduledExecutorService retention = Executors.newSingleThreadScheduledExecutor(
+            r -> Thread.ofPlatform().name("emperor-retention").daemon().unstarted(r));
+    private java.util.concurrent.ScheduledFuture<?> expiryCheck;
 
     public Emperor(Path configFile, EmperorConfig config) throws IOException {
         this.configFile = configFile;
@@ -214,6 +222,8 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         watcher = new VassalDirectoryWatcher(config.vassalsDir(), config.rescan(), this);
         watcher.start();
         forgetVanished();
+        launcher.deleteLeftoversSetAside();
+        checkExpirySoon(); // at start, then by timer: retention ends even if nobody asks
         log.info("emperor running: {} vassals, control socket {}", vassals.size(), config.controlSocket());
     }
 
@@ -396,6 +406,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         java.util.Set<String> known = new java.util.TreeSet<>();
         for (VassalRow row : store.vassals()) known.add(row.name());
         for (var claim : routes.ownership().claims()) known.add(claim.owner());
+        known.removeAll(store.retired().keySet()); // retired already: their names are kept on purpose
         for (String name : known) {
             boolean hasFile = Files.exists(config.vassalsDir().resolve(name + ".ini"))
                     || Files.exists(config.vassalsDir().resolve(name + ".json"));
@@ -504,12 +515,141 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         // until the successor exists and has the replayed event first, so no event is reordered.
         vassals.compute(vassal.name(), (name, current) -> {
             if (current != vassal) return current;
-            if (replay == null) return null;
+            if (replay == null) {
+                // a new retirement: the next expiry check is timed for it (at once with retain = 0)
+                checkExpirySoon();
+                return null;
+            }
             Vassal next = newVassal(name);
             replay.accept(next);
             log.info("vassal {}: its file came back while it stopped; starting afresh", name);
             return next;
         });
+    }
+
+    // ---- retirement and purge ----------------------------------------------------------------
+
+    /** Why `emperor purge` did nothing; the message names the tenant and what to do. */
+    public static final class PurgeRefused extends Exception {
+        private final boolean attempted;
+
+        PurgeRefused(String message, boolean attempted) {
+            super(message);
+            this.attempted = attempted;
+        }
+
+        /** Whether the purge was tried and failed (its data in use), rather than not allowed. */
+        public boolean attempted() {
+            return attempted;
+        }
+    }
+
+    /**
+     * Ends a retired tenant: its home, disk image, logs, certificate and domains are deleted
+     * and its name is free; its uids, address and public ports stay used under a label no
+     * tenant can have, so nobody ever gets them again. A later tenant of the name is new.
+     *
+     * <p>Done under the name's map bin, like {@link #forget}: a file of the name arriving
+     * meanwhile waits, then finds nothing of the old tenant. A name with a vassal (a file, or
+     * a removed one still stopping) is refused: only a retired tenant can be purged.
+     *
+     * @return what was released, for the operator
+     */
+    public String purge(String name, String why) throws PurgeRefused {
+        List<Path> aside = new ArrayList<>();
+        String[] done = new String[1];
+        try {
+            vassals.compute(name, (n, current) -> {
+                if (current != null) {
+                    throw new PurgeInterrupted("tenant " + name + " is live (" + current.state().label()
+                            + "); only a retired tenant can be purged: remove its vassal file first", false);
+                }
+                Optional<Instant> retiredAt = store.retiredAt(name);
+                if (retiredAt.isEmpty()) throw new PurgeInterrupted("no retired tenant named '" + name + "'", false);
+                Optional<Integer> uid = store.uidOf(name);
+                Optional<Integer> address = store.addressOf(name);
+                List<Integer> ports = store.ports(name).stream().map(p -> p.publicPort()).toList();
+                try {
+                    launcher.setAsideData(name, aside); // first: a crash after it leaves nothing on the name
+                    logs.delete(name);
+                } catch (RuntimeException | IOException e) {
+                    throw new PurgeInterrupted("tenant " + name + " was not purged: " + e.getMessage(), true);
+                }
+                String tombstone = name + "@purged-" + System.currentTimeMillis(); // '@' is in no tenant name
+                // The traffic counters go to the tombstone with the rest (the bill of the customer
+                // who left): a later tenant of the name counts from zero. The proxy's in-memory
+                // counts go first, so no later flush writes them back under the name; the
+                // network's cache after, so no status read in between leaves the old ones there.
+                if (storedTraffic != null) storedTraffic.forget(name);
+                store.purge(name, tombstone);
+                network.forgetTraffic(name);
+                List<String> domains = routes.purged(name);
+                done[0] = "purged (" + why + "): home, disk image, logs and certificate deleted; domains released "
+                        + (domains.isEmpty() ? "(none)" : domains.toString()) + "; uid " + uid.map(String::valueOf).orElse("-")
+                        + ", address " + address.map(dev.emperor.tunrouter.Cidr::format).orElse("-") + " and public ports "
+                        + ports + " are never given to anyone again; a later tenant named " + name + " is new";
+                store.event(name, dev.emperor.supervisor.state.EventKind.IDENTITY, done[0]);
+                log.info("vassal {}: {}", name, done[0]);
+                return null;
+            });
+        } catch (PurgeInterrupted e) {
+            throw new PurgeRefused(e.getMessage(), e.attempted);
+        } finally {
+            launcher.deleteSetAside(aside); // outside the bin: a big home takes a while
+        }
+        return done[0];
+    }
+
+    /** Carries a refusal out of {@link #purge}'s map function (which takes no checked exception). */
+    private static final class PurgeInterrupted extends RuntimeException {
+        final boolean attempted;
+
+        PurgeInterrupted(String message, boolean attempted) {
+            super(message, null, false, false);
+            this.attempted = attempted;
+        }
+    }
+
+    /** Purges every retired tenant whose retention is over, then schedules the next check. */
+    private void expireRetired() {
+        Instant now = Instant.now();
+        try {
+            Duration retain = config.retain();
+            for (String name : Retention.expired(store.retired(), retain, now)) {
+                try {
+                    purge(name, "retention of " + Retention.describe(retain) + " over");
+                } catch (PurgeRefused e) {
+                    // live: its file came back as the retention ended, and it is the same tenant
+                    if (e.attempted()) log.error("vassal {}: retention over, but {} (tried again in a minute)", name,
+                            e.getMessage());
+                }
+            }
+        } catch (RuntimeException e) {
+            log.error("checking retired tenants for expiry: {}", e.toString());
+        } finally {
+            scheduleExpiry(now);
+        }
+    }
+
+    private void checkExpirySoon() {
+        try {
+            retention.execute(this::expireRetired);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // the emperor is closing: the next one checks at its start
+        }
+    }
+
+    /** Runs on the retention thread only (so one check at a time). */
+    private void scheduleExpiry(Instant checkedAt) {
+        if (expiryCheck != null) expiryCheck.cancel(false);
+        if (retention.isShutdown()) return;
+        Duration wait = Retention.nextCheck(store.retired(), config.retain(), checkedAt);
+        expiryCheck = retention.schedule(this::expireRetired, wait.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** Retired tenants and when they were retired, oldest first (for status). */
+    public Map<String, Instant> retired() {
+        return store.retired();
     }
 
     // ---- ShellTenants -----------------------------------------------------------------------
@@ -592,7 +732,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
                     fresh.backoffMax(), fresh.rescan(), fresh.logMaxSize(), fresh.logKeep(), fresh.logRate(), fresh.controlSocket(),
                     fresh.tmpSize(), fresh.diskDefault(), fresh.stopVassalsOnExit(), fresh.tunSubnet(), fresh.tunGateway(), fresh.firewall(),
                     fresh.hostServices(), fresh.cronTimezone(), keepRestartOnly(config.proxy(), fresh.proxy(), listening),
-                    fresh.ksmRun());
+                    fresh.ksmRun(), fresh.retain());
             if (certificates != null) routes.useCertificateStore(certificates);
             if (routes != null && !fresh.proxy().portLimits().equals(previousProxy.portLimits())) {
                 routes.setPortLimits(fresh.proxy().portLimits());
@@ -721,6 +861,12 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         if (control != null) control.close();
         timers.shutdownNow();
         listenerUpdates.shutdownNow();
+        retention.shutdownNow(); // the next check is cancelled; a purge under way finishes first
+        try {
+            retention.awaitTermination(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         if (acme != null) acme.close();
         if (forwarder != null) forwarder.close();
         if (frontProxy != null) frontProxy.close();

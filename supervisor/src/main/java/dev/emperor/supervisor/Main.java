@@ -8,6 +8,7 @@ import dev.emperor.supervisor.cli.DistroCommand;
 import dev.emperor.supervisor.cli.DomainCommand;
 import dev.emperor.supervisor.cli.EventsCommand;
 import dev.emperor.supervisor.cli.LogsCommand;
+import dev.emperor.supervisor.cli.PurgeCommand;
 import dev.emperor.supervisor.cli.RunCommand;
 import dev.emperor.supervisor.cli.ShellCommand;
 import dev.emperor.supervisor.cli.StatusCommand;
@@ -33,6 +34,7 @@ import picocli.CommandLine.Command;
             CertCommand.class,
             MaintenanceCommand.class,
             DomainCommand.class,
+            PurgeCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

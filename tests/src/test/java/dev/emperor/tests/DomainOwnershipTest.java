@@ -149,8 +149,14 @@ class DomainOwnershipTest {
         waitForPage("shop.test", "hello from shop");
         waitForRefusal("evil", "shop.test", "shop");
 
-        // shop's file removed: its names are free again
+        // shop's file removed: shop is retired, its names stay its own (evil is still refused)
+        // until it is purged; then evil, waiting for it, gets it
         Files.delete(emperor.vassalsDir().resolve("shop.ini"));
+        emperor.waitFor("shop retired", Duration.ofSeconds(30), () -> emperor.status("shop").isEmpty());
+        waitForRefusal("evil", "shop.test", "shop");
+        assertThat(curl("shop.test").text()).doesNotContain("hello from evil");
+        EmperorProcess.CliResult purge = emperor.command("purge", "shop");
+        assertThat(purge.code()).as("purge: %s", purge.err()).isZero();
         waitForPage("shop.test", "hello from evil");
     }
 

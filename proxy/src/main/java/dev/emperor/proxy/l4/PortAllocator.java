@@ -160,6 +160,16 @@ public final class PortAllocator {
         }
     }
 
+    /**
+     * The tenant was purged: its name no longer holds its ports (a later tenant of that name
+     * starts with none and a full cap), and they stay used, never handed to anyone. The ledger
+     * has moved them to a label no tenant can have already.
+     */
+    public synchronized void forgetTenant(String tenant) {
+        byKey.values().removeIf(a -> a.tenant().equals(tenant));
+        held.remove(tenant);
+    }
+
     private void release(PortAssignment a) {
         if (!a.released()) {
             PortAssignment released = a.withState(a.protocol(), true);

@@ -13,7 +13,9 @@ import picocli.CommandLine.Parameters;
 
 /** `emperor status [NAME] [--json]`. */
 @Command(name = "status", mixinStandardHelpOptions = true,
-        description = "Show every tenant (or one): state, pid, uptime, restarts, memory, CPU, last exit and error.")
+        description = {"Show every tenant (or one): state, pid, uptime, restarts, memory, CPU, last exit and error.",
+            "Retired tenants (vassal file removed; uid, address, ports, domains and data kept for their name) are listed"
+                    + " apart, with when they are purged (emperor.ini `retain`; `emperor purge NAME` does it now)."})
 public final class StatusCommand implements Callable<Integer> {
     private static final ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
@@ -26,6 +28,9 @@ public final class StatusCommand implements Callable<Integer> {
     @Option(names = "--json", description = "print JSON instead of a table")
     boolean asJson;
 
+    @Option(names = "--retired", description = "only the retired tenants")
+    boolean onlyRetired;
+
     @Override
     public Integer call() throws Exception {
         ObjectNode request = json.createObjectNode().put("cmd", "status");
@@ -36,12 +41,17 @@ public final class StatusCommand implements Callable<Integer> {
             return 1;
         }
         JsonNode vassals = reply.path("vassals");
-        if (asJson) {
-            System.out.println(json.writeValueAsString(name != null ? vassals.get(0) : vassals));
+        JsonNode retired = reply.path("retired");
+        if (name != null && vassals.isEmpty()) {
+            if (asJson) System.out.println(json.writeValueAsString(retired.get(0)));
+            else printRetiredDetails(retired.get(0));
+        } else if (asJson) {
+            System.out.println(json.writeValueAsString(name != null ? vassals.get(0) : onlyRetired ? retired : vassals));
         } else if (name != null) {
             printDetails(vassals.get(0), reply.path("ksmd"));
         } else {
-            printTable(vassals);
+            if (!onlyRetired) printTable(vassals);
+            printRetired(retired, onlyRetired);
             String watcher = reply.path("watcher").asText("ok");
             if (!watcher.equals("ok")) System.out.println("vassal directory watcher: " + watcher);
             java.util.List<String> idle = new java.util.ArrayList<>();
@@ -54,6 +64,38 @@ public final class StatusCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** Retired tenants, apart from the live ones: nothing of them runs, their name is still theirs. */
+    private static void printRetired(JsonNode retired, boolean always) {
+        if (retired.isEmpty()) {
+            if (always) System.out.println("(no retired tenants)");
+            return;
+        }
+        if (!always) System.out.println();
+        System.out.println("Retired (file removed; identity and data kept for the name until purged):");
+        String format = "%-20s %-21s %-21s %8s  %s%n";
+        System.out.printf(format, "NAME", "RETIRED", "PURGED AT", "UID", "ADDRESS");
+        for (JsonNode r : retired) {
+            System.out.printf(format, r.path("name").asText(), r.path("retiredAt").asText(), r.path("expiresAt").asText(),
+                    r.hasNonNull("uid") ? r.path("uid").asText() : "-", r.hasNonNull("address") ? r.path("address").asText() : "-");
+        }
+    }
+
+    private static void printRetiredDetails(JsonNode r) {
+        line("name", r.path("name").asText());
+        line("state", "retired (vassal file removed; a file of this name before " + r.path("expiresAt").asText()
+                + " is the same tenant)");
+        line("retired", r.path("retiredAt").asText());
+        line("purged at", r.path("expiresAt").asText() + " (or now: emperor purge " + r.path("name").asText() + ")");
+        line("uid", r.hasNonNull("uid") ? r.path("uid").asText() : "-");
+        line("address", r.hasNonNull("address") ? r.path("address").asText() : "-");
+        java.util.List<String> ports = new java.util.ArrayList<>();
+        r.path("ports").forEach(p -> ports.add(p.asText()));
+        line("ports", ports.isEmpty() ? "-" : String.join(", ", ports));
+        java.util.List<String> domains = new java.util.ArrayList<>();
+        r.path("domains").forEach(d -> domains.add(d.asText()));
+        line("domains", domains.isEmpty() ? "-" : String.join(", ", domains));
     }
 
     private static void printTable(JsonNode vassals) {

@@ -58,6 +58,8 @@ import java.util.regex.Pattern;
  * @param cronTimezone  the time zone cron schedules are read in (default: the host's)
  * @param proxy         the front proxy: listeners, TLS, certificates, public ports, access logs
  * @param ksmRun        ksm-run: whether the emperor starts the host's ksmd (see {@link KsmRun})
+ * @param retain        how long a removed tenant stays retired (its identity and data kept for its
+ *                      name) before it is purged; operator-only, a vassal file cannot set it
  */
 public record EmperorConfig(
         Path vassalsDir,
@@ -85,7 +87,11 @@ public record EmperorConfig(
         List<HostService> hostServices,
         ZoneId cronTimezone,
         ProxySettings proxy,
-        KsmRun ksmRun) {
+        KsmRun ksmRun,
+        Duration retain) {
+
+    /** How long a removed tenant is kept for its name by default (retain). */
+    public static final Duration DEFAULT_RETAIN = Duration.ofDays(30);
 
     public EmperorConfig {
         hostServices = List.copyOf(hostServices);
@@ -134,7 +140,7 @@ public record EmperorConfig(
             "access-log-dir", "acme-directory", "acme-email", "acme-ca-trust", "acme-renew-days", "acme-auto",
             "client-header-timeout", "client-idle-timeout", "client-min-rate", "client-rate-grace", "upstream-timeout",
             "client-max-connections", "client-max-connections-per-site", "max-connections", "underscores-in-headers",
-            DOMAIN_ALLOW, "ksm-run");
+            DOMAIN_ALLOW, "ksm-run", "retain");
 
     private static final Pattern UID_RANGE = Pattern.compile("(\\d{1,10})\\s*-\\s*(\\d{1,10})");
     /** An interface name that is also a valid nftables table suffix. */
@@ -154,7 +160,7 @@ public record EmperorConfig(
                 Duration.ofSeconds(10), 10L << 20, 5, 1L << 20, run.resolve("control.sock"),
                 VassalEnvironment.DEFAULT_TMP_BYTES, DiskQuota.DEFAULT, false, Cidr.parse("10.200.0.0/16"), "emperor0",
                 FirewallRules.NONE, List.of(), ZoneId.systemDefault(), ProxySettings.defaults(state, logs),
-                KsmRun.OFF);
+                KsmRun.OFF, DEFAULT_RETAIN);
     }
 
     /** Reads emperor.ini. A file without an [emperor] section gives the defaults. */
@@ -227,7 +233,8 @@ public record EmperorConfig(
                     hostServices(),
                     value("cron-timezone", d.cronTimezone(), this::zone),
                     proxy(state, logs),
-                    value("ksm-run", d.ksmRun(), this::ksmRun));
+                    value("ksm-run", d.ksmRun(), this::ksmRun),
+                    value("retain", d.retain(), this::retain));
         }
 
         private ProxySettings proxy(Path state, Path logs) throws ConfigError {
@@ -610,6 +617,22 @@ public record EmperorConfig(
                 throw error(entry, "must be more than 0");
             }
             return duration;
+        }
+
+        /**
+         * retain: whole days ("30", "30d"), or a shorter duration with its unit ("12h", "90m",
+         * "2s") for tests and short trials. 0 purges a removed tenant as soon as it has stopped.
+         */
+        private Duration retain(IniDocument.Entry entry) throws ConfigError {
+            String value = entry.value().strip();
+            java.util.regex.Matcher days = java.util.regex.Pattern.compile("(\\d{1,6})\\s*d?").matcher(value);
+            if (days.matches()) return Duration.ofDays(Long.parseLong(days.group(1)));
+            try {
+                return Units.parseDuration(value);
+            } catch (IllegalArgumentException e) {
+                throw error(entry, "bad retention " + ConfigError.quote(value) + ": expected days (30 or 30d, at most"
+                        + " 999999) or a duration with its unit (12h, 90m, 2s)");
+            }
         }
 
         private long size(IniDocument.Entry entry, long minimum) throws ConfigError {

@@ -330,6 +330,67 @@ public final class TenantLauncher {
         }
     }
 
+    /** What a purged tenant's data is renamed to before it is deleted: no tenant name starts with a dot. */
+    private static final String SET_ASIDE = ".purged-";
+
+    /**
+     * A purged tenant's data off its name, at once: its disk image unmounted and its loop
+     * device gone (refused if the filesystem is still in use), then its home, the plain home kept from before its image, and the
+     * image renamed to names no tenant can have. A tenant of the same name created right after
+     * finds nothing. Deleting what was set aside ({@link #deleteSetAside}) can take a while and
+     * happens afterwards; a crash in between leaves it to {@link #deleteLeftoversSetAside}.
+     *
+     * @param aside receives each path as it is set aside (also those set aside before a failure)
+     * @throws JailException if the image cannot be unmounted (nothing renamed) or a rename fails
+     */
+    public void setAsideData(String name, List<Path> aside) {
+        EmperorConfig emperor = config.get();
+        TenantVolume volume = volume(name);
+        volume.unmountAndWaitDetached(java.time.Duration.ofSeconds(10));
+        removeRuntimeFiles(name);
+        String stamp = SET_ASIDE + System.currentTimeMillis() + "-";
+        for (Path data : List.of(emperor.homeDir().resolve(name), emperor.homeDir().resolve(name + ".pre-image"),
+                volume.image())) {
+            if (!Files.exists(data, LinkOption.NOFOLLOW_LINKS)) continue;
+            Path target = data.resolveSibling(stamp + data.getFileName());
+            try {
+                // a rename, never a copy: a home still mounted over fails with EBUSY instead
+                Files.move(data, target, StandardCopyOption.ATOMIC_MOVE);
+            } catch (IOException e) {
+                throw new JailException("set aside " + data + " of " + name, e.toString(), e);
+            }
+            aside.add(target);
+        }
+    }
+
+    /** Deletes what {@link #setAsideData} moved aside; links in it are deleted, never followed. */
+    public void deleteSetAside(List<Path> aside) {
+        for (Path path : aside) {
+            try {
+                if (Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)) deleteTree(path);
+                else Files.deleteIfExists(path);
+            } catch (IOException e) {
+                log.error("cannot delete {} (a purged tenant's data): {}", path, e.toString());
+            }
+        }
+    }
+
+    /** At start: data of purges an earlier emperor did not finish deleting (it was set aside first). */
+    public void deleteLeftoversSetAside() {
+        EmperorConfig emperor = config.get();
+        List<Path> found = new ArrayList<>();
+        for (Path dir : List.of(emperor.homeDir(), emperor.stateDir().resolve("volumes"))) {
+            if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) continue;
+            try (var entries = Files.newDirectoryStream(dir, SET_ASIDE + "*")) {
+                entries.forEach(found::add);
+            } catch (IOException e) {
+                log.error("cannot list {}: {}", dir, e.toString());
+            }
+        }
+        if (!found.isEmpty()) log.info("deleting data of earlier purges: {}", found);
+        deleteSetAside(found);
+    }
+
     private static void deleteTree(Path dir) throws IOException {
         if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) return;
         Files.walkFileTree(dir, new java.nio.file.SimpleFileVisitor<>() {

@@ -6,6 +6,7 @@ import dev.emperor.jail.TenantProcess;
 import dev.emperor.jail.cgroup.CgroupStats;
 import dev.emperor.supervisor.config.ConfigError;
 import dev.emperor.supervisor.config.VassalConfig;
+import dev.emperor.supervisor.identity.Retention;
 import dev.emperor.supervisor.network.TenantNetwork;
 import dev.emperor.supervisor.state.Desired;
 import dev.emperor.supervisor.state.EventKind;
@@ -62,6 +63,8 @@ public final class Vassal {
      * content wins even though the watcher reports each version only once.
      */
     private Consumer<Vassal> replay;
+    /** Whether this vassal's first file event has said which tenant the name is (see {@link #arrive}). */
+    private boolean arrived;
 
     public Vassal(String name, VassalContext ctx) {
         this.name = name;
@@ -133,6 +136,7 @@ public final class Vassal {
             replay = next -> next.configured(newConfig);
             return;
         }
+        arrive();
         VassalConfig old = config;
         config = newConfig;
         configError = null;
@@ -170,6 +174,7 @@ public final class Vassal {
             replay = next -> next.invalid(error);
             return;
         }
+        arrive();
         configError = error;
         ctx.store().recordError(name, error);
         log.error("vassal {}: {}", name, error);
@@ -401,9 +406,43 @@ public final class Vassal {
         ctx.launcher().releaseDisk(name);
         ctx.launcher().removeRuntimeFiles(name);
         ctx.launcher().forgetLiveSettings(name);
-        ctx.store().remove(name);
+        retire();
         transition(VassalState.STOPPED, "vassal file removed");
         ctx.forget(this, replay);
+    }
+
+    /**
+     * The name's file is here (valid or not): a retired tenant of this name is retired no more
+     * and gets everything it had; a name with nothing recorded is a new tenant, given a fresh
+     * uid, address and home when it first runs. Said in its events either way.
+     */
+    private void arrive() {
+        if (arrived) return;
+        arrived = true;
+        switch (ctx.store().arrive(name)) {
+            case RESTORED -> {
+                event("identity", "restored (same tenant): its file came back within retention; its uid, address,"
+                        + " public ports, domains, home and disk image are its own again");
+                log.info("vassal {}: restored (same tenant) within retention", name);
+            }
+            case NEW -> event("identity", "new tenant (fresh identity)");
+            case KNOWN -> { }
+        }
+    }
+
+    /**
+     * The file is gone and the tenant stopped: it is retired, not forgotten. Its identity and
+     * data stay reserved for its name until `emperor purge` or the end of retention, so a name
+     * reused for someone else never inherits them silently (see docs/SECURITY.md).
+     */
+    private void retire() {
+        Instant now = Instant.now();
+        if (!ctx.store().retire(name, now)) return; // retired already: its first retirement time stands
+        Duration retain = ctx.config().retain();
+        event("identity", "retired: its uid, address, public ports, domains, home and disk image stay reserved for "
+                + name + " until " + Retention.shown(Retention.expiresAt(now, retain))
+                + " (retain " + Retention.describe(retain) + "); a file of this name before then is the same tenant; `emperor purge "
+                + name + "` deletes them now");
     }
 
     private void cancelTimer() {

@@ -165,6 +165,19 @@ public final class TenantLogs implements AutoCloseable {
         }
     }
 
+    /** A purged tenant's log files go (a later tenant of the name starts an empty log). */
+    public void delete(String name) throws IOException {
+        checkName(name);
+        detach(name);
+        files.remove(name);
+        try (var logs = Files.newDirectoryStream(dir, name + ".log*")) {
+            for (Path file : logs) {
+                String rest = file.getFileName().toString().substring(name.length() + 4);
+                if (rest.isEmpty() || rest.matches("\\.\\d+")) Files.deleteIfExists(file);
+            }
+        }
+    }
+
     /**
      * Writes one line of the emperor's own into the vassal's log:
      * {@code [emperor 2025-06-01T10:00:00Z] spawned pid 123}. Line breaks in {@code note} become

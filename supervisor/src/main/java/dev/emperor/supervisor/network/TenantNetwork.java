@@ -242,6 +242,15 @@ public final class TenantNetwork implements AutoCloseable {
         record(tenant, earlierTraffic.get(tenant));
     }
 
+    /**
+     * Forgets a purged tenant's totals kept in memory (its stored ones move to its tombstone in
+     * the same purge), so a later tenant of the name counts from zero. It is not attached.
+     */
+    public synchronized void forgetTraffic(String tenant) {
+        earlierTraffic.remove(tenant);
+        recordedTraffic.remove(tenant);
+    }
+
     /** The tenant's totals before its current attachment: from the state database the first time. */
     private TrafficTotals earlierTraffic(String tenant) {
         TrafficTotals known = earlierTraffic.get(tenant);

@@ -25,7 +25,12 @@ public enum EventKind {
     /** A certificate was issued or renewed by ACME, or an issuance failed. */
     CERT,
     /** A domain was claimed, refused (with its owner), released, transferred or approved. */
-    DOMAIN;
+    DOMAIN,
+    /**
+     * Which tenant the name is: "retired" (file removed, identity and data kept), "restored (same
+     * tenant)", "purged", "new tenant (fresh identity)".
+     */
+    IDENTITY;
 
     /** The value kept in the database. */
     String stored() {

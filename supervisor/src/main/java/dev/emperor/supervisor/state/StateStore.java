@@ -206,6 +206,24 @@ public final class StateStore implements AutoCloseable {
                     bytes_out   INTEGER NOT NULL CHECK (bytes_out >= 0),
                     updated_at  INTEGER NOT NULL
                 )""",
+            },
+            new String[] {
+                // Tenants whose vassal file was removed: their uid, address, ports, domains, home
+                // and disk image stay theirs (the same name coming back is the same tenant) until
+                // `emperor purge` or the end of `retain` after retired_at (see TenantIdentity).
+                """
+                CREATE TABLE retired (
+                    name       TEXT PRIMARY KEY,
+                    retired_at INTEGER NOT NULL
+                )""",
+                // Tenants removed before retirement existed kept their identity with no end:
+                // they count as retired now, so retention applies to them from the upgrade on.
+                """
+                INSERT OR IGNORE INTO retired (name, retired_at)
+                SELECT name, CAST(strftime('%s', 'now') AS INTEGER) * 1000 FROM (
+                    SELECT name FROM uids UNION SELECT name FROM addresses UNION SELECT tenant FROM ports
+                    UNION SELECT owner FROM domains)
+                WHERE name NOT IN (SELECT name FROM vassals)""",
             });
 
     private final Connection db;
@@ -387,19 +405,6 @@ public final class StateStore implements AutoCloseable {
         updateVassal(name, "last_error = ?", error);
     }
 
-    /**
-     * Forgets a vassal whose file was deleted. Its uid stays allocated to its name and its
-     * events stay, so a vassal of the same name that comes back gets the same uid.
-     */
-    public synchronized void remove(String name) {
-        try (PreparedStatement ps = db.prepareStatement("DELETE FROM vassals WHERE name = ?")) {
-            ps.setString(1, name);
-            ps.executeUpdate();
-        } catch (SQLException e) {
-            throw failed("removing vassal " + name, e);
-        }
-    }
-
     private void updateVassal(String name, String assignments, Object... values) {
         long now = System.currentTimeMillis();
         inTransaction(() -> {
@@ -515,6 +520,15 @@ public final class StateStore implements AutoCloseable {
             }
             return null;
         });
+    }
+
+    /** The uid the tenant uses now, if it was ever given one (never allocates). */
+    public synchronized Optional<Integer> uidOf(String name) {
+        try {
+            return Optional.ofNullable(currentUid(name));
+        } catch (SQLException e) {
+            throw failed("reading the uid of " + name, e);
+        }
     }
 
     /** The tenant that has (or once had) this uid. */
@@ -1047,6 +1061,124 @@ public final class StateStore implements AutoCloseable {
                 ps.executeBatch();
             }
             return null;
+        });
+    }
+
+    // ---- tenant identity across removal (see TenantIdentity) --------------------------------
+
+    /**
+     * The vassal's file was removed and it has stopped: its vassal row goes, and it is retired
+     * as of {@code at} unless it is retired already (an earlier time is kept: removing a file
+     * again never extends a reservation). Returns whether it was newly retired.
+     */
+    public synchronized boolean retire(String name, Instant at) {
+        return inTransaction(() -> {
+            try (PreparedStatement ps = db.prepareStatement("DELETE FROM vassals WHERE name = ?")) {
+                ps.setString(1, name);
+                ps.executeUpdate();
+            }
+            try (PreparedStatement ps = db.prepareStatement(
+                    "INSERT OR IGNORE INTO retired (name, retired_at) VALUES (?, ?)")) {
+                ps.setString(1, name);
+                ps.setLong(2, at.toEpochMilli());
+                return ps.executeUpdate() == 1;
+            }
+        });
+    }
+
+    /** When the tenant was retired, if it is. */
+    public synchronized Optional<Instant> retiredAt(String name) {
+        try (PreparedStatement ps = db.prepareStatement("SELECT retired_at FROM retired WHERE name = ?")) {
+            ps.setString(1, name);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Optional.of(Instant.ofEpochMilli(rs.getLong(1))) : Optional.empty();
+            }
+        } catch (SQLException e) {
+            throw failed("reading the retirement of " + name, e);
+        }
+    }
+
+    /** Every retired tenant and when it was retired, oldest first. */
+    public synchronized java.util.Map<String, Instant> retired() {
+        try (Statement st = db.createStatement();
+                ResultSet rs = st.executeQuery("SELECT name, retired_at FROM retired ORDER BY retired_at, name")) {
+            java.util.Map<String, Instant> all = new java.util.LinkedHashMap<>();
+            while (rs.next()) all.put(rs.getString(1), Instant.ofEpochMilli(rs.getLong(2)));
+            return all;
+        } catch (SQLException e) {
+            throw failed("reading retired tenants", e);
+        }
+    }
+
+    /** Which tenant a vassal file of this name is, decided by {@link #arrive}. */
+    public enum Arrival {
+        /** A tenant the emperor already runs (or ran, and its file never went away). */
+        KNOWN,
+        /** A retired tenant within retention: the same tenant, with its uid, address, ports, domains and data. */
+        RESTORED,
+        /** A name with nothing recorded (never seen, or purged): it gets a fresh identity. */
+        NEW
+    }
+
+    /**
+     * A vassal file of this name is there: a retired tenant of the name is retired no more
+     * (it is the same tenant coming back), in the same transaction that says so.
+     */
+    public synchronized Arrival arrive(String name) {
+        return inTransaction(() -> {
+            try (PreparedStatement ps = db.prepareStatement("DELETE FROM retired WHERE name = ?")) {
+                ps.setString(1, name);
+                if (ps.executeUpdate() == 1) return Arrival.RESTORED;
+            }
+            try (PreparedStatement ps = db.prepareStatement("""
+                    SELECT EXISTS (SELECT 1 FROM vassals WHERE name = ?1) OR EXISTS (SELECT 1 FROM uids WHERE name = ?1)
+                        OR EXISTS (SELECT 1 FROM addresses WHERE name = ?1)""")) {
+                ps.setString(1, name);
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    return rs.getBoolean(1) ? Arrival.KNOWN : Arrival.NEW;
+                }
+            }
+        });
+    }
+
+    /**
+     * Ends a retired tenant's identity, all or nothing: its uids, address and ports are kept
+     * under {@code tombstone} (a label no tenant can be named, so they are never handed to
+     * anyone again: files, peers' caches and clients may still point at them), its domains,
+     * approvals and per-tenant records are deleted, and the name is free. Its events stay.
+     *
+     * @return false (and nothing changed) if the tenant is not retired
+     */
+    public synchronized boolean purge(String name, String tombstone) {
+        return inTransaction(() -> {
+            try (PreparedStatement ps = db.prepareStatement("DELETE FROM retired WHERE name = ?")) {
+                ps.setString(1, name);
+                if (ps.executeUpdate() != 1) return false;
+            }
+            long now = System.currentTimeMillis();
+            for (String sql : List.of(
+                    "UPDATE uids SET name = ?2, current = 0 WHERE name = ?1",
+                    "UPDATE addresses SET name = ?2 WHERE name = ?1",
+                    "UPDATE ports SET tenant = ?2, released_at = coalesce(released_at, ?3) WHERE tenant = ?1",
+                    // what the customer who left used, kept for the bill; the name starts from zero
+                    "UPDATE traffic SET name = ?2 WHERE name = ?1",
+                    "UPDATE web_traffic SET name = ?2 WHERE name = ?1",
+                    "DELETE FROM domains WHERE owner = ?1",
+                    "DELETE FROM domain_approvals WHERE tenant = ?1",
+                    "DELETE FROM vassals WHERE name = ?1",
+                    "DELETE FROM daemons WHERE name = ?1",
+                    "DELETE FROM maintenance WHERE name = ?1",
+                    "DELETE FROM certificate_origins WHERE name = ?1",
+                    "DELETE FROM acme_retries WHERE name = ?1")) {
+                try (PreparedStatement ps = db.prepareStatement(sql)) {
+                    ps.setString(1, name);
+                    if (sql.contains("?2")) ps.setString(2, tombstone);
+                    if (sql.contains("?3")) ps.setLong(3, now);
+                    ps.executeUpdate();
+                }
+            }
+            return true;
         });
     }
 

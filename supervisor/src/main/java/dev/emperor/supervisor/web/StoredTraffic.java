@@ -55,6 +55,17 @@ public final class StoredTraffic {
         written = now;
     }
 
+    /**
+     * Forgets a purged tenant's counters (its stored row moves to its tombstone in the purge):
+     * under the flush's lock, so no flush already under way writes them back under the name.
+     */
+    public synchronized void forget(String tenant) {
+        traffic.forget(tenant);
+        Map<String, TenantTraffic.Totals> kept = new java.util.HashMap<>(written);
+        kept.remove(tenant);
+        written = kept;
+    }
+
     private void flushQuietly() {
         try {
             flush();

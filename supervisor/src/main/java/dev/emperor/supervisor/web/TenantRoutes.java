@@ -146,20 +146,43 @@ public final class TenantRoutes implements TenantLauncher.LiveSettingsListener {
         }
     }
 
+    /**
+     * The tenant's file is gone and it is retired: nothing of it is served any more, but its
+     * domains stay claimed by its name (no other tenant gets them) and its ports reserved, until
+     * it is purged ({@link #purged}) or its file comes back.
+     */
     @Override
     public synchronized void forget(String name) {
         tenantForgotten.accept(name); // even if never valid in this run: its ACME back-off may be from the last
-        // Its names are free again, even if its file was never valid in this run (held since an earlier one).
-        List<String> released = domains.releaseTenant(name);
         refused.remove(name);
         held.remove(name);
-        if (wanted.remove(name) == null && allocator.assignments(name).isEmpty() && released.isEmpty()) return;
-        if (!released.isEmpty()) log.info("vassal {}: domains released (vassal file removed): {}", name, released);
+        if (wanted.remove(name) == null && allocator.assignments(name).isEmpty()) return;
         forwarder.closeTenant(name);
         allocator.releaseTenant(name); // reserved for good: never handed to anyone else
         store.setMaintenance(name, null);
         portProblems.remove(name);
         rebuildSites(null);
+    }
+
+    /**
+     * The retired tenant was purged (its identity rows are gone from the store already): its
+     * domains are free for others (tenants waiting for them get them now), its certificate and
+     * key are deleted, and its name holds no port any more (the ports stay used for good).
+     *
+     * @return the domains released
+     */
+    public synchronized List<String> purged(String name) {
+        List<String> released = domains.releaseTenant(name);
+        if (!released.isEmpty()) log.info("vassal {}: domains released (purged): {}", name, released);
+        allocator.forgetTenant(name);
+        try {
+            certificates.remove(name);
+        } catch (IOException e) {
+            log.error("vassal {}: cannot delete its certificate: {}", name, e.toString());
+        }
+        operatorChanges.remove(name);
+        rebuildSites(null);
+        return released;
     }
 
     /** `emperor maintenance NAME on|off`: stored, so it outlives restarts; beats the file's setting. */

@@ -100,7 +100,19 @@ class EmperorConfigTest {
                 Duration.ofMillis(500), Duration.ofMinutes(5), Duration.ofSeconds(30), 1L << 30, 0, 64L << 10,
                 Path.of("/srv/run/ctl.sock"), 128L << 20, new DiskQuota(2L << 30, 1000), true, dev.emperor.tunrouter.Cidr.parse("10.77.0.0/20"), "gw_test",
                 dev.emperor.tunrouter.FirewallRules.NONE, java.util.List.of(), java.time.ZoneId.systemDefault(),
-                ProxySettings.defaults(Path.of("/srv/state"), Path.of("/srv/log")), KsmRun.OFF));
+                ProxySettings.defaults(Path.of("/srv/state"), Path.of("/srv/log")), KsmRun.OFF, EmperorConfig.DEFAULT_RETAIN));
+    }
+
+    @Test
+    void retainIsInDaysOrADurationWithItsUnitAndABadValueNamesItsLine() throws Exception {
+        assertThat(load("[emperor]\nretain = 7\n").retain()).isEqualTo(Duration.ofDays(7));
+        assertThat(load("[emperor]\nretain = 90d\n").retain()).isEqualTo(Duration.ofDays(90));
+        assertThat(load("[emperor]\nretain = 0\n").retain()).isZero();
+        assertThat(load("[emperor]\nretain = 2s\n").retain()).isEqualTo(Duration.ofSeconds(2));
+        assertThat(load("[emperor]\nretain = 12h\n").retain()).isEqualTo(Duration.ofHours(12));
+        assertThat(load("[emperor]\n").retain()).isEqualTo(Duration.ofDays(30));
+        assertThat(error("[emperor]\n\nretain = -1\n")).startsWith(":3: retain: bad retention '-1'");
+        assertThat(error("[emperor]\nretain = forever\n")).startsWith(":2: retain: bad retention 'forever'");
     }
 
     @Test

@@ -286,6 +286,8 @@ class VassalIniTest {
                 Arguments.of("[vassal]\nmemory = 64M\n", "1: exec: required key missing: the command the vassal runs"),
                 Arguments.of(TestHost.ini("memroy = 64M"), "3: memroy: unknown key (did you mean 'memory'?)"),
                 Arguments.of(TestHost.ini("socket = /run/x.sock"), "3: socket: unknown key"),
+                // operator-only: a tenant cannot extend its own retirement (emperor.ini retain)
+                Arguments.of(TestHost.ini("retain = 3650"), "3: retain: unknown key"),
                 Arguments.of(TestHost.ini("exec = false"), "3: exec: given twice (lines 2 and 3); this key may appear once"),
                 Arguments.of(TestHost.ini("cpu ="), "3: cpu: empty value"),
                 // exec

@@ -43,7 +43,7 @@ class StateStoreTest {
     @Test
     void usesWalAndAVersionedSchema() {
         assertThat(store.journalMode()).isEqualToIgnoringCase("wal");
-        assertThat(store.schemaVersion()).isEqualTo(10);
+        assertThat(store.schemaVersion()).isEqualTo(11);
     }
 
     @Test
@@ -59,7 +59,7 @@ class StateStoreTest {
         assertThat(alice.pidStartTime()).isEqualTo(987654L);
         assertThat(store.events("alice", 10)).extracting(EventRow::detail).containsExactly("pid 4242");
         assertThat(store.allocateUid("alice", 2001, 2999)).isEqualTo(uid);
-        assertThat(store.schemaVersion()).isEqualTo(10);
+        assertThat(store.schemaVersion()).isEqualTo(11);
     }
 
     @Test
@@ -75,7 +75,7 @@ class StateStoreTest {
         // a late or stale write (an emperor that lost its last interval) never lowers a bill
         store.recordWebTraffic(java.util.Map.of("shop", new TenantTraffic.Totals(2, 150, 1000, 1, 4, 9)));
         assertThat(store.webTraffic()).containsEntry("shop", new TenantTraffic.Totals(3, 150, 2000, 1, 5, 9));
-        store.remove("shop");
+        store.retire("shop", java.time.Instant.now());
         assertThat(store.webTraffic()).as("kept after the tenant is removed").containsKey("shop");
     }
 
@@ -152,7 +152,7 @@ class StateStoreTest {
     void tenantAddressesAreKeptAfterTheTenantIsRemovedAndNeverShared() throws Exception {
         store.recordSpawn("alice", 1, 1L, "h", 2001, 2001);
         store.recordAddress("alice", 0x0ac80002);
-        store.remove("alice");
+        store.retire("alice", Instant.now());
         store.close();
         store = StateStore.open(stateDir);
         assertThat(store.addressOf("alice")).contains(0x0ac80002);
@@ -233,7 +233,7 @@ class StateStoreTest {
         int uid = store.allocateUid("alice", 2001, 2999);
         store.setDesired("alice", Desired.RUN);
         store.event("alice", EventKind.CONFIG, "removed");
-        store.remove("alice");
+        store.retire("alice", Instant.now());
 
         assertThat(store.vassal("alice")).isEmpty();
         assertThat(store.uidOwner(uid)).contains("alice");

@@ -124,14 +124,19 @@ class TenantRoutesDomainsTest {
     }
 
     @Test
-    void aRemovedTenantsNamesAreFreeAgainAcrossARestart() throws Exception {
+    void aRetiredTenantsNamesStayItsOwnAcrossARestartUntilItIsPurged() throws Exception {
         try (Run run = new Run()) {
             run.routes.apply("shop", file("shop", "shop.example"));
-            run.routes.forget("shop");
+            run.routes.forget("shop"); // its file removed: retired
+            assertThat(routedTenant(run, "shop.example")).as("nothing of a retired tenant is served").isNull();
         }
         try (Run run = new Run()) {
             run.routes.apply("evil", file("evil", "shop.example"));
-            assertThat(routedTenant(run, "shop.example")).isEqualTo("evil");
+            assertThat(routedTenant(run, "shop.example")).as("a retired tenant's name is not up for grabs").isNull();
+            assertThat(run.routes.refusedDomains("evil")).extracting(DomainOwnership.Refusal::owner).containsExactly("shop");
+            assertThat(run.routes.purged("shop")).containsExactly("shop.example");
+            assertThat(routedTenant(run, "shop.example")).as("the waiting tenant gets it once shop is purged")
+                    .isEqualTo("evil");
         }
     }
 
