@@ -74,7 +74,7 @@ class DebianPackageTest {
                 "\nType=notify\n", "\nKillMode=process\n", "\nDelegate=yes\n").doesNotContain("/opt/emperor");
         Result launcher = run(List.of("/bin/sh", "-c", "/usr/bin/dpkg-deb --fsys-tarfile '" + deb
                 + "' | /usr/bin/tar -xOf - ./usr/bin/emperor"), OUT.resolve("launcher.log"));
-        assertThat(launcher.out()).contains("/usr/lib/emperor/runtime/bin/java")
+        assertThat(launcher.out()).contains("\nlib=/usr/lib/emperor\n", "exec \"$lib/runtime/bin/java\" ")
                 .doesNotContain("mvn").doesNotContain("build_if_needed");
     }
 
