@@ -144,7 +144,12 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         cgroups = cgroupDriver(config.cgroup());
         refuseTenantsTheStoreDoesNotKnow(store, cgroups, config);
         Path jailsDir = config.runDir().resolve("jails");
-        jail = new Jail(JailSettings.extractingHelper(config.stateDir().resolve("libexec"), jailsDir, cgroups));
+        // The Debian package ships the helper as /usr/lib/emperor/emperor-init (its launcher sets
+        // emperor.helper); a checkout extracts the one inside the jail jar into the state dir.
+        String installedHelper = System.getProperty("emperor.helper");
+        jail = new Jail(installedHelper != null
+                ? JailSettings.withHelper(Path.of(installedHelper), jailsDir, cgroups)
+                : JailSettings.extractingHelper(config.stateDir().resolve("libexec"), jailsDir, cgroups));
         reaper = new PidfdReaper();
         logs = TenantLogs.open(config.logDir());
         logs.useLimits(() -> new LogLimits(this.config.logMaxSize(), this.config.logKeep(), this.config.logRate()));

@@ -11,7 +11,7 @@ import picocli.CommandLine.Parameters;
 
 /**
  * `emperor shell [NAME]`: sshd's ForceCommand. The real work is the static C client
- * {@code emperor-shell} next to the jar, which the ./emperor launcher execs directly (a login
+ * {@code emperor-shell} next to the jar, which the launchers exec directly (a login
  * must not wait for a JVM); this command only exists so that the JVM path (and --help) runs
  * the same client.
  */
@@ -27,7 +27,10 @@ public final class ShellCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Path client = Path.of(System.getProperty("emperor.repo", "."), "supervisor", "target", "emperor-shell");
+        // emperor.lib: the Debian package's /usr/lib/emperor; otherwise a checkout's build output.
+        String lib = System.getProperty("emperor.lib");
+        Path client = lib != null ? Path.of(lib, "emperor-shell")
+                : Path.of(System.getProperty("emperor.repo", "."), "supervisor", "target", "emperor-shell");
         if (!Files.isExecutable(client)) {
             System.err.println("emperor: " + client + " is missing (build with ./mvnw package)");
             return 1;

@@ -21,6 +21,13 @@ final class ControlProtocol {
     /** Longest response the client reads (a status of many vassals can be large). */
     static final int MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
+    /**
+     * The protocol's version, in every reply as "version" (docs/API.md). A request may name the
+     * version it was written for; a newer one than this is refused rather than half-understood.
+     * Raised only for changes old clients could misread; new fields and commands keep it.
+     */
+    public static final int VERSION = 1;
+
     static final ObjectMapper JSON = new ObjectMapper()
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
@@ -68,6 +75,25 @@ final class ControlProtocol {
             throw new BadMessage("expected a JSON object, got " + node.getNodeType().name().toLowerCase());
         }
         return object;
+    }
+
+    /** Null if the request's "version" (optional, default 1) is one this emperor speaks; else why not. */
+    static String unsupportedVersion(ObjectNode request) {
+        JsonNode version = request.get("version");
+        if (version == null) return null;
+        if (!version.canConvertToInt() || !version.isIntegralNumber() || version.asInt() < 1) {
+            return "bad request: \"version\" must be a positive integer, got " + version;
+        }
+        if (version.asInt() > VERSION) {
+            return "unsupported protocol version " + version.asInt() + ": this emperor speaks version " + VERSION;
+        }
+        return null;
+    }
+
+    /** The reply as sent: with the protocol version. */
+    static byte[] toReplyLine(ObjectNode reply) throws JsonProcessingException {
+        reply.put("version", VERSION);
+        return toLine(reply);
     }
 
     static byte[] toLine(ObjectNode message) throws JsonProcessingException {

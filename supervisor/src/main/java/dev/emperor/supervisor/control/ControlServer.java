@@ -27,7 +27,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The emperor's control socket: a unix socket on which root (the CLI, a control panel) sends
- * one JSON request line and reads one JSON response line.
+ * one JSON request line and reads one JSON response line (the protocol: docs/API.md).
  *
  * <p>Only the emperor's own uid (root) may use it. The socket file is mode 0600, but the check
  * that counts is the kernel's word on who connected (SO_PEERCRED), made before a byte of the
@@ -148,10 +148,10 @@ public final class ControlServer implements AutoCloseable {
             UnixDomainPrincipal peer = connection.getOption(ExtendedSocketOptions.SO_PEERCRED);
             if (!allowedUser.equals(peer.user())) {
                 log.warn("control socket: refused connection from user {}", peer.user().getName());
-                out.write(ControlProtocol.toLine(ControlProtocol.error(NOT_ROOT)));
+                out.write(ControlProtocol.toReplyLine(ControlProtocol.error(NOT_ROOT)));
                 return;
             }
-            out.write(ControlProtocol.toLine(respond(connection)));
+            out.write(ControlProtocol.toReplyLine(respond(connection)));
             drainBeforeClose(connection);
         } catch (IOException e) {
             log.debug("control socket: connection failed: {}", e.getMessage());
@@ -202,6 +202,8 @@ public final class ControlServer implements AutoCloseable {
         } catch (ControlProtocol.BadMessage e) {
             return ControlProtocol.error("bad request: " + e.getMessage());
         }
+        String versionProblem = ControlProtocol.unsupportedVersion(request);
+        if (versionProblem != null) return ControlProtocol.error(versionProblem);
         try {
             ObjectNode response = handler.handle(request);
             if (response == null) {

@@ -76,6 +76,37 @@ class ControlServerTest {
         assertThat(response.get("echo").get("name").asText()).isEqualTo("alice");
     }
 
+    /** docs/API.md: every reply, an error too, carries the protocol version. */
+    @Test
+    void everyReplyCarriesTheProtocolVersion() throws IOException {
+        server = ControlServer.start(socket(), echo);
+        assertThat(sendRaw("{\"op\":\"status\"}\n".getBytes(StandardCharsets.UTF_8)).get("version").asInt()).isEqualTo(1);
+        JsonNode error = sendRaw("not json\n".getBytes(StandardCharsets.UTF_8));
+        assertThat(error.get("ok").asBoolean()).isFalse();
+        assertThat(error.get("version").asInt()).isEqualTo(ControlProtocol.VERSION).isEqualTo(1);
+    }
+
+    /** A client written for version 1 (or naming none) is served as before. */
+    @Test
+    void aRequestForVersionOneOrNoneIsServed() throws IOException {
+        server = ControlServer.start(socket(), echo);
+        assertThat(sendRaw("{\"op\":\"status\",\"version\":1}\n".getBytes(StandardCharsets.UTF_8)).get("ok").asBoolean()).isTrue();
+        assertThat(sendRaw("{\"op\":\"status\"}\n".getBytes(StandardCharsets.UTF_8)).get("ok").asBoolean()).isTrue();
+        assertThat(handled.get()).isEqualTo(2);
+    }
+
+    /** A request for a newer protocol is refused whole, not half-understood by the handler. */
+    @Test
+    void aRequestForANewerOrBadVersionIsRefusedBeforeTheHandler() throws IOException {
+        server = ControlServer.start(socket(), echo);
+        JsonNode newer = sendRaw("{\"op\":\"status\",\"version\":2}\n".getBytes(StandardCharsets.UTF_8));
+        assertThat(newer.get("ok").asBoolean()).isFalse();
+        assertThat(newer.get("error").asText()).isEqualTo("unsupported protocol version 2: this emperor speaks version 1");
+        JsonNode bad = sendRaw("{\"op\":\"status\",\"version\":\"1\"}\n".getBytes(StandardCharsets.UTF_8));
+        assertThat(bad.get("error").asText()).isEqualTo("bad request: \"version\" must be a positive integer, got \"1\"");
+        assertThat(handled.get()).isZero();
+    }
+
     @Test
     void socketIsRootOnlyInAWorldReadableDirectory() throws IOException {
         server = ControlServer.start(socket(), echo);
