@@ -70,6 +70,7 @@ final class ControlCommands implements ControlHandler {
     private ObjectNode status(String name) {
         ObjectNode reply = ok();
         reply.put("watcher", emperor.watcherHealth());
+        reply.put("state", emperor.stateHealth());
         ArrayNode list = reply.putArray("vassals");
         if (name != null) {
             Vassal vassal = emperor.find(name).orElse(null);

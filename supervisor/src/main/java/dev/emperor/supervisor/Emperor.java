@@ -132,6 +132,10 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         launcher = new TenantLauncher(this::config, store, jail, cgroups, logs, jailsDir, network);
         timers = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().name("emperor-timers")
                 .daemon().unstarted(r));
+        // A full state directory: records wait in memory and are written once it has space
+        // again; then whatever waited for a durable write (a new tenant's spawn) goes at once.
+        store.onWritableAgain(() -> timers.execute(() -> vassals.values().forEach(Vassal::stateWritableAgain)));
+        timers.scheduleWithFixedDelay(this::retryStateWrites, 1, 1, TimeUnit.SECONDS);
         log.info("emperor starting: vassals {}, state {}, cgroups {}", config.vassalsDir(), config.stateDir(),
                 cgroups.version());
     }
@@ -277,6 +281,19 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
     }
 
     /** Tenants' web sites, certificates and public ports. */
+    private void retryStateWrites() {
+        try {
+            store.retryDeferred();
+        } catch (RuntimeException e) {
+            log.error("retrying deferred state writes: {}", e.toString()); // the timer must keep running
+        }
+    }
+
+    /** The state directory's health: "ok", or what it refuses and what waits (see StateStore.health). */
+    public String stateHealth() {
+        return store.health();
+    }
+
     /** The vassal directory watcher's health: "ok", or its failures (see VassalDirectoryWatcher.health). */
     public String watcherHealth() {
         VassalDirectoryWatcher w = watcher;

@@ -44,6 +44,8 @@ public final class StatusCommand implements Callable<Integer> {
             printTable(vassals);
             String watcher = reply.path("watcher").asText("ok");
             if (!watcher.equals("ok")) System.out.println("vassal directory watcher: " + watcher);
+            String state = reply.path("state").asText("ok");
+            if (!state.equals("ok")) System.out.println("state: " + state);
         }
         return 0;
     }

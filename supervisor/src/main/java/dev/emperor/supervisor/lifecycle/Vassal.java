@@ -9,6 +9,7 @@ import dev.emperor.supervisor.config.VassalConfig;
 import dev.emperor.supervisor.network.TenantNetwork;
 import dev.emperor.supervisor.state.Desired;
 import dev.emperor.supervisor.state.EventKind;
+import dev.emperor.supervisor.state.StateNotWritable;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
@@ -62,6 +63,12 @@ public final class Vassal {
      * content wins even though the watcher reports each version only once.
      */
     private Consumer<Vassal> replay;
+    /** The last spawn failed because the state directory refused to record the tenant's identity. */
+    private boolean waitingForStateDirectory;
+    /** Site and ports of the current file could not be recorded yet (state directory refusing writes). */
+    private boolean liveSettingsWaiting;
+    /** How often a spawn waiting for the state directory is tried again. */
+    private static final Duration STATE_RETRY = Duration.ofSeconds(1);
 
     public Vassal(String name, VassalContext ctx) {
         this.name = name;
@@ -119,6 +126,15 @@ public final class Vassal {
         mailbox.post(this::onReload);
     }
 
+    /**
+     * The state directory takes writes again after refusing them: what waited for it (a spawn
+     * that could not record the tenant's uid or address, a new public port) is tried now rather
+     * than at the end of a back-off.
+     */
+    public void stateWritableAgain() {
+        mailbox.post(this::onStateWritableAgain);
+    }
+
     /** Completes once every event posted before this call has been handled. */
     public java.util.concurrent.CompletableFuture<Void> afterQueuedEvents() {
         var done = new java.util.concurrent.CompletableFuture<Void>();
@@ -138,7 +154,7 @@ public final class Vassal {
         configError = null;
         ctx.store().recordError(name, null);
         // Settings a running tenant takes without a restart (its firewall rules) apply at once.
-        ctx.launcher().applyLiveSettings(name, newConfig);
+        applyLiveSettings(newConfig);
         if (process != null) {
             var row = ctx.store().vassal(name);
             if (old == null && newConfig.contentHash().equals(row.map(r -> r.configHash()).orElse(null))) {
@@ -220,6 +236,32 @@ public final class Vassal {
         transition(VassalState.RUNNING, "adopted after emperor restart (pid " + live.pid() + ")");
         event("adopt", "pid " + live.pid());
         ctx.reaper().watch(live, status -> mailbox.post(() -> onExited(live, status)));
+    }
+
+    private void onStateWritableAgain() {
+        if (removed) return;
+        VassalConfig cfg = config;
+        if (cfg != null && liveSettingsWaiting) applyLiveSettings(cfg);
+        if (state == VassalState.BACKING_OFF && waitingForStateDirectory && process == null && wantRunning && cfg != null) {
+            cancelTimer();
+            spawn("the state directory takes writes again");
+        }
+    }
+
+    /**
+     * Firewall, net-rate, site and ports of this file. A new public port must be recorded before
+     * it is opened; while the state directory refuses that, the rest still applies and the
+     * whole is applied again once it takes writes (see {@link #stateWritableAgain}).
+     */
+    private void applyLiveSettings(VassalConfig cfg) {
+        try {
+            ctx.launcher().applyLiveSettings(name, cfg);
+            liveSettingsWaiting = false;
+        } catch (StateNotWritable e) {
+            liveSettingsWaiting = true;
+            log.error("vassal {}: site and ports wait for the state directory: {}", name, e.getMessage());
+            note("site and ports wait for the state directory: " + e.getMessage());
+        }
     }
 
     private void onStart() {
@@ -335,6 +377,7 @@ public final class Vassal {
             startedAt = Instant.now();
             retryAt = null;
             spawnError = null;
+            waitingForStateDirectory = false;
             ctx.store().recordSpawn(name, started.pid(), started.startTime(), cfg.contentHash(), spawned.uid(),
                     spawned.gid());
             event("spawn", "pid " + started.pid() + " (" + why + ")");
@@ -345,14 +388,26 @@ public final class Vassal {
         } catch (ConfigError | RuntimeException e) {
             // Any failure, even an unexpected one, ends in backing-off with its reason shown:
             // a tenant must never stay "starting" with nothing said.
-            String error = e instanceof JailException || e instanceof ConfigError ? e.getMessage() : e.toString();
+            String error = e instanceof JailException || e instanceof ConfigError || e instanceof StateNotWritable
+                    ? e.getMessage() : e.toString();
+            if (e instanceof StateNotWritable && waitingForStateDirectory) {
+                // Still waiting for the state directory: said once, retried quietly every second.
+                spawnError = error;
+                scheduleRespawn(STATE_RETRY, "waiting for the state directory: " + error);
+                return;
+            }
             ctx.store().recordError(name, error);
             event("error", error);
             note("spawn failed: " + error);
             log.error("vassal {}: spawn failed: {}", name, error);
             configError = e instanceof ConfigError ? error : null;
             spawnError = error; // shown as lastError: "-" said nothing while it crash-looped
-            scheduleRespawn(backoff.onFailure(), "spawn failed: " + error);
+            // A new tenant's uid and address must be on disk before it runs: while the state
+            // directory refuses writes it waits, tried every second (and at once when the store
+            // takes writes again), not at the end of a growing back-off.
+            waitingForStateDirectory = e instanceof StateNotWritable;
+            scheduleRespawn(waitingForStateDirectory ? STATE_RETRY : backoff.onFailure(),
+                    (waitingForStateDirectory ? "waiting for the state directory: " : "spawn failed: ") + error);
         }
     }
 
@@ -400,7 +455,12 @@ public final class Vassal {
         ctx.launcher().cleanUp(name);
         ctx.launcher().releaseDisk(name);
         ctx.launcher().removeRuntimeFiles(name);
-        ctx.launcher().forgetLiveSettings(name);
+        try {
+            ctx.launcher().forgetLiveSettings(name);
+        } catch (RuntimeException e) {
+            // Never a reason to keep a removed tenant: it would stay in status for good.
+            log.error("vassal {}: forgetting its site and ports: {}", name, e.toString());
+        }
         ctx.store().remove(name);
         transition(VassalState.STOPPED, "vassal file removed");
         ctx.forget(this, replay);
