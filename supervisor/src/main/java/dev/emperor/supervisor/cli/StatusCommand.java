@@ -73,6 +73,10 @@ public final class StatusCommand implements Callable<Integer> {
         line("restarts", v.path("restarts").asText());
         line("last exit", v.path("lastExit").asText("-"));
         line("last error", v.hasNonNull("lastError") ? v.path("lastError").asText() : "-");
+        if (v.hasNonNull("logProblem") || v.path("logLinesDropped").asLong() > 0) {
+            line("log", (v.hasNonNull("logProblem") ? v.path("logProblem").asText() : "written again")
+                    + "; " + v.path("logLinesDropped").asLong() + " lines dropped");
+        }
         line("memory", bytes(v.path("memoryBytes").asLong()));
         line("cpu", cpu(v.path("cpuNanos").asLong()));
         line("oom kills", v.path("oomKills").asText());

@@ -73,7 +73,7 @@ public final class Vassal {
     public Vassal(String name, VassalContext ctx) {
         this.name = name;
         this.ctx = ctx;
-        this.mailbox = new Mailbox(ctx.mailboxExecutor(), name);
+        this.mailbox = new Mailbox(ctx.mailboxExecutor(), name, this::onEventFailed);
         this.backoff = new Backoff(ctx.config().backoffMax(), Duration.ofSeconds(10));
         ctx.store().vassal(name).ifPresent(row -> {
             wantRunning = row.desired() != Desired.STOP;
@@ -365,6 +365,20 @@ public final class Vassal {
         spawn("back-off delay over");
     }
 
+    /**
+     * An event handler threw (a bug, or a resource that failed where nothing expected it): the
+     * tenant must never stay down, or half-way, with nothing said. The error becomes lastError,
+     * and a tenant that should run but has no payload is tried again after its back-off.
+     */
+    private void onEventFailed(RuntimeException e) {
+        String error = "the emperor failed to handle a change: " + e;
+        spawnError = error;
+        ctx.store().recordError(name, error);
+        if (process == null && !removed && wantRunning && config != null && state != VassalState.BACKING_OFF) {
+            scheduleRespawn(backoff.onFailure(), error);
+        }
+    }
+
     // ---- steps ------------------------------------------------------------------------------
 
     private void spawn(String why) {
@@ -537,7 +551,9 @@ public final class Vassal {
                 traffic.map(TenantNetwork.Traffic::drops).orElse(0L),
                 traffic.map(TenantNetwork.Traffic::dropsByReason).orElse(java.util.Map.of()),
                 s == null ? java.util.List.of() : s.daemonStatus(),
-                s == null ? java.util.List.of() : s.cronStatus());
+                s == null ? java.util.List.of() : s.cronStatus(),
+                ctx.logs().problem(name),
+                ctx.logs().droppedLines(name));
     }
 
     /** The live payload, if any (for the shell entry and tests). */
