@@ -136,6 +136,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         // again; then whatever waited for a durable write (a new tenant's spawn) goes at once.
         store.onWritableAgain(() -> timers.execute(() -> vassals.values().forEach(Vassal::stateWritableAgain)));
         timers.scheduleWithFixedDelay(this::retryStateWrites, 1, 1, TimeUnit.SECONDS);
+        timers.scheduleWithFixedDelay(this::fitConnectionCapToTenants, 1, 1, TimeUnit.SECONDS);
         log.info("emperor starting: vassals {}, state {}, cgroups {}", config.vassalsDir(), config.stateDir(),
                 cgroups.version());
     }
@@ -223,6 +224,8 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
             throw new IOException(configFile + ": tls-cert: " + e.getMessage());
         }
         PendingChallenges challenges = new PendingChallenges();
+        Optional<String> fdProblem = settings.clientLimits().fdLimitProblem(ConnectionLimits.openFileLimit());
+        if (fdProblem.isPresent()) throw new IOException(configFile + ": " + fdProblem.get());
         ProxyOptions options = settings.clientLimits().applyTo(ProxyOptions.defaults().withHttpListen(settings.httpListen()));
         logConnectionLimits(settings.clientLimits());
         frontProxy = new FrontProxy(options, proxyLoops, challenges, accessLogs(config));
@@ -281,6 +284,26 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
     }
 
     /** Tenants' web sites, certificates and public ports. */
+    /**
+     * The proxy's connection total keeps descriptors for every tenant (ConnectionLimits.FDS_PER_TENANT):
+     * as tenants come and go it follows, so a full proxy never starves a spawn of descriptors.
+     */
+    private void fitConnectionCapToTenants() {
+        FrontProxy proxy = frontProxy;
+        if (proxy == null) return;
+        try {
+            var clients = proxy.clientConnections();
+            int total = config.proxy().clientLimits().connectionLimits(ConnectionLimits.openFileLimit(), vassals.size()).total();
+            if (clients.limits().total() != total) {
+                log.info("front proxy: at most {} client connections now ({} tenants keep descriptors of their own)",
+                        total, vassals.size());
+                clients.use(clients.limits().withTotal(total));
+            }
+        } catch (RuntimeException e) {
+            log.error("fitting the proxy's connection total to the tenants: {}", e.toString());
+        }
+    }
+
     private void retryStateWrites() {
         try {
             store.retryDeferred();
@@ -518,6 +541,11 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
                 log.error("keeping the previous configuration: {}", e.getMessage());
                 return;
             }
+            Optional<String> fdProblem = fresh.proxy().clientLimits().fdLimitProblem(ConnectionLimits.openFileLimit());
+            if (fdProblem.isPresent()) {
+                log.error("{}: {}; keeping the previous configuration", configFile, fdProblem.get());
+                return;
+            }
             warnAboutRestartOnlyKeys(config.proxy(), fresh.proxy());
             ProxySettings previousProxy = config.proxy();
             ProxySettings listening = frontProxy != null ? listenOn(config.proxy(), fresh.proxy()) : config.proxy();
@@ -532,7 +560,8 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
             }
             if (frontProxy != null) {
                 frontProxy.useAccessLogs(accessLogs(config));
-                frontProxy.useLimits(config.proxy().clientLimits().applyTo(ProxyOptions.defaults()));
+                frontProxy.useLimits(config.proxy().clientLimits().applyTo(ProxyOptions.defaults(),
+                        ConnectionLimits.openFileLimit(), vassals.size()));
                 logConnectionLimits(config.proxy().clientLimits());
             }
             acme.settingsChanged();
