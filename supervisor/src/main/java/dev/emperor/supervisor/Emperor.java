@@ -134,7 +134,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
                 .daemon().unstarted(r));
         // A full state directory: records wait in memory and are written once it has space
         // again; then whatever waited for a durable write (a new tenant's spawn) goes at once.
-        store.onWritableAgain(() -> timers.execute(() -> vassals.values().forEach(Vassal::stateWritableAgain)));
+        store.onWritableAgain(() -> timers.execute(this::stateWritableAgain));
         timers.scheduleWithFixedDelay(this::retryStateWrites, 1, 1, TimeUnit.SECONDS);
         timers.scheduleWithFixedDelay(this::fitConnectionCapToTenants, 1, 1, TimeUnit.SECONDS);
         log.info("emperor starting: vassals {}, state {}, cgroups {}", config.vassalsDir(), config.stateDir(),
@@ -302,6 +302,17 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         } catch (RuntimeException e) {
             log.error("fitting the proxy's connection total to the tenants: {}", e.toString());
         }
+    }
+
+    /** What waited for the state directory goes now: new tenants' spawns, ports and domain claims. */
+    private void stateWritableAgain() {
+        try {
+            TenantRoutes r = routes;
+            if (r != null) r.reconcileAll();
+        } catch (RuntimeException e) {
+            log.error("settling sites and ports after the state directory recovered: {}", e.toString());
+        }
+        vassals.values().forEach(Vassal::stateWritableAgain);
     }
 
     private void retryStateWrites() {

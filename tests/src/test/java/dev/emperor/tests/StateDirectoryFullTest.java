@@ -39,7 +39,7 @@ class StateDirectoryFullTest {
             int doomedPid = emperor.waitForRunning("doomed").path("pid").asInt();
 
             Path filler = fill(stateDir);
-            emperor.vassal("newcomer", SLEEPER, "distro = busybox");
+            emperor.vassal("newcomer", SLEEPER, "distro = busybox", "port = web tcp 8080");
             emperor.vassal("changer", SLEEPER, "distro = busybox", "hostname = after");
             Files.delete(emperor.vassalsDir().resolve("doomed.ini"));
             run("/bin/kill", "-KILL", Integer.toString(keeperPid));
@@ -53,6 +53,9 @@ class StateDirectoryFullTest {
                             "state directory full (" + stateDir + ")")).orElse(false),
                     () -> String.valueOf(emperor.status("newcomer")));
             assertThat(emperor.statusOf("newcomer").path("pid").asInt()).isZero();
+            // Its public port must be recorded before it is given: it waits too, saying why.
+            assertThat(emperor.statusOf("newcomer").path("ports")).isEmpty();
+            assertThat(emperor.statusOf("newcomer").path("webProblems").toString()).contains("state directory full");
 
             // Known tenants do not wait for the disk: restarted, reloaded, removed.
             emperor.waitFor("the killed payload to be restarted", CONVERGE, () -> {
@@ -72,6 +75,9 @@ class StateDirectoryFullTest {
             Files.delete(filler);
 
             waitUntilRunning(emperor, "newcomer");
+            emperor.waitFor("the newcomer's public port", CONVERGE,
+                    () -> emperor.statusOf("newcomer").path("ports").path(0).path("publicPort").asInt() > 0,
+                    () -> String.valueOf(emperor.status("newcomer")));
             emperor.waitFor("the state line to clear", CONVERGE,
                     () -> !emperor.command("status").out().contains("state:"), () -> emperor.command("status").out());
             // The records kept in memory reached the database: the keeper's exit is in its history.

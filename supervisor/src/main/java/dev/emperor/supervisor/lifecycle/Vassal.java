@@ -65,8 +65,6 @@ public final class Vassal {
     private Consumer<Vassal> replay;
     /** The last spawn failed because the state directory refused to record the tenant's identity. */
     private boolean waitingForStateDirectory;
-    /** Site and ports of the current file could not be recorded yet (state directory refusing writes). */
-    private boolean liveSettingsWaiting;
     /** How often a spawn waiting for the state directory is tried again. */
     private static final Duration STATE_RETRY = Duration.ofSeconds(1);
 
@@ -127,9 +125,8 @@ public final class Vassal {
     }
 
     /**
-     * The state directory takes writes again after refusing them: what waited for it (a spawn
-     * that could not record the tenant's uid or address, a new public port) is tried now rather
-     * than at the end of a back-off.
+     * The state directory takes writes again after refusing them: a spawn that could not record
+     * the tenant's uid or address is tried now rather than at the end of its retry delay.
      */
     public void stateWritableAgain() {
         mailbox.post(this::onStateWritableAgain);
@@ -241,7 +238,6 @@ public final class Vassal {
     private void onStateWritableAgain() {
         if (removed) return;
         VassalConfig cfg = config;
-        if (cfg != null && liveSettingsWaiting) applyLiveSettings(cfg);
         if (state == VassalState.BACKING_OFF && waitingForStateDirectory && process == null && wantRunning && cfg != null) {
             cancelTimer();
             spawn("the state directory takes writes again");
@@ -250,15 +246,14 @@ public final class Vassal {
 
     /**
      * Firewall, net-rate, site and ports of this file. A new public port must be recorded before
-     * it is opened; while the state directory refuses that, the rest still applies and the
-     * whole is applied again once it takes writes (see {@link #stateWritableAgain}).
+     * it is opened; while the state directory refuses that, the rest of the change still goes on
+     * and the emperor settles every site and port again once it takes writes
+     * (TenantRoutes.reconcileAll).
      */
     private void applyLiveSettings(VassalConfig cfg) {
         try {
             ctx.launcher().applyLiveSettings(name, cfg);
-            liveSettingsWaiting = false;
         } catch (StateNotWritable e) {
-            liveSettingsWaiting = true;
             log.error("vassal {}: site and ports wait for the state directory: {}", name, e.getMessage());
             note("site and ports wait for the state directory: " + e.getMessage());
         }
