@@ -26,6 +26,13 @@ public record ConnectionLimits(int perClient, int perClientPerSite, int total) {
      * raise the limit for thousands of tenants keep room in proportion.
      */
     public static final int RESERVED_FDS = 4096;
+    /**
+     * Descriptors kept per tenant on top of {@link #RESERVED_FDS}: its log file and pipe ends,
+     * tun device, pidfd, public-port listeners, the pipes and files of a spawn or entered
+     * command, its state (~16). So the proxy's total shrinks as tenants are added, and a full
+     * proxy never takes the descriptors a spawn, the watcher or the state database needs.
+     */
+    public static final int FDS_PER_TENANT = 16;
     public static final int DEFAULT_PER_CLIENT = 256;
     public static final int DEFAULT_PER_CLIENT_PER_SITE = 64;
 
@@ -47,7 +54,15 @@ public record ConnectionLimits(int perClient, int perClientPerSite, int total) {
      * is more; at least 64, so a tiny limit still serves something (and fails loudly in the log).
      */
     public static int totalFor(long fdLimit) {
-        long reserve = Math.max(RESERVED_FDS, fdLimit / 8);
+        return totalFor(fdLimit, 0);
+    }
+
+    /**
+     * As {@link #totalFor(long)} with {@code tenants} tenants: {@link #FDS_PER_TENANT} more kept
+     * for each.
+     */
+    public static int totalFor(long fdLimit, int tenants) {
+        long reserve = Math.max(RESERVED_FDS, fdLimit / 8) + (long) FDS_PER_TENANT * Math.max(0, tenants);
         return (int) Math.min(Integer.MAX_VALUE, Math.max(64, (fdLimit - reserve) / 2));
     }
 

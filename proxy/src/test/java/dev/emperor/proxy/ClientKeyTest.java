@@ -27,6 +27,10 @@ class ClientKeyTest {
         assertThat(ConnectionLimits.totalFor(1_048_576)).isEqualTo((1_048_576 - 131_072) / 2);
         assertThat(ConnectionLimits.totalFor(20_000)).isEqualTo((20_000 - 4096) / 2);
         assertThat(ConnectionLimits.totalFor(1024)).isEqualTo(64);
+        // each tenant keeps descriptors of its own: 1000 tenants, 16,000 fewer for connections
+        assertThat(ConnectionLimits.totalFor(1_048_576, 1000)).isEqualTo((1_048_576 - 131_072 - 16_000) / 2);
+        assertThat(ConnectionLimits.totalFor(20_000, 100)).isEqualTo((20_000 - 4096 - 1600) / 2);
+        assertThat(ConnectionLimits.totalFor(5000, 1000)).isEqualTo(64);
         ConnectionLimits limits = new ConnectionLimits(256, 64, 800);
         assertThat(limits.perClientOn(512)).isEqualTo(64);
         assertThat(limits.perClientOn(10)).isEqualTo(5);

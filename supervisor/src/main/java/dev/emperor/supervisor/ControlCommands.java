@@ -75,6 +75,7 @@ final class ControlCommands implements ControlHandler {
         ObjectNode reply = ok();
         reply.put("watcher", emperor.watcherHealth());
         reply.set("ksmd", ksmd());
+        reply.put("state", emperor.stateHealth());
         ArrayNode list = reply.putArray("vassals");
         ArrayNode retired = reply.putArray("retired");
         java.util.Map<String, java.time.Instant> retirements = emperor.retired();

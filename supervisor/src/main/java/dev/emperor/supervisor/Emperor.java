@@ -162,6 +162,11 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
                 .daemon().unstarted(r));
         timers.scheduleWithFixedDelay(network::flushCounters, TRAFFIC_FLUSH.toSeconds(), TRAFFIC_FLUSH.toSeconds(),
                 TimeUnit.SECONDS);
+        // A full state directory: records wait in memory and are written once it has space
+        // again; then whatever waited for a durable write (a new tenant's spawn) goes at once.
+        store.onWritableAgain(() -> timers.execute(this::stateWritableAgain));
+        timers.scheduleWithFixedDelay(this::retryStateWrites, 1, 1, TimeUnit.SECONDS);
+        timers.scheduleWithFixedDelay(this::fitConnectionCapToTenants, 1, 1, TimeUnit.SECONDS);
         log.info("emperor starting: vassals {}, state {}, cgroups {}", config.vassalsDir(), config.stateDir(),
                 cgroups.version());
     }
@@ -251,6 +256,8 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
             throw new IOException(configFile + ": tls-cert: " + e.getMessage());
         }
         PendingChallenges challenges = new PendingChallenges();
+        Optional<String> fdProblem = settings.clientLimits().fdLimitProblem(ConnectionLimits.openFileLimit());
+        if (fdProblem.isPresent()) throw new IOException(configFile + ": " + fdProblem.get());
         ProxyOptions options = settings.clientLimits().applyTo(ProxyOptions.defaults().withHttpListen(settings.httpListen()));
         logConnectionLimits(settings.clientLimits());
         frontProxy = new FrontProxy(options, proxyLoops, challenges, accessLogs(config));
@@ -358,6 +365,50 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
     }
 
     /** Tenants' web sites, certificates and public ports. */
+    /**
+     * The proxy's connection total keeps descriptors for every tenant (ConnectionLimits.FDS_PER_TENANT):
+     * as tenants come and go it follows, so a full proxy never starves a spawn of descriptors.
+     */
+    private void fitConnectionCapToTenants() {
+        FrontProxy proxy = frontProxy;
+        if (proxy == null) return;
+        try {
+            var clients = proxy.clientConnections();
+            int total = config.proxy().clientLimits().connectionLimits(ConnectionLimits.openFileLimit(), vassals.size()).total();
+            if (clients.limits().total() != total) {
+                log.info("front proxy: at most {} client connections now ({} tenants keep descriptors of their own)",
+                        total, vassals.size());
+                clients.use(clients.limits().withTotal(total));
+            }
+        } catch (RuntimeException e) {
+            log.error("fitting the proxy's connection total to the tenants: {}", e.toString());
+        }
+    }
+
+    /** What waited for the state directory goes now: new tenants' spawns, ports and domain claims. */
+    private void stateWritableAgain() {
+        try {
+            TenantRoutes r = routes;
+            if (r != null) r.reconcileAll();
+        } catch (RuntimeException e) {
+            log.error("settling sites and ports after the state directory recovered: {}", e.toString());
+        }
+        vassals.values().forEach(Vassal::stateWritableAgain);
+    }
+
+    private void retryStateWrites() {
+        try {
+            store.retryDeferred();
+        } catch (RuntimeException e) {
+            log.error("retrying deferred state writes: {}", e.toString()); // the timer must keep running
+        }
+    }
+
+    /** The state directory's health: "ok", or what it refuses and what waits (see StateStore.health). */
+    public String stateHealth() {
+        return store.health();
+    }
+
     /** The vassal directory watcher's health: "ok", or its failures (see VassalDirectoryWatcher.health). */
     public String watcherHealth() {
         VassalDirectoryWatcher w = watcher;
@@ -729,6 +780,11 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
                 log.error("keeping the previous configuration: {}", e.getMessage());
                 return;
             }
+            Optional<String> fdProblem = fresh.proxy().clientLimits().fdLimitProblem(ConnectionLimits.openFileLimit());
+            if (fdProblem.isPresent()) {
+                log.error("{}: {}; keeping the previous configuration", configFile, fdProblem.get());
+                return;
+            }
             warnAboutRestartOnlyKeys(config.proxy(), fresh.proxy());
             ProxySettings previousProxy = config.proxy();
             ProxySettings listening = frontProxy != null ? listenOn(config.proxy(), fresh.proxy()) : config.proxy();
@@ -745,7 +801,8 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
             if (routes != null) routes.setPortListen(fresh.proxy().portListen());
             if (frontProxy != null) {
                 frontProxy.useAccessLogs(accessLogs(config));
-                frontProxy.useLimits(config.proxy().clientLimits().applyTo(ProxyOptions.defaults()));
+                frontProxy.useLimits(config.proxy().clientLimits().applyTo(ProxyOptions.defaults(),
+                        ConnectionLimits.openFileLimit(), vassals.size()));
                 logConnectionLimits(config.proxy().clientLimits());
             }
             acme.settingsChanged();

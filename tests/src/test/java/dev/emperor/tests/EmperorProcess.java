@@ -183,11 +183,31 @@ public final class EmperorProcess implements AutoCloseable {
         return start(true);
     }
 
+    private int openFileLimit;
+
+    /** Runs the daemon with this RLIMIT_NOFILE, soft and hard (as a unit's LimitNOFILE), from the next start. */
+    public EmperorProcess withOpenFileLimit(int limit) {
+        this.openFileLimit = limit;
+        return this;
+    }
+
+    /** Starts the daemon and returns what it printed if it exits before answering (the start must fail). */
+    public String startExpectingFailure() {
+        try {
+            start();
+        } catch (AssertionError expected) {
+            return expected.getMessage();
+        }
+        throw new AssertionError("the emperor started, but it should have refused to");
+    }
+
     private EmperorProcess start(boolean ownProcessGroup) {
         writeConfig();
         List<String> cmd = new ArrayList<>();
         // setsid(1) execs in place (our child is no group leader), so the pid stays the daemon's.
         if (ownProcessGroup) cmd.add("setsid");
+        // prlimit(1) sets the limit and execs in place, like setsid: the pid stays the daemon's.
+        if (openFileLimit > 0) cmd.addAll(List.of("/usr/bin/prlimit", "--nofile=" + openFileLimit + ":" + openFileLimit, "--"));
         cmd.addAll(javaCommand());
         cmd.addAll(List.of("run", "-c", configFile().toString()));
         try {

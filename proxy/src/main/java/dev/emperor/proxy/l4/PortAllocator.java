@@ -146,6 +146,10 @@ public final class PortAllocator {
                 assigned.add(assign(tenant, e.getKey(), e.getValue()));
             } catch (PortLimitExceededException | PortRangeExhaustedException refusal) {
                 refused.add(refusal.getMessage());
+            } catch (RuntimeException notRecorded) {
+                // The ledger could not record it (a full state directory): this service waits
+                // without a port, the others keep theirs; the caller reconciles again later.
+                refused.add("port " + e.getKey() + ": could not be recorded: " + notRecorded.getMessage());
             }
         }
         return new Reconciled(assigned, refused);

@@ -62,6 +62,8 @@ public final class StatusCommand implements Callable<Integer> {
                 System.out.println("warning: ksm = yes in " + String.join(", ", idle) + " merges nothing: the host's ksmd is "
                         + reply.path("ksmd").path("state").asText() + " (set ksm-run = auto or on in emperor.ini)");
             }
+            String state = reply.path("state").asText("ok");
+            if (!state.equals("ok")) System.out.println("state: " + state);
         }
         return 0;
     }
@@ -121,6 +123,10 @@ public final class StatusCommand implements Callable<Integer> {
         line("restarts", v.path("restarts").asText());
         line("last exit", v.path("lastExit").asText("-"));
         line("last error", v.hasNonNull("lastError") ? v.path("lastError").asText() : "-");
+        if (v.hasNonNull("logProblem") || v.path("logLinesDropped").asLong() > 0) {
+            line("log", (v.hasNonNull("logProblem") ? v.path("logProblem").asText() : "written again")
+                    + "; " + v.path("logLinesDropped").asLong() + " lines dropped");
+        }
         line("memory", bytes(v.path("memoryBytes").asLong()));
         line("cpu", cpu(v.path("cpuNanos").asLong()));
         line("oom kills", v.path("oomKills").asText());

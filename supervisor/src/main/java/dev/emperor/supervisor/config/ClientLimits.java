@@ -47,21 +47,45 @@ public record ClientLimits(
     }
 
     /**
+     * Why {@code max-connections} cannot be carried by {@code fdLimit} descriptors at all (with no
+     * tenant yet), or empty: set above that, accepts and spawns would fail with EMFILE long before
+     * the cap, so the emperor refuses the file instead of quietly lowering it.
+     */
+    public java.util.Optional<String> fdLimitProblem(long fdLimit) {
+        int carried = ConnectionLimits.totalFor(fdLimit);
+        if (maxConnections <= carried) return java.util.Optional.empty();
+        return java.util.Optional.of("max-connections = " + maxConnections + " is more than the open-file limit "
+                + fdLimit + " carries: at most " + carried + " (two descriptors per connection after max("
+                + ConnectionLimits.RESERVED_FDS + ", limit/8) + " + ConnectionLimits.FDS_PER_TENANT
+                + " per tenant kept for spawns, logs, the watcher and the state database); lower it or raise LimitNOFILE");
+    }
+
+    /**
      * The connection limits for a process that may open {@code fdLimit} files: {@code
      * max-connections} if given and below what the limit carries ({@link ConnectionLimits#totalFor}),
      * else the latter (more would end in failed accepts and failed spawns, not more service).
      */
     public ConnectionLimits connectionLimits(long fdLimit) {
-        int carried = ConnectionLimits.totalFor(fdLimit);
+        return connectionLimits(fdLimit, 0);
+    }
+
+    /** As {@link #connectionLimits(long)}, keeping descriptors for {@code tenants} tenants too. */
+    public ConnectionLimits connectionLimits(long fdLimit, int tenants) {
+        int carried = ConnectionLimits.totalFor(fdLimit, tenants);
         int total = maxConnections == 0 ? carried : Math.min(maxConnections, carried);
         return new ConnectionLimits(maxPerClient, maxPerClientPerSite, total);
     }
 
     /** {@code options} with these limits, for a process that may open {@code fdLimit} files. */
     public ProxyOptions applyTo(ProxyOptions options, long fdLimit) {
+        return applyTo(options, fdLimit, 0);
+    }
+
+    /** As {@link #applyTo(ProxyOptions, long)}, keeping descriptors for {@code tenants} tenants too. */
+    public ProxyOptions applyTo(ProxyOptions options, long fdLimit, int tenants) {
         return options.withTimeouts(headerTimeout, idleTimeout, options.upstreamConnectTimeout(), upstreamTimeout)
                 .withMinDataRate(minRate, rateGrace)
-                .withConnectionLimits(connectionLimits(fdLimit))
+                .withConnectionLimits(connectionLimits(fdLimit, tenants))
                 .withUnderscoresInHeaders(underscoresInHeaders);
     }
 

@@ -3,6 +3,7 @@ package dev.emperor.supervisor.lifecycle;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -16,10 +17,17 @@ final class Mailbox {
     private final AtomicBoolean draining = new AtomicBoolean();
     private final Executor executor;
     private final String owner;
+    private final Consumer<RuntimeException> onFailure;
 
     Mailbox(Executor executor, String owner) {
+        this(executor, owner, e -> { });
+    }
+
+    /** {@code onFailure} runs in the mailbox, right after an event that threw (before the next one). */
+    Mailbox(Executor executor, String owner, Consumer<RuntimeException> onFailure) {
         this.executor = executor;
         this.owner = owner;
+        this.onFailure = onFailure;
     }
 
     void post(Runnable event) {
@@ -33,7 +41,14 @@ final class Mailbox {
             while ((event = queue.poll()) != null) {
                 try {
                     event.run();
-                } catch (RuntimeException | Error e) {
+                } catch (RuntimeException e) {
+                    log.error("vassal {}: event failed: {}", owner, e.toString(), e);
+                    try {
+                        onFailure.accept(e);
+                    } catch (RuntimeException again) {
+                        log.error("vassal {}: handling a failed event: {}", owner, again.toString(), again);
+                    }
+                } catch (Error e) {
                     log.error("vassal {}: event failed: {}", owner, e.toString(), e);
                 }
             }

@@ -10,6 +10,7 @@ import dev.emperor.supervisor.identity.Retention;
 import dev.emperor.supervisor.network.TenantNetwork;
 import dev.emperor.supervisor.state.Desired;
 import dev.emperor.supervisor.state.EventKind;
+import dev.emperor.supervisor.state.StateNotWritable;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
@@ -65,11 +66,15 @@ public final class Vassal {
     private Consumer<Vassal> replay;
     /** Whether this vassal's first file event has said which tenant the name is (see {@link #arrive}). */
     private boolean arrived;
+    /** The last spawn failed because the state directory refused to record the tenant's identity. */
+    private boolean waitingForStateDirectory;
+    /** How often a spawn waiting for the state directory is tried again. */
+    private static final Duration STATE_RETRY = Duration.ofSeconds(1);
 
     public Vassal(String name, VassalContext ctx) {
         this.name = name;
         this.ctx = ctx;
-        this.mailbox = new Mailbox(ctx.mailboxExecutor(), name);
+        this.mailbox = new Mailbox(ctx.mailboxExecutor(), name, this::onEventFailed);
         this.backoff = new Backoff(ctx.config().backoffMax(), Duration.ofSeconds(10));
         ctx.store().vassal(name).ifPresent(row -> {
             wantRunning = row.desired() != Desired.STOP;
@@ -122,6 +127,14 @@ public final class Vassal {
         mailbox.post(this::onReload);
     }
 
+    /**
+     * The state directory takes writes again after refusing them: a spawn that could not record
+     * the tenant's uid or address is tried now rather than at the end of its retry delay.
+     */
+    public void stateWritableAgain() {
+        mailbox.post(this::onStateWritableAgain);
+    }
+
     /** Completes once every event posted before this call has been handled. */
     public java.util.concurrent.CompletableFuture<Void> afterQueuedEvents() {
         var done = new java.util.concurrent.CompletableFuture<Void>();
@@ -142,7 +155,7 @@ public final class Vassal {
         configError = null;
         ctx.store().recordError(name, null);
         // Settings a running tenant takes without a restart (its firewall rules) apply at once.
-        ctx.launcher().applyLiveSettings(name, newConfig);
+        applyLiveSettings(newConfig);
         if (process != null) {
             var row = ctx.store().vassal(name);
             if (old == null && newConfig.contentHash().equals(row.map(r -> r.configHash()).orElse(null))) {
@@ -225,6 +238,30 @@ public final class Vassal {
         transition(VassalState.RUNNING, "adopted after emperor restart (pid " + live.pid() + ")");
         event("adopt", "pid " + live.pid());
         ctx.reaper().watch(live, status -> mailbox.post(() -> onExited(live, status)));
+    }
+
+    private void onStateWritableAgain() {
+        if (removed) return;
+        VassalConfig cfg = config;
+        if (state == VassalState.BACKING_OFF && waitingForStateDirectory && process == null && wantRunning && cfg != null) {
+            cancelTimer();
+            spawn("the state directory takes writes again");
+        }
+    }
+
+    /**
+     * Firewall, net-rate, site and ports of this file. A new public port must be recorded before
+     * it is opened; while the state directory refuses that, the rest of the change still goes on
+     * and the emperor settles every site and port again once it takes writes
+     * (TenantRoutes.reconcileAll).
+     */
+    private void applyLiveSettings(VassalConfig cfg) {
+        try {
+            ctx.launcher().applyLiveSettings(name, cfg);
+        } catch (StateNotWritable e) {
+            log.error("vassal {}: site and ports wait for the state directory: {}", name, e.getMessage());
+            note("site and ports wait for the state directory: " + e.getMessage());
+        }
     }
 
     private void onStart() {
@@ -328,6 +365,20 @@ public final class Vassal {
         spawn("back-off delay over");
     }
 
+    /**
+     * An event handler threw (a bug, or a resource that failed where nothing expected it): the
+     * tenant must never stay down, or half-way, with nothing said. The error becomes lastError,
+     * and a tenant that should run but has no payload is tried again after its back-off.
+     */
+    private void onEventFailed(RuntimeException e) {
+        String error = "the emperor failed to handle a change: " + e;
+        spawnError = error;
+        ctx.store().recordError(name, error);
+        if (process == null && !removed && wantRunning && config != null && state != VassalState.BACKING_OFF) {
+            scheduleRespawn(backoff.onFailure(), error);
+        }
+    }
+
     // ---- steps ------------------------------------------------------------------------------
 
     private void spawn(String why) {
@@ -340,6 +391,7 @@ public final class Vassal {
             startedAt = Instant.now();
             retryAt = null;
             spawnError = null;
+            waitingForStateDirectory = false;
             ctx.store().recordSpawn(name, started.pid(), started.startTime(), cfg.contentHash(), spawned.uid(),
                     spawned.gid());
             event("spawn", "pid " + started.pid() + " (" + why + ")");
@@ -350,14 +402,26 @@ public final class Vassal {
         } catch (ConfigError | RuntimeException e) {
             // Any failure, even an unexpected one, ends in backing-off with its reason shown:
             // a tenant must never stay "starting" with nothing said.
-            String error = e instanceof JailException || e instanceof ConfigError ? e.getMessage() : e.toString();
+            String error = e instanceof JailException || e instanceof ConfigError || e instanceof StateNotWritable
+                    ? e.getMessage() : e.toString();
+            if (e instanceof StateNotWritable && waitingForStateDirectory) {
+                // Still waiting for the state directory: said once, retried quietly every second.
+                spawnError = error;
+                scheduleRespawn(STATE_RETRY, "waiting for the state directory: " + error);
+                return;
+            }
             ctx.store().recordError(name, error);
             event("error", error);
             note("spawn failed: " + error);
             log.error("vassal {}: spawn failed: {}", name, error);
             configError = e instanceof ConfigError ? error : null;
             spawnError = error; // shown as lastError: "-" said nothing while it crash-looped
-            scheduleRespawn(backoff.onFailure(), "spawn failed: " + error);
+            // A new tenant's uid and address must be on disk before it runs: while the state
+            // directory refuses writes it waits, tried every second (and at once when the store
+            // takes writes again), not at the end of a growing back-off.
+            waitingForStateDirectory = e instanceof StateNotWritable;
+            scheduleRespawn(waitingForStateDirectory ? STATE_RETRY : backoff.onFailure(),
+                    (waitingForStateDirectory ? "waiting for the state directory: " : "spawn failed: ") + error);
         }
     }
 
@@ -405,7 +469,12 @@ public final class Vassal {
         ctx.launcher().cleanUp(name);
         ctx.launcher().releaseDisk(name);
         ctx.launcher().removeRuntimeFiles(name);
-        ctx.launcher().forgetLiveSettings(name);
+        try {
+            ctx.launcher().forgetLiveSettings(name);
+        } catch (RuntimeException e) {
+            // Never a reason to keep a removed tenant: it would stay in status for good.
+            log.error("vassal {}: forgetting its site and ports: {}", name, e.toString());
+        }
         retire();
         transition(VassalState.STOPPED, "vassal file removed");
         ctx.forget(this, replay);
@@ -516,7 +585,9 @@ public final class Vassal {
                 traffic.map(TenantNetwork.Traffic::drops).orElse(0L),
                 traffic.map(TenantNetwork.Traffic::dropsByReason).orElse(java.util.Map.of()),
                 s == null ? java.util.List.of() : s.daemonStatus(),
-                s == null ? java.util.List.of() : s.cronStatus());
+                s == null ? java.util.List.of() : s.cronStatus(),
+                ctx.logs().problem(name),
+                ctx.logs().droppedLines(name));
     }
 
     /** The live payload, if any (for the shell entry and tests). */

@@ -21,6 +21,8 @@ import java.util.List;
  * @param dropsByReason those drops by reason ("over-rate", "queue-full", "firewall", ...), non-zero ones only
  * @param daemons      its attached daemons, in file order (empty while it is not running)
  * @param cron         its cron jobs, in file order (empty while it is not running)
+ * @param logProblem   why its log cannot be written now (e.g. "log directory read-only (DIR): ..."), or null
+ * @param logLinesDropped its lines dropped because its log could not be written, since the emperor started
  */
 public record VassalStatus(
         String name,
@@ -47,4 +49,6 @@ public record VassalStatus(
         long drops,
         java.util.Map<String, Long> dropsByReason,
         List<DaemonStatus> daemons,
-        List<CronJobStatus> cron) {}
+        List<CronJobStatus> cron,
+        String logProblem,
+        long logLinesDropped) {}

@@ -27,12 +27,28 @@ final class LogFile implements AutoCloseable {
     private static final Set<StandardOpenOption> APPEND =
             Set.of(StandardOpenOption.WRITE, StandardOpenOption.APPEND, StandardOpenOption.CREATE);
 
+    /** How often a log that cannot be opened or written is tried again (not at every line). */
+    private static final long RETRY_NANOS = 1_000_000_000L;
+
     private final Path dir;
     private final String name;
     /** Whole lines waiting for one write(). */
     private final ByteBuffer staged = ByteBuffer.allocate(64 * 1024);
     private FileChannel channel;
     private long size;
+    /** Lines in {@link #staged}, counted as dropped if their write fails. */
+    private int stagedLines;
+    /**
+     * Why lines cannot be written now (read-only, full or missing directory), or null. While set,
+     * lines are dropped and counted, never thrown back at the tenant's pump or lifecycle: a log
+     * that cannot be written is never a reason to stop a tenant.
+     */
+    private volatile String problem;
+    private long notBefore;
+    /** Lines dropped since the problem began (reported in a note once the log is written again). */
+    private long droppedSinceProblem;
+    /** Lines dropped because the log could not be written, since the emperor started (status). */
+    private volatile long droppedTotal;
 
     LogFile(Path dir, String name) {
         this.dir = dir;
@@ -54,24 +70,115 @@ final class LogFile implements AutoCloseable {
      */
     synchronized void add(byte[] line, int offset, int length, LogLimits limits) throws IOException {
         if (length > limits.lineCap()) throw new IllegalArgumentException("line of " + length + " bytes");
-        open();
+        if (!writable(limits)) {
+            dropped(1);
+            return;
+        }
         if (size + staged.position() + length > limits.maxSize()) {
             flush();
-            if (size > 0) rotate(limits.keep());
+            if (channel == null) { // the flush failed
+                dropped(1);
+                return;
+            }
+            if (size > 0 && !rotated(limits.keep())) {
+                dropped(1);
+                return;
+            }
         }
         if (staged.remaining() < length) flush();
         staged.put(line, offset, length);
+        stagedLines++;
     }
 
-    /** Writes the staged lines. */
+    /** Writes the staged lines; if they cannot be written they are dropped and counted. */
     synchronized void flush() throws IOException {
         if (staged.position() == 0) return;
         staged.flip();
         try {
             while (staged.hasRemaining()) size += channel.write(staged);
+        } catch (IOException e) {
+            failed(e);
+            dropped(stagedLines);
         } finally {
             staged.clear();
+            stagedLines = 0;
         }
+    }
+
+    /**
+     * Whether lines can go to the file now: an open file is kept (a directory turned read-only
+     * still lets it be written); else it is opened, at most once a second while that fails. On
+     * the first success after a failure, a note says how many lines were lost and why.
+     */
+    private boolean writable(LogLimits limits) throws IOException {
+        if (channel != null) return true;
+        long now = System.nanoTime();
+        if (problem != null && now - notBefore < 0) return false;
+        try {
+            open();
+        } catch (IOException e) {
+            failed(e);
+            return false;
+        }
+        if (problem != null) {
+            String was = problem;
+            long lost = droppedSinceProblem;
+            problem = null;
+            droppedSinceProblem = 0;
+            byte[] note = LogLineFormat.note(lost + " lines dropped while the log could not be written (" + was + ")",
+                    limits.lineCap());
+            staged.put(note, 0, Math.min(note.length, staged.remaining()));
+            stagedLines++;
+        }
+        return true;
+    }
+
+    private void failed(IOException e) {
+        if (channel != null) {
+            try {
+                channel.close();
+            } catch (IOException ignored) {
+                // it is being given up anyway
+            }
+            channel = null;
+        }
+        problem = describe(dir, e);
+        notBefore = System.nanoTime() + RETRY_NANOS;
+    }
+
+    private void dropped(int lines) {
+        droppedSinceProblem += lines;
+        droppedTotal += lines;
+    }
+
+    /** "log directory read-only (DIR): ..." and the like: what the operator has to fix, and where. */
+    static String describe(Path dir, IOException e) {
+        String message = String.valueOf(e.getMessage());
+        String what = message.contains("Read-only file system") ? "log directory read-only"
+                : message.contains("No space left") ? "log directory full"
+                : e instanceof java.nio.file.AccessDeniedException ? "log directory not writable"
+                : e instanceof NoSuchFileException ? "log directory missing"
+                : "log cannot be written";
+        return what + " (" + dir + "): " + message;
+    }
+
+    /** Why the log cannot be written now, or null (status). */
+    String problem() {
+        return problem;
+    }
+
+    /** Lines dropped because the log could not be written, since the emperor started (status). */
+    long droppedLines() {
+        return droppedTotal;
+    }
+
+    /** Closes the file unless it could not be opened again (its directory turned read-only, say). */
+    synchronized void closeIfReopenable() throws IOException {
+        if (channel != null && !Files.isWritable(dir)) {
+            flush();
+            return; // keep writing to the open file: a new open would fail
+        }
+        close();
     }
 
     private void open() throws IOException {
@@ -79,6 +186,17 @@ final class LogFile implements AutoCloseable {
         channel = FileChannel.open(current(), APPEND, PosixFilePermissions.asFileAttribute(
                 PosixFilePermissions.fromString("rw-r-----")));
         size = channel.size();
+    }
+
+    /** {@link #rotate}; false (lines to be dropped, the problem recorded) if it failed. */
+    private boolean rotated(int keep) {
+        try {
+            rotate(keep);
+            return true;
+        } catch (IOException e) {
+            failed(e);
+            return false;
+        }
     }
 
     /** NAME.log.K becomes NAME.log.K+1 (KEEP is dropped), NAME.log becomes NAME.log.1, a new NAME.log starts. */

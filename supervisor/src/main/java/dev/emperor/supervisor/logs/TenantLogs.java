@@ -158,7 +158,9 @@ public final class TenantLogs implements AutoCloseable {
         LogFile file = files.get(name);
         if (file != null) {
             try {
-                file.close();
+                // A reload then writes the next payload's lines to the same file if the
+                // directory turned read-only: they would be dropped otherwise.
+                file.closeIfReopenable();
             } catch (IOException e) {
                 log.warn("vassal {}: closing its log: {}", name, e.toString());
             }
@@ -176,6 +178,18 @@ public final class TenantLogs implements AutoCloseable {
                 if (rest.isEmpty() || rest.matches("\\.\\d+")) Files.deleteIfExists(file);
             }
         }
+    }
+
+    /** Why the vassal's log cannot be written now, or null (for status). */
+    public String problem(String name) {
+        LogFile file = files.get(name);
+        return file == null ? null : file.problem();
+    }
+
+    /** Lines of the vassal dropped because its log could not be written, since the emperor started. */
+    public long droppedLines(String name) {
+        LogFile file = files.get(name);
+        return file == null ? 0 : file.droppedLines();
     }
 
     /**

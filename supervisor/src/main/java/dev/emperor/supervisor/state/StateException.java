@@ -1,7 +1,7 @@
 package dev.emperor.supervisor.state;
 
 /** The state database failed (disk full, corrupt file, ...); nothing the caller can fix in code. */
-public final class StateException extends RuntimeException {
+public class StateException extends RuntimeException {
     public StateException(String message) {
         super(message);
     }

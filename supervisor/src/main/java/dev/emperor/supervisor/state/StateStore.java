@@ -226,12 +226,25 @@ public final class StateStore implements AutoCloseable {
                 WHERE name NOT IN (SELECT name FROM vassals)""",
             });
 
+    /** Deferred records kept at most before events (only) are dropped; each is a few hundred bytes. */
+    static final int MAX_DEFERRED = 10_000;
+
     private final Connection db;
     private final int eventsKept;
+    private final Path dir;
+    /** Records the state directory refused, oldest first (see {@link #record}). */
+    private final java.util.ArrayDeque<Deferred> deferred = new java.util.ArrayDeque<>();
+    private long eventsDropped;
+    /** The last refused write while the state directory refuses writes; null when it takes them. */
+    private volatile StateNotWritable lastFailure;
+    private Runnable onWritableAgain;
 
-    private StateStore(Connection db, int eventsKept) {
+    private record Deferred(String what, Work<?> work) {}
+
+    private StateStore(Connection db, int eventsKept, Path dir) {
         this.db = db;
         this.eventsKept = eventsKept;
+        this.dir = dir;
     }
 
     /**
@@ -267,7 +280,7 @@ public final class StateStore implements AutoCloseable {
             throw new IOException("cannot open state database " + file + ": " + e.getMessage(), e);
         }
         if (nativeDir.startsWith(dir)) removeUnpackedLibraries(nativeDir);
-        StateStore store = new StateStore(connection, eventsKept);
+        StateStore store = new StateStore(connection, eventsKept, dir);
         try {
             String mode = store.journalMode();
             if (!mode.equalsIgnoreCase("wal")) {
@@ -407,7 +420,7 @@ public final class StateStore implements AutoCloseable {
 
     private void updateVassal(String name, String assignments, Object... values) {
         long now = System.currentTimeMillis();
-        inTransaction(() -> {
+        record("recording " + assignments.replaceAll(" = \\?", "") + " of " + name, false, () -> {
             try (PreparedStatement insert = db.prepareStatement(
                     "INSERT INTO vassals (name, updated_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING")) {
                 insert.setString(1, name);
@@ -461,7 +474,9 @@ public final class StateStore implements AutoCloseable {
         if (min <= 0 || min > max) {
             throw new IllegalArgumentException("bad uid range " + min + "-" + max + " (must be 1 or more, min <= max)");
         }
-        return inTransaction(() -> {
+        Integer known = read("reading the uid of " + name, () -> currentUid(name));
+        if (known != null) return known; // a known tenant never waits for the disk
+        return durable("allocating a uid for " + name, () -> {
             Integer existing = currentUid(name);
             if (existing != null) {
                 return existing;
@@ -496,7 +511,9 @@ public final class StateStore implements AutoCloseable {
         if (uid <= 0) {
             throw new IllegalArgumentException("uid " + uid + " cannot be given to a tenant");
         }
-        inTransaction(() -> {
+        Integer known = read("reading the uid of " + name, () -> currentUid(name));
+        if (known != null && known == uid) return;
+        durable("giving uid " + uid + " to " + name, () -> {
             String owner = uidOwnerInternal(uid);
             if (owner != null && !owner.equals(name)) {
                 throw new IllegalStateException("uid " + uid + " already belongs to tenant " + owner);
@@ -584,7 +601,7 @@ public final class StateStore implements AutoCloseable {
 
     /** Records the tenant's address for good; fails if the tenant or the address already has a row. */
     public synchronized void recordAddress(String name, int address) {
-        inTransaction(() -> {
+        durable("recording the address of " + name, () -> {
             try (PreparedStatement ps = db.prepareStatement(
                     "INSERT INTO addresses (name, address, allocated_at) VALUES (?, ?, ?)")) {
                 ps.setString(1, name);
@@ -651,7 +668,7 @@ public final class StateStore implements AutoCloseable {
 
     /** Records a tenant's running daemon (replacing an earlier record under the same key). */
     public synchronized void recordDaemon(String name, String key, int pid, long pidStartTime) {
-        inTransaction(() -> {
+        record("recording daemon " + key + " of " + name, false, () -> {
             try (PreparedStatement ps = db.prepareStatement(
                     "INSERT OR REPLACE INTO daemons (name, key, pid, pid_start_time) VALUES (?, ?, ?, ?)")) {
                 ps.setString(1, name);
@@ -666,14 +683,15 @@ public final class StateStore implements AutoCloseable {
 
     /** Forgets one daemon record; {@code key} null forgets all of the tenant's. */
     public synchronized void forgetDaemon(String name, String key) {
-        try (PreparedStatement ps = db.prepareStatement(key == null ? "DELETE FROM daemons WHERE name = ?"
-                : "DELETE FROM daemons WHERE name = ? AND key = ?")) {
-            ps.setString(1, name);
-            if (key != null) ps.setString(2, key);
-            ps.executeUpdate();
-        } catch (SQLException e) {
-            throw failed("forgetting daemons of " + name, e);
-        }
+        record("forgetting daemons of " + name, false, () -> {
+            try (PreparedStatement ps = db.prepareStatement(key == null ? "DELETE FROM daemons WHERE name = ?"
+                    : "DELETE FROM daemons WHERE name = ? AND key = ?")) {
+                ps.setString(1, name);
+                if (key != null) ps.setString(2, key);
+                ps.executeUpdate();
+            }
+            return null;
+        });
     }
 
     /** The tenant's recorded daemons: key to {pid, start time}. */
@@ -707,17 +725,20 @@ public final class StateStore implements AutoCloseable {
 
     /** Records the operator's maintenance setting; null forgets it (the file decides again). */
     public synchronized void setMaintenance(String name, Boolean enabled) {
-        try (PreparedStatement ps = db.prepareStatement(enabled == null ? "DELETE FROM maintenance WHERE name = ?"
-                : "INSERT INTO maintenance (name, enabled, set_at) VALUES (?, ?, ?)"
-                        + " ON CONFLICT(name) DO UPDATE SET enabled = excluded.enabled, set_at = excluded.set_at")) {
+        String what = "storing the maintenance setting of " + name;
+        if (enabled == null) { // forgetting (the tenant is gone): a record, written when the directory takes it
+            record(what, false, () -> delete("DELETE FROM maintenance WHERE name = ?", name));
+            return;
+        }
+        awaitDeferred(what); // the operator's word: refused, not kept, while it cannot be written
+        try (PreparedStatement ps = db.prepareStatement("INSERT INTO maintenance (name, enabled, set_at) VALUES (?, ?, ?)"
+                + " ON CONFLICT(name) DO UPDATE SET enabled = excluded.enabled, set_at = excluded.set_at")) {
             ps.setString(1, name);
-            if (enabled != null) {
-                ps.setInt(2, enabled ? 1 : 0);
-                ps.setLong(3, System.currentTimeMillis());
-            }
+            ps.setInt(2, enabled ? 1 : 0);
+            ps.setLong(3, System.currentTimeMillis());
             ps.executeUpdate();
         } catch (SQLException e) {
-            throw failed("storing the maintenance setting of " + name, e);
+            throw failed(what, e);
         }
     }
 
@@ -737,17 +758,20 @@ public final class StateStore implements AutoCloseable {
 
     /** Records where the tenant's certificate came from; null forgets it (certificate removed). */
     public synchronized void setCertificateOrigin(String name, CertificateOrigin origin) {
-        try (PreparedStatement ps = db.prepareStatement(origin == null ? "DELETE FROM certificate_origins WHERE name = ?"
-                : "INSERT INTO certificate_origins (name, origin, recorded_at) VALUES (?, ?, ?)"
-                        + " ON CONFLICT(name) DO UPDATE SET origin = excluded.origin, recorded_at = excluded.recorded_at")) {
+        String what = "storing the certificate origin of " + name;
+        if (origin == null) { // forgetting: a record, written when the directory takes it
+            record(what, false, () -> delete("DELETE FROM certificate_origins WHERE name = ?", name));
+            return;
+        }
+        awaitDeferred(what);
+        try (PreparedStatement ps = db.prepareStatement("INSERT INTO certificate_origins (name, origin, recorded_at)"
+                + " VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET origin = excluded.origin, recorded_at = excluded.recorded_at")) {
             ps.setString(1, name);
-            if (origin != null) {
-                ps.setString(2, origin.stored());
-                ps.setLong(3, System.currentTimeMillis());
-            }
+            ps.setString(2, origin.stored());
+            ps.setLong(3, System.currentTimeMillis());
             ps.executeUpdate();
         } catch (SQLException e) {
-            throw failed("storing the certificate origin of " + name, e);
+            throw failed(what, e);
         }
     }
 
@@ -769,20 +793,22 @@ public final class StateStore implements AutoCloseable {
 
     /** Records the tenant's ACME back-off; null forgets it (issued, or the tenant removed). */
     public synchronized void setAcmeRetry(String name, AcmeRetry retry) {
-        try (PreparedStatement ps = db.prepareStatement(retry == null ? "DELETE FROM acme_retries WHERE name = ?"
-                : "INSERT INTO acme_retries (name, failures, not_before, recorded_at) VALUES (?, ?, ?, ?)"
-                        + " ON CONFLICT(name) DO UPDATE SET failures = excluded.failures,"
-                        + " not_before = excluded.not_before, recorded_at = excluded.recorded_at")) {
-            ps.setString(1, name);
-            if (retry != null) {
+        long now = System.currentTimeMillis();
+        // A back-off is a record: lost only if the emperor dies before the directory takes it.
+        record("storing the ACME back-off of " + name, false, () -> {
+            if (retry == null) return delete("DELETE FROM acme_retries WHERE name = ?", name);
+            try (PreparedStatement ps = db.prepareStatement(
+                    "INSERT INTO acme_retries (name, failures, not_before, recorded_at) VALUES (?, ?, ?, ?)"
+                            + " ON CONFLICT(name) DO UPDATE SET failures = excluded.failures,"
+                            + " not_before = excluded.not_before, recorded_at = excluded.recorded_at")) {
+                ps.setString(1, name);
                 ps.setInt(2, retry.failures());
                 ps.setLong(3, retry.notBefore().toEpochMilli());
-                ps.setLong(4, System.currentTimeMillis());
+                ps.setLong(4, now);
+                ps.executeUpdate();
             }
-            ps.executeUpdate();
-        } catch (SQLException e) {
-            throw failed("storing the ACME back-off of " + name, e);
-        }
+            return null;
+        });
     }
 
     // ---- domain ownership (see DomainOwnership) --------------------------------------------
@@ -803,6 +829,7 @@ public final class StateStore implements AutoCloseable {
 
     /** Records a new claim; fails if the name is held already (by anyone). */
     public synchronized void claimDomain(DomainClaim claim) {
+        awaitDeferred("writing");
         try (PreparedStatement ps = db.prepareStatement("INSERT INTO domains (name, owner, claimed_at) VALUES (?, ?, ?)")) {
             ps.setString(1, claim.name());
             ps.setString(2, claim.owner());
@@ -815,9 +842,10 @@ public final class StateStore implements AutoCloseable {
 
     /** Forgets the owner's claims on these names (a name held by someone else is left alone). */
     public synchronized void releaseDomains(String owner, java.util.Collection<String> names) {
-        inTransaction(() -> {
+        List<String> released = List.copyOf(names);
+        record("releasing domains " + released + " of " + owner, false, () -> {
             try (PreparedStatement ps = db.prepareStatement("DELETE FROM domains WHERE name = ? AND owner = ?")) {
-                for (String name : names) {
+                for (String name : released) {
                     ps.setString(1, name);
                     ps.setString(2, owner);
                     ps.executeUpdate();
@@ -829,7 +857,7 @@ public final class StateStore implements AutoCloseable {
 
     /** Gives {@code from}'s claims on these names to {@code to}, as claimed at {@code at}; all or nothing. */
     public synchronized void transferDomains(java.util.Collection<String> names, String from, String to, Instant at) {
-        inTransaction(() -> {
+        durable("transferring domains " + names + " to " + to, () -> {
             try (PreparedStatement ps = db.prepareStatement(
                     "UPDATE domains SET owner = ?, claimed_at = ? WHERE name = ? AND owner = ?")) {
                 for (String name : names) {
@@ -862,6 +890,7 @@ public final class StateStore implements AutoCloseable {
 
     /** Records an approval (again: keeps the first time it was given). */
     public synchronized void approveDomain(DomainApproval approval) {
+        awaitDeferred("writing");
         try (PreparedStatement ps = db.prepareStatement(
                 "INSERT OR IGNORE INTO domain_approvals (name, tenant, approved_at) VALUES (?, ?, ?)")) {
             ps.setString(1, approval.name());
@@ -875,6 +904,7 @@ public final class StateStore implements AutoCloseable {
 
     /** Withdraws an approval; false if there was none. */
     public synchronized boolean revokeDomainApproval(String name, String tenant) {
+        awaitDeferred("writing");
         try (PreparedStatement ps = db.prepareStatement("DELETE FROM domain_approvals WHERE name = ? AND tenant = ?")) {
             ps.setString(1, name);
             ps.setString(2, tenant);
@@ -898,7 +928,7 @@ public final class StateStore implements AutoCloseable {
 
     /** Records a new assignment; fails if the port or the (tenant, service) already has a row. */
     public synchronized void recordPort(PortAssignment a) {
-        inTransaction(() -> {
+        durable("recording port " + a.publicPort() + " of " + a.tenant(), () -> {
             try (PreparedStatement ps = db.prepareStatement(
                     "INSERT INTO ports (tenant, service, proto, public_port, assigned_at, released_at) VALUES (?, ?, ?, ?, ?, ?)")) {
                 long now = System.currentTimeMillis();
@@ -920,14 +950,15 @@ public final class StateStore implements AutoCloseable {
 
     /** Stores a changed protocol or released state; the port itself can never change. */
     public synchronized void updatePort(PortAssignment a) {
-        inTransaction(() -> {
+        long now = System.currentTimeMillis();
+        record("updating port " + a.publicPort() + " of " + a.tenant(), false, () -> {
             try (PreparedStatement ps = db.prepareStatement("""
                     UPDATE ports SET proto = ?,
                         released_at = CASE WHEN ? THEN coalesce(released_at, ?) ELSE NULL END
                     WHERE tenant = ? AND service = ? AND public_port = ?""")) {
                 ps.setString(1, a.protocol().stored());
                 ps.setBoolean(2, a.released());
-                ps.setLong(3, System.currentTimeMillis());
+                ps.setLong(3, now);
                 ps.setString(4, a.tenant());
                 ps.setString(5, a.service());
                 ps.setInt(6, a.publicPort());
@@ -965,11 +996,12 @@ public final class StateStore implements AutoCloseable {
 
     /** Appends to the vassal's history, dropping its oldest events beyond the limit. */
     public synchronized void event(String name, EventKind kind, String detail) {
-        inTransaction(() -> {
+        long at = System.currentTimeMillis();
+        record("recording an event of " + name, true, () -> {
             try (PreparedStatement ps = db.prepareStatement(
                     "INSERT INTO events (name, at, kind, detail) VALUES (?, ?, ?, ?)")) {
                 ps.setString(1, name);
-                ps.setLong(2, System.currentTimeMillis());
+                ps.setLong(2, at);
                 ps.setString(3, kind.stored());
                 ps.setString(4, detail);
                 ps.executeUpdate();
@@ -1072,7 +1104,10 @@ public final class StateStore implements AutoCloseable {
      * again never extends a reservation). Returns whether it was newly retired.
      */
     public synchronized boolean retire(String name, Instant at) {
-        return inTransaction(() -> {
+        // A record of what happened (the file is gone, the tenant has stopped): written now, or
+        // kept until a full state directory takes writes again.
+        boolean fresh = retiredAt(name).isEmpty();
+        record("retiring " + name, false, () -> {
             try (PreparedStatement ps = db.prepareStatement("DELETE FROM vassals WHERE name = ?")) {
                 ps.setString(1, name);
                 ps.executeUpdate();
@@ -1081,9 +1116,11 @@ public final class StateStore implements AutoCloseable {
                     "INSERT OR IGNORE INTO retired (name, retired_at) VALUES (?, ?)")) {
                 ps.setString(1, name);
                 ps.setLong(2, at.toEpochMilli());
-                return ps.executeUpdate() == 1;
+                ps.executeUpdate();
             }
+            return null;
         });
+        return fresh;
     }
 
     /** When the tenant was retired, if it is. */
@@ -1125,21 +1162,29 @@ public final class StateStore implements AutoCloseable {
      * (it is the same tenant coming back), in the same transaction that says so.
      */
     public synchronized Arrival arrive(String name) {
-        return inTransaction(() -> {
-            try (PreparedStatement ps = db.prepareStatement("DELETE FROM retired WHERE name = ?")) {
-                ps.setString(1, name);
-                if (ps.executeUpdate() == 1) return Arrival.RESTORED;
-            }
-            try (PreparedStatement ps = db.prepareStatement("""
-                    SELECT EXISTS (SELECT 1 FROM vassals WHERE name = ?1) OR EXISTS (SELECT 1 FROM uids WHERE name = ?1)
-                        OR EXISTS (SELECT 1 FROM addresses WHERE name = ?1)""")) {
-                ps.setString(1, name);
-                try (ResultSet rs = ps.executeQuery()) {
-                    rs.next();
-                    return rs.getBoolean(1) ? Arrival.KNOWN : Arrival.NEW;
+        if (retiredAt(name).isPresent()) {
+            // a record: a full state directory delays it, and until then the name reads as
+            // retired (the same answer when the file is read again)
+            record("restoring " + name, false, () -> {
+                try (PreparedStatement ps = db.prepareStatement("DELETE FROM retired WHERE name = ?")) {
+                    ps.setString(1, name);
+                    ps.executeUpdate();
                 }
+                return null;
+            });
+            return Arrival.RESTORED;
+        }
+        try (PreparedStatement ps = db.prepareStatement("""
+                SELECT EXISTS (SELECT 1 FROM vassals WHERE name = ?1) OR EXISTS (SELECT 1 FROM uids WHERE name = ?1)
+                    OR EXISTS (SELECT 1 FROM addresses WHERE name = ?1)""")) {
+            ps.setString(1, name);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getBoolean(1) ? Arrival.KNOWN : Arrival.NEW;
             }
-        });
+        } catch (SQLException e) {
+            throw failed("reading what is known of " + name, e);
+        }
     }
 
     /**
@@ -1151,7 +1196,7 @@ public final class StateStore implements AutoCloseable {
      * @return false (and nothing changed) if the tenant is not retired
      */
     public synchronized boolean purge(String name, String tombstone) {
-        return inTransaction(() -> {
+        return durable("purging " + name, () -> {
             try (PreparedStatement ps = db.prepareStatement("DELETE FROM retired WHERE name = ?")) {
                 ps.setString(1, name);
                 if (ps.executeUpdate() != 1) return false;
@@ -1197,8 +1242,33 @@ public final class StateStore implements AutoCloseable {
         T run() throws SQLException;
     }
 
+    private Void delete(String sql, String name) throws SQLException {
+        try (PreparedStatement ps = db.prepareStatement(sql)) {
+            ps.setString(1, name);
+            ps.executeUpdate();
+        }
+        return null;
+    }
+
+    private <T> T read(String what, Work<T> work) {
+        try {
+            return work.run();
+        } catch (SQLException e) {
+            throw failed(what, e);
+        }
+    }
+
     /** Runs {@code work} as one transaction: all of it is committed, or none of it. */
     private <T> T inTransaction(Work<T> work) {
+        return inTransaction("writing", work);
+    }
+
+    /**
+     * As {@link #inTransaction(Work)}, naming what is written in a failure. The first error is
+     * the one reported: on a full disk SQLite has often rolled back already, and the rollback's
+     * own "no transaction is active" used to hide the SQLITE_FULL behind it.
+     */
+    private <T> T inTransaction(String what, Work<T> work) {
         try {
             db.setAutoCommit(false);
             try {
@@ -1206,14 +1276,146 @@ public final class StateStore implements AutoCloseable {
                 db.commit();
                 return result;
             } catch (SQLException | RuntimeException e) {
-                db.rollback();
+                try {
+                    db.rollback();
+                } catch (SQLException rollback) {
+                    e.addSuppressed(rollback);
+                }
                 throw e;
             } finally {
-                db.setAutoCommit(true);
+                try {
+                    db.setAutoCommit(true);
+                } catch (SQLException ignored) {
+                    // autocommit is restored by SQLite itself once the transaction is gone
+                }
             }
         } catch (SQLException e) {
-            throw failed("writing", e);
+            throw failed(what, e);
         }
+    }
+
+    // ---- writes while the state directory is full -------------------------------------------
+
+    /**
+     * A record of what happened (a vassal's pid, exit, error, events, daemons, released names):
+     * written now if the state directory takes it, else kept in memory, in order, and written by
+     * {@link #retryDeferred()} once it does. Never fails for a full or failing disk: the emperor
+     * keeps acting (restarting a known tenant, applying a change) and writes the record later.
+     * {@code droppable} records (events) beyond {@link #MAX_DEFERRED} are dropped and counted.
+     */
+    private void record(String what, boolean droppable, Work<?> work) {
+        retryDeferred();
+        if (deferred.isEmpty()) {
+            try {
+                inTransaction(what, work);
+                recoveredIfDone();
+                return;
+            } catch (StateNotWritable e) {
+                // kept below; the failure is in health() and the log
+            }
+        }
+        if (droppable && deferred.size() >= MAX_DEFERRED) {
+            eventsDropped++;
+            return;
+        }
+        deferred.add(new Deferred(what, work));
+    }
+
+    /**
+     * A write that must be on disk before the emperor acts on it (a new uid, address, port or
+     * domain claim: giving them out twice after a crash would hand one tenant's files or traffic
+     * to another). Earlier deferred records go first, so the database never sees them out of
+     * order; while the state directory refuses writes this throws {@link StateNotWritable}.
+     */
+    private <T> T durable(String what, Work<T> work) {
+        awaitDeferred(what);
+        T result = inTransaction(what, work);
+        recoveredIfDone();
+        return result;
+    }
+
+    /** Writes the deferred records first; throws if the state directory still refuses them. */
+    private void awaitDeferred(String what) {
+        retryDeferred();
+        StateNotWritable failure = lastFailure;
+        if (!deferred.isEmpty() && failure != null) {
+            throw new StateNotWritable(failure.cause(), dir, what + " waits for " + deferred.size()
+                    + " earlier records to be written: " + failure.detail(), failure);
+        }
+    }
+
+    /**
+     * Writes deferred records, oldest first, until one fails; with nothing deferred but a
+     * failure outstanding, probes with a header write so health() clears by itself once space
+     * returns. Called before each write and every second by the emperor's timer.
+     */
+    public synchronized void retryDeferred() {
+        if (lastFailure == null) return;
+        while (!deferred.isEmpty()) {
+            Deferred next = deferred.peek();
+            try {
+                inTransaction(next.what(), next.work());
+            } catch (StateNotWritable e) {
+                return;
+            } catch (StateException e) {
+                // Not a disk problem (a constraint, a bug): retrying cannot help; say so and go on.
+                log.error("state database: dropping the deferred write ({}): {}", next.what(), e.getMessage());
+            }
+            deferred.poll();
+        }
+        try {
+            int version = MIGRATIONS.size();
+            inTransaction("probing whether the state directory takes writes again", () -> {
+                try (Statement st = db.createStatement()) {
+                    st.executeUpdate("PRAGMA user_version = " + version);
+                }
+                return null;
+            });
+        } catch (StateNotWritable e) {
+            return;
+        }
+        recoveredIfDone();
+    }
+
+    private void noteFailure(StateNotWritable failure) {
+        if (lastFailure == null) {
+            log.error("{}; the emperor keeps running its tenants, keeps records in memory and retries every second",
+                    failure.getMessage());
+        }
+        lastFailure = failure;
+    }
+
+    private void recoveredIfDone() {
+        StateNotWritable failure = lastFailure;
+        if (failure == null || !deferred.isEmpty()) return;
+        lastFailure = null;
+        log.info("state directory {} takes writes again; every deferred record is written{}", dir,
+                eventsDropped == 0 ? "" : " (" + eventsDropped + " events were dropped meanwhile)");
+        eventsDropped = 0;
+        Runnable listener = onWritableAgain;
+        if (listener != null) listener.run();
+    }
+
+    /** Called (under the store's lock: post, don't wait) once writes succeed again after a failure. */
+    public synchronized void onWritableAgain(Runnable listener) {
+        this.onWritableAgain = listener;
+    }
+
+    /**
+     * "ok", or what is wrong with the state directory and what waits meanwhile, for `emperor
+     * status` (its "state" line).
+     */
+    public synchronized String health() {
+        StateNotWritable failure = lastFailure;
+        if (failure == null) return "ok";
+        return failure.getMessage() + "; " + deferred.size() + " records wait in memory"
+                + (eventsDropped == 0 ? "" : ", " + eventsDropped + " events dropped")
+                + "; new tenants wait, running ones are restarted; retried every second";
+    }
+
+    /** Records not yet written (tests). */
+    synchronized int deferredCount() {
+        return deferred.size();
     }
 
     private int queryInt(String sql) {
@@ -1225,7 +1427,13 @@ public final class StateStore implements AutoCloseable {
         }
     }
 
-    private static StateException failed(String what, SQLException e) {
+    private StateException failed(String what, SQLException e) {
+        StateNotWritable.Cause cause = StateNotWritable.causeOf(e);
+        if (cause != null) {
+            StateNotWritable failure = new StateNotWritable(cause, dir, what + " failed: " + e.getMessage(), e);
+            noteFailure(failure);
+            return failure;
+        }
         return new StateException("state database: " + what + " failed: " + e.getMessage(), e);
     }
 }

@@ -125,6 +125,14 @@ public final class TenantRoutes implements TenantLauncher.LiveSettingsListener {
      */
     public synchronized void setPortLimits(PortLimits limits) {
         allocator.setLimits(limits);
+        reconcileAll();
+    }
+
+    /**
+     * Every tenant's ports and names settled again: after the state directory refused to record
+     * a new port or domain claim, what waited is given now that it takes writes again.
+     */
+    public synchronized void reconcileAll() {
         for (Map.Entry<String, Wanted> e : wanted.entrySet()) {
             String name = e.getKey();
             portProblems.put(name, openPorts(name, e.getValue(), held.getOrDefault(name, List.of())));

@@ -337,6 +337,12 @@ class EmperorConfigTest {
         // 50000 fits under 1 Mi descriptors; under 65536 only (65536 - 8192) / 2 = 28672 do
         assertThat(limits.connectionLimits(1_048_576)).isEqualTo(new dev.emperor.proxy.ConnectionLimits(100, 10, 50000));
         assertThat(limits.connectionLimits(65_536).total()).isEqualTo(28_672);
+        // ... and that limit cannot carry 50000 at all: the emperor refuses it, naming the key
+        assertThat(limits.fdLimitProblem(1_048_576)).isEmpty();
+        assertThat(limits.fdLimitProblem(65_536)).get().asString()
+                .startsWith("max-connections = 50000 is more than the open-file limit 65536 carries: at most 28672");
+        // with 100 tenants, 1600 more descriptors are kept for them
+        assertThat(limits.connectionLimits(65_536, 100).total()).isEqualTo(28_672 - 800);
         dev.emperor.proxy.ProxyOptions options = limits.applyTo(dev.emperor.proxy.ProxyOptions.defaults(), 1_048_576);
         assertThat(options.underscoresInHeaders()).isTrue();
         assertThat(options.connections().perClient()).isEqualTo(100);
