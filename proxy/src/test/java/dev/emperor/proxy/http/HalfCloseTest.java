@@ -54,9 +54,13 @@ class HalfCloseTest {
         proxy = new FrontProxy(options(), group, AcmeChallenges.NONE, dir.resolve("logs"));
         proxy.start();
         port = proxy.httpAddresses().get(0).getPort();
-        proxy.setSites(List.of(
+        proxy.setSites(sites());
+    }
+
+    static List<TenantSite> sites() {
+        return List.of(
                 FrontProxyTest.site("shop", List.of("shop.test"), new Upstream.Tcp("127.0.0.1", shop.port())),
-                FrontProxyTest.site("chat", List.of("chat.test"), new Upstream.UnixSocket(chat.path))));
+                FrontProxyTest.site("chat", List.of("chat.test"), new Upstream.UnixSocket(chat.path)));
     }
 
     static ProxyOptions options() {
@@ -188,6 +192,27 @@ class HalfCloseTest {
     }
 
     @Test
+    void aHalfClosedClientThatNeverReadsItsAnswerIsStillCutOff() throws Exception {
+        // Passes on the code before half-closure too (it closed at once): it guards that a
+        // half-closed connection waiting on an answer nobody reads does not live for ever.
+        try (FrontProxy timed = new FrontProxy(options().withTimeouts(Duration.ofSeconds(30), Duration.ofSeconds(1),
+                Duration.ofSeconds(2), Duration.ofSeconds(30)), group, AcmeChallenges.NONE, dir.resolve("timed-logs"))) {
+            timed.start();
+            timed.setSites(sites());
+            try (RawHttp http = new RawHttp(timed.httpAddresses().get(0).getPort())) {
+                http.write("GET /big/1000000000 HTTP/1.1\r\nHost: shop.test\r\n\r\n");
+                http.socket.shutdownOutput();
+                // Not a byte read: the proxy's writes stop once the socket buffers are full.
+                for (int i = 0; i < 300 && !shop.brokenResponses.contains("/big/1000000000"); i++) {
+                    Thread.sleep(100);
+                }
+                assertThat(shop.brokenResponses).as("the proxy gave up the answer and its upstream")
+                        .contains("/big/1000000000");
+            }
+        }
+    }
+
+    @Test
     void aWebSocketClientsFinIsPassedToTheAppWhoseLastWordsStillArrive() throws Exception {
         try (RawHttp http = client()) {
             http.write("GET /ws HTTP/1.1\r\nHost: chat.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -202,6 +227,7 @@ class HalfCloseTest {
             http.socket.shutdownOutput();
             // The echo comes back after the FIN went up: the app answers, then closes its side.
             byte[] echo = http.in.readNBytes(2 + "chat:hi".length());
+            assertThat(echo).as("the app's echo").hasSize(2 + "chat:hi".length());
             assertThat(new String(echo, 2, echo.length - 2, StandardCharsets.US_ASCII)).isEqualTo("chat:hi");
             assertThat(http.closedByPeer()).isTrue();
         }
