@@ -6,6 +6,7 @@ import dev.emperor.proxy.ProxyOptions;
 import dev.emperor.proxy.SiteTable;
 import dev.emperor.proxy.TenantAvailability;
 import dev.emperor.proxy.TenantTraffic;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http2.Http2ConnectionAdapter;
 import io.netty.handler.codec.http2.Http2FrameCodec;
@@ -77,6 +78,9 @@ public final class HttpHandlers {
     public void install(ChannelPipeline p, boolean overTls, boolean http2Stream) {
         ProxyOptions options = this.options;
         if (!http2Stream) {
+            // A client's FIN after its request (nc, HTTP/1.0 scripts, probes) still gets the
+            // answer: the PipeliningGate closes once the requests already read are answered.
+            p.channel().config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
             addRateGuard(p, options);
             p.addLast("idleClose", new IdleCloser(options.idleTimeout().toNanos()))
                     .addLast("decoder", new StrictRequestDecoder(options.maxHeaderBytes(),

@@ -1,10 +1,13 @@
 package dev.emperor.proxy.http;
 
+import dev.emperor.proxy.l4.HalfClosedWatch;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.DuplexChannel;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -55,6 +58,32 @@ final class RawRelay extends ChannelInboundHandlerAdapter {
         if (peer.isActive()) {
             peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
         }
+    }
+
+    /**
+     * The client half-closed (FIN) a WebSocket or other upgraded connection: the app gets the
+     * FIN too, after every byte before it, and may still answer; the pair closes when the app
+     * closes (or the idle timeout passes). Only the client side allows half-closure; the
+     * upstream's FIN closes both as before.
+     */
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (!(evt instanceof ChannelInputShutdownEvent)) {
+            ctx.fireUserEventTriggered(evt);
+            return;
+        }
+        if (!(peer instanceof DuplexChannel upstream)) {
+            ctx.close();
+            return;
+        }
+        HalfClosedWatch.keep(ctx.channel()); // the app's answer may have to wait for room
+        upstream.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(written -> {
+            if (written.isSuccess()) {
+                upstream.shutdownOutput();
+            } else {
+                ctx.close();
+            }
+        });
     }
 
     @Override

@@ -23,11 +23,12 @@ import org.slf4j.LoggerFactory;
  * <p>The cure is to keep EPOLLERR in the channel's interest set (the kernel reports errors
  * whatever the set says, so this changes nothing else): the set is never empty, the fd is
  * never removed. Netty offers no public call for it, hence the one reflective handle, looked
- * up once. Called from the handler of the channel's ChannelInputShutdownEvent, while its other
+ * up once. (The HTTP side uses it too, for a client that half-closes after its request.)
+ * Called from the handler of the channel's ChannelInputShutdownEvent, while its other
  * direction is still open: Netty fires that event before it drops EPOLLRDHUP, so the fd is
  * still in the set then (and not later: it may be gone as soon as the handler returns).
  */
-final class HalfClosedWatch {
+public final class HalfClosedWatch {
 
     private static final Logger log = LoggerFactory.getLogger(HalfClosedWatch.class);
     private static final MethodHandle SET_FLAG = findSetFlag();
@@ -48,7 +49,7 @@ final class HalfClosedWatch {
     }
 
     /** Keeps {@code channel} (an epoll channel, on its event loop) registered for the rest of its life. */
-    static void keep(Channel channel) {
+    public static void keep(Channel channel) {
         if (SET_FLAG == null || !channel.isOpen()) {
             return;
         }

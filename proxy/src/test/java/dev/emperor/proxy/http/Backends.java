@@ -78,7 +78,7 @@ final class Backends {
                 throw e;
             }
             if (path.startsWith("/slow")) {
-                sleep(Long.parseLong(path.substring("/slow/".length())));
+                sleep(Long.parseLong(path.substring("/slow/".length()).split("\\?")[0])); // a query may tell requests apart
             }
             if (path.startsWith("/big/")) {
                 long size = Long.parseLong(path.substring("/big/".length()));

@@ -31,7 +31,12 @@ final class RawHttp implements AutoCloseable {
 
     /** From {@code localAddress} (another 127.0.0.x is another client to the proxy's limits). */
     RawHttp(String localAddress, int port) throws IOException {
-        socket = new Socket("127.0.0.1", port, java.net.InetAddress.getByName(localAddress), 0);
+        this(new Socket("127.0.0.1", port, java.net.InetAddress.getByName(localAddress), 0));
+    }
+
+    /** Over a socket already connected (a TLS one, say). */
+    RawHttp(Socket socket) throws IOException {
+        this.socket = socket;
         socket.setSoTimeout(10_000);
         in = new BufferedInputStream(socket.getInputStream());
         out = socket.getOutputStream();
