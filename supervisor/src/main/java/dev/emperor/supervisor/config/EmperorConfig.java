@@ -58,6 +58,7 @@ import java.util.regex.Pattern;
  * @param cronTimezone  the time zone cron schedules are read in (default: the host's)
  * @param proxy         the front proxy: listeners, TLS, certificates, public ports, access logs
  * @param ksmRun        ksm-run: whether the emperor starts the host's ksmd (see {@link KsmRun})
+ * @param statusDir     status-dir: where each vassal's NAME.json is kept for file-only panels; empty = none
  */
 public record EmperorConfig(
         Path vassalsDir,
@@ -85,7 +86,8 @@ public record EmperorConfig(
         List<HostService> hostServices,
         ZoneId cronTimezone,
         ProxySettings proxy,
-        KsmRun ksmRun) {
+        KsmRun ksmRun,
+        Optional<Path> statusDir) {
 
     public EmperorConfig {
         hostServices = List.copyOf(hostServices);
@@ -134,7 +136,7 @@ public record EmperorConfig(
             "access-log-dir", "acme-directory", "acme-email", "acme-ca-trust", "acme-renew-days", "acme-auto",
             "client-header-timeout", "client-idle-timeout", "client-min-rate", "client-rate-grace", "upstream-timeout",
             "client-max-connections", "client-max-connections-per-site", "max-connections", "underscores-in-headers",
-            DOMAIN_ALLOW, "ksm-run");
+            DOMAIN_ALLOW, "ksm-run", "status-dir");
 
     private static final Pattern UID_RANGE = Pattern.compile("(\\d{1,10})\\s*-\\s*(\\d{1,10})");
     /** An interface name that is also a valid nftables table suffix. */
@@ -154,7 +156,7 @@ public record EmperorConfig(
                 Duration.ofSeconds(10), 10L << 20, 5, 1L << 20, run.resolve("control.sock"),
                 VassalEnvironment.DEFAULT_TMP_BYTES, DiskQuota.DEFAULT, false, Cidr.parse("10.200.0.0/16"), "emperor0",
                 FirewallRules.NONE, List.of(), ZoneId.systemDefault(), ProxySettings.defaults(state, logs),
-                KsmRun.OFF);
+                KsmRun.OFF, Optional.empty());
     }
 
     /** Reads emperor.ini. A file without an [emperor] section gives the defaults. */
@@ -227,7 +229,8 @@ public record EmperorConfig(
                     hostServices(),
                     value("cron-timezone", d.cronTimezone(), this::zone),
                     proxy(state, logs),
-                    value("ksm-run", d.ksmRun(), this::ksmRun));
+                    value("ksm-run", d.ksmRun(), this::ksmRun),
+                    optional("status-dir", this::toPath));
         }
 
         private ProxySettings proxy(Path state, Path logs) throws ConfigError {
