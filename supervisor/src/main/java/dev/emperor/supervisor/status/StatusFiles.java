@@ -121,8 +121,9 @@ public final class StatusFiles implements AutoCloseable {
     private void bringUpToDate(Path directory) {
         try {
             if (!Files.isDirectory(directory)) {
-                Files.createDirectories(directory,
-                        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
+                Files.createDirectories(directory);
+                // 0755 whatever the umask: panels under other users read it; only root writes
+                Files.setPosixFilePermissions(directory, PosixFilePermissions.fromString("rwxr-xr-x"));
             }
             log.info("status-dir: writing vassals' status to {}", directory);
         } catch (IOException e) {
