@@ -87,6 +87,29 @@ class StatusDirTest {
         assertThat(first.resolve("alpha.json")).exists(); // left as it was: documented
     }
 
+    @Test
+    void aStatusDirThatCannotBeWrittenNeverStopsTenantsAndShowsInStatusUntilItWorks() throws IOException {
+        Path blocker = emperor().root().resolve("blocker");
+        Files.writeString(blocker, "a file where the status directory's parent should be");
+        emperor.set("status-dir", "blocker/status").start();
+        emperor.vassal("alpha", SLEEPER, "distro = busybox");
+        int pid = emperor.waitForRunning("alpha").path("pid").asInt();
+        emperor.waitFor("status to say status-dir is failing", Duration.ofSeconds(30),
+                () -> emperor.command("status").out().contains("status-dir: failing: " + blocker.resolve("status")));
+        assertThat(emperor.statusOf("alpha").path("pid").asInt()).isEqualTo(pid);
+
+        Files.delete(blocker);
+        Files.createDirectories(blocker.resolve("status"));
+        waitForFile(blocker.resolve("status/alpha.json"), "running", pid); // retried without any change of alpha's
+        emperor.waitFor("status-dir to be ok again", Duration.ofSeconds(30),
+                () -> emperor.command("status").out().contains("status-dir: ok"));
+    }
+
+    private EmperorProcess emperor() {
+        if (emperor == null) emperor = new EmperorProcess();
+        return emperor;
+    }
+
     private JsonNode waitForFile(Path file, String state, int pid) {
         JsonNode[] last = new JsonNode[1];
         emperor.waitFor(file.getFileName() + " to show " + state + " pid " + pid, Duration.ofSeconds(30), () -> {
