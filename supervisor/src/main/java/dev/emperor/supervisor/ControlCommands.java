@@ -74,6 +74,7 @@ final class ControlCommands implements ControlHandler {
     private ObjectNode status(String name) {
         ObjectNode reply = ok();
         reply.put("watcher", emperor.watcherHealth());
+        reply.put("statusDir", emperor.statusFiles().health());
         reply.set("ksmd", ksmd());
         reply.put("state", emperor.stateHealth());
         ArrayNode list = reply.putArray("vassals");
@@ -123,8 +124,8 @@ final class ControlCommands implements ControlHandler {
         }
     }
 
-    /** The vassal's status plus what the front proxy serves for it. */
-    private ObjectNode withWeb(Vassal vassal) {
+    /** The vassal's status plus what the front proxy serves for it (also each status-dir file's content). */
+    ObjectNode withWeb(Vassal vassal) {
         ObjectNode node = json.valueToTree(vassal.status());
         TenantRoutes routes = emperor.routes();
         String name = vassal.name();

@@ -67,6 +67,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import dev.emperor.supervisor.status.StatusFiles;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -125,6 +126,9 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
     private final ScheduledExecutorService retention = Executors.newSingleThreadScheduledExecutor(
             r -> Thread.ofPlatform().name("emperor-retention").daemon().unstarted(r));
     private java.util.concurrent.ScheduledFuture<?> expiryCheck;
+    /** status-dir: each vassal's `status --json` as NAME.json, rendered by the control socket's own code. */
+    private final StatusFiles statusFiles = new StatusFiles(
+            name -> find(name).map(new ControlCommands(this)::withWeb), () -> List.copyOf(vassals.keySet()));
 
     public Emperor(Path configFile, EmperorConfig config) throws IOException {
         this.configFile = configFile;
@@ -234,6 +238,8 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         forgetVanished();
         launcher.deleteLeftoversSetAside();
         checkExpirySoon(); // at start, then by timer: retention ends even if nobody asks
+        store.onEvent(statusFiles::changed);
+        statusFiles.use(config.statusDir());
         log.info("emperor running: {} vassals, control socket {}", vassals.size(), config.controlSocket());
     }
 
@@ -415,6 +421,11 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         return w == null ? "not started" : w.health();
     }
 
+    /** status-dir's writer and its health ("off", "ok" or "failing: ..."). */
+    public StatusFiles statusFiles() {
+        return statusFiles;
+    }
+
     /** Each tenant's requests and bytes through the front proxy and its public ports, since counting began. */
     public dev.emperor.proxy.TenantTraffic.Totals traffic(String tenant) {
         return frontProxy.traffic().totals(tenant);
@@ -550,6 +561,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
 
     @Override
     public void stateChanged(String name, VassalState state, Instant retryAt) {
+        statusFiles.changed(name);
         FrontProxy proxy = frontProxy;
         if (proxy == null) return;
         TenantAvailability availability = proxy.availability();
@@ -581,6 +593,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
             log.info("vassal {}: its file came back while it stopped; starting afresh", name);
             return next;
         });
+        statusFiles.changed(vassal.name()); // gone: its NAME.json is deleted (or its successor's written)
     }
 
     // ---- retirement and purge ----------------------------------------------------------------
@@ -793,7 +806,8 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
                     fresh.backoffMax(), fresh.rescan(), fresh.logMaxSize(), fresh.logKeep(), fresh.logRate(), fresh.controlSocket(),
                     fresh.tmpSize(), fresh.diskDefault(), fresh.stopVassalsOnExit(), fresh.tunSubnet(), fresh.tunGateway(), fresh.firewall(),
                     fresh.hostServices(), fresh.cronTimezone(), keepRestartOnly(config.proxy(), fresh.proxy(), listening),
-                    fresh.ksmRun(), fresh.retain());
+                    fresh.ksmRun(), fresh.retain(), fresh.statusDir());
+            statusFiles.use(config.statusDir());
             if (certificates != null) routes.useCertificateStore(certificates);
             if (routes != null && !fresh.proxy().portLimits().equals(previousProxy.portLimits())) {
                 routes.setPortLimits(fresh.proxy().portLimits());
@@ -918,6 +932,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
     @Override
     public void close() throws IOException {
         if (watcher != null) watcher.close();
+        statusFiles.close();
         if (shell != null) shell.close();
         reloads.shutdownNow();
         if (control != null) control.close();

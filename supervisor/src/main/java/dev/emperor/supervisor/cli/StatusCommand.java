@@ -54,6 +54,8 @@ public final class StatusCommand implements Callable<Integer> {
             printRetired(retired, onlyRetired);
             String watcher = reply.path("watcher").asText("ok");
             if (!watcher.equals("ok")) System.out.println("vassal directory watcher: " + watcher);
+            String statusDir = reply.path("statusDir").asText("off");
+            if (!statusDir.equals("off")) System.out.println("status-dir: " + statusDir);
             java.util.List<String> idle = new java.util.ArrayList<>();
             vassals.forEach(v -> {
                 if (v.path("ksm").hasNonNull("warning")) idle.add(v.path("name").asText());

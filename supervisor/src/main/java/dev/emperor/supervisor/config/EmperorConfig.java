@@ -60,6 +60,7 @@ import java.util.regex.Pattern;
  * @param ksmRun        ksm-run: whether the emperor starts the host's ksmd (see {@link KsmRun})
  * @param retain        how long a removed tenant stays retired (its identity and data kept for its
  *                      name) before it is purged; operator-only, a vassal file cannot set it
+ * @param statusDir     status-dir: where each vassal's NAME.json is kept for file-only panels; empty = none
  */
 public record EmperorConfig(
         Path vassalsDir,
@@ -88,7 +89,8 @@ public record EmperorConfig(
         ZoneId cronTimezone,
         ProxySettings proxy,
         KsmRun ksmRun,
-        Duration retain) {
+        Duration retain,
+        Optional<Path> statusDir) {
 
     /** How long a removed tenant is kept for its name by default (retain). */
     public static final Duration DEFAULT_RETAIN = Duration.ofDays(30);
@@ -140,7 +142,7 @@ public record EmperorConfig(
             "access-log-dir", "acme-directory", "acme-email", "acme-ca-trust", "acme-renew-days", "acme-auto",
             "client-header-timeout", "client-idle-timeout", "client-min-rate", "client-rate-grace", "upstream-timeout",
             "client-max-connections", "client-max-connections-per-site", "max-connections", "underscores-in-headers",
-            DOMAIN_ALLOW, "ksm-run", "retain");
+            DOMAIN_ALLOW, "ksm-run", "retain", "status-dir");
 
     private static final Pattern UID_RANGE = Pattern.compile("(\\d{1,10})\\s*-\\s*(\\d{1,10})");
     /** An interface name that is also a valid nftables table suffix. */
@@ -160,7 +162,7 @@ public record EmperorConfig(
                 Duration.ofSeconds(10), 10L << 20, 5, 1L << 20, run.resolve("control.sock"),
                 VassalEnvironment.DEFAULT_TMP_BYTES, DiskQuota.DEFAULT, false, Cidr.parse("10.200.0.0/16"), "emperor0",
                 FirewallRules.NONE, List.of(), ZoneId.systemDefault(), ProxySettings.defaults(state, logs),
-                KsmRun.OFF, DEFAULT_RETAIN);
+                KsmRun.OFF, DEFAULT_RETAIN, Optional.empty());
     }
 
     /** Reads emperor.ini. A file without an [emperor] section gives the defaults. */
@@ -234,7 +236,8 @@ public record EmperorConfig(
                     value("cron-timezone", d.cronTimezone(), this::zone),
                     proxy(state, logs),
                     value("ksm-run", d.ksmRun(), this::ksmRun),
-                    value("retain", d.retain(), this::retain));
+                    value("retain", d.retain(), this::retain),
+                    optional("status-dir", this::toPath));
         }
 
         private ProxySettings proxy(Path state, Path logs) throws ConfigError {

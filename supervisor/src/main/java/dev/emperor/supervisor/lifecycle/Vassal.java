@@ -526,12 +526,13 @@ public final class Vassal {
     }
 
     private void transition(VassalState next, String why) {
-        if (state != next) {
-            log.info("vassal {}: {} -> {} ({})", name, state.label(), next.label(), why);
+        VassalState previous = state;
+        state = next; // before the hook: what it triggers (status-dir's writer) reads the new state
+        reason = why;
+        if (previous != next) {
+            log.info("vassal {}: {} -> {} ({})", name, previous.label(), next.label(), why);
             ctx.stateChanged(name, next, retryAt);
         }
-        state = next;
-        reason = why;
     }
 
     /** A line in the tenant's own log saying what the emperor did, so the tenant sees it too. */

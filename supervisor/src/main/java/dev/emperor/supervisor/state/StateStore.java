@@ -994,6 +994,13 @@ public final class StateStore implements AutoCloseable {
 
     // ---- events --------------------------------------------------------------------------
 
+    /** Told each vassal name that got an event (status-dir rewrites its file); must return at once. */
+    private volatile java.util.function.Consumer<String> eventListener = name -> {};
+
+    public void onEvent(java.util.function.Consumer<String> listener) {
+        eventListener = listener;
+    }
+
     /** Appends to the vassal's history, dropping its oldest events beyond the limit. */
     public synchronized void event(String name, EventKind kind, String detail) {
         long at = System.currentTimeMillis();
@@ -1018,6 +1025,7 @@ public final class StateStore implements AutoCloseable {
             }
             return null;
         });
+        eventListener.accept(name);
     }
 
     /** The vassal's newest events, newest first. */

@@ -100,7 +100,7 @@ class EmperorConfigTest {
                 Duration.ofMillis(500), Duration.ofMinutes(5), Duration.ofSeconds(30), 1L << 30, 0, 64L << 10,
                 Path.of("/srv/run/ctl.sock"), 128L << 20, new DiskQuota(2L << 30, 1000), true, dev.emperor.tunrouter.Cidr.parse("10.77.0.0/20"), "gw_test",
                 dev.emperor.tunrouter.FirewallRules.NONE, java.util.List.of(), java.time.ZoneId.systemDefault(),
-                ProxySettings.defaults(Path.of("/srv/state"), Path.of("/srv/log")), KsmRun.OFF, EmperorConfig.DEFAULT_RETAIN));
+                ProxySettings.defaults(Path.of("/srv/state"), Path.of("/srv/log")), KsmRun.OFF, EmperorConfig.DEFAULT_RETAIN, Optional.empty()));
     }
 
     @Test
