@@ -212,7 +212,7 @@ public final class EmperorProcess implements AutoCloseable {
             throw new UncheckedIOException(e);
         }
         try {
-            waitFor("the control socket to answer", Duration.ofSeconds(30), () -> {
+            waitFor("the control socket to answer", Duration.ofSeconds(60), () -> {
                 if (!daemon.isAlive()) fail("emperor exited with " + daemon.exitValue() + ":\n" + daemonOutput());
                 return cli("status", "-c", configFile().toString(), "--json").code() == 0;
             });
