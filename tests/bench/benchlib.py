@@ -18,7 +18,8 @@ CLASSPATH = os.path.join(SUPERVISOR, "emperor-supervisor.jar") + ":" + os.path.j
 
 
 # The collector and heap start ./emperor runs with (keep in step with it).
-DAEMON_GC_FLAGS = ["-XX:+UseSerialGC", "-Xms8m"]
+DAEMON_GC_FLAGS = ["-XX:+UseG1GC", "-Xms8m", "-Xmx256m", "-XX:MaxDirectMemorySize=256m",
+                   "-XX:G1PeriodicGCInterval=60000", "-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=30"]
 
 
 def unsafe_flags(java_home=JAVA_HOME):

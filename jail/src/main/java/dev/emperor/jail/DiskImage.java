@@ -31,24 +31,30 @@ final class DiskImage {
      * later in the background (664 KiB allocated for a 1G image instead of 49 MB).
      */
     static void create(Path file, long bytes, long inodes, String name) {
+        // Made under FILE.part and renamed into place once complete: an emperor killed half-way
+        // (before mke2fs ran, or before the inode count was written) left an unformatted image
+        // under the real name, which every later spawn then failed to mount.
+        Path part = file.resolveSibling(file.getFileName() + ".part");
         try {
+            Files.deleteIfExists(part); // what a killed emperor left
             Files.deleteIfExists(file);
-            try (var sparse = new java.io.RandomAccessFile(file.toFile(), "rw")) {
+            try (var sparse = new java.io.RandomAccessFile(part.toFile(), "rw")) {
                 sparse.setLength(bytes);
             }
-            Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
+            Files.setPosixFilePermissions(part, PosixFilePermissions.fromString("rw-------"));
         } catch (IOException e) {
-            TenantVolume.deleteQuietly(file);
+            TenantVolume.deleteQuietly(part);
             throw new JailException("create disk image of " + name, file + ": " + e, e);
         }
         try {
             run("mke2fs", name, List.of(mke2fs(), "-q", "-F", "-t", "ext4", "-b", Long.toString(BLOCK_SIZE), "-m", "0",
                     "-N", Long.toString(inodes), "-L", "emperor", "-E", "nodiscard,assume_storage_prezeroed=1",
-                    file.toString()));
-            UserDefinedFileAttributeView view = Files.getFileAttributeView(file, UserDefinedFileAttributeView.class);
+                    part.toString()));
+            UserDefinedFileAttributeView view = Files.getFileAttributeView(part, UserDefinedFileAttributeView.class);
             view.write(INODES_ATTRIBUTE, StandardCharsets.US_ASCII.encode(Long.toString(inodes)));
+            Files.move(part, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException | RuntimeException e) {
-            TenantVolume.deleteQuietly(file);
+            TenantVolume.deleteQuietly(part);
             throw e instanceof JailException je ? je : new JailException("create disk image of " + name, e.toString(), e);
         }
     }

@@ -118,11 +118,13 @@ public final class Jail {
 
     /**
      * Finds a tenant's pid 1 again after an emperor restart: empty unless pid is alive, has
-     * the recorded start time and is the helper's init. The result is not our child: its
-     * exit status will be {@link ExitStatus#UNKNOWN}.
+     * the recorded start time, is the helper's init and is in the tenant's cgroup. The result
+     * is not our child: its exit status will be {@link ExitStatus#UNKNOWN}.
      */
     public Optional<TenantProcess> adopt(String name, int pid, long startTime) {
         if (pid <= 0 || ProcStat.startTimeOf(pid).orElse(-1) != startTime) return Optional.empty();
+        // A pid 1 that never joined the tenant's cgroup (or left it) is not the tenant's.
+        if (!cgroups.open(name).map(c -> c.pids().contains(pid)).orElse(false)) return Optional.empty();
         int pidfd;
         try {
             pidfd = Pidfd.open(pid, name);
@@ -172,6 +174,21 @@ public final class Jail {
         } catch (java.io.IOException e) {
             return Optional.empty();
         }
+    }
+
+    /**
+     * Kills whatever is in the cgroup of a tenant that has no pid 1 this emperor watches, and
+     * removes the cgroup: processes an earlier emperor started and died before it recorded
+     * (or before it cleaned up). Returns the pids that were there (none: nothing was done but
+     * removing an empty cgroup). Only for a tenant with no watched pid 1, or it kills that too.
+     */
+    public java.util.Set<Integer> killLeftovers(String name) {
+        return cgroups.open(name).map(cgroup -> {
+            java.util.Set<Integer> found = cgroup.pids();
+            if (!found.isEmpty()) cgroup.killAll();
+            cgroup.remove();
+            return found;
+        }).orElse(java.util.Set.of());
     }
 
     /**

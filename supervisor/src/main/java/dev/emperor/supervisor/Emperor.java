@@ -450,17 +450,41 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         return config.runDir().resolve("shell.sock");
     }
 
-    /** Tenants recorded as running whose pid 1 is still alive and still theirs come back. */
+    /**
+     * Tenants recorded as running whose pid 1 is still alive and still theirs come back; every
+     * other tenant cgroup is emptied and removed. A kill -9 can land anywhere in a spawn: after
+     * the cgroup was made, after pid 1 started, after the payload was exec'd but before its
+     * pid was recorded (the row still says pid 0), or in the middle of a cleanup. Only a
+     * recorded pid 1 (same start time, the helper's init, in the tenant's cgroup) is proven to
+     * be the tenant's, started from the configuration the row names; anything else is killed,
+     * and the tenant is spawned afresh from its file.
+     */
     private void adoptSurvivors() {
+        java.util.Set<String> adopted = new java.util.TreeSet<>();
         for (VassalRow row : store.vassals()) {
             if (row.pid() <= 0) continue;
             Optional<TenantProcess> live = launcher.adopt(row.name(), row.pid(), row.pidStartTime());
             if (live.isPresent()) {
+                adopted.add(row.name());
                 vassal(row.name()).adopted(live.get(), row.startedAt());
                 log.info("vassal {}: re-adopted pid {}", row.name(), row.pid());
             } else {
                 store.recordExit(row.name(), "exited while the emperor was down", false);
                 launcher.cleanUp(row.name());
+            }
+        }
+        for (String tenant : cgroups.tenants()) {
+            if (adopted.contains(tenant)) continue;
+            try {
+                java.util.Set<Integer> killed = launcher.killLeftovers(tenant);
+                if (killed.isEmpty()) continue;
+                String what = "killed unrecorded processes " + killed + " in its cgroup (an earlier emperor died before"
+                        + " recording them)";
+                log.warn("vassal {}: {}", tenant, what);
+                if (store.vassal(tenant).isPresent()) store.event(tenant, dev.emperor.supervisor.state.EventKind.STOP, what);
+            } catch (RuntimeException e) {
+                // Its next spawn tries again (and says so in its status).
+                log.error("vassal {}: cannot clear its cgroup at start: {}", tenant, e.getMessage());
             }
         }
     }
@@ -916,8 +940,19 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
     /** Stops every tenant (used when the emperor is told to stop them, e.g. on-exit = stop). */
     public void stopAll() throws InterruptedException {
         for (Vassal vassal : vassals.values()) vassal.shutdown();
+        // The grace period plus 5 s, extended by 5 s whenever another tenant finished: on a
+        // loaded host a hundred tenants' clean-ups take longer than that in all, and closing
+        // the state database under them left cgroups, mounted disks (and pid 1s) behind.
         long deadline = System.nanoTime() + config.stopGrace().toNanos() + TimeUnit.SECONDS.toNanos(5);
-        while (!vassals.isEmpty() && System.nanoTime() < deadline) Thread.sleep(50);
+        int left = vassals.size();
+        while (!vassals.isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+            if (vassals.size() < left) {
+                left = vassals.size();
+                deadline = Math.max(deadline, System.nanoTime() + TimeUnit.SECONDS.toNanos(5));
+            }
+        }
+        if (!vassals.isEmpty()) log.error("emperor exiting with tenants still stopping: {}", vassals.keySet());
         network.removeKernelRules();
     }
 

@@ -202,22 +202,37 @@ public final class EmperorProcess implements AutoCloseable {
     }
 
     private EmperorProcess start(boolean ownProcessGroup) {
-        writeConfig();
         List<String> cmd = new ArrayList<>();
         // setsid(1) execs in place (our child is no group leader), so the pid stays the daemon's.
         if (ownProcessGroup) cmd.add("setsid");
         // prlimit(1) sets the limit and execs in place, like setsid: the pid stays the daemon's.
         if (openFileLimit > 0) cmd.addAll(List.of("/usr/bin/prlimit", "--nofile=" + openFileLimit + ":" + openFileLimit, "--"));
         cmd.addAll(javaCommand());
+        return start(cmd, Map.of());
+    }
+
+    /**
+     * As {@link #start()}, through the operator's launcher (REPO/emperor run), with its JVM
+     * options, and {@code env} added to its environment. The launcher execs java, so the
+     * daemon's pid is the JVM's.
+     */
+    public EmperorProcess startWithLauncher(Map<String, String> env) {
+        return start(new ArrayList<>(List.of(REPO.resolve("emperor").toString())), env);
+    }
+
+    private EmperorProcess start(List<String> cmd, Map<String, String> env) {
+        writeConfig();
         cmd.addAll(List.of("run", "-c", configFile().toString()));
         try {
             Path out = root.resolve("emperor-" + (++daemonStarts) + ".out");
-            daemon = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+            ProcessBuilder builder = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile());
+            builder.environment().putAll(env);
+            daemon = builder.start();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
         try {
-            waitFor("the control socket to answer", Duration.ofSeconds(30), () -> {
+            waitFor("the control socket to answer", Duration.ofSeconds(60), () -> {
                 if (!daemon.isAlive()) fail("emperor exited with " + daemon.exitValue() + ":\n" + daemonOutput());
                 return cli("status", "-c", configFile().toString(), "--json").code() == 0;
             });

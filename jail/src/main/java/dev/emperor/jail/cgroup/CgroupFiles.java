@@ -161,6 +161,18 @@ final class CgroupFiles {
         }
     }
 
+    /**
+     * Waits (bounded, GIVE_UP_NANOS) until a v1 freezer.state reads FROZEN. A cgroup that
+     * stays FREEZING (a task stuck in the kernel) is killed anyway: the caller goes on, and
+     * its kill loop catches what the frozen pass missed.
+     */
+    static void awaitFrozen(Path state) {
+        long start = System.nanoTime();
+        while (!read(state).strip().equals("FROZEN") && System.nanoTime() - start < GIVE_UP_NANOS) {
+            pause();
+        }
+    }
+
     /** A failed create leaves nothing half made behind: what it created goes, newest first. */
     static void undoCreate(List<Path> made) {
         for (Path dir : made.reversed()) {

@@ -28,6 +28,8 @@ public final class CgroupV1Driver implements CgroupDriver {
     private final Path cpu;
     private final Path cpuacct;
     private final Path pids;
+    /** The freezer hierarchy, or null when the host has none (then kills are not atomic). */
+    private final Path freezer;
     private final String subtree;
     /** Serialises creating and removing the subtree directory between tenants. */
     private final Object subtreeLock = new Object();
@@ -40,10 +42,16 @@ public final class CgroupV1Driver implements CgroupDriver {
      * @param subtree Emperor's directory name inside each hierarchy, e.g. "emperor"
      */
     public CgroupV1Driver(Path memory, Path cpu, Path cpuacct, Path pids, String subtree) {
+        this(memory, cpu, cpuacct, pids, null, subtree);
+    }
+
+    /** @param freezer mount point of the freezer hierarchy, or null if the host has none */
+    public CgroupV1Driver(Path memory, Path cpu, Path cpuacct, Path pids, Path freezer, String subtree) {
         this.memory = memory;
         this.cpu = cpu;
         this.cpuacct = cpuacct;
         this.pids = pids;
+        this.freezer = freezer;
         this.subtree = CgroupFiles.checkName("subtree", subtree);
     }
 
@@ -95,7 +103,9 @@ public final class CgroupV1Driver implements CgroupDriver {
 
     /** The distinct hierarchy mount points (cpu and cpuacct are one when co-mounted). */
     private Set<Path> hierarchies() {
-        return new LinkedHashSet<>(List.of(memory, cpu, cpuacct, pids));
+        Set<Path> all = new LinkedHashSet<>(List.of(memory, cpu, cpuacct, pids));
+        if (freezer != null) all.add(freezer);
+        return all;
     }
 
     private V1Tenant tenantCgroup(String tenant) {
@@ -103,7 +113,8 @@ public final class CgroupV1Driver implements CgroupDriver {
                 memory.resolve(subtree).resolve(tenant),
                 cpu.resolve(subtree).resolve(tenant),
                 cpuacct.resolve(subtree).resolve(tenant),
-                pids.resolve(subtree).resolve(tenant));
+                pids.resolve(subtree).resolve(tenant),
+                freezer == null ? null : freezer.resolve(subtree).resolve(tenant));
     }
 
     private void removeSubtreeIfUnused() {
@@ -121,17 +132,21 @@ public final class CgroupV1Driver implements CgroupDriver {
         private final Path cpuDir;
         private final Path cpuacctDir;
         private final Path pidsDir;
+        private final Path freezerDir; // null without a freezer hierarchy
         private final List<Path> dirs;
 
         V1Tenant(CgroupV1Driver driver, String tenant, Path memoryDir, Path cpuDir,
-                Path cpuacctDir, Path pidsDir) {
+                Path cpuacctDir, Path pidsDir, Path freezerDir) {
             this.driver = driver;
             this.tenant = tenant;
             this.memoryDir = memoryDir;
             this.cpuDir = cpuDir;
             this.cpuacctDir = cpuacctDir;
             this.pidsDir = pidsDir;
-            this.dirs = List.copyOf(new LinkedHashSet<>(List.of(memoryDir, cpuDir, cpuacctDir, pidsDir)));
+            this.freezerDir = freezerDir;
+            Set<Path> all = new LinkedHashSet<>(List.of(memoryDir, cpuDir, cpuacctDir, pidsDir));
+            if (freezerDir != null) all.add(freezerDir);
+            this.dirs = List.copyOf(all);
         }
 
         @Override
@@ -201,12 +216,23 @@ public final class CgroupV1Driver implements CgroupDriver {
         }
 
         /**
-         * v1 has no cgroup.kill: signal each pid, again until none is left. Each one is pinned
-         * with a pidfd and checked to still be a member before the signal, so a pid reused by
-         * another process in between is never hit.
+         * v1 has no cgroup.kill: with a freezer, the cgroup is frozen first (no process can
+         * fork or exit while the list is read), every member gets SIGKILL, and the thaw lets
+         * them die at once. Then, and without a freezer, each pid is signalled again until
+         * none is left. Each one is pinned with a pidfd and checked to still be a member before
+         * the signal, so a pid reused by another process in between is never hit.
          */
         @Override
         public void killAll() {
+            if (freezerDir != null && Files.isDirectory(freezerDir) && !pids().isEmpty()) {
+                write(freezerDir.resolve("freezer.state"), "FROZEN");
+                try {
+                    CgroupFiles.awaitFrozen(freezerDir.resolve("freezer.state"));
+                    CgroupSyscalls.sigkillMembers(pids(), this::pids);
+                } finally {
+                    write(freezerDir.resolve("freezer.state"), "THAWED");
+                }
+            }
             CgroupFiles.killUntilEmpty(tenant, this::pids,
                     left -> CgroupSyscalls.sigkillMembers(left, this::pids));
         }

@@ -53,7 +53,8 @@ public final class Cgroups {
             }
             if (fsType.equals("cgroup")) {
                 for (String option : fields[dash + 3].split(",")) {
-                    if (V1_CONTROLLERS.contains(option)) {
+                    // freezer is optional: with it a tenant's cgroup is frozen before it is killed
+                    if (V1_CONTROLLERS.contains(option) || option.equals("freezer")) {
                         // The first mount of a hierarchy wins; later ones are bind mounts.
                         hierarchies.putIfAbsent(option, Path.of(mountPoint));
                     }
@@ -68,7 +69,7 @@ public final class Cgroups {
             }
         }
         return new CgroupV1Driver(hierarchies.get("memory"), hierarchies.get("cpu"),
-                hierarchies.get("cpuacct"), hierarchies.get("pids"), subtree);
+                hierarchies.get("cpuacct"), hierarchies.get("pids"), hierarchies.get("freezer"), subtree);
     }
 
     private static List<String> readMountInfo() {

@@ -193,6 +193,33 @@ class CgroupKernelTest {
         assertThat(driver.open("family")).isEmpty();
     }
 
+    /**
+     * A tenant forking as fast as it can (up to its pids bound) is killed in one call. On v1
+     * with a freezer hierarchy the cgroup is frozen for the kill and must be thawed after,
+     * or a later spawn into the same cgroup would start frozen.
+     */
+    @Test
+    void aForkStormIsKilledAndAFrozenCgroupIsThawedAfter() throws Exception {
+        TenantCgroup cgroup = create("storm", new Limits(0, 0, 64));
+        Process process = start("read go; echo started; while :; do /bin/sleep 60 & done");
+        moveInto(cgroup, process.pid());
+        assertThat(go(process)).isEqualTo("started");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (cgroup.pids().size() < 32 && System.nanoTime() < deadline) Thread.sleep(20);
+        assertThat(cgroup.pids().size()).as("the storm reached 32 processes").isGreaterThanOrEqualTo(32);
+
+        cgroup.killAll();
+
+        assertThat(cgroup.pids()).isEmpty();
+        boolean freezer = cgroup.procsFiles().stream().anyMatch(p -> Files.exists(p.getParent().resolve("freezer.state")));
+        if (driver.version().equals("v1") && Files.isDirectory(Path.of("/sys/fs/cgroup/freezer"))) {
+            assertThat(freezer).as("the tenant has a freezer cgroup").isTrue();
+        }
+        if (freezer) assertThat(read(cgroup, "freezer.state")).isEqualTo("THAWED");
+        cgroup.remove();
+        assertThat(driver.open("storm")).isEmpty();
+    }
+
     @Test
     void aSessionCgroupKillsWhatLeftTheSessionAndLeavesTheTenantAlone() throws Exception {
         TenantCgroup cgroup = create("host", Limits.NONE);

@@ -249,6 +249,14 @@ public final class TenantLauncher {
         return live;
     }
 
+    /**
+     * Kills every process in the cgroup of a tenant that has no watched pid 1 and removes the
+     * cgroup (see {@link Jail#killLeftovers}); returns the pids it found there.
+     */
+    public java.util.Set<Integer> killLeftovers(String name) {
+        return jail.killLeftovers(name);
+    }
+
     /** Kills the payload and every other process of the tenant (grace period is over). */
     public void kill(String name, TenantProcess process) {
         process.signal(9);

@@ -227,6 +227,7 @@ public final class Vassal {
         if (process != null) {
             beginStop(VassalState.STOPPING, "emperor shutting down", Then.FORGET);
         } else {
+            killLeftoversOrSayWhy();
             ctx.launcher().releaseDisk(name);
             ctx.forget(this, null);
         }
@@ -285,8 +286,9 @@ public final class Vassal {
         if (process != null) {
             event("stop", "stopped by operator");
             beginStop(VassalState.STOPPING, "stopped by operator", Then.STAY_STOPPED);
-        } else if (state != VassalState.FAILED) {
-            transition(VassalState.STOPPED, "stopped by operator");
+        } else {
+            killLeftoversOrSayWhy(); // whatever an earlier emperor left in its cgroup stops too
+            if (state != VassalState.FAILED) transition(VassalState.STOPPED, "stopped by operator");
         }
     }
 
@@ -385,6 +387,9 @@ public final class Vassal {
         VassalConfig cfg = config;
         transition(VassalState.STARTING, why);
         try {
+            // Nothing of this tenant runs under our watch (process is null): anything in its
+            // cgroup was left by an emperor that died mid-spawn or mid-cleanup, and goes first.
+            killLeftovers();
             TenantLauncher.Spawned spawned = ctx.launcher().spawn(cfg);
             TenantProcess started = spawned.process();
             process = started;
@@ -422,6 +427,35 @@ public final class Vassal {
             waitingForStateDirectory = e instanceof StateNotWritable;
             scheduleRespawn(waitingForStateDirectory ? STATE_RETRY : backoff.onFailure(),
                     (waitingForStateDirectory ? "waiting for the state directory: " : "spawn failed: ") + error);
+        }
+    }
+
+    /**
+     * Kills the processes an earlier emperor left in this tenant's cgroup (none while a pid 1
+     * is watched: then its cgroup is its own), noting it. A failure (processes that would not
+     * die) is thrown to the caller.
+     */
+    private void killLeftovers() {
+        if (process != null) return;
+        java.util.Set<Integer> pids = ctx.launcher().killLeftovers(name);
+        if (pids.isEmpty()) return;
+        String what = "killed leftover processes " + pids + " in its cgroup (started by an emperor that died before"
+                + " recording or cleaning them up)";
+        log.warn("vassal {}: {}", name, what);
+        event("stop", what);
+        note(what);
+    }
+
+    /** As {@link #killLeftovers}, for a stop: a failure is recorded and shown, the stop goes on. */
+    private void killLeftoversOrSayWhy() {
+        try {
+            killLeftovers();
+        } catch (RuntimeException e) {
+            String error = "cannot kill leftover processes: " + e.getMessage();
+            log.error("vassal {}: {}", name, error);
+            ctx.store().recordError(name, error);
+            event("error", error);
+            spawnError = error;
         }
     }
 
