@@ -134,9 +134,8 @@ class Bench:
         command = [JAVA_HOME + "/bin/java", "--enable-native-access=ALL-UNNAMED", "-cp", classpath,
                    "dev.emperor.tunrouter.bench.NoisyNeighbourMain", "/run/netns/" + self.victim,
                    "/run/netns/" + self.flooder, self.gateway, "10.217.%d.0/24" % self.octet]
-        command.append(str(self.args.flooder_rate))
-        if self.args.pump_nice is not None:
-            command.append(str(self.args.pump_nice))
+        if self.args.flooder_rate:
+            command.append(str(self.args.flooder_rate))
         self.pump = self.start(command, "pump.log")
         deadline = time.time() + 30
         while "ready" not in self.log("pump.log") and self.pump.poll() is None and time.time() < deadline:
@@ -225,8 +224,6 @@ def main():
     parser.add_argument("--workloads", default="normal,greedy",
                         help="which victim workloads: normal (at --victim-rate), greedy (as fast as it can)")
     parser.add_argument("--flooder-rate", type=int, default=0, help="the flooder's net-rate in bytes/s (default: none)")
-    parser.add_argument("--pump-nice", type=int, default=None,
-                        help="the pump thread's nice value (default: PacketPump.DEFAULT_THREAD_NICE; 0 = the JVM's)")
     args = parser.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("run as root")

@@ -109,15 +109,6 @@ interface LibC extends Library {
 
     int eventfd(int initval, int flags) throws LastErrorException;
 
-    // scheduling priority (sys/resource.h): with PRIO_PROCESS and a thread id, one thread's nice
-    int PRIO_PROCESS = 0;
-
-    int gettid();
-
-    int setpriority(int which, int who, int prio) throws LastErrorException;
-
-    int getpriority(int which, int who) throws LastErrorException;
-
     String strerror(int errnum);
 
     /** "what: strerror(errno)", for exception messages that name the step that failed. */

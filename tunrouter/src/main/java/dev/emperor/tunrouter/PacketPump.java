@@ -65,22 +65,12 @@ public final class PacketPump implements AutoCloseable {
      * into less would truncate frames the router must see whole.
      */
     private static final int READ_BUFFER_BYTES = TunDevice.VIRTIO_NET_HEADER_BYTES + 65535;
-    /**
-     * The pump thread's nice value by default. Every tenant's packets wait for this one thread:
-     * at the same priority as tenants' processes, a tenant that keeps CPUs busy (a flooder's own
-     * sender is one) gets the pump thread descheduled for whole time slices, and every
-     * neighbour's packets wait milliseconds. The kernel's own forwarding runs in softirq, ahead
-     * of any process; this is the userspace router's nearest equivalent. Its CPU stays bounded:
-     * one thread, one core at most.
-     */
-    public static final int DEFAULT_THREAD_NICE = -10;
     private static final long KEY_WAKEUP = 0;
     private static final long KEY_GATEWAY = 1;
     private static final int FIRST_TENANT_KEY = 2;
 
     private final Router router;
     private final int queueFrames;
-    private final int threadNice;
     private final int epollFd;
     private final int wakeupFd;
     private final Endpoint gateway;
@@ -113,19 +103,7 @@ public final class PacketPump implements AutoCloseable {
      * @param queueFrames how many frames each destination may hold while its descriptor is full
      */
     public PacketPump(Router router, int gatewayFd, int queueFrames) {
-        this(router, gatewayFd, queueFrames, DEFAULT_THREAD_NICE);
-    }
-
-    /**
-     * Starts the pump thread at nice {@code threadNice} (-20 to 19; see
-     * {@link #DEFAULT_THREAD_NICE}; 0 leaves it as its creator's).
-     */
-    public PacketPump(Router router, int gatewayFd, int queueFrames, int threadNice) {
         this.router = Objects.requireNonNull(router, "router");
-        if (threadNice < -20 || threadNice > 19) {
-            throw new IllegalArgumentException("nice " + threadNice + ": must be -20 to 19");
-        }
-        this.threadNice = threadNice;
         if (queueFrames < 1) {
             throw new IllegalArgumentException("queue of " + queueFrames + " frames: must hold at least 1");
         }
@@ -294,7 +272,6 @@ public final class PacketPump implements AutoCloseable {
 
     private void run() {
         try {
-            applyThreadNice();
             while (running) {
                 // Tenants still waiting for their turn: only look for news, do not sleep.
                 int timeout = readRound.isEmpty() ? throttleTimeoutMillis(System.nanoTime()) : 0;
@@ -367,30 +344,6 @@ public final class PacketPump implements AutoCloseable {
                 command.run(); // completes waiting callers; the epoll set is about to go anyway
             }
         }
-    }
-
-    /**
-     * Sets the pump thread's own nice value (on Linux a thread's, by its tid). Without
-     * CAP_SYS_NICE a negative value is refused: the pump then runs at its creator's priority
-     * and says so once.
-     */
-    private void applyThreadNice() {
-        if (threadNice == 0) {
-            return;
-        }
-        try {
-            LibC.INSTANCE.setpriority(LibC.PRIO_PROCESS, LibC.INSTANCE.gettid(), threadNice);
-        } catch (LastErrorException e) {
-            log.warn("packet pump: cannot set its thread's nice to {} ({}); it runs at its creator's priority,"
-                    + " and a busy tenant may delay every tenant's packets", threadNice, LibC.INSTANCE.strerror(e.getErrorCode()));
-        }
-    }
-
-    /** The pump thread's nice value now: for tests and status. */
-    public int threadNice() {
-        int[] nice = new int[1];
-        submit(() -> nice[0] = LibC.INSTANCE.getpriority(LibC.PRIO_PROCESS, LibC.INSTANCE.gettid()));
-        return nice[0];
     }
 
     /** One turn for each tenant waiting to be read, in deficit round robin order. */

@@ -48,15 +48,6 @@ class PacketPumpTest {
     }
 
     @Test
-    void thePumpThreadRunsAheadOfTenantsProcessesAndOnlyItDoes() {
-        int callersNice = LibC.INSTANCE.getpriority(LibC.PRIO_PROCESS, LibC.INSTANCE.gettid());
-        assertThat(pump.threadNice()).isEqualTo(PacketPump.DEFAULT_THREAD_NICE);
-        assertThat(LibC.INSTANCE.getpriority(LibC.PRIO_PROCESS, LibC.INSTANCE.gettid())).isEqualTo(callersNice);
-        assertThatThrownBy(() -> new PacketPump(router, gateway.pumpEnd, QUEUE_FRAMES, -21))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("nice -21");
-    }
-
-    @Test
     void movesAllowedFramesBothWaysAndCountsThem() {
         ByteBuffer out = Packets.tcp("10.200.0.2", "93.184.216.34", 443);
         alicePair.send(out);

@@ -19,8 +19,7 @@ import java.util.concurrent.CountDownLatch;
  * for tenants and 10000 for the gateway). Prints "ready", then runs until SIGTERM and prints
  * both tenants' counters.
  *
- * <p>Arguments: VICTIM_NETNS_FILE FLOODER_NETNS_FILE GATEWAY_NAME SUBNET [FLOODER_BYTES_PER_SECOND
- * (0: none) [PUMP_THREAD_NICE]].
+ * <p>Arguments: VICTIM_NETNS_FILE FLOODER_NETNS_FILE GATEWAY_NAME SUBNET [FLOODER_BYTES_PER_SECOND].
  * The rate is set through reflection so that this same file also runs against a pump without
  * {@code setRate} (the code before fair sharing, for a before/after comparison).
  */
@@ -29,7 +28,6 @@ public final class NoisyNeighbourMain {
         TenantSubnet subnet = TenantSubnet.parse(args[3]);
         int prefix = subnet.cidr().prefixLength();
         long flooderRate = args.length > 4 ? Long.parseLong(args[4]) : 0;
-        int pumpNice = args.length > 5 ? Integer.parseInt(args[5]) : PacketPump.DEFAULT_THREAD_NICE;
         TunDevice gateway = TunDevice.create(args[2]);
         gateway.configure(subnet.gateway(), prefix, 1500, 10_000);
         Router router = new Router(new Firewall(subnet, FirewallRules.NONE, Verdict.ALLOW), 65535, true, true);
@@ -39,7 +37,7 @@ public final class NoisyNeighbourMain {
         int flooder = router.attach("flooder", flooderAddress, FirewallRules.NONE);
         TunDevice victimTun = tun(Path.of(args[0]), victimAddress, prefix, subnet);
         TunDevice flooderTun = tun(Path.of(args[1]), flooderAddress, prefix, subnet);
-        PacketPump pump = new PacketPump(router, gateway.fd(), 256, pumpNice);
+        PacketPump pump = new PacketPump(router, gateway.fd(), 256);
         pump.attach(victim, victimTun.fd());
         pump.attach(flooder, flooderTun.fd());
         if (flooderRate > 0) {
