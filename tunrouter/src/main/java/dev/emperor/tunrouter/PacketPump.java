@@ -26,8 +26,10 @@ import org.slf4j.LoggerFactory;
  * round robin} over pump time: each turn a tenant may take {@value #QUANTUM_NANOS} ns, a frame
  * costing the time its read, routing and write took (bytes would be a poor measure: a small
  * frame costs the pump a third of a 64 KiB one). A flooder's excess waits in its own
- * {@code tun0}, where its own kernel drops it, while a neighbour waits at most one turn of each
- * other tenant. An optional rate per tenant
+ * {@code tun0}, where its own kernel drops it. A tenant that was idle goes first (a ping, a DNS
+ * query, an ACK waits for no flooder's turn), a backlogged one at most one turn of each other
+ * tenant; the loop serves one turn per pass, so the gateway waits one turn at most. An
+ * optional rate per tenant
  * ({@link #setRate}) is a {@link TokenBucket} each way: over it, its frames out stay in its
  * {@code tun0} until tokens come back, and frames in for it are dropped as
  * {@link DropReason#OVER_RATE}.
@@ -328,7 +330,7 @@ public final class PacketPump implements AutoCloseable {
                 if (throttled > 0) {
                     resumeDue(System.nanoTime());
                 }
-                serveOneRound();
+                serveOneTurn();
                 // Commands last: a detach then never meets a stale event of this batch.
                 Runnable command;
                 while ((command = commands.poll()) != null) {
@@ -346,41 +348,47 @@ public final class PacketPump implements AutoCloseable {
         }
     }
 
-    /** One turn for each tenant waiting to be read, in deficit round robin order. */
-    private void serveOneRound() {
+    /**
+     * One tenant's turn, in deficit round robin order (sparse tenants first). One turn per
+     * pass of the loop, not a whole round: between turns the loop looks at epoll again, so
+     * frames from the gateway (every tenant's inbound traffic) wait for one turn at most, and a
+     * tenant that just became ready is seen before the next flooder's turn.
+     */
+    private void serveOneTurn() {
         long now = throttled > 0 || anyLimited ? System.nanoTime() : 0;
-        for (int turns = readRound.size(); turns > 0; turns--) {
-            int id = readRound.startTurn();
-            Endpoint source = id < tenants.length ? tenants[id] : null;
-            if (source == null || source.dead) {
-                readRound.endTurn(id, false);
-                continue;
-            }
-            boolean backlogged = true;
-            for (int frames = 0; frames < READ_BURST && readRound.hasBudget(id); frames++) {
-                if (source.outRate != null && !source.outRate.mayPass(now)) {
-                    throttle(source, now);
-                    backlogged = false;
-                    break;
-                }
-                long start = System.nanoTime();
-                long got = PacketIo.read(source.fd, readPointer, READ_BUFFER_BYTES);
-                if (got <= 0) {
-                    int errno = got < 0 ? Native.getLastError() : LibC.EAGAIN;
-                    if (errno != LibC.EAGAIN && errno != LibC.EINTR) {
-                        fail(source, "read", errno);
-                    }
-                    backlogged = false;
-                    break;
-                }
-                if (source.outRate != null) {
-                    source.outRate.take(got);
-                }
-                route(source, (int) got, now);
-                readRound.charge(id, charge(start));
-            }
-            readRound.endTurn(id, backlogged);
+        int id = readRound.startTurn();
+        if (id < 0) {
+            return;
         }
+        Endpoint source = id < tenants.length ? tenants[id] : null;
+        if (source == null || source.dead) {
+            readRound.endTurn(id, false);
+            return;
+        }
+        boolean backlogged = true;
+        for (int frames = 0; frames < READ_BURST && readRound.hasBudget(id); frames++) {
+            if (source.outRate != null && !source.outRate.mayPass(now)) {
+                throttle(source, now);
+                backlogged = false;
+                break;
+            }
+            long start = System.nanoTime();
+            long got = PacketIo.read(source.fd, readPointer, READ_BUFFER_BYTES);
+            if (got <= 0) {
+                int errno = got < 0 ? Native.getLastError() : LibC.EAGAIN;
+                if (errno != LibC.EAGAIN && errno != LibC.EINTR) {
+                    fail(source, "read", errno);
+                }
+                backlogged = false;
+                break;
+            }
+            if (source.outRate != null) {
+                source.outRate.take(got);
+            }
+            route(source, (int) got, now);
+            readRound.charge(id, charge(start));
+        }
+        readRound.endTurn(id, backlogged);
     }
 
     /** Reads up to a burst of frames from the gateway (the one shared source of inbound frames). */

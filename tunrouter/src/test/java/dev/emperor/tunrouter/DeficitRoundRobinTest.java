@@ -35,7 +35,7 @@ class DeficitRoundRobinTest {
             drr.activate(tenant);
         }
 
-        /** One round, as PacketPump.serveOneRound; returns the cost served in it. */
+        /** As many turns as tenants wait (PacketPump.serveOneTurn, once per pass); returns the cost served. */
         long round() {
             long total = 0;
             for (int turns = drr.size(); turns > 0; turns--) {
@@ -109,6 +109,55 @@ class DeficitRoundRobinTest {
             for (long s : model.served) after += s;
             assertThat(after - before).isLessThanOrEqualTo(flooders * (QUANTUM + MAX_FRAME) + 84);
         }
+    }
+
+    @Test
+    void aTenantThatWasIdleIsServedBeforeAnyBackloggedTenantsTurn() {
+        Random random = new Random(7);
+        for (int trial = 0; trial < 200; trial++) {
+            int flooders = 1 + random.nextInt(5);
+            Model model = new Model(flooders + 1);
+            for (int f = 0; f < flooders; f++) {
+                for (int i = 0; i < 10_000; i++) {
+                    model.arrive(f, 64 + random.nextInt(MAX_FRAME - 64));
+                }
+            }
+            // at least one round: the flooders' own first (sparse) turns are behind them
+            for (int r = 1 + random.nextInt(20); r > 0; r--) {
+                model.round();
+            }
+            model.arrive(flooders, 84);
+            assertThat(model.drr.startTurn()).as("trial %d: the next turn is the quiet tenant's", trial).isEqualTo(flooders);
+        }
+    }
+
+    @Test
+    void aTenantGoingIdleAndBusyAgainGetsItsPriorityAtMostOncePerRoundAndStarvesNoOne() {
+        Model model = new Model(3);
+        for (int i = 0; i < 100_000; i++) {
+            model.arrive(0, 1000);
+            model.arrive(1, 1000);
+        }
+        model.round();
+        long[] before = model.served.clone();
+        for (int r = 0; r < 100; r++) {
+            // one small frame before every turn: it would always be "sparse" if that were all it took
+            for (int turn = 0; turn < 3; turn++) {
+                model.arrive(2, 100);
+                int id = model.drr.startTurn();
+                while (model.drr.hasBudget(id) && !model.queues[id].isEmpty()) {
+                    int cost = model.queues[id].poll();
+                    model.drr.charge(id, cost);
+                    model.served[id] += cost;
+                }
+                model.drr.endTurn(id, !model.queues[id].isEmpty());
+            }
+        }
+        long flooder0 = model.served[0] - before[0];
+        long flooder1 = model.served[1] - before[1];
+        assertThat(flooder0).as("the flooders still get their turns").isGreaterThan(100 * QUANTUM / 2);
+        assertThat(flooder1).isGreaterThan(100 * QUANTUM / 2);
+        assertThat(Math.abs(flooder0 - flooder1)).isLessThanOrEqualTo(2 * (QUANTUM + 1000));
     }
 
     @Test
