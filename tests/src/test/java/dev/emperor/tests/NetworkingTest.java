@@ -160,7 +160,7 @@ class NetworkingTest {
         String ini = Files.readString(emperor.configFile());
         EmperorProcess.write(emperor.configFile(), ini.replace("tuntap-router-firewall-out = " + rule + "\n", ""));
         new ProcessBuilder("kill", "-HUP", Long.toString(emperor.daemonPid())).start().waitFor();
-        emperor.waitFor("the daemon to re-read its file", Duration.ofSeconds(30),
+        emperor.waitFor("the daemon to re-read its file", Duration.ofSeconds(10),
                 () -> emperor.daemonOutput().contains("0 outbound and 0 inbound firewall rules"));
         assertThat(connect("carol", 2, serverAddress)).isEqualTo("ok " + hostAddress);
     }
