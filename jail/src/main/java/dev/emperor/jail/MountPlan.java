@@ -138,10 +138,13 @@ final class MountPlan {
             String devPath = fdPath(dev);
             for (String name : DEVICES) {
                 // Each device is its own bind mount of the host node, so /dev being nodev and
-                // later read-only does not affect it.
+                // later read-only does not affect it. The mount point is created read-only:
+                // a process another tenant's spawn creates at this moment holds a copy of this
+                // descriptor until its exec, and a writable one would make the remount of /dev
+                // read-only below fail with EBUSY (seen when two tenants started together).
                 try {
                     LibC.closeQuietly(libc.openat(dev, name,
-                            LibC.O_CREAT | LibC.O_EXCL | LibC.O_WRONLY | LibC.O_NOFOLLOW | LibC.O_CLOEXEC, 0666));
+                            LibC.O_CREAT | LibC.O_EXCL | LibC.O_RDONLY | LibC.O_NOFOLLOW | LibC.O_CLOEXEC, 0666));
                 } catch (LastErrorException e) {
                     throw LibC.failure("create", "/dev/" + name + " mount point for tenant " + spec.name(), e);
                 }
