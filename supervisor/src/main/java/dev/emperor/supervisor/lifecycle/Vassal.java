@@ -589,18 +589,25 @@ public final class Vassal {
 
     /** For polling (`--wait`): cheap enough to ask ten times a second. */
     public Progress progress() {
+        // The state before the process: spawn sets process, then the state to running, so a
+        // "running" read first always comes with its pid (read the other way round, a status
+        // taken during a spawn could say running with pid 0).
+        VassalState st = state;
+        String why = reason;
         TenantProcess p = process;
         String error = configError;
-        return new Progress(state.label(), p == null ? 0 : p.pid(), reason, error != null ? error : spawnError);
+        return new Progress(st.label(), p == null ? 0 : p.pid(), why, error != null ? error : spawnError);
     }
 
     public VassalStatus status() {
+        VassalState st = state; // before the process: see progress()
+        String why = reason;
         TenantProcess p = process;
         TenantServices s = services;
         Optional<CgroupStats> stats = p == null ? Optional.empty() : ctx.launcher().stats(name);
         VassalConfig cfg = config;
         Optional<TenantNetwork.Traffic> traffic = ctx.launcher().traffic(name);
-        return new VassalStatus(name, state.label(), reason,
+        return new VassalStatus(name, st.label(), why,
                 p == null ? 0 : p.pid(),
                 p == null || startedAt == null ? 0 : Duration.between(startedAt, Instant.now()).toSeconds(),
                 restarts, lastExit, configError != null ? configError : spawnError,
