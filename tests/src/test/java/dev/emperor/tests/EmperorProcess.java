@@ -191,6 +191,17 @@ public final class EmperorProcess implements AutoCloseable {
         return this;
     }
 
+    private boolean startWithSignalsIgnored;
+
+    /**
+     * Starts the daemon, from the next start, with SIGHUP, SIGINT and SIGTERM ignored, as
+     * {@code nohup} under a shell without job control leaves them.
+     */
+    public EmperorProcess withInheritedIgnoredSignals() {
+        this.startWithSignalsIgnored = true;
+        return this;
+    }
+
     /** Starts the daemon and returns what it printed if it exits before answering (the start must fail). */
     public String startExpectingFailure() {
         try {
@@ -207,6 +218,8 @@ public final class EmperorProcess implements AutoCloseable {
         if (ownProcessGroup) cmd.add("setsid");
         // prlimit(1) sets the limit and execs in place, like setsid: the pid stays the daemon's.
         if (openFileLimit > 0) cmd.addAll(List.of("/usr/bin/prlimit", "--nofile=" + openFileLimit + ":" + openFileLimit, "--"));
+        // env(1) sets the dispositions and execs in place too.
+        if (startWithSignalsIgnored) cmd.addAll(List.of("/usr/bin/env", "--ignore-signal=HUP,INT,TERM"));
         cmd.addAll(javaCommand());
         return start(cmd, Map.of());
     }

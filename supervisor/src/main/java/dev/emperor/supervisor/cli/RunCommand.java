@@ -3,13 +3,13 @@ package dev.emperor.supervisor.cli;
 import dev.emperor.supervisor.Emperor;
 import dev.emperor.supervisor.config.ConfigError;
 import dev.emperor.supervisor.config.EmperorConfig;
+import dev.emperor.supervisor.signals.DaemonSignals;
 import dev.emperor.supervisor.systemd.SystemdNotify;
 import java.util.concurrent.Callable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import sun.misc.Signal;
 
 /** `emperor run`: the daemon, in the foreground (systemd runs it this way). */
 @Command(name = "run", mixinStandardHelpOptions = true,
@@ -38,9 +38,9 @@ public final class RunCommand implements Callable<Integer> {
             return 1;
         }
         try (Emperor emperor = new Emperor(configFile, cfg)) {
-            Signal.handle(new Signal("HUP"), s -> emperor.requestReload());
-            Signal.handle(new Signal("TERM"), s -> emperor.shutdown());
-            Signal.handle(new Signal("INT"), s -> emperor.shutdown());
+            DaemonSignals.handle(DaemonSignals.Handled.HUP, emperor::requestReload);
+            DaemonSignals.handle(DaemonSignals.Handled.TERM, emperor::shutdown);
+            DaemonSignals.handle(DaemonSignals.Handled.INT, emperor::shutdown);
             emperor.start();
             SystemdNotify.ready("supervising " + emperor.all().size() + " vassals");
             emperor.awaitShutdown();
