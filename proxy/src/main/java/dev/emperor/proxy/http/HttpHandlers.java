@@ -85,7 +85,7 @@ public final class HttpHandlers {
             p.addLast("idleClose", new IdleCloser(options.idleTimeout().toNanos()))
                     .addLast("decoder", new StrictRequestDecoder(options.maxHeaderBytes(),
                             options.headerReadTimeout().toNanos()))
-                    .addLast("encoder", new ResponseWriter());
+                    .addLast("encoder", new ResponseEncoder());
         }
         p.addLast("guard", new RequestGuard(http2Stream));
         PipeliningGate gate = http2Stream ? null : new PipeliningGate(ClientConnections.of(p.channel()));

@@ -6,11 +6,11 @@ import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.http.HttpResponseEncoder;
 
 /**
- * The client side's response writer. Relayed responses arrive as bytes the forwarder has
- * already framed and go straight on; the proxy's own answers (error pages, redirects, 100
- * Continue) arrive as Netty HTTP objects and are encoded.
+ * The HTTP/1.1 client pipeline's encoder. Relayed responses arrive as bytes the forwarder has
+ * already framed and go straight on; the proxy's own answers (error pages, redirects)
+ * arrive as Netty HTTP objects and are encoded.
  */
-final class ResponseWriter extends HttpResponseEncoder {
+final class ResponseEncoder extends HttpResponseEncoder {
 
     @Override
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) throws Exception {
