@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,14 +43,12 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
 
     private final UpstreamPool pool;
     private final boolean overTls;
-    private final boolean http2Stream;
     /** The client pipeline's HTTP handlers, removed when a WebSocket upgrade succeeds. */
     private final List<String> httpHandlerNames;
-    /** Told when a relayed HTTP/1.1 response has been written whole; the gate is null for HTTP/2. */
-    private final AccessLogHandler accessLog;
-    private final PipeliningGate gate;
     /** Request header names with '_' go on to the app (see {@link ForwardedHeaders#hasUnderscore}). */
     private final boolean underscoresAllowed;
+    /** The client's protocol: HTTP/1.1 or an HTTP/2 stream. */
+    private final Function<ChannelHandlerContext, ResponseWriter> writerFor;
     private ChannelHandlerContext ctx;
     private ResponseWriter writer;
     private Exchange current;
@@ -65,24 +64,20 @@ final class Forwarder extends ChannelInboundHandlerAdapter {
     private long responseDeadline;
     private ScheduledFuture<?> responseTimer;
 
-    Forwarder(UpstreamPool pool, boolean overTls, boolean http2Stream, List<String> httpHandlerNames,
-              AccessLogHandler accessLog, PipeliningGate gate, boolean underscoresAllowed) {
+    /** {@code writerFor} makes the connection's response writer from this handler's context. */
+    Forwarder(UpstreamPool pool, boolean overTls, List<String> httpHandlerNames, boolean underscoresAllowed,
+              Function<ChannelHandlerContext, ResponseWriter> writerFor) {
         this.pool = pool;
         this.overTls = overTls;
-        this.http2Stream = http2Stream;
         this.httpHandlerNames = httpHandlerNames;
-        this.accessLog = accessLog;
-        this.gate = gate;
         this.underscoresAllowed = underscoresAllowed;
+        this.writerFor = writerFor;
     }
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
-        this.writer = http2Stream ? new Http2ResponseWriter(ctx) : new Http1ResponseWriter(ctx, (status, bytes) -> {
-            accessLog.responseWritten(status, bytes);
-            gate.responseWritten();
-        });
+        this.writer = writerFor.apply(ctx);
     }
 
     @Override

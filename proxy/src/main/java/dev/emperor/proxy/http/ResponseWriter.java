@@ -24,7 +24,7 @@ interface ResponseWriter {
     /** The client takes a chunked body without the app's chunk framing ({@link ResponseParser#expect}). */
     boolean payloadOnly();
 
-    /** The response head; see {@link ResponseParser.Listener#head} (true: the body was taken from {@code arrivedIn}). */
+    /** The response head; see {@link ResponseParser.Listener#head} (true: the body was taken from arrivedIn). */
     boolean head(ResponseHead head, ResponseHead.Framing framing, ByteBuf arrivedIn);
 
     /**
