@@ -6,12 +6,14 @@ import dev.emperor.proxy.ProxyOptions;
 import dev.emperor.proxy.SiteTable;
 import dev.emperor.proxy.TenantAvailability;
 import dev.emperor.proxy.TenantTraffic;
+import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http2.Http2ConnectionAdapter;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2Stream;
 import java.util.List;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -26,10 +28,12 @@ import java.util.function.Supplier;
  *   gate                one request at a time (pipelined requests wait)
  *   accessLog           one line per answered request, per tenant
  *   router              ACME, Host → tenant, redirect, limits, maintenance
- *   forwarder           the exchange with the tenant's app (and 100 Continue, once routed)
+ *   forwarder           the exchange with the tenant's app (and 100 Continue, once routed);
+ *                       responses written by an Http1ResponseWriter
  * </pre>
  * An HTTP/2 stream already carries HttpRequest/HttpContent objects (its codec sits in front)
- * and has no keep-alive or pipelining of its own: it gets guard, accessLog, router, forwarder.
+ * and has no keep-alive or pipelining of its own: it gets guard, accessLog, router, forwarder
+ * (with an Http2ResponseWriter).
  * The HTTP/2 connection itself gets rate and idleClose once, when ALPN picks h2
  * ({@link #installHttp2Connection}), and streamRate between its codec and the multiplexer
  * (streams whose response flow control holds back).
@@ -85,7 +89,7 @@ public final class HttpHandlers {
             p.addLast("idleClose", new IdleCloser(options.idleTimeout().toNanos()))
                     .addLast("decoder", new StrictRequestDecoder(options.maxHeaderBytes(),
                             options.headerReadTimeout().toNanos()))
-                    .addLast("encoder", new ResponseWriter());
+                    .addLast("encoder", new ResponseEncoder());
         }
         p.addLast("guard", new RequestGuard(http2Stream));
         PipeliningGate gate = http2Stream ? null : new PipeliningGate(ClientConnections.of(p.channel()));
@@ -96,8 +100,21 @@ public final class HttpHandlers {
         p.addLast("accessLog", log)
                 .addLast("router", new SiteRouter(sites, acme, connections, availability, overTls, http2Stream, log,
                         traffic))
-                .addLast("forwarder", new Forwarder(pool, overTls, http2Stream, HTTP1_NAMES, log, gate,
-                        options.underscoresInHeaders()));
+                .addLast("forwarder", new Forwarder(pool, overTls, HTTP1_NAMES, options.underscoresInHeaders(),
+                        responseWriter(http2Stream, log, gate)));
+    }
+
+    /** How the forwarder writes responses: HTTP objects to a stream, bytes to an HTTP/1.1 client. */
+    private static Function<ChannelHandlerContext, ResponseWriter> responseWriter(boolean http2Stream,
+                                                                                  AccessLogHandler log,
+                                                                                  PipeliningGate gate) {
+        if (http2Stream) {
+            return Http2ResponseWriter::new; // the access log sees its objects on their way out
+        }
+        return ctx -> new Http1ResponseWriter(ctx, (status, bytes) -> {
+            log.responseWritten(status, bytes); // first the log, then the gate (which lets the next request in)
+            gate.responseWritten();
+        });
     }
 
     /**

@@ -1,13 +1,17 @@
 package dev.emperor.proxy.http;
 
+import dev.emperor.proxy.ClientConnections;
+import dev.emperor.proxy.TenantTraffic;
 import dev.emperor.proxy.l4.HalfClosedWatch;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
+import java.util.List;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -23,6 +27,30 @@ final class RawRelay extends ChannelInboundHandlerAdapter {
     RawRelay(Channel peer, LongAdder bytes) {
         this.peer = peer;
         this.bytes = bytes;
+    }
+
+    /**
+     * After the app's 101 went to the client: the client connection and its upstream become a
+     * byte relay. The upstream's {@link ResponseRelay} and the client's HTTP handlers (named
+     * {@code httpHandlers}) leave, and reading resumes on both.
+     */
+    static void join(Channel client, Channel upstream, TenantTraffic.Counters traffic, List<String> httpHandlers) {
+        ClientConnections.Client counted = ClientConnections.of(client);
+        if (counted != null) {
+            counted.busy(); // a WebSocket is never an idle keep-alive connection
+        }
+        ChannelPipeline up = upstream.pipeline();
+        up.addLast("raw", new RawRelay(client, traffic.webBytesOut));
+        up.remove(ResponseRelay.class);
+        ChannelPipeline down = client.pipeline();
+        down.addLast("raw", new RawRelay(upstream, traffic.webBytesIn));
+        for (String name : httpHandlers) {
+            if (down.get(name) != null) {
+                down.remove(name);
+            }
+        }
+        ReadPauses.resume(client, ReadPauses.PEER_BUSY | ReadPauses.PIPELINED | ReadPauses.CONNECTING);
+        ReadPauses.resume(upstream, ReadPauses.PEER_BUSY);
     }
 
     @Override

@@ -233,4 +233,28 @@ class RelayedResponsesTest {
             assertThat(received).endsWith("\r\n\r\nfirst");
         }
     }
+
+    @Test
+    void anAnswerBeforeTheBodyEndsIsRelayedAndThenTheClientIsClosed() throws Exception {
+        try (RawHttp http = new RawHttp(port)) {
+            // The app answers after the head; the client never sends the other 7 bytes.
+            RawHttp.Response response = http.send(
+                    "POST /length HTTP/1.1\r\nHost: app.test\r\nContent-Length: 10\r\n\r\nabc");
+            assertThat(response.status()).isEqualTo(200);
+            assertThat(response.body()).isEqualTo("hello");
+            assertThat(http.closedByPeer()).isTrue(); // nobody would read the rest of its body
+        }
+        try (RawHttp http = new RawHttp(port)) {
+            assertThat(http.send(get("/length", "HTTP/1.1")).body()).isEqualTo("hello");
+        }
+    }
+
+    @Test
+    void a101ToARequestThatAskedForNoUpgradeGives502() throws Exception {
+        try (RawHttp http = new RawHttp(port)) {
+            RawHttp.Response response = http.send(get("/upgrade", "HTTP/1.1"));
+            assertThat(response.status()).isEqualTo(502);
+            assertThat(response.body()).doesNotContain("first");
+        }
+    }
 }
