@@ -14,9 +14,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Tenants' web sites and public ports through the emperor's front proxy, end to end: a
@@ -25,22 +24,9 @@ import org.junit.jupiter.api.Test;
  * that survives a kill -9 of the emperor; and what a hostile second tenant cannot do.
  */
 class WebSiteTest {
-    private EmperorProcess emperor;
-
-    @BeforeEach
-    void setUp() {
-        emperor = new EmperorProcess();
-        TenantWebApp.install(emperor);
-        emperor.start();
-    }
-
-    @AfterEach
-    void tearDown() {
-        for (String name : List.of("shop", "evil")) { // for the report when something failed
-            System.out.println("--- log of " + name + ":\n" + String.join("\n", EmperorProcess.readLines(emperor.logOf(name))));
-        }
-        emperor.close();
-    }
+    @RegisterExtension
+    final EmperorFixture fixture = EmperorFixture.builder().webApp().logsOnFailure("shop", "evil").build();
+    private final EmperorProcess emperor = fixture.process();
 
     private void tenant(String name, String... extra) {
         TenantWebApp.tenant(emperor, name, extra);

@@ -14,9 +14,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Per-tenant traffic at the front proxy, which hosts bill from: requests and body bytes of a
@@ -24,19 +23,9 @@ import org.junit.jupiter.api.Test;
  * counted for that tenant and not its neighbour, and carried across an emperor restart.
  */
 class WebTrafficTest {
-    private EmperorProcess emperor;
-
-    @BeforeEach
-    void setUp() {
-        emperor = new EmperorProcess();
-        TenantWebApp.install(emperor);
-        emperor.start();
-    }
-
-    @AfterEach
-    void tearDown() {
-        emperor.close();
-    }
+    @RegisterExtension
+    final EmperorFixture fixture = EmperorFixture.builder().webApp().build();
+    private final EmperorProcess emperor = fixture.process();
 
     /** What curl sent and got: body bytes up and down (curl's size_upload and size_download). */
     private record Sent(String status, long up, long down) {}
