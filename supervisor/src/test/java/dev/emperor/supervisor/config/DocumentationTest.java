@@ -130,6 +130,35 @@ class DocumentationTest {
         }
     }
 
+    /**
+     * emperor.ini's defaults live in EmperorConfig, not in a schema: here each literal default
+     * of docs/CONFIG.md's table (a single word such as `10s`, `64M`, `false`; not rules such as
+     * "STATE-DIR/distros" or "unset"), written into emperor.ini, must give the configuration
+     * an emperor.ini without the key gives.
+     */
+    @Test
+    void everyLiteralDefaultOfTheConfigReferenceIsWhatAnEmptyEmperorIniGets() throws Exception {
+        Matcher rows = Pattern.compile("(?m)^\\| `([a-z-]+)` \\| ([^|]*) \\|").matcher(Files.readString(CONFIG_MD));
+        int checked = 0;
+        while (rows.find()) {
+            String key = rows.group(1);
+            String documented = rows.group(2);
+            if (!documented.matches("[a-z0-9./:-]+") || documented.equals("unset") || documented.equals("none")) continue;
+            // the other acme-* keys are errors without acme-directory
+            String base = "[emperor]\n" + (key.startsWith("acme-") ? "acme-directory = https://acme.example/dir\n" : "");
+            EmperorConfig empty = EmperorConfig.load(Files.writeString(dir.resolve("emperor.ini"), base));
+            EmperorConfig explicit = EmperorConfig.load(Files.writeString(dir.resolve("emperor.ini"),
+                    base + key + " = " + documented + "\n"));
+            for (var component : EmperorConfig.class.getRecordComponents()) {
+                assertThat(component.getAccessor().invoke(explicit))
+                        .as("%s = %s (the documented default) changes %s", key, documented, component.getName())
+                        .isEqualTo(component.getAccessor().invoke(empty));
+            }
+            checked++;
+        }
+        assertThat(checked).as("emperor.ini keys with a literal default").isGreaterThanOrEqualTo(20);
+    }
+
     @Test
     void configReferenceRecordsWhyNotIni4j() throws IOException {
         assertThat(Files.readString(CONFIG_MD)).contains("Why not ini4j", "CVE-2022-41404", "2015");
