@@ -30,6 +30,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class KillDuringSpawnTest {
     private static final int TENANTS = 30;
     private static final int KILLS = 6;
+
     @RegisterExtension
     final EmperorFixture fixture = EmperorFixture.builder().build();
     private final EmperorProcess emperor = fixture.process();

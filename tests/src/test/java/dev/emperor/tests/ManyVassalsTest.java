@@ -15,6 +15,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 /** Two hundred tenants arriving at once all come up, and all go down cleanly. */
 class ManyVassalsTest {
     private static final int COUNT = 200;
+
     @RegisterExtension
     final EmperorFixture fixture = EmperorFixture.builder().build();
     private final EmperorProcess emperor = fixture.process();
