@@ -4,11 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.emperor.tests.TenantWebApp.Curl;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -43,15 +39,6 @@ class WebSiteTest {
     private void waitForPage(String host, String expected) {
         emperor.waitFor(host + " to serve " + expected, Duration.ofSeconds(60),
                 () -> curl(host, false).text().contains(expected), () -> curl(host, false).text());
-    }
-
-    private static String echo(int port, String line) throws IOException {
-        try (Socket s = new Socket()) {
-            s.connect(new InetSocketAddress("127.0.0.1", port), 5000);
-            s.setSoTimeout(5000);
-            s.getOutputStream().write((line + "\n").getBytes(StandardCharsets.UTF_8));
-            return new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.UTF_8)).readLine();
-        }
     }
 
     @Test
@@ -155,7 +142,7 @@ class WebSiteTest {
         int publicPort = port.path("publicPort").asInt();
         emperor.waitFor("the echo service", Duration.ofSeconds(30), () -> {
             try {
-                return "ping".equals(echo(publicPort, "ping"));
+                return "ping".equals(TenantWebApp.echo(publicPort, "ping"));
             } catch (IOException e) {
                 return false;
             }
@@ -168,7 +155,7 @@ class WebSiteTest {
         emperor.waitFor("the ports in status again", Duration.ofSeconds(30),
                 () -> emperor.statusOf("shop").path("ports").size() == 1);
         assertThat(emperor.statusOf("shop").path("ports").get(0).path("publicPort").asInt()).isEqualTo(publicPort);
-        assertThat(echo(publicPort, "again")).isEqualTo("again");
+        assertThat(TenantWebApp.echo(publicPort, "again")).isEqualTo("again");
         waitForPage("shop.test", "hello from shop");
     }
 
