@@ -9,9 +9,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A real browser (headless Chromium) loads a tenant's page through the emperor's HTTPS
@@ -25,20 +24,9 @@ import org.junit.jupiter.api.Test;
 class BrowserOverHttpsTest {
     private static final String NAME = "shop.example.test";
 
-    private EmperorProcess emperor;
-
-    @BeforeEach
-    void setUp() {
-        emperor = new EmperorProcess();
-        TenantWebApp.install(emperor);
-        emperor.start();
-    }
-
-    @AfterEach
-    void tearDown() {
-        System.out.println("--- log of shop:\n" + String.join("\n", EmperorProcess.readLines(emperor.logOf("shop"))));
-        emperor.close();
-    }
+    @RegisterExtension
+    final EmperorFixture fixture = EmperorFixture.builder().webApp().logsOnFailure("shop").build();
+    private final EmperorProcess emperor = fixture.process();
 
     @Test
     void chromiumLoadsTheTenantsPageOverHttp2WithTheUploadedCertificate() throws Exception {

@@ -9,9 +9,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A tenant that is gone leaves nothing: no process, no cgroup, no mount, no jail directory.
@@ -19,17 +18,9 @@ import org.junit.jupiter.api.Test;
  * process in its cgroup" and "no mount visible on the host" together mean no mount at all.)
  */
 class CleanupTest {
-    private EmperorProcess emperor;
-
-    @BeforeEach
-    void startEmperor() {
-        emperor = new EmperorProcess().start();
-    }
-
-    @AfterEach
-    void cleanUp() {
-        emperor.close();
-    }
+    @RegisterExtension
+    final EmperorFixture fixture = EmperorFixture.builder().build();
+    private final EmperorProcess emperor = fixture.process();
 
     private Path jailDir(String tenant) {
         return emperor.root().resolve("run/jails").resolve(tenant);

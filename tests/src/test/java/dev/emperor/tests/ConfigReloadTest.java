@@ -3,9 +3,8 @@ package dev.emperor.tests;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** SIGHUP re-reads emperor.ini; an invalid one is refused and the running configuration kept. */
 class ConfigReloadTest {
@@ -13,17 +12,9 @@ class ConfigReloadTest {
     private static final String STUBBORN =
             "exec = sh -c \"trap '' TERM; echo $$ >> /run/spawns; while :; do sleep 1; done\"";
 
-    private EmperorProcess emperor;
-
-    @BeforeEach
-    void startEmperor() {
-        emperor = new EmperorProcess().set("stop-grace", "60s").start();
-    }
-
-    @AfterEach
-    void cleanUp() {
-        emperor.close();
-    }
+    @RegisterExtension
+    final EmperorFixture fixture = EmperorFixture.builder().set("stop-grace", "60s").build();
+    private final EmperorProcess emperor = fixture.process();
 
     /** Rewrites emperor.ini, signals the daemon, and returns the file's previous content. */
     private String rewriteConfigAndHup(String stopGrace, String extraLine) throws Exception {

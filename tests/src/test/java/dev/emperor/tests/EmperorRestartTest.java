@@ -8,9 +8,9 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Restarting the emperor (even after kill -9) re-adopts live tenants: same pids, nothing
@@ -18,17 +18,14 @@ import org.junit.jupiter.api.Test;
  */
 class EmperorRestartTest {
     private static final List<String> TENANTS = List.of("alpha", "beta", "gamma");
-    private EmperorProcess emperor;
+
+    @RegisterExtension
+    final EmperorFixture fixture = EmperorFixture.builder().build();
+    private final EmperorProcess emperor = fixture.process();
 
     @BeforeEach
-    void startEmperor() {
-        emperor = new EmperorProcess().start();
+    void writeTenants() {
         for (String name : TENANTS) emperor.vassal(name, SLEEPER, "distro = busybox");
-    }
-
-    @AfterEach
-    void cleanUp() {
-        emperor.close();
     }
 
     private Map<String, Integer> runningPids() {

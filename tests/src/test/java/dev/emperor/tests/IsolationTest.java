@@ -16,9 +16,9 @@ import java.util.Map;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Hostile tenants: each tries to see, reach, starve or escape to its neighbour and the host.
@@ -81,12 +81,13 @@ class IsolationTest {
         EXPECTED.put(attempt, Set.of(errors));
     }
 
-    private EmperorProcess emperor;
+    @RegisterExtension
+    final EmperorFixture fixture = EmperorFixture.builder().build();
+    private final EmperorProcess emperor = fixture.process();
     private Path probeDir;
 
     @BeforeEach
-    void startEmperor() throws Exception {
-        emperor = new EmperorProcess().start();
+    void buildProbes() throws Exception {
         probeDir = emperor.root().resolve("probe");
         Files.createDirectories(probeDir);
         for (String script : List.of("probe.py", "forkbomb.py")) {
@@ -99,11 +100,6 @@ class IsolationTest {
         Files.copy(binary, setuid);
         run("chmod", "4755", setuid.toString()); // (java.nio cannot set the setuid bit)
         Files.setPosixFilePermissions(probeDir, PosixFilePermissions.fromString("rwxr-xr-x"));
-    }
-
-    @AfterEach
-    void cleanUp() {
-        emperor.close();
     }
 
     private static void run(String... cmd) throws IOException, InterruptedException {

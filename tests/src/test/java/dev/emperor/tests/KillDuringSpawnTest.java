@@ -15,9 +15,8 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicReference;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * kill -9 of the emperor at random moments while thirty tenants spawn, reload and go away:
@@ -31,17 +30,10 @@ import org.junit.jupiter.api.Test;
 class KillDuringSpawnTest {
     private static final int TENANTS = 30;
     private static final int KILLS = 6;
-    private EmperorProcess emperor;
 
-    @BeforeEach
-    void startEmperor() {
-        emperor = new EmperorProcess().start();
-    }
-
-    @AfterEach
-    void cleanUp() {
-        emperor.close();
-    }
+    @RegisterExtension
+    final EmperorFixture fixture = EmperorFixture.builder().build();
+    private final EmperorProcess emperor = fixture.process();
 
     /** The payload of version v of a file: its argv is ["sleep", token(v)]. */
     private static String token(int version) {

@@ -9,24 +9,16 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Two hundred tenants arriving at once all come up, and all go down cleanly. */
 class ManyVassalsTest {
     private static final int COUNT = 200;
-    private EmperorProcess emperor;
 
-    @BeforeEach
-    void startEmperor() {
-        emperor = new EmperorProcess().start();
-    }
-
-    @AfterEach
-    void cleanUp() {
-        emperor.close();
-    }
+    @RegisterExtension
+    final EmperorFixture fixture = EmperorFixture.builder().build();
+    private final EmperorProcess emperor = fixture.process();
 
     @Test
     void twoHundredVassalsAllRunThenAllStopCleanly() {

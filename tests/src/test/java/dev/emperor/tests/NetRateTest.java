@@ -7,9 +7,8 @@ import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.time.Duration;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A vassal's net-rate, end to end through a real emperor's tun router: traffic to the tenant
@@ -18,18 +17,9 @@ import org.junit.jupiter.api.Test;
  */
 class NetRateTest {
     private static final int DATAGRAMS = 500;
-    private EmperorProcess emperor;
-
-    @BeforeEach
-    void setUp() {
-        emperor = new EmperorProcess();
-        emperor.start();
-    }
-
-    @AfterEach
-    void tearDown() {
-        emperor.close();
-    }
+    @RegisterExtension
+    final EmperorFixture fixture = EmperorFixture.builder().build();
+    private final EmperorProcess emperor = fixture.process();
 
     @Test
     void trafficBeyondTheRateIsDroppedAndCountedAndAFileChangeLiftsItWithoutARestart() throws Exception {

@@ -6,23 +6,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.time.Duration;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** `emperor stop|start|reload NAME` and `logs` act on one tenant only. */
 class OperatorCommandsTest {
-    private EmperorProcess emperor;
-
-    @BeforeEach
-    void startEmperor() {
-        emperor = new EmperorProcess().start();
-    }
-
-    @AfterEach
-    void cleanUp() {
-        emperor.close();
-    }
+    @RegisterExtension
+    final EmperorFixture fixture = EmperorFixture.builder().build();
+    private final EmperorProcess emperor = fixture.process();
 
     @Test
     void stopKeepsTheTenantDownUntilStart() {

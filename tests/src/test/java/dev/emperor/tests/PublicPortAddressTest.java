@@ -12,9 +12,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.util.HexFormat;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Public ports on the addresses of emperor.ini's {@code port-listen} only, and the PROXY protocol
@@ -45,18 +45,13 @@ class PublicPortAddressTest {
     /** "\r\n\r\n\0\r\nQUIT\n": the PROXY v2 signature. */
     private static final String SIGNATURE = "0d0a0d0a000d0a515549540a";
 
-    private EmperorProcess emperor;
+    @RegisterExtension
+    final EmperorFixture fixture = EmperorFixture.builder().webApp().notStarted().build();
+    private final EmperorProcess emperor = fixture.process();
 
     @BeforeEach
-    void setUp() throws IOException {
-        emperor = new EmperorProcess();
-        TenantWebApp.install(emperor);
+    void installRecorder() throws IOException {
         Files.writeString(emperor.root().resolve("opt/recorder.py"), RECORDER);
-    }
-
-    @AfterEach
-    void tearDown() {
-        emperor.close();
     }
 
     @Test

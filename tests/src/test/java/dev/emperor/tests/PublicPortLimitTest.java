@@ -12,9 +12,9 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The attack: one tenant's {@code port} lines take the whole public port range for good (a port
@@ -24,21 +24,15 @@ import org.junit.jupiter.api.Test;
  * operator (emperor.ini's max-ports-for) raises one tenant's limit.
  */
 class PublicPortLimitTest {
-    private EmperorProcess emperor;
+    @RegisterExtension
+    final EmperorFixture fixture = EmperorFixture.builder().webApp().build();
+    private final EmperorProcess emperor = fixture.process();
     private int rangeStart;
 
     @BeforeEach
-    void setUp() {
-        emperor = new EmperorProcess();
-        TenantWebApp.install(emperor);
-        emperor.start();
+    void readPortRange() {
         rangeStart = Integer.parseInt(EmperorProcess.readLines(emperor.configFile()).stream().filter(l -> l.startsWith("port-range"))
                 .findFirst().orElseThrow().replaceAll("\\D*(\\d+)-.*", "$1"));
-    }
-
-    @AfterEach
-    void tearDown() {
-        emperor.close();
     }
 
     @Test

@@ -12,9 +12,8 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.time.Duration;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A destroyed tenant's public port is never handed to another tenant, even though the
@@ -22,19 +21,9 @@ import org.junit.jupiter.api.Test;
  * careless allocator would pick next), and not after an emperor restart either.
  */
 class PublicPortNoReuseTest {
-    private EmperorProcess emperor;
-
-    @BeforeEach
-    void setUp() {
-        emperor = new EmperorProcess();
-        TenantWebApp.install(emperor);
-        emperor.start();
-    }
-
-    @AfterEach
-    void tearDown() {
-        emperor.close();
-    }
+    @RegisterExtension
+    final EmperorFixture fixture = EmperorFixture.builder().webApp().build();
+    private final EmperorProcess emperor = fixture.process();
 
     @Test
     void aDestroyedTenantsPortStaysClosedAndIsNotGivenToTheNextTenantAcrossARestart() throws Exception {

@@ -7,9 +7,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Several certificates per tenant, chosen by SNI, as real clients (openssl s_client, curl) see
@@ -18,19 +18,14 @@ import org.junit.jupiter.api.Test;
  * a name the first holds.
  */
 class TenantCertificatesTest {
-    private EmperorProcess emperor;
+    @RegisterExtension
+    final EmperorFixture fixture = EmperorFixture.builder().build();
+    private final EmperorProcess emperor = fixture.process();
     private TestCa ca;
 
     @BeforeEach
-    void setUp() throws Exception {
-        emperor = new EmperorProcess();
-        emperor.start();
+    void makeCa() throws Exception {
         ca = TestCa.create(Files.createDirectories(emperor.root().resolve("pki")));
-    }
-
-    @AfterEach
-    void tearDown() {
-        emperor.close();
     }
 
     @Test

@@ -7,26 +7,17 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Cron jobs and attached daemons run inside their tenant, as the tenant, and never disturb it. */
 class TenantServicesTest {
     private static final String PAYLOAD = "exec = sh -c \"echo $$ >> /run/spawns; exec sleep 100000\"";
     private static final String DAEMON = "daemon = sh -c \"echo $$ >> /run/daemon; exec sleep 100000\"";
 
-    private EmperorProcess emperor;
-
-    @BeforeEach
-    void startEmperor() {
-        emperor = new EmperorProcess().start();
-    }
-
-    @AfterEach
-    void cleanUp() {
-        emperor.close();
-    }
+    @RegisterExtension
+    final EmperorFixture fixture = EmperorFixture.builder().build();
+    private final EmperorProcess emperor = fixture.process();
 
     private JsonNode daemon(String tenant, int index) {
         return emperor.statusOf(tenant).path("daemons").get(index);

@@ -11,23 +11,14 @@ import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The vassal directory is the interface: files appearing, changing and vanishing drive tenants. */
 class VassalFileLifecycleTest {
-    private EmperorProcess emperor;
-
-    @BeforeEach
-    void startEmperor() {
-        emperor = new EmperorProcess().start();
-    }
-
-    @AfterEach
-    void cleanUp() {
-        emperor.close();
-    }
+    @RegisterExtension
+    final EmperorFixture fixture = EmperorFixture.builder().build();
+    private final EmperorProcess emperor = fixture.process();
 
     @Test
     void newFileStartsTenantAsItsOwnHostnameAndUnprivilegedUid() {

@@ -14,9 +14,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Whatever the interleaving of deletes, writes and renames in the vassal directory, its final
@@ -26,17 +25,9 @@ import org.junit.jupiter.api.Test;
  */
 class VassalFileRecreationTest {
     private static final List<String> NAMES = List.of("r0", "r1", "r2");
-    private EmperorProcess emperor;
-
-    @BeforeEach
-    void startEmperor() {
-        emperor = new EmperorProcess().start();
-    }
-
-    @AfterEach
-    void cleanUp() {
-        emperor.close();
-    }
+    @RegisterExtension
+    final EmperorFixture fixture = EmperorFixture.builder().build();
+    private final EmperorProcess emperor = fixture.process();
 
     /**
      * Version V of a tenant's file: its payload is {@code sleep 100000+V}, so the version that

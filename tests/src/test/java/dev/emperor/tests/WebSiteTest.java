@@ -4,19 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.emperor.tests.TenantWebApp.Curl;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Tenants' web sites and public ports through the emperor's front proxy, end to end: a
@@ -25,22 +20,9 @@ import org.junit.jupiter.api.Test;
  * that survives a kill -9 of the emperor; and what a hostile second tenant cannot do.
  */
 class WebSiteTest {
-    private EmperorProcess emperor;
-
-    @BeforeEach
-    void setUp() {
-        emperor = new EmperorProcess();
-        TenantWebApp.install(emperor);
-        emperor.start();
-    }
-
-    @AfterEach
-    void tearDown() {
-        for (String name : List.of("shop", "evil")) { // for the report when something failed
-            System.out.println("--- log of " + name + ":\n" + String.join("\n", EmperorProcess.readLines(emperor.logOf(name))));
-        }
-        emperor.close();
-    }
+    @RegisterExtension
+    final EmperorFixture fixture = EmperorFixture.builder().webApp().logsOnFailure("shop", "evil").build();
+    private final EmperorProcess emperor = fixture.process();
 
     private void tenant(String name, String... extra) {
         TenantWebApp.tenant(emperor, name, extra);
@@ -57,15 +39,6 @@ class WebSiteTest {
     private void waitForPage(String host, String expected) {
         emperor.waitFor(host + " to serve " + expected, Duration.ofSeconds(60),
                 () -> curl(host, false).text().contains(expected), () -> curl(host, false).text());
-    }
-
-    private static String echo(int port, String line) throws IOException {
-        try (Socket s = new Socket()) {
-            s.connect(new InetSocketAddress("127.0.0.1", port), 5000);
-            s.setSoTimeout(5000);
-            s.getOutputStream().write((line + "\n").getBytes(StandardCharsets.UTF_8));
-            return new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.UTF_8)).readLine();
-        }
     }
 
     @Test
@@ -169,7 +142,7 @@ class WebSiteTest {
         int publicPort = port.path("publicPort").asInt();
         emperor.waitFor("the echo service", Duration.ofSeconds(30), () -> {
             try {
-                return "ping".equals(echo(publicPort, "ping"));
+                return "ping".equals(TenantWebApp.echo(publicPort, "ping"));
             } catch (IOException e) {
                 return false;
             }
@@ -182,7 +155,7 @@ class WebSiteTest {
         emperor.waitFor("the ports in status again", Duration.ofSeconds(30),
                 () -> emperor.statusOf("shop").path("ports").size() == 1);
         assertThat(emperor.statusOf("shop").path("ports").get(0).path("publicPort").asInt()).isEqualTo(publicPort);
-        assertThat(echo(publicPort, "again")).isEqualTo("again");
+        assertThat(TenantWebApp.echo(publicPort, "again")).isEqualTo("again");
         waitForPage("shop.test", "hello from shop");
     }
 

@@ -14,9 +14,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A WebSocket from Debian's python3-websocket client, through the emperor's HTTP listener,
@@ -37,20 +36,9 @@ class WebSocketThroughProxyTest {
             print("closed", flush=True)
             """;
 
-    private EmperorProcess emperor;
-
-    @BeforeEach
-    void setUp() {
-        emperor = new EmperorProcess();
-        TenantWebApp.install(emperor);
-        emperor.start();
-    }
-
-    @AfterEach
-    void tearDown() {
-        System.out.println("--- log of chat:\n" + String.join("\n", EmperorProcess.readLines(emperor.logOf("chat"))));
-        emperor.close();
-    }
+    @RegisterExtension
+    final EmperorFixture fixture = EmperorFixture.builder().webApp().logsOnFailure("chat").build();
+    private final EmperorProcess emperor = fixture.process();
 
     @Test
     void aWebSocketEchoesThroughTheProxyAndStaysOpenWhileTheTenantGainsADomain() throws Exception {

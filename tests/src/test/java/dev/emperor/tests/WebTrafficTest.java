@@ -3,20 +3,14 @@ package dev.emperor.tests;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.net.InetSocketAddress;
-import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Per-tenant traffic at the front proxy, which hosts bill from: requests and body bytes of a
@@ -24,19 +18,9 @@ import org.junit.jupiter.api.Test;
  * counted for that tenant and not its neighbour, and carried across an emperor restart.
  */
 class WebTrafficTest {
-    private EmperorProcess emperor;
-
-    @BeforeEach
-    void setUp() {
-        emperor = new EmperorProcess();
-        TenantWebApp.install(emperor);
-        emperor.start();
-    }
-
-    @AfterEach
-    void tearDown() {
-        emperor.close();
-    }
+    @RegisterExtension
+    final EmperorFixture fixture = EmperorFixture.builder().webApp().build();
+    private final EmperorProcess emperor = fixture.process();
 
     /** What curl sent and got: body bytes up and down (curl's size_upload and size_download). */
     private record Sent(String status, long up, long down) {}
@@ -55,15 +39,6 @@ class WebTrafficTest {
         return emperor.statusOf(tenant).path("webTraffic");
     }
 
-    private static String echo(int port, String line) throws IOException {
-        try (Socket s = new Socket()) {
-            s.connect(new InetSocketAddress("127.0.0.1", port), 5000);
-            s.setSoTimeout(5000);
-            s.getOutputStream().write((line + "\n").getBytes(StandardCharsets.UTF_8));
-            return new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.UTF_8)).readLine();
-        }
-    }
-
     @Test
     void requestsAndBytesAreCountedForTheRightTenantAndSurviveARestart() throws Exception {
         TenantWebApp.tenant(emperor, "shop", "domain = shop.test", "port = echo tcp 7000");
@@ -76,7 +51,7 @@ class WebTrafficTest {
         int publicPort = emperor.statusOf("shop").path("ports").get(0).path("publicPort").asInt();
         emperor.waitFor("the echo service", Duration.ofSeconds(30), () -> {
             try {
-                return "ping".equals(echo(publicPort, "ping"));
+                return "ping".equals(TenantWebApp.echo(publicPort, "ping"));
             } catch (IOException e) {
                 return false;
             }
@@ -101,7 +76,7 @@ class WebTrafficTest {
         }
         assertThat(up).isEqualTo(20_000);
         assertThat(down).isGreaterThan(4L << 20);
-        assertThat(echo(publicPort, "hello port")).isEqualTo("hello port");
+        assertThat(TenantWebApp.echo(publicPort, "hello port")).isEqualTo("hello port");
 
         JsonNode shop = traffic("shop");
         assertThat(shop.path("requests").asLong() - shopBefore.path("requests").asLong()).isEqualTo(4);

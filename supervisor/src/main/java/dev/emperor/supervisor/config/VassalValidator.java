@@ -28,12 +28,12 @@ import java.util.regex.Pattern;
  * Checks the entries of one vassal file against {@link VassalKey} and resolves them into a
  * {@link VassalConfig}. Both file formats arrive here as the same list of (key, value, line),
  * so INI and JSON obey exactly one set of rules. Entries are checked in file order, so the
- * error reported is the first one in the file.
+ * error reported is the first one in the file. A key the file leaves out takes its default
+ * from {@link VassalKey} (or, for the rules it describes there, from emperor.ini and the
+ * file's other keys).
  */
 final class VassalValidator {
 
-    static final String DEFAULT_DISTRO = "bookworm";
-    static final int DEFAULT_PIDS = 4096;
     static final long MIN_MEMORY = 4L << 20;
     static final long MIN_TMP = 1L << 20;
     static final int MAX_CPU_PERCENT = 10_000;
@@ -86,11 +86,11 @@ final class VassalValidator {
         OptionalInt gid = OptionalInt.empty();
         OptionalInt userUid = OptionalInt.empty();
         OptionalInt userGid = OptionalInt.empty();
-        String distro = DEFAULT_DISTRO;
+        String distro = VassalKey.DISTRO.defaultString();
         String hostname = defaultHostname(name);
-        long memory = 0;
-        int cpu = 0;
-        int pids = DEFAULT_PIDS;
+        long memory = VassalKey.MEMORY.defaultBytes();
+        int cpu = VassalKey.CPU.defaultNumber();
+        int pids = VassalKey.PIDS.defaultNumber();
         long tmp = env.defaultTmpBytes();
         DiskQuota diskDefault = env.defaultDisk();
         long disk = diskDefault.bytes();
@@ -100,20 +100,20 @@ final class VassalValidator {
         Map<String, IniDocument.Entry> bindTargets = new LinkedHashMap<>();
         List<BindMount> binds = new ArrayList<>();
         Set<String> seccomp = new LinkedHashSet<>();
-        boolean ksm = false;
+        boolean ksm = VassalKey.KSM.defaultBoolean();
         List<FirewallRule> firewallOut = new ArrayList<>();
         List<FirewallRule> firewallIn = new ArrayList<>();
-        long netRate = 0;
+        long netRate = VassalKey.NET_RATE.defaultBytes();
         Map<String, IniDocument.Entry> domains = new LinkedHashMap<>();
-        WebSite.Upstream upstream = WebSite.DEFAULT_UPSTREAM;
-        boolean maintenance = false;
+        WebSite.Upstream upstream = WebSite.parseUpstream(VassalKey.UPSTREAM.defaultString());
+        boolean maintenance = VassalKey.MAINTENANCE.defaultBoolean();
         WebSite.Upstream maintenanceUpstream = null;
-        boolean httpsRedirect = false;
-        long maxBody = WebSite.DEFAULT_MAX_BODY;
-        int maxConnections = WebSite.DEFAULT_MAX_CONNECTIONS;
+        boolean httpsRedirect = VassalKey.HTTPS_REDIRECT.defaultBoolean();
+        long maxBody = VassalKey.MAX_BODY.defaultBytes();
+        int maxConnections = VassalKey.MAX_CONNECTIONS.defaultNumber();
         List<CronJob> cron = new ArrayList<>();
         List<DaemonSpec> daemons = new ArrayList<>();
-        Duration cronTimeout = VassalConfig.DEFAULT_CRON_TIMEOUT;
+        Duration cronTimeout = VassalKey.CRON_TIMEOUT.defaultDuration();
         Map<String, IniDocument.Entry> serviceLines = new LinkedHashMap<>();
         List<PortService> ports = new ArrayList<>();
 

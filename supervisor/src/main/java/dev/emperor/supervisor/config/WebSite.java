@@ -27,11 +27,6 @@ public record WebSite(
         long maxBodyBytes,
         int maxConnections) {
 
-    public static final long DEFAULT_MAX_BODY = 10L << 20;
-    public static final int DEFAULT_MAX_CONNECTIONS = 512;
-    /** The app's socket when a file names domains but no upstream. */
-    public static final Upstream DEFAULT_UPSTREAM = new Upstream.RunSocket("app.sock");
-
     public WebSite {
         domains = List.copyOf(domains);
         Objects.requireNonNull(upstream, "upstream");

@@ -62,6 +62,38 @@ class DocumentationTest {
         }
     }
 
+    /**
+     * Each fixed default in the README's table, written into a file, gives exactly the vassal
+     * the file gets without the key: so the documented default is the one the validator applies.
+     */
+    @Test
+    void everyDocumentedFixedDefaultIsWhatAFileWithoutTheKeyGets() throws Exception {
+        String readme = Files.readString(VASSAL_README);
+        TestHost host = new TestHost(dir);
+        int checked = 0;
+        for (VassalKey key : VassalKey.values()) {
+            Matcher row = Pattern.compile("(?m)^\\| `" + Pattern.quote(key.key()) + "` \\|[^|]*\\|[^|]*\\| ([^|]*) \\|")
+                    .matcher(readme);
+            assertThat(row.find()).as("row of %s", key.key()).isTrue();
+            String documented = row.group(1);
+            if (!(key.defaultValue() instanceof VassalKey.Default.Fixed)) continue;
+            assertThat(documented).as("%s: a fixed default is shown as `VALUE`", key.key()).matches("`[^`]+`");
+            String value = documented.substring(1, documented.length() - 1);
+            // web keys only mean something with a domain
+            String base = "[vassal]\nexec = /bin/true\ndomain = shop.example.com\n";
+            VassalConfig without = host.load("probe.ini", base);
+            VassalConfig with = host.load("probe.ini", base + key.key() + " = " + value + "\n");
+            for (var component : VassalConfig.class.getRecordComponents()) {
+                if (component.getName().equals("contentHash")) continue;
+                assertThat(component.getAccessor().invoke(with))
+                        .as("%s = %s (the documented default) changes %s", key.key(), value, component.getName())
+                        .isEqualTo(component.getAccessor().invoke(without));
+            }
+            checked++;
+        }
+        assertThat(checked).as("keys with a fixed default").isGreaterThanOrEqualTo(8);
+    }
+
     @Test
     void vassalReadmeListsEveryRelaxableSyscall() throws IOException {
         String readme = Files.readString(VASSAL_README);
@@ -96,6 +128,35 @@ class DocumentationTest {
         while (rows.find()) {
             assertThat(EmperorConfig.KEYS).contains(rows.group(1));
         }
+    }
+
+    /**
+     * emperor.ini's defaults live in EmperorConfig, not in a schema: here each literal default
+     * of docs/CONFIG.md's table (a single word such as `10s`, `64M`, `false`; not rules such as
+     * "STATE-DIR/distros" or "unset"), written into emperor.ini, must give the configuration
+     * an emperor.ini without the key gives.
+     */
+    @Test
+    void everyLiteralDefaultOfTheConfigReferenceIsWhatAnEmptyEmperorIniGets() throws Exception {
+        Matcher rows = Pattern.compile("(?m)^\\| `([a-z-]+)` \\| ([^|]*) \\|").matcher(Files.readString(CONFIG_MD));
+        int checked = 0;
+        while (rows.find()) {
+            String key = rows.group(1);
+            String documented = rows.group(2);
+            if (!documented.matches("[a-z0-9./:-]+") || documented.equals("unset") || documented.equals("none")) continue;
+            // the other acme-* keys are errors without acme-directory
+            String base = "[emperor]\n" + (key.startsWith("acme-") ? "acme-directory = https://acme.example/dir\n" : "");
+            EmperorConfig empty = EmperorConfig.load(Files.writeString(dir.resolve("emperor.ini"), base));
+            EmperorConfig explicit = EmperorConfig.load(Files.writeString(dir.resolve("emperor.ini"),
+                    base + key + " = " + documented + "\n"));
+            for (var component : EmperorConfig.class.getRecordComponents()) {
+                assertThat(component.getAccessor().invoke(explicit))
+                        .as("%s = %s (the documented default) changes %s", key, documented, component.getName())
+                        .isEqualTo(component.getAccessor().invoke(empty));
+            }
+            checked++;
+        }
+        assertThat(checked).as("emperor.ini keys with a literal default").isGreaterThanOrEqualTo(20);
     }
 
     @Test
