@@ -40,7 +40,7 @@ final class Spawner {
         String name = spec.name();
         // Refuse what the helper would refuse anyway, before anything exists to clean up.
         requireUnprivileged(spec.uid(), spec.gid(), name);
-        MountPlan.validate(spec);
+        MountPlan mounts = MountPlan.of(spec);
         Path root = mountPoint(name);
 
         // The cgroup comes first: the helper joins it before it does anything else, so every
@@ -53,7 +53,7 @@ final class Spawner {
         int[] started = null; // {pid, pidfd}
         try (HelperFds fds = HelperFds.open(cgroup, spec.seccomp(), stdio, name)) {
             fds.reserveRoot(name);
-            List<String> argv = initCommand(spec, fds);
+            List<String> argv = initCommand(spec, mounts, fds);
             try (HelperProcess process = HelperProcess.prepare(helper, argv, spec.env(), fds.layout())) {
                 started = SetupThread.run("emperor-spawn-" + name, () -> {
                     // New namespaces for this thread only; the JVM's other threads stay on the host.
@@ -63,7 +63,7 @@ final class Spawner {
                     // Nothing mounted from here on may propagate to the host, or back.
                     Namespaces.makeMountsPrivate(name);
                     // The tenant's root under ROOT: read-only distro, private /tmp, /dev, /run, home.
-                    new MountPlan(spec, root).build();
+                    new RootMounter(root, name).run(mounts);
                     Namespaces.setHostname(spec.hostname(), name);
                     LoopbackSetup.bringUp(name);
                     // The tenant's other interfaces (tun0), while this thread is in its netns.
@@ -108,12 +108,12 @@ final class Spawner {
         }
     }
 
-    private static List<String> initCommand(JailSpec spec, HelperFds fds) {
+    private static List<String> initCommand(JailSpec spec, MountPlan mounts, HelperFds fds) {
         // argv[0] is the bare name: the tenant reads /proc/1/cmdline, and adopt() checks it.
         List<String> argv = new ArrayList<>(List.of(HelperBinary.NAME_PREFIX, "init"));
         argv.addAll(fds.options());
         argv.add("--new-cgroupns");
-        argv.addAll(MountPlan.helperOptions());
+        argv.addAll(mounts.helperOptions());
         argv.addAll(credentialOptions(spec.uid(), spec.gid(), spec.groups()));
         argv.addAll(List.of("--cwd", spec.cwd()));
         if (spec.ksm()) argv.add("--ksm");
