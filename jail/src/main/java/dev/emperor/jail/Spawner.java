@@ -23,6 +23,14 @@ import java.util.stream.Collectors;
  * dies. The helper's report channel tells us whether the payload runs or which step failed.
  */
 final class Spawner {
+    static {
+        // Pidfd is the one class the spawn thread uses after its pid unshare (openPidfdOrKill):
+        // loaded here, on an ordinary thread, not first there. A load that failed there (seen
+        // once in JailTest on a loaded machine: NoClassDefFoundError, Pidfd not found) is a
+        // resolution error the JVM keeps: no later spawn of this JVM would ever succeed.
+        Pidfd.class.getName();
+    }
+
     /** A healthy helper reports within milliseconds; this only catches a stuck one. */
     static final long REPORT_TIMEOUT_MILLIS = 30_000;
 
@@ -93,7 +101,7 @@ final class Spawner {
         }
     }
 
-    /** emperor-init init [options] -- ARGV, following the helper protocol. */
+    /** Opens the built root (O_PATH) and puts it at the helper's --root-fd. */
     private static void placeRoot(HelperProcess process, Path root, String tenant) {
         int fd;
         try {
@@ -108,6 +116,7 @@ final class Spawner {
         }
     }
 
+    /** emperor-init init [options] -- ARGV, following the helper protocol; mounts gives --proc, --mask, --ro. */
     private static List<String> initCommand(JailSpec spec, MountPlan mounts, HelperFds fds) {
         // argv[0] is the bare name: the tenant reads /proc/1/cmdline, and adopt() checks it.
         List<String> argv = new ArrayList<>(List.of(HelperBinary.NAME_PREFIX, "init"));
