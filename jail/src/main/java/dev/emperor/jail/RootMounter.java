@@ -30,6 +30,7 @@ final class RootMounter {
     private final String tenant;
     private Path distro; // named in resolve errors: a bad symlink is the distro's
     private int rootFd = -1;
+    private Memory how; // openat2's open_how while run() runs
 
     /** Mounts onto root, the jail's mount point; tenant names the tenant in error messages. */
     RootMounter(Path root, String tenant) {
@@ -39,12 +40,23 @@ final class RootMounter {
 
     /** Runs the plan's steps in order. The caller has unshared CLONE_NEWNS and made "/" rprivate. */
     void run(MountPlan plan) {
-        try {
+        try (Memory how = openHow()) {
+            this.how = how;
             for (InRoot step : plan.inRoot()) run(step);
         } finally {
             LibC.closeQuietly(rootFd);
             rootFd = -1;
+            this.how = null;
         }
+    }
+
+    /** openat2's struct open_how, the same for every lookup: made once per plan. */
+    private static Memory openHow() {
+        Memory how = new Memory(24);
+        how.setLong(0, LibC.O_PATH | LibC.O_CLOEXEC); // flags
+        how.setLong(8, 0); // mode
+        how.setLong(16, LibC.RESOLVE_IN_ROOT | LibC.RESOLVE_NO_MAGICLINKS); // resolve
+        return how;
     }
 
     private void run(InRoot step) {
@@ -117,10 +129,7 @@ final class RootMounter {
     /** An O_PATH fd of path inside the tenant root, symlinks resolved as if the root were "/". */
     private int resolve(String path) {
         if (rootFd < 0) throw new IllegalStateException("the plan must start by binding the root");
-        try (Memory how = new Memory(24)) {
-            how.setLong(0, LibC.O_PATH | LibC.O_CLOEXEC); // flags
-            how.setLong(8, 0); // mode
-            how.setLong(16, LibC.RESOLVE_IN_ROOT | LibC.RESOLVE_NO_MAGICLINKS); // resolve
+        try {
             return (int) LibC.INSTANCE.syscall(LibC.SYS_OPENAT2, rootFd, path, how, 24);
         } catch (LastErrorException e) {
             throw LibC.failure("resolve", path + " in root " + distro + " of tenant " + tenant, e);
