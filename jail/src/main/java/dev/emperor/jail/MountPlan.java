@@ -1,26 +1,31 @@
 package dev.emperor.jail;
 
-import com.sun.jna.LastErrorException;
-import com.sun.jna.Memory;
-import java.nio.file.Files;
+import dev.emperor.jail.MountOp.Bind;
+import dev.emperor.jail.MountOp.BindRoot;
+import dev.emperor.jail.MountOp.ByHelper;
+import dev.emperor.jail.MountOp.Devpts;
+import dev.emperor.jail.MountOp.InRoot;
+import dev.emperor.jail.MountOp.Mask;
+import dev.emperor.jail.MountOp.Mkdir;
+import dev.emperor.jail.MountOp.MountPointFile;
+import dev.emperor.jail.MountOp.Proc;
+import dev.emperor.jail.MountOp.ReadOnly;
+import dev.emperor.jail.MountOp.Remount;
+import dev.emperor.jail.MountOp.Symlink;
+import dev.emperor.jail.MountOp.Tmpfs;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Builds a tenant's root filesystem under a host directory, on a setup thread that has its
- * own (private) mount namespace. Nothing here is visible on the host, and if the thread fails
- * half-way its mount namespace, with every mount made so far, dies with it.
- *
- * <p>Every mount point inside the root is resolved with openat2(RESOLVE_IN_ROOT), which treats
- * the root as "/" for absolute symlinks and "..", and the mount is made onto
- * /proc/self/fd/N. A distro symlink such as Debian's /var/run -> /run, or a hostile one in a
- * tenant-built distro, therefore can never make a mount land on the host.
- *
- * <p>/proc is the helper's part: only a process inside the new pid namespace can mount it
- * (see {@link #helperOptions()}).
+ * A tenant's filesystem as data: the ordered list of {@link MountOp}s that turns the distro into
+ * its root, computed from the {@link JailSpec} alone (no root, no syscalls), so it can be tested
+ * and printed ({@code emperor check -v}). The spawn thread runs the {@link InRoot} steps
+ * ({@link RootMounter}); the {@link ByHelper} steps become the helper's {@code --proc},
+ * {@code --mask} and {@code --ro} options ({@link #helperOptions()}), which it applies in that
+ * order after {@code pivot_root}.
  */
-final class MountPlan {
+public final class MountPlan {
     /** Host device nodes bound into the tenant's /dev; all are harmless to share. */
     private static final List<String> DEVICES = List.of("null", "zero", "full", "random", "urandom", "tty");
 
@@ -38,14 +43,40 @@ final class MountPlan {
 
     private static final long DEV_SIZE = 64 * 1024;
     private static final long HOME_SIZE = 16 * 1024;
+    private static final long NOSUID_NODEV = LibC.MS_NOSUID | LibC.MS_NODEV;
 
-    private final JailSpec spec;
-    private final Path root;
-    private int rootFd = -1;
+    private final List<MountOp> ops;
 
-    MountPlan(JailSpec spec, Path root) {
-        this.spec = spec;
-        this.root = root;
+    private MountPlan(List<MountOp> ops) {
+        this.ops = List.copyOf(ops);
+    }
+
+    /** The plan for spec; refuses in-tenant paths that are not clean and absolute. */
+    public static MountPlan of(JailSpec spec) {
+        validate(spec);
+        List<MountOp> ops = new ArrayList<>();
+        // The distro is shared by many tenants: nobody may change it, and no set-uid binary
+        // or device node in it may grant anything.
+        ops.add(new BindRoot(spec.distroRoot()));
+        ops.add(new Remount("/", LibC.MS_RDONLY | NOSUID_NODEV));
+        // Private /tmp with a size, so a tenant can neither see others' files nor fill the host.
+        ops.add(new Tmpfs("/tmp", NOSUID_NODEV, "mode=1777,size=" + spec.tmpBytes()));
+        addDev(ops, spec.tmpBytes());
+        // The tenant's /run (and so Debian's /var/run -> /run) is its host run directory:
+        // the proxy and the shell entry reach its sockets there without networking.
+        addBind(ops, spec.runDir(), "/run", NOSUID_NODEV);
+        addHome(ops, spec);
+        // /opt: shared software, same for every tenant, so read-only.
+        if (spec.optDir() != null) addBind(ops, spec.optDir(), "/opt", LibC.MS_RDONLY | NOSUID_NODEV);
+        for (BindMount b : spec.binds()) {
+            addBind(ops, b.source(), b.target(), (b.writable() ? 0 : LibC.MS_RDONLY) | NOSUID_NODEV);
+        }
+        // The helper's part, in the order it applies them: /proc, masks, read-only paths. The
+        // read-only bind is recursive, so masks under it stay in place.
+        ops.add(new Proc());
+        for (String path : MASKED_PATHS) ops.add(new Mask(path));
+        for (String path : READ_ONLY_PATHS) ops.add(new ReadOnly(path));
+        return new MountPlan(ops);
     }
 
     /** Checks the spec's in-tenant paths before anything happens. */
@@ -55,209 +86,82 @@ final class MountPlan {
         if (spec.tmpBytes() <= 0) throw new JailException("mount plan", "tenant " + spec.name() + ": /tmp size must be positive");
     }
 
-    /** The helper's options that finish the root from inside the new pid namespace. */
-    static List<String> helperOptions() {
+    /** Every step, in the order it runs. */
+    public List<MountOp> ops() {
+        return ops;
+    }
+
+    /** The steps the spawn thread runs, in order. */
+    List<InRoot> inRoot() {
+        List<InRoot> steps = new ArrayList<>();
+        for (MountOp op : ops) if (op instanceof InRoot step) steps.add(step);
+        return steps;
+    }
+
+    /** One line per step, in the order they run. */
+    public List<String> describe() {
+        return ops.stream().map(MountOp::describe).toList();
+    }
+
+    /** The helper's options for the {@link ByHelper} steps: {@code --proc}, {@code --mask P}, {@code --ro P}. */
+    List<String> helperOptions() {
         List<String> options = new ArrayList<>();
-        options.add("--proc");
-        for (String p : MASKED_PATHS) {
-            options.add("--mask");
-            options.add(p);
-        }
-        for (String p : READ_ONLY_PATHS) {
-            options.add("--ro");
-            options.add(p);
+        for (MountOp op : ops) {
+            if (!(op instanceof ByHelper step)) continue;
+            switch (step) {
+                case Proc p -> options.add("--proc");
+                case Mask m -> options.addAll(List.of("--mask", m.path()));
+                case ReadOnly r -> options.addAll(List.of("--ro", r.path()));
+            }
         }
         return options;
     }
 
-    /** Builds the root at {@code root}. The caller has unshared CLONE_NEWNS and made "/" rprivate. */
-    void build() {
-        try {
-            mountRoot();
-            mountTmp();
-            mountDev();
-            // The tenant's /run (and so Debian's /var/run -> /run) is its host run directory:
-            // the proxy and the shell entry reach its sockets there without networking.
-            bind(spec.runDir(), "/run", LibC.MS_NOSUID | LibC.MS_NODEV);
-            mountHome();
-            // /opt: shared software, same for every tenant, so read-only.
-            if (spec.optDir() != null) bind(spec.optDir(), "/opt", LibC.MS_RDONLY | LibC.MS_NOSUID | LibC.MS_NODEV);
-            for (BindMount b : spec.binds()) {
-                // Checked here so the error names the host path, not a mount(2) errno.
-                if (!Files.exists(b.source())) {
-                    throw new JailException("bind", b.source() + " for tenant " + spec.name() + ": No such file or directory");
-                }
-                long readOnly = b.writable() ? 0 : LibC.MS_RDONLY;
-                bind(b.source(), b.target(), readOnly | LibC.MS_NOSUID | LibC.MS_NODEV);
-            }
-        } finally {
-            LibC.closeQuietly(rootFd);
-            rootFd = -1;
+    /** A minimal /dev of our own instead of the host's: no disks, no kernel memory, no hardware. */
+    private static void addDev(List<MountOp> ops, long shmBytes) {
+        ops.add(new Tmpfs("/dev", NOSUID_NODEV | LibC.MS_NOEXEC, "mode=755,size=" + DEV_SIZE));
+        for (String name : DEVICES) {
+            // Each device is its own bind mount of the host node, so /dev being nodev and
+            // later read-only does not affect it.
+            ops.add(new MountPointFile("/dev/" + name));
+            ops.add(new Bind(Path.of("/dev", name), "/dev/" + name));
         }
+        // A private devpts instance: the tenant's terminals are invisible to other tenants.
+        ops.add(new Mkdir("/dev/pts", 0755));
+        ops.add(new Devpts("/dev/pts", LibC.MS_NOSUID | LibC.MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620"));
+        ops.add(new Symlink("/dev/ptmx", "pts/ptmx"));
+        // POSIX shared memory, private and bounded like /tmp.
+        ops.add(new Mkdir("/dev/shm", 01777));
+        ops.add(new Tmpfs("/dev/shm", NOSUID_NODEV, "mode=1777,size=" + shmBytes));
+        ops.add(new Symlink("/dev/fd", "/proc/self/fd"));
+        ops.add(new Symlink("/dev/stdin", "/proc/self/fd/0"));
+        ops.add(new Symlink("/dev/stdout", "/proc/self/fd/1"));
+        ops.add(new Symlink("/dev/stderr", "/proc/self/fd/2"));
+        // Finished: nobody adds device nodes or files to /dev from now on.
+        ops.add(new Remount("/dev", LibC.MS_RDONLY | NOSUID_NODEV | LibC.MS_NOEXEC));
     }
 
-    private void mountRoot() {
-        String rootPath = root.toString();
-        // The distro is shared by many tenants: nobody may change it, and no set-uid binary
-        // or device node in it may grant anything.
-        mount(spec.distroRoot().toString(), rootPath, null, LibC.MS_BIND, null, "bind distro " + spec.distroRoot() + " onto " + root);
-        mount(null, rootPath, null, LibC.MS_REMOUNT | LibC.MS_BIND | LibC.MS_RDONLY | LibC.MS_NOSUID | LibC.MS_NODEV, null,
-                "remount " + root + " read-only");
-        // Opened after the bind, so that it is the bind's root: all later lookups start here.
-        try {
-            rootFd = LibC.INSTANCE.open(rootPath, LibC.O_PATH | LibC.O_DIRECTORY | LibC.O_CLOEXEC, 0);
-        } catch (LastErrorException e) {
-            throw LibC.failure("open", root.toString(), e);
-        }
-    }
-
-    private void mountTmp() {
-        // Private /tmp with a size, so a tenant can neither see others' files nor fill the host.
-        int fd = resolve("/tmp");
-        try {
-            mount("tmpfs", fdPath(fd), "tmpfs", LibC.MS_NOSUID | LibC.MS_NODEV, "mode=1777,size=" + spec.tmpBytes(),
-                    "tmpfs on /tmp");
-        } finally {
-            LibC.closeQuietly(fd);
-        }
-    }
-
-    private void mountDev() {
-        LibC libc = LibC.INSTANCE;
-        // A minimal /dev of our own instead of the host's: no disks, no kernel memory, no
-        // hardware the tenant could reach.
-        int under = resolve("/dev");
-        try {
-            mount("tmpfs", fdPath(under), "tmpfs", LibC.MS_NOSUID | LibC.MS_NODEV | LibC.MS_NOEXEC, "mode=755,size=" + DEV_SIZE,
-                    "tmpfs on /dev");
-        } finally {
-            LibC.closeQuietly(under);
-        }
-        int dev = resolve("/dev"); // now the new tmpfs, which holds nothing but what we put there
-        try {
-            String devPath = fdPath(dev);
-            for (String name : DEVICES) {
-                // Each device is its own bind mount of the host node, so /dev being nodev and
-                // later read-only does not affect it. The mount point is created read-only:
-                // a process another tenant's spawn creates at this moment holds a copy of this
-                // descriptor until its exec, and a writable one would make the remount of /dev
-                // read-only below fail with EBUSY (seen when two tenants started together).
-                try {
-                    LibC.closeQuietly(libc.openat(dev, name,
-                            LibC.O_CREAT | LibC.O_EXCL | LibC.O_RDONLY | LibC.O_NOFOLLOW | LibC.O_CLOEXEC, 0666));
-                } catch (LastErrorException e) {
-                    throw LibC.failure("create", "/dev/" + name + " mount point for tenant " + spec.name(), e);
-                }
-                mount("/dev/" + name, devPath + "/" + name, null, LibC.MS_BIND, null, "bind /dev/" + name);
-            }
-            // A private devpts instance: the tenant's terminals are invisible to other tenants.
-            mkdir(dev, "pts", 0755, "/dev/pts");
-            mount("devpts", devPath + "/pts", "devpts", LibC.MS_NOSUID | LibC.MS_NOEXEC,
-                    "newinstance,ptmxmode=0666,mode=0620", "devpts on /dev/pts");
-            symlink("pts/ptmx", dev, "ptmx");
-            // POSIX shared memory, private and bounded like /tmp.
-            mkdir(dev, "shm", 01777, "/dev/shm");
-            mount("tmpfs", devPath + "/shm", "tmpfs", LibC.MS_NOSUID | LibC.MS_NODEV,
-                    "mode=1777,size=" + spec.tmpBytes(), "tmpfs on /dev/shm");
-            symlink("/proc/self/fd", dev, "fd");
-            symlink("/proc/self/fd/0", dev, "stdin");
-            symlink("/proc/self/fd/1", dev, "stdout");
-            symlink("/proc/self/fd/2", dev, "stderr");
-            // Finished: nobody adds device nodes or files to /dev from now on.
-            mount(null, devPath, null, LibC.MS_REMOUNT | LibC.MS_BIND | LibC.MS_RDONLY | LibC.MS_NOSUID | LibC.MS_NODEV | LibC.MS_NOEXEC,
-                    null, "remount /dev read-only");
-        } finally {
-            LibC.closeQuietly(dev);
-        }
-    }
-
-    private void mountHome() {
-        long flags = LibC.MS_NOSUID | LibC.MS_NODEV;
+    private static void addHome(List<MountOp> ops, JailSpec spec) {
         String homePath = spec.homePath();
         if (!homePath.startsWith("/home/")) {
             // Elsewhere the distro must provide the mount point.
-            bind(spec.homeDir(), homePath, flags);
+            addBind(ops, spec.homeDir(), homePath, NOSUID_NODEV);
             return;
         }
         // /home holds only this tenant's home: other tenants' names are not even listed.
-        int under = resolve("/home");
-        try {
-            mount("tmpfs", fdPath(under), "tmpfs", flags | LibC.MS_NOEXEC, "mode=755,size=" + HOME_SIZE, "tmpfs on /home");
-        } finally {
-            LibC.closeQuietly(under);
+        ops.add(new Tmpfs("/home", NOSUID_NODEV | LibC.MS_NOEXEC, "mode=755,size=" + HOME_SIZE));
+        for (int slash = homePath.indexOf('/', "/home/".length()); slash >= 0; slash = homePath.indexOf('/', slash + 1)) {
+            ops.add(new Mkdir(homePath.substring(0, slash), 0755));
         }
-        int home = resolve("/home");
-        try {
-            String relative = homePath.substring("/home/".length());
-            int slash = -1;
-            do {
-                slash = relative.indexOf('/', slash + 1);
-                String dir = slash < 0 ? relative : relative.substring(0, slash);
-                mkdir(home, dir, 0755, "/home/" + dir);
-            } while (slash >= 0);
-            bind(spec.homeDir(), homePath, flags);
-            mount(null, fdPath(home), null, LibC.MS_REMOUNT | LibC.MS_BIND | LibC.MS_RDONLY | flags | LibC.MS_NOEXEC, null,
-                    "remount /home read-only");
-        } finally {
-            LibC.closeQuietly(home);
-        }
+        ops.add(new Mkdir(homePath, 0755));
+        addBind(ops, spec.homeDir(), homePath, NOSUID_NODEV);
+        ops.add(new Remount("/home", LibC.MS_RDONLY | NOSUID_NODEV | LibC.MS_NOEXEC));
     }
 
-    /** Binds host path source onto target inside the root, then applies flags (bind mounts ignore them at first). */
-    private void bind(Path source, String target, long flags) {
-        int fd = resolve(target);
-        try {
-            mount(source.toString(), fdPath(fd), null, LibC.MS_BIND, null, "bind " + source + " onto " + target);
-        } finally {
-            LibC.closeQuietly(fd);
-        }
-        // Resolved again: the fd above is the directory under the new mount, not the mount.
-        fd = resolve(target);
-        try {
-            mount(null, fdPath(fd), null, LibC.MS_REMOUNT | LibC.MS_BIND | flags, null, "remount " + target);
-        } finally {
-            LibC.closeQuietly(fd);
-        }
-    }
-
-    /** An O_PATH fd of path inside the tenant root, symlinks resolved as if the root were "/". */
-    private int resolve(String path) {
-        try (Memory how = new Memory(24)) {
-            how.setLong(0, LibC.O_PATH | LibC.O_CLOEXEC); // flags
-            how.setLong(8, 0); // mode
-            how.setLong(16, LibC.RESOLVE_IN_ROOT | LibC.RESOLVE_NO_MAGICLINKS); // resolve
-            return (int) LibC.INSTANCE.syscall(LibC.SYS_OPENAT2, rootFd, path, how, 24);
-        } catch (LastErrorException e) {
-            throw LibC.failure("resolve", path + " in root " + spec.distroRoot() + " of tenant " + spec.name(), e);
-        }
-    }
-
-    private void mount(String source, String target, String fstype, long flags, String data, String what) {
-        try {
-            LibC.INSTANCE.mount(source, target, fstype, flags, data);
-        } catch (LastErrorException e) {
-            throw LibC.failure("mount", what + " for tenant " + spec.name(), e);
-        }
-    }
-
-    private void mkdir(int dirFd, String name, int mode, String what) {
-        try {
-            LibC.INSTANCE.mkdirat(dirFd, name, mode);
-        } catch (LastErrorException e) {
-            throw LibC.failure("mkdir", what + " for tenant " + spec.name(), e);
-        }
-    }
-
-    private void symlink(String target, int dirFd, String name) {
-        try {
-            LibC.INSTANCE.symlinkat(target, dirFd, name);
-        } catch (LastErrorException e) {
-            throw LibC.failure("symlink", "/dev/" + name + " for tenant " + spec.name(), e);
-        }
-    }
-
-    private static String fdPath(int fd) {
-        return "/proc/self/fd/" + fd;
+    /** A bind, then its flags: a bind mount ignores them until it is remounted. */
+    private static void addBind(List<MountOp> ops, Path source, String target, long flags) {
+        ops.add(new Bind(source, target));
+        ops.add(new Remount(target, flags));
     }
 
     private static void requireCleanAbsolute(String path, String what) {

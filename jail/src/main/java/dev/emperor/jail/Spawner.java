@@ -23,6 +23,14 @@ import java.util.stream.Collectors;
  * dies. The helper's report channel tells us whether the payload runs or which step failed.
  */
 final class Spawner {
+    static {
+        // Pidfd is the one class the spawn thread uses after its pid unshare (openPidfdOrKill):
+        // loaded here, on an ordinary thread, not first there. A load that failed there (seen
+        // once in JailTest on a loaded machine: NoClassDefFoundError, Pidfd not found) is a
+        // resolution error the JVM keeps: no later spawn of this JVM would ever succeed.
+        Pidfd.class.getName();
+    }
+
     /** A healthy helper reports within milliseconds; this only catches a stuck one. */
     static final long REPORT_TIMEOUT_MILLIS = 30_000;
 
@@ -40,7 +48,7 @@ final class Spawner {
         String name = spec.name();
         // Refuse what the helper would refuse anyway, before anything exists to clean up.
         requireUnprivileged(spec.uid(), spec.gid(), name);
-        MountPlan.validate(spec);
+        MountPlan mounts = MountPlan.of(spec);
         Path root = mountPoint(name);
 
         // The cgroup comes first: the helper joins it before it does anything else, so every
@@ -53,7 +61,7 @@ final class Spawner {
         int[] started = null; // {pid, pidfd}
         try (HelperFds fds = HelperFds.open(cgroup, spec.seccomp(), stdio, name)) {
             fds.reserveRoot(name);
-            List<String> argv = initCommand(spec, fds);
+            List<String> argv = initCommand(spec, mounts, fds);
             try (HelperProcess process = HelperProcess.prepare(helper, argv, spec.env(), fds.layout())) {
                 started = SetupThread.run("emperor-spawn-" + name, () -> {
                     // New namespaces for this thread only; the JVM's other threads stay on the host.
@@ -63,7 +71,7 @@ final class Spawner {
                     // Nothing mounted from here on may propagate to the host, or back.
                     Namespaces.makeMountsPrivate(name);
                     // The tenant's root under ROOT: read-only distro, private /tmp, /dev, /run, home.
-                    new MountPlan(spec, root).build();
+                    new RootMounter(root, name).run(mounts);
                     Namespaces.setHostname(spec.hostname(), name);
                     LoopbackSetup.bringUp(name);
                     // The tenant's other interfaces (tun0), while this thread is in its netns.
@@ -93,7 +101,7 @@ final class Spawner {
         }
     }
 
-    /** emperor-init init [options] -- ARGV, following the helper protocol. */
+    /** Opens the built root (O_PATH) and puts it at the helper's --root-fd. */
     private static void placeRoot(HelperProcess process, Path root, String tenant) {
         int fd;
         try {
@@ -108,12 +116,13 @@ final class Spawner {
         }
     }
 
-    private static List<String> initCommand(JailSpec spec, HelperFds fds) {
+    /** emperor-init init [options] -- ARGV, following the helper protocol; mounts gives --proc, --mask, --ro. */
+    private static List<String> initCommand(JailSpec spec, MountPlan mounts, HelperFds fds) {
         // argv[0] is the bare name: the tenant reads /proc/1/cmdline, and adopt() checks it.
         List<String> argv = new ArrayList<>(List.of(HelperBinary.NAME_PREFIX, "init"));
         argv.addAll(fds.options());
         argv.add("--new-cgroupns");
-        argv.addAll(MountPlan.helperOptions());
+        argv.addAll(mounts.helperOptions());
         argv.addAll(credentialOptions(spec.uid(), spec.gid(), spec.groups()));
         argv.addAll(List.of("--cwd", spec.cwd()));
         if (spec.ksm()) argv.add("--ksm");

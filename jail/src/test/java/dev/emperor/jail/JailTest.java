@@ -34,6 +34,45 @@ class JailTest {
     }
 
     @Test
+    void theTenantsMountsAreThePlansInItsOrderWithItsFlags() throws Exception {
+        Path shared = Files.createDirectory(t.dir.resolve("shared"));
+        JailSpec spec = withDistroAndBind(t.spec("plan", "cat", "/proc/self/mountinfo"), t.distro,
+                new BindMount(shared, "/srv", false));
+        MountPlan plan = MountPlan.of(spec);
+        // What the plan mounts, in order, and each mount's last flags (a Remount sets them).
+        java.util.Map<String, Long> expected = new java.util.LinkedHashMap<>();
+        for (MountOp op : plan.ops()) {
+            switch (op) {
+                case MountOp.BindRoot b -> expected.put("/", 0L);
+                case MountOp.Bind b -> expected.put(b.target(), 0L);
+                case MountOp.Tmpfs m -> expected.put(m.target(), m.flags());
+                case MountOp.Devpts m -> expected.put(m.target(), m.flags());
+                case MountOp.Remount r -> expected.put(r.target(), r.flags());
+                case MountOp.Proc p -> expected.put("/proc", LibC.MS_NOSUID | LibC.MS_NODEV | LibC.MS_NOEXEC);
+                default -> { } // masks and read-only paths: skipped by the helper where the path is missing
+            }
+        }
+
+        // mountinfo: ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS ..., in the order the mounts were made
+        java.util.Map<String, String> actual = new java.util.LinkedHashMap<>();
+        for (String line : t.run(spec).lines().toList()) {
+            String[] fields = line.split(" ");
+            actual.putIfAbsent(fields[4], fields[5]);
+        }
+        assertThat(actual.keySet().stream().filter(expected::containsKey).toList())
+                .containsExactlyElementsOf(expected.keySet());
+        expected.forEach((mountPoint, flags) -> {
+            List<String> options = Arrays.asList(actual.get(mountPoint).split(","));
+            assertThat(options).as(mountPoint).contains((flags & LibC.MS_RDONLY) != 0 ? "ro" : "rw");
+            if ((flags & LibC.MS_NOSUID) != 0) assertThat(options).as(mountPoint).contains("nosuid");
+            if ((flags & LibC.MS_NODEV) != 0) assertThat(options).as(mountPoint).contains("nodev");
+            if ((flags & LibC.MS_NOEXEC) != 0) assertThat(options).as(mountPoint).contains("noexec");
+        });
+        // The helper's read-only paths are there too, after /proc.
+        assertThat(actual.get("/proc/sys")).startsWith("ro,");
+    }
+
+    @Test
     void payloadRunsUnderSeccompWithoutNewPrivileges() throws Exception {
         String out = t.run(t.spec("seccomp", "grep", "-E", "^(Seccomp|NoNewPrivs|CapEff):", "/proc/self/status"));
         assertThat(out).contains("NoNewPrivs:\t1").contains("Seccomp:\t2").contains("CapEff:\t0000000000000000");

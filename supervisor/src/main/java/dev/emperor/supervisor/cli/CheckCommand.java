@@ -1,18 +1,26 @@
 package dev.emperor.supervisor.cli;
 
+import dev.emperor.jail.BindMount;
+import dev.emperor.jail.JailException;
+import dev.emperor.jail.JailSpec;
+import dev.emperor.jail.MountPlan;
 import dev.emperor.supervisor.config.ConfigError;
 import dev.emperor.supervisor.config.EmperorConfig;
 import dev.emperor.supervisor.config.HostVassalEnvironment;
 import dev.emperor.supervisor.config.IniParser;
 import dev.emperor.supervisor.config.UntrustedFile;
+import dev.emperor.supervisor.config.VassalConfig;
 import dev.emperor.supervisor.config.VassalFiles;
+import dev.emperor.supervisor.lifecycle.TenantLauncher;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** `emperor check FILE...`: validates emperor.ini and vassal files without running anything. */
@@ -26,6 +34,10 @@ public final class CheckCommand implements Callable<Integer> {
     @Parameters(arity = "1..*", paramLabel = "FILE", description = "files to check")
     List<Path> files;
 
+    @Option(names = {"-v", "--verbose"},
+            description = "also print each valid vassal's mount plan, one step per line, in the order it runs")
+    boolean verbose;
+
     @Override
     public Integer call() throws Exception {
         EmperorConfig emperor;
@@ -38,6 +50,7 @@ public final class CheckCommand implements Callable<Integer> {
         int bad = 0;
         for (Path file : files) {
             try {
+                VassalConfig vassal = null;
                 if (isEmperorIni(file)) {
                     EmperorConfig.load(file);
                 } else {
@@ -46,15 +59,44 @@ public final class CheckCommand implements Callable<Integer> {
                     if (VassalFiles.tenantName(file).isEmpty()) {
                         throw new ConfigError(file, 0, null, "not a vassal file (expected NAME.ini or NAME.json)");
                     }
-                    VassalFiles.load(file, HostVassalEnvironment.of(emperor));
+                    vassal = VassalFiles.load(file, HostVassalEnvironment.of(emperor));
                 }
+                List<String> plan = verbose && vassal != null ? mountPlan(vassal, emperor) : List.of();
                 System.out.println(file + ": ok");
+                if (!plan.isEmpty()) System.out.println("  mount plan of " + vassal.name() + ", in order:");
+                plan.forEach(step -> System.out.println("    " + step));
             } catch (ConfigError e) {
                 System.out.println(e.getMessage());
                 bad++;
             }
         }
         return bad == 0 ? 0 : 1;
+    }
+
+    /** The steps that will build the vassal's root, as the jail prints them. */
+    private static List<String> mountPlan(VassalConfig vassal, EmperorConfig emperor) throws ConfigError {
+        try {
+            return MountPlan.of(jailSpec(vassal, emperor)).describe();
+        } catch (JailException e) {
+            throw new ConfigError(vassal.source(), 0, null, e.getMessage());
+        }
+    }
+
+    /**
+     * The mount-related part of the spec the supervisor's launcher builds at spawn (same
+     * directories, same binds, the account files included); nothing is created. The uid is
+     * the file's or a placeholder: the mount plan does not depend on it.
+     */
+    private static JailSpec jailSpec(VassalConfig vassal, EmperorConfig emperor) {
+        String name = vassal.name();
+        Path distro = emperor.distroDir().resolve(vassal.distro());
+        List<BindMount> binds = new ArrayList<>(vassal.binds());
+        binds.addAll(TenantLauncher.accountFileBinds(distro, emperor.runDir().resolve("accounts").resolve(name)));
+        int uid = vassal.uid().orElse(emperor.uidRange().first());
+        return new JailSpec(name, vassal.hostname(), distro, emperor.runDir().resolve("vassals").resolve(name),
+                emperor.homeDir().resolve(name), vassal.homePath(), emperor.optDir().orElse(null), vassal.tmpBytes(),
+                binds, uid, vassal.gid().orElse(uid), List.of(), vassal.argv(), List.of(), vassal.cwd(), vassal.limits(),
+                vassal.seccompPolicy(), vassal.ksm());
     }
 
     /** emperor.ini is recognised by its [emperor] section, whatever the file is called. */

@@ -163,34 +163,48 @@ public final class TenantLauncher {
      * does not have as a regular file (a symlink there is never followed on the host).
      */
     private static List<BindMount> accountFiles(String name, Path distro, Path dir, int uid, int gid, String home) {
-        List<BindMount> binds = new ArrayList<>();
+        List<BindMount> binds = accountFileBinds(distro, dir);
         try {
             String shell = Files.isRegularFile(distro.resolve("usr/bin/bash"), LinkOption.NOFOLLOW_LINKS)
                     || Files.isRegularFile(distro.resolve("bin/bash"), LinkOption.NOFOLLOW_LINKS) ? "/bin/bash" : "/bin/sh";
             Map<String, String> lines = Map.of(
                     "passwd", name + ":x:" + uid + ":" + gid + ":" + name + ":" + home + ":" + shell + "\n",
                     "group", name + ":x:" + gid + ":\n");
-            for (var file : lines.entrySet()) {
-                Path original = distro.resolve("etc").resolve(file.getKey());
-                if (!Files.isDirectory(distro.resolve("etc"), LinkOption.NOFOLLOW_LINKS)
-                        || !Files.isRegularFile(original, LinkOption.NOFOLLOW_LINKS)) continue;
+            for (BindMount bind : binds) {
+                String file = bind.source().getFileName().toString();
+                Path original = distro.resolve("etc").resolve(file);
                 Files.createDirectories(dir);
                 StringBuilder content = new StringBuilder();
                 for (String line : Files.readAllLines(original)) {
                     String[] fields = line.split(":", -1);
                     boolean clash = fields[0].equals(name) || (fields.length > 2 && fields[2].equals(
-                            Integer.toString(file.getKey().equals("passwd") ? uid : gid)));
+                            Integer.toString(file.equals("passwd") ? uid : gid)));
                     if (!clash) content.append(line).append('\n');
                 }
-                content.append(file.getValue());
-                Path tmp = dir.resolve("." + file.getKey() + ".tmp");
+                content.append(lines.get(file));
+                Path tmp = dir.resolve("." + file + ".tmp");
                 Files.writeString(tmp, content);
                 Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));
-                Files.move(tmp, dir.resolve(file.getKey()), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-                binds.add(new BindMount(dir.resolve(file.getKey()), "/etc/" + file.getKey(), false));
+                Files.move(tmp, bind.source(), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             }
         } catch (IOException e) {
             throw new JailException("prepare /etc/passwd of " + name, e.toString(), e);
+        }
+        return binds;
+    }
+
+    /**
+     * The binds of the tenant's account files (DIR/passwd, DIR/group, read-only over the
+     * distro's), for those the distro has as regular files; nothing is written.
+     * {@code emperor check -v} shows them in the tenant's mount plan.
+     */
+    public static List<BindMount> accountFileBinds(Path distro, Path dir) {
+        List<BindMount> binds = new ArrayList<>();
+        if (!Files.isDirectory(distro.resolve("etc"), LinkOption.NOFOLLOW_LINKS)) return binds;
+        for (String file : List.of("passwd", "group")) {
+            if (Files.isRegularFile(distro.resolve("etc").resolve(file), LinkOption.NOFOLLOW_LINKS)) {
+                binds.add(new BindMount(dir.resolve(file), "/etc/" + file, false));
+            }
         }
         return binds;
     }
