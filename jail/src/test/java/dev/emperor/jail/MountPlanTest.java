@@ -3,16 +3,15 @@ package dev.emperor.jail;
 import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.emperor.jail.seccomp.SeccompPolicy;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class MountPlanTest {
     private static JailSpec spec(String homePath, List<BindMount> binds) {
-        return new JailSpec("a", "a", Path.of("/srv/distro"), Path.of("/run/a"), Path.of("/srv/home/a"), homePath,
-                null, 1 << 20, binds, 1000, 1000, List.of(), List.of("true"), List.of(), "/", Limits.NONE,
-                SeccompPolicy.DEFAULT, false);
+        return JailSpec.builder().name("a").hostname("a").distroRoot(Path.of("/srv/distro")).runDir(Path.of("/run/a"))
+                .homeDir(Path.of("/srv/home/a")).homePath(homePath).binds(binds).uid(1000).gid(1000)
+                .argv(List.of("true")).cwd("/").build();
     }
 
     @Test
