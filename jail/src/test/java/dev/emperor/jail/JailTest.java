@@ -127,9 +127,7 @@ class JailTest {
     @Test
     void homeOutsideHomeIsBoundOntoTheDistrosDirectory() throws Exception {
         JailSpec good = t.spec("srvhome", "sh", "-c", "echo x > /srv/file && ls /home | wc -l");
-        JailSpec spec = new JailSpec(good.name(), good.hostname(), good.distroRoot(), good.runDir(), good.homeDir(),
-                "/srv", null, good.tmpBytes(), List.of(), good.uid(), good.gid(), good.groups(), good.argv(), good.env(),
-                "/srv", good.limits(), good.seccomp(), false);
+        JailSpec spec = good.toBuilder().homePath("/srv").cwd("/srv").build();
         assertThat(t.run(spec)).isEqualTo("0\n");
         assertThat(spec.homeDir().resolve("file")).hasContent("x");
     }
@@ -162,16 +160,13 @@ class JailTest {
     }
 
     private static JailSpec withDistroAndBind(JailSpec s, Path distro, BindMount bind) {
-        return new JailSpec(s.name(), s.hostname(), distro, s.runDir(), s.homeDir(), s.homePath(), null, s.tmpBytes(),
-                List.of(bind), s.uid(), s.gid(), s.groups(), s.argv(), s.env(), s.cwd(), s.limits(), s.seccomp(), false);
+        return s.toBuilder().distroRoot(distro).binds(List.of(bind)).build();
     }
 
     @Test
     void ksmCanBeAskedFor() throws Exception {
         JailSpec good = t.spec("ksm", "echo", "merged");
-        JailSpec spec = new JailSpec(good.name(), good.hostname(), good.distroRoot(), good.runDir(), good.homeDir(),
-                good.homePath(), null, good.tmpBytes(), List.of(), good.uid(), good.gid(), good.groups(), good.argv(),
-                good.env(), good.cwd(), good.limits(), good.seccomp(), true);
+        JailSpec spec = good.toBuilder().ksm(true).build();
         assertThat(t.run(spec)).isEqualTo("merged\n");
     }
 
@@ -285,9 +280,7 @@ class JailTest {
     @Test
     void aMissingDistroFailsTheSpawnAndLeavesNothing() throws Exception {
         JailSpec good = t.spec("nodistro", "true");
-        JailSpec spec = new JailSpec(good.name(), good.hostname(), t.dir.resolve("no-such-distro"), good.runDir(),
-                good.homeDir(), good.homePath(), null, good.tmpBytes(), List.of(), good.uid(), good.gid(), good.groups(),
-                good.argv(), good.env(), good.cwd(), good.limits(), good.seccomp(), false);
+        JailSpec spec = good.toBuilder().distroRoot(t.dir.resolve("no-such-distro")).build();
         assertThatThrownBy(() -> t.spawn(spec, new Stdio(0, 1, 2)))
                 .isInstanceOf(JailException.class)
                 .hasMessageContaining("no-such-distro");
@@ -298,9 +291,7 @@ class JailTest {
     @Test
     void aBindTargetMissingInTheDistroFailsTheSpawn() throws Exception {
         JailSpec good = t.spec("nobind", "true");
-        JailSpec spec = new JailSpec(good.name(), good.hostname(), good.distroRoot(), good.runDir(), good.homeDir(),
-                good.homePath(), null, good.tmpBytes(), List.of(new BindMount(t.dir, "/no/such/dir", false)),
-                good.uid(), good.gid(), good.groups(), good.argv(), good.env(), good.cwd(), good.limits(), good.seccomp(), false);
+        JailSpec spec = good.toBuilder().binds(List.of(new BindMount(t.dir, "/no/such/dir", false))).build();
         assertThatThrownBy(() -> t.spawn(spec, new Stdio(0, 1, 2)))
                 .isInstanceOf(JailException.class)
                 .hasMessageContaining("/no/such/dir");
@@ -313,9 +304,7 @@ class JailTest {
         Path shared = Files.createDirectory(t.dir.resolve("shared"));
         Files.writeString(shared.resolve("data"), "shared\n");
         JailSpec good = t.spec("binds", "sh", "-c", "cat /srv/data; touch /srv/new 2>/dev/null || echo ro");
-        JailSpec spec = new JailSpec(good.name(), good.hostname(), good.distroRoot(), good.runDir(), good.homeDir(),
-                good.homePath(), null, good.tmpBytes(), List.of(new BindMount(shared, "/srv", false)),
-                good.uid(), good.gid(), good.groups(), good.argv(), good.env(), good.cwd(), good.limits(), good.seccomp(), false);
+        JailSpec spec = good.toBuilder().binds(List.of(new BindMount(shared, "/srv", false))).build();
         assertThat(t.run(spec)).isEqualTo("shared\nro\n");
     }
 

@@ -15,7 +15,6 @@ import dev.emperor.jail.MountOp.ReadOnly;
 import dev.emperor.jail.MountOp.Remount;
 import dev.emperor.jail.MountOp.Symlink;
 import dev.emperor.jail.MountOp.Tmpfs;
-import dev.emperor.jail.seccomp.SeccompPolicy;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -30,9 +29,9 @@ class MountPlanTest {
     private static final long NOEXEC = LibC.MS_NOEXEC;
 
     private static JailSpec spec(Path distro, String homePath, Path optDir, List<BindMount> binds) {
-        return new JailSpec("a", "a", distro, Path.of("/run/emperor/vassals/a"), Path.of("/var/lib/emperor/homes/a"),
-                homePath, optDir, 1 << 20, binds, 1000, 1000, List.of(), List.of("true"), List.of(), "/", Limits.NONE,
-                SeccompPolicy.DEFAULT, false);
+        return JailSpec.builder().name("a").hostname("a").distroRoot(distro).runDir(Path.of("/run/emperor/vassals/a"))
+                .homeDir(Path.of("/var/lib/emperor/homes/a")).homePath(homePath).optDir(optDir).tmpBytes(1 << 20)
+                .binds(binds).uid(1000).gid(1000).argv(List.of("true")).cwd("/").build();
     }
 
     private static JailSpec spec(String homePath, List<BindMount> binds) {

@@ -2,7 +2,6 @@ package dev.emperor.jail;
 
 import dev.emperor.jail.cgroup.CgroupDriver;
 import dev.emperor.jail.cgroup.Cgroups;
-import dev.emperor.jail.seccomp.SeccompPolicy;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -74,9 +73,9 @@ final class TestTenants implements AutoCloseable {
         tenants.add(name);
         Path run = tenantDir(name, "run");
         Path home = tenantDir(name, "home");
-        return new JailSpec(name, name + ".test", distro, run, home, "/home/tenant", null, 1 << 20, List.of(),
-                UID, GID, List.of(), List.of(argv), List.of("PATH=/bin", "HOME=/home/tenant"), "/home/tenant",
-                Limits.NONE, SeccompPolicy.DEFAULT, false);
+        return JailSpec.builder().name(name).hostname(name + ".test").distroRoot(distro).runDir(run).homeDir(home)
+                .homePath("/home/tenant").tmpBytes(1 << 20).uid(UID).gid(GID).argv(List.of(argv))
+                .env(List.of("PATH=/bin", "HOME=/home/tenant")).cwd("/home/tenant").build();
     }
 
     Path tenantDir(String name, String what) throws IOException {

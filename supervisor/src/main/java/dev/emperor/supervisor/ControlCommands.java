@@ -119,7 +119,7 @@ final class ControlCommands implements ControlHandler {
         if (!dev.emperor.supervisor.config.VassalFiles.isTenantName(name)) return error("bad tenant name '" + name + "'");
         try {
             return ok().put("purged", emperor.purge(name, "emperor purge"));
-        } catch (Emperor.PurgeRefused e) {
+        } catch (TenantRetention.PurgeRefused e) {
             return error(e.getMessage());
         }
     }

@@ -93,10 +93,11 @@ public final class CheckCommand implements Callable<Integer> {
         List<BindMount> binds = new ArrayList<>(vassal.binds());
         binds.addAll(TenantLauncher.accountFileBinds(distro, emperor.runDir().resolve("accounts").resolve(name)));
         int uid = vassal.uid().orElse(emperor.uidRange().first());
-        return new JailSpec(name, vassal.hostname(), distro, emperor.runDir().resolve("vassals").resolve(name),
-                emperor.homeDir().resolve(name), vassal.homePath(), emperor.optDir().orElse(null), vassal.tmpBytes(),
-                binds, uid, vassal.gid().orElse(uid), List.of(), vassal.argv(), List.of(), vassal.cwd(), vassal.limits(),
-                vassal.seccompPolicy(), vassal.ksm());
+        return JailSpec.builder().name(name).hostname(vassal.hostname()).distroRoot(distro)
+                .runDir(emperor.runDir().resolve("vassals").resolve(name)).homeDir(emperor.homeDir().resolve(name))
+                .homePath(vassal.homePath()).optDir(emperor.optDir().orElse(null)).tmpBytes(vassal.tmpBytes())
+                .binds(binds).uid(uid).gid(vassal.gid().orElse(uid)).argv(vassal.argv()).cwd(vassal.cwd())
+                .limits(vassal.limits()).seccomp(vassal.seccompPolicy()).ksm(vassal.ksm()).build();
     }
 
     /** emperor.ini is recognised by its [emperor] section, whatever the file is called. */

@@ -153,16 +153,217 @@ public record EmperorConfig(
 
     /** The settings of an emperor.ini without keys: the Linux-convention paths. */
     public static EmperorConfig defaults() {
-        Path state = Path.of("/var/lib/emperor");
-        Path run = Path.of("/run/emperor");
-        Path logs = Path.of("/var/log/emperor");
-        return new EmperorConfig(Path.of("/etc/emperor/vassals"), state, run, Path.of("/var/log/emperor"),
-                state.resolve("distros"), state.resolve("homes"), Optional.empty(), "emperor",
-                new UidRange(100_000, 199_999), Duration.ofSeconds(10), Duration.ofSeconds(60),
-                Duration.ofSeconds(10), 10L << 20, 5, 1L << 20, run.resolve("control.sock"),
-                VassalEnvironment.DEFAULT_TMP_BYTES, DiskQuota.DEFAULT, false, Cidr.parse("10.200.0.0/16"), "emperor0",
-                FirewallRules.NONE, List.of(), ZoneId.systemDefault(), ProxySettings.defaults(state, logs),
-                KsmRun.OFF, DEFAULT_RETAIN, Optional.empty());
+        return builder().build();
+    }
+
+    /**
+     * A builder starting from {@link #defaults()} (the Linux-convention paths): set only what
+     * differs. Setting stateDir or runDir does not move the paths derived from them (distroDir,
+     * homeDir, controlSocket, the proxy's directories); set those too.
+     */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A builder holding this config's values, to change some of them. */
+    public Builder toBuilder() {
+        return new Builder().vassalsDir(vassalsDir).stateDir(stateDir).runDir(runDir).logDir(logDir)
+                .distroDir(distroDir).homeDir(homeDir).optDir(optDir).cgroup(cgroup).uidRange(uidRange)
+                .stopGrace(stopGrace).backoffMax(backoffMax).rescan(rescan).logMaxSize(logMaxSize).logKeep(logKeep)
+                .logRate(logRate).controlSocket(controlSocket).tmpSize(tmpSize).diskDefault(diskDefault)
+                .stopVassalsOnExit(stopVassalsOnExit).tunSubnet(tunSubnet).tunGateway(tunGateway).firewall(firewall)
+                .hostServices(hostServices).cronTimezone(cronTimezone).proxy(proxy).ksmRun(ksmRun).retain(retain)
+                .statusDir(statusDir);
+    }
+
+    /** This config with other front proxy settings (a reload keeps some of the running ones). */
+    public EmperorConfig withProxy(ProxySettings proxy) {
+        return toBuilder().proxy(proxy).build();
+    }
+
+    /** Names each setting of an {@link EmperorConfig}; each starts at its default. */
+    public static final class Builder {
+        private static final Path STATE = Path.of("/var/lib/emperor");
+        private static final Path RUN = Path.of("/run/emperor");
+        private static final Path LOGS = Path.of("/var/log/emperor");
+
+        private Path vassalsDir = Path.of("/etc/emperor/vassals");
+        private Path stateDir = STATE;
+        private Path runDir = RUN;
+        private Path logDir = LOGS;
+        private Path distroDir = STATE.resolve("distros");
+        private Path homeDir = STATE.resolve("homes");
+        private Optional<Path> optDir = Optional.empty();
+        private String cgroup = "emperor";
+        private UidRange uidRange = new UidRange(100_000, 199_999);
+        private Duration stopGrace = Duration.ofSeconds(10);
+        private Duration backoffMax = Duration.ofSeconds(60);
+        private Duration rescan = Duration.ofSeconds(10);
+        private long logMaxSize = 10L << 20;
+        private int logKeep = 5;
+        private long logRate = 1L << 20;
+        private Path controlSocket = RUN.resolve("control.sock");
+        private long tmpSize = VassalEnvironment.DEFAULT_TMP_BYTES;
+        private DiskQuota diskDefault = DiskQuota.DEFAULT;
+        private boolean stopVassalsOnExit = false;
+        private Cidr tunSubnet = Cidr.parse("10.200.0.0/16");
+        private String tunGateway = "emperor0";
+        private FirewallRules firewall = FirewallRules.NONE;
+        private List<HostService> hostServices = List.of();
+        private ZoneId cronTimezone = ZoneId.systemDefault();
+        private ProxySettings proxy = ProxySettings.defaults(STATE, LOGS);
+        private KsmRun ksmRun = KsmRun.OFF;
+        private Duration retain = DEFAULT_RETAIN;
+        private Optional<Path> statusDir = Optional.empty();
+
+        private Builder() {}
+
+        public Builder vassalsDir(Path vassalsDir) {
+            this.vassalsDir = vassalsDir;
+            return this;
+        }
+
+        public Builder stateDir(Path stateDir) {
+            this.stateDir = stateDir;
+            return this;
+        }
+
+        public Builder runDir(Path runDir) {
+            this.runDir = runDir;
+            return this;
+        }
+
+        public Builder logDir(Path logDir) {
+            this.logDir = logDir;
+            return this;
+        }
+
+        public Builder distroDir(Path distroDir) {
+            this.distroDir = distroDir;
+            return this;
+        }
+
+        public Builder homeDir(Path homeDir) {
+            this.homeDir = homeDir;
+            return this;
+        }
+
+        public Builder optDir(Optional<Path> optDir) {
+            this.optDir = optDir;
+            return this;
+        }
+
+        public Builder cgroup(String cgroup) {
+            this.cgroup = cgroup;
+            return this;
+        }
+
+        public Builder uidRange(UidRange uidRange) {
+            this.uidRange = uidRange;
+            return this;
+        }
+
+        public Builder stopGrace(Duration stopGrace) {
+            this.stopGrace = stopGrace;
+            return this;
+        }
+
+        public Builder backoffMax(Duration backoffMax) {
+            this.backoffMax = backoffMax;
+            return this;
+        }
+
+        public Builder rescan(Duration rescan) {
+            this.rescan = rescan;
+            return this;
+        }
+
+        public Builder logMaxSize(long logMaxSize) {
+            this.logMaxSize = logMaxSize;
+            return this;
+        }
+
+        public Builder logKeep(int logKeep) {
+            this.logKeep = logKeep;
+            return this;
+        }
+
+        public Builder logRate(long logRate) {
+            this.logRate = logRate;
+            return this;
+        }
+
+        public Builder controlSocket(Path controlSocket) {
+            this.controlSocket = controlSocket;
+            return this;
+        }
+
+        public Builder tmpSize(long tmpSize) {
+            this.tmpSize = tmpSize;
+            return this;
+        }
+
+        public Builder diskDefault(DiskQuota diskDefault) {
+            this.diskDefault = diskDefault;
+            return this;
+        }
+
+        public Builder stopVassalsOnExit(boolean stopVassalsOnExit) {
+            this.stopVassalsOnExit = stopVassalsOnExit;
+            return this;
+        }
+
+        public Builder tunSubnet(Cidr tunSubnet) {
+            this.tunSubnet = tunSubnet;
+            return this;
+        }
+
+        public Builder tunGateway(String tunGateway) {
+            this.tunGateway = tunGateway;
+            return this;
+        }
+
+        public Builder firewall(FirewallRules firewall) {
+            this.firewall = firewall;
+            return this;
+        }
+
+        public Builder hostServices(List<HostService> hostServices) {
+            this.hostServices = hostServices;
+            return this;
+        }
+
+        public Builder cronTimezone(ZoneId cronTimezone) {
+            this.cronTimezone = cronTimezone;
+            return this;
+        }
+
+        public Builder proxy(ProxySettings proxy) {
+            this.proxy = proxy;
+            return this;
+        }
+
+        public Builder ksmRun(KsmRun ksmRun) {
+            this.ksmRun = ksmRun;
+            return this;
+        }
+
+        public Builder retain(Duration retain) {
+            this.retain = retain;
+            return this;
+        }
+
+        public Builder statusDir(Optional<Path> statusDir) {
+            this.statusDir = statusDir;
+            return this;
+        }
+
+        public EmperorConfig build() {
+            return new EmperorConfig(vassalsDir, stateDir, runDir, logDir, distroDir, homeDir, optDir, cgroup,
+                uidRange, stopGrace, backoffMax, rescan, logMaxSize, logKeep, logRate, controlSocket, tmpSize,
+                diskDefault, stopVassalsOnExit, tunSubnet, tunGateway, firewall, hostServices, cronTimezone, proxy,
+                ksmRun, retain, statusDir);
+        }
     }
 
     /** Reads emperor.ini. A file without an [emperor] section gives the defaults. */
@@ -209,35 +410,36 @@ public record EmperorConfig(
             Path state = path("state-dir", d.stateDir());
             Path run = path("run-dir", d.runDir());
             Path logs = path("log-dir", d.logDir());
-            return new EmperorConfig(
-                    path("vassals", d.vassalsDir()),
-                    state,
-                    run,
-                    logs,
-                    path("distro-dir", state.resolve("distros")),
-                    path("home-dir", state.resolve("homes")),
-                    optional("opt-dir", this::toPath),
-                    value("cgroup", d.cgroup(), this::cgroup),
-                    value("uid-range", d.uidRange(), this::uidRange),
-                    value("stop-grace", d.stopGrace(), e -> duration(e, Duration.ZERO)),
-                    value("backoff-max", d.backoffMax(), e -> duration(e, Duration.ofMillis(1))),
-                    value("rescan", d.rescan(), e -> duration(e, Duration.ofMillis(1))),
-                    value("log-max-size", d.logMaxSize(), e -> size(e, 4L << 10)),
-                    value("log-keep", d.logKeep(), this::logKeep),
-                    value("log-rate", d.logRate(), e -> size(e, 1L << 10)),
-                    path("control-socket", run.resolve("control.sock")),
-                    value("tmp-size", d.tmpSize(), e -> size(e, VassalValidator.MIN_TMP)),
-                    diskDefault(),
-                    value("on-exit", d.stopVassalsOnExit(), this::onExit),
-                    value("tun-subnet", d.tunSubnet(), this::tunSubnet),
-                    value("tun-gateway", d.tunGateway(), this::tunGateway),
-                    new FirewallRules(rules(FIREWALL_OUT), rules(FIREWALL_IN)),
-                    hostServices(),
-                    value("cron-timezone", d.cronTimezone(), this::zone),
-                    proxy(state, logs),
-                    value("ksm-run", d.ksmRun(), this::ksmRun),
-                    value("retain", d.retain(), this::retain),
-                    optional("status-dir", this::toPath));
+            return builder()
+                    .vassalsDir(path("vassals", d.vassalsDir()))
+                    .stateDir(state)
+                    .runDir(run)
+                    .logDir(logs)
+                    .distroDir(path("distro-dir", state.resolve("distros")))
+                    .homeDir(path("home-dir", state.resolve("homes")))
+                    .optDir(optional("opt-dir", this::toPath))
+                    .cgroup(value("cgroup", d.cgroup(), this::cgroup))
+                    .uidRange(value("uid-range", d.uidRange(), this::uidRange))
+                    .stopGrace(value("stop-grace", d.stopGrace(), e -> duration(e, Duration.ZERO)))
+                    .backoffMax(value("backoff-max", d.backoffMax(), e -> duration(e, Duration.ofMillis(1))))
+                    .rescan(value("rescan", d.rescan(), e -> duration(e, Duration.ofMillis(1))))
+                    .logMaxSize(value("log-max-size", d.logMaxSize(), e -> size(e, 4L << 10)))
+                    .logKeep(value("log-keep", d.logKeep(), this::logKeep))
+                    .logRate(value("log-rate", d.logRate(), e -> size(e, 1L << 10)))
+                    .controlSocket(path("control-socket", run.resolve("control.sock")))
+                    .tmpSize(value("tmp-size", d.tmpSize(), e -> size(e, VassalValidator.MIN_TMP)))
+                    .diskDefault(diskDefault())
+                    .stopVassalsOnExit(value("on-exit", d.stopVassalsOnExit(), this::onExit))
+                    .tunSubnet(value("tun-subnet", d.tunSubnet(), this::tunSubnet))
+                    .tunGateway(value("tun-gateway", d.tunGateway(), this::tunGateway))
+                    .firewall(new FirewallRules(rules(FIREWALL_OUT), rules(FIREWALL_IN)))
+                    .hostServices(hostServices())
+                    .cronTimezone(value("cron-timezone", d.cronTimezone(), this::zone))
+                    .proxy(proxy(state, logs))
+                    .ksmRun(value("ksm-run", d.ksmRun(), this::ksmRun))
+                    .retain(value("retain", d.retain(), this::retain))
+                    .statusDir(optional("status-dir", this::toPath))
+                    .build();
         }
 
         private ProxySettings proxy(Path state, Path logs) throws ConfigError {

@@ -66,6 +66,18 @@ public record ProxySettings(
                 PortLimits.DEFAULT, List.of(), List.of());
     }
 
+    /** These settings listening on other addresses (http-listen, https-listen). */
+    public ProxySettings withListeners(List<InetSocketAddress> httpListen, List<InetSocketAddress> httpsListen) {
+        return new ProxySettings(httpListen, httpsListen, platformDomain, tlsCert, tlsKey, certDir, portLow, portHigh,
+                accessLogDir, acme, clientLimits, portLimits, domainAllow, portListen);
+    }
+
+    /** These settings with another public port range (port-range). */
+    public ProxySettings withPortRange(int portLow, int portHigh) {
+        return new ProxySettings(httpListen, httpsListen, platformDomain, tlsCert, tlsKey, certDir, portLow, portHigh,
+                accessLogDir, acme, clientLimits, portLimits, domainAllow, portListen);
+    }
+
     /** Whether the proxy has anything to do at all. */
     public boolean listens() {
         return !httpListen.isEmpty() || !httpsListen.isEmpty();

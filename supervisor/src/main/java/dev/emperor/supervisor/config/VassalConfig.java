@@ -75,8 +75,6 @@ public record VassalConfig(
         List<PortService> ports,
         long netRate) {
 
-    /** The default time limit of a cron job. */
-    public static final Duration DEFAULT_CRON_TIMEOUT = Duration.ofHours(1);
 
     public VassalConfig {
         ports = List.copyOf(ports);
@@ -95,11 +93,214 @@ public record VassalConfig(
      * are started and stopped next to the payload). New keys are restart-worthy unless listed here.
      */
     public boolean needsRestartFor(VassalConfig next) {
-        VassalConfig thisWithNextLiveSettings = new VassalConfig(name, source, argv, env, uid, gid, distro, hostname,
-                memoryBytes, cpuPercent, pids, tmpBytes, disk, cwd, homePath, binds, seccompAllow, ksm,
-                next.firewall, next.web, next.contentHash, next.cron, next.daemons, next.cronTimeout, next.ports,
-                next.netRate);
-        return !thisWithNextLiveSettings.equals(next);
+        return !withLiveSettingsOf(next).equals(next);
+    }
+
+    /**
+     * This config with {@code other}'s live settings (those a running tenant takes without a
+     * restart: firewall, web site, file hash, cron jobs and timeout, daemons, ports, net-rate).
+     */
+    public VassalConfig withLiveSettingsOf(VassalConfig other) {
+        return toBuilder().firewall(other.firewall).web(other.web).contentHash(other.contentHash).cron(other.cron)
+                .daemons(other.daemons).cronTimeout(other.cronTimeout).ports(other.ports).netRate(other.netRate).build();
+    }
+
+    /**
+     * A builder for a config made by hand (tests, tools): name, source, argv, distro, hostname,
+     * cwd, homePath and contentHash must be given; the rest defaults to nothing extra (no environment, uid, limits, binds, relaxations,
+     * firewall rules, web site, cron jobs, daemons or ports; the default /tmp size and cron
+     * timeout; an unlimited disk). {@link VassalFiles#load} fills in the real defaults.
+     */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A builder holding this config's values, to change some of them. */
+    public Builder toBuilder() {
+        return new Builder().name(name).source(source).argv(argv).env(env).uid(uid).gid(gid).distro(distro)
+                .hostname(hostname).memoryBytes(memoryBytes).cpuPercent(cpuPercent).pids(pids).tmpBytes(tmpBytes)
+                .disk(disk).cwd(cwd).homePath(homePath).binds(binds).seccompAllow(seccompAllow).ksm(ksm)
+                .firewall(firewall).web(web).contentHash(contentHash).cron(cron).daemons(daemons)
+                .cronTimeout(cronTimeout).ports(ports).netRate(netRate);
+    }
+
+    /** Names each part of a {@link VassalConfig}; see {@link #builder()} for the defaults. */
+    public static final class Builder {
+        private String name;
+        private Path source;
+        private List<String> argv;
+        private List<String> env = List.of();
+        private OptionalInt uid = OptionalInt.empty();
+        private OptionalInt gid = OptionalInt.empty();
+        private String distro;
+        private String hostname;
+        private long memoryBytes;
+        private int cpuPercent;
+        private int pids;
+        private long tmpBytes = VassalEnvironment.DEFAULT_TMP_BYTES;
+        private DiskQuota disk = DiskQuota.UNLIMITED;
+        private String cwd;
+        private String homePath;
+        private List<BindMount> binds = List.of();
+        private Set<String> seccompAllow = Set.of();
+        private boolean ksm;
+        private FirewallRules firewall = FirewallRules.NONE;
+        private WebSite web;
+        private String contentHash;
+        private List<CronJob> cron = List.of();
+        private List<DaemonSpec> daemons = List.of();
+        private Duration cronTimeout = VassalKey.CRON_TIMEOUT.defaultDuration();
+        private List<PortService> ports = List.of();
+        private long netRate;
+
+        private Builder() {}
+
+        public Builder name(String name) {
+            this.name = name;
+            return this;
+        }
+
+        public Builder source(Path source) {
+            this.source = source;
+            return this;
+        }
+
+        public Builder argv(List<String> argv) {
+            this.argv = argv;
+            return this;
+        }
+
+        public Builder env(List<String> env) {
+            this.env = env;
+            return this;
+        }
+
+        public Builder uid(OptionalInt uid) {
+            this.uid = uid;
+            return this;
+        }
+
+        public Builder gid(OptionalInt gid) {
+            this.gid = gid;
+            return this;
+        }
+
+        public Builder distro(String distro) {
+            this.distro = distro;
+            return this;
+        }
+
+        public Builder hostname(String hostname) {
+            this.hostname = hostname;
+            return this;
+        }
+
+        public Builder memoryBytes(long memoryBytes) {
+            this.memoryBytes = memoryBytes;
+            return this;
+        }
+
+        public Builder cpuPercent(int cpuPercent) {
+            this.cpuPercent = cpuPercent;
+            return this;
+        }
+
+        public Builder pids(int pids) {
+            this.pids = pids;
+            return this;
+        }
+
+        public Builder tmpBytes(long tmpBytes) {
+            this.tmpBytes = tmpBytes;
+            return this;
+        }
+
+        public Builder disk(DiskQuota disk) {
+            this.disk = disk;
+            return this;
+        }
+
+        public Builder cwd(String cwd) {
+            this.cwd = cwd;
+            return this;
+        }
+
+        public Builder homePath(String homePath) {
+            this.homePath = homePath;
+            return this;
+        }
+
+        public Builder binds(List<BindMount> binds) {
+            this.binds = binds;
+            return this;
+        }
+
+        public Builder seccompAllow(Set<String> seccompAllow) {
+            this.seccompAllow = seccompAllow;
+            return this;
+        }
+
+        public Builder ksm(boolean ksm) {
+            this.ksm = ksm;
+            return this;
+        }
+
+        public Builder firewall(FirewallRules firewall) {
+            this.firewall = firewall;
+            return this;
+        }
+
+        public Builder web(WebSite web) {
+            this.web = web;
+            return this;
+        }
+
+        public Builder contentHash(String contentHash) {
+            this.contentHash = contentHash;
+            return this;
+        }
+
+        public Builder cron(List<CronJob> cron) {
+            this.cron = cron;
+            return this;
+        }
+
+        public Builder daemons(List<DaemonSpec> daemons) {
+            this.daemons = daemons;
+            return this;
+        }
+
+        public Builder cronTimeout(Duration cronTimeout) {
+            this.cronTimeout = cronTimeout;
+            return this;
+        }
+
+        public Builder ports(List<PortService> ports) {
+            this.ports = ports;
+            return this;
+        }
+
+        public Builder netRate(long netRate) {
+            this.netRate = netRate;
+            return this;
+        }
+
+        /** The config; an {@link IllegalStateException} names the first required part never given. */
+        public VassalConfig build() {
+            require(name, "name");
+            require(source, "source");
+            require(argv, "argv");
+            require(distro, "distro");
+            require(hostname, "hostname");
+            require(cwd, "cwd");
+            require(homePath, "homePath");
+            require(contentHash, "contentHash");
+            return new VassalConfig(name, source, argv, env, uid, gid, distro, hostname, memoryBytes, cpuPercent, pids, tmpBytes, disk, cwd, homePath, binds, seccompAllow, ksm, firewall, web, contentHash, cron, daemons, cronTimeout, ports, netRate);
+        }
+
+        private static void require(Object part, String what) {
+            if (part == null) throw new IllegalStateException("vassal config without " + what);
+        }
     }
 
     /** The cgroup limits in the jail's terms. */

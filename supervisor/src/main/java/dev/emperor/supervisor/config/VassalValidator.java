@@ -234,10 +234,11 @@ final class VassalValidator {
         WebSite web = domains.isEmpty() ? null : new WebSite(List.copyOf(domains.keySet()), upstream, maintenance,
                 maintenanceUpstream, httpsRedirect, maxBody, maxConnections);
         List<String> environment = envByKey.values().stream().map(IniDocument.Entry::value).toList();
-        return new VassalConfig(name, file, argv, environment, uid, gid, distro, hostname, memory, cpu, pids,
-                tmp, diskQuota, cwd != null ? cwd : home, home, binds, seccomp, ksm,
-                new FirewallRules(firewallOut, firewallIn), web, contentHash, cron, daemons, cronTimeout, ports,
-                netRate);
+        return VassalConfig.builder().name(name).source(file).argv(argv).env(environment).uid(uid).gid(gid)
+                .distro(distro).hostname(hostname).memoryBytes(memory).cpuPercent(cpu).pids(pids).tmpBytes(tmp)
+                .disk(diskQuota).cwd(cwd != null ? cwd : home).homePath(home).binds(binds).seccompAllow(seccomp).ksm(ksm)
+                .firewall(new FirewallRules(firewallOut, firewallIn)).web(web).contentHash(contentHash).cron(cron)
+                .daemons(daemons).cronTimeout(cronTimeout).ports(ports).netRate(netRate).build();
     }
 
     private interface WebParse<T> {

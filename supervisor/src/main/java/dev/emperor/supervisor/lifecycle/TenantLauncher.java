@@ -91,11 +91,10 @@ public final class TenantLauncher {
         Path distro = emperor.distroDir().resolve(cfg.distro());
         List<BindMount> binds = new ArrayList<>(cfg.binds());
         binds.addAll(accountFiles(name, distro, emperor.runDir().resolve("accounts").resolve(name), uid, gid, cfg.homePath()));
-        JailSpec spec = new JailSpec(name, cfg.hostname(), distro, runDir,
-                homeDir, cfg.homePath(), emperor.optDir().orElse(null), cfg.tmpBytes(), binds, uid, gid,
-                List.of(),
-                cfg.argv(), envList, cfg.cwd(),
-                cfg.limits(), cfg.seccompPolicy(), cfg.ksm());
+        JailSpec spec = JailSpec.builder().name(name).hostname(cfg.hostname()).distroRoot(distro).runDir(runDir)
+                .homeDir(homeDir).homePath(cfg.homePath()).optDir(emperor.optDir().orElse(null)).tmpBytes(cfg.tmpBytes())
+                .binds(binds).uid(uid).gid(gid).argv(cfg.argv()).env(envList).cwd(cfg.cwd())
+                .limits(cfg.limits()).seccomp(cfg.seccompPolicy()).ksm(cfg.ksm()).build();
 
         TenantNetwork.Tun tun = network.prepare(name);
         int stdin = Jail.openDevNull();

@@ -94,13 +94,15 @@ class EmperorConfigTest {
                 tun-subnet = 10.77.0.0/20
                 tun-gateway = gw_test
                 """);
-        assertThat(c).isEqualTo(new EmperorConfig(Path.of("/srv/vassals"), Path.of("/srv/state"), Path.of("/srv/run"),
-                Path.of("/srv/log"), Path.of("/srv/distros"), Path.of("/srv/homes"), Optional.of(Path.of("/srv/opt")),
-                "/system.slice/emperor.service", new EmperorConfig.UidRange(200_000, 200_999),
-                Duration.ofMillis(500), Duration.ofMinutes(5), Duration.ofSeconds(30), 1L << 30, 0, 64L << 10,
-                Path.of("/srv/run/ctl.sock"), 128L << 20, new DiskQuota(2L << 30, 1000), true, dev.emperor.tunrouter.Cidr.parse("10.77.0.0/20"), "gw_test",
-                dev.emperor.tunrouter.FirewallRules.NONE, java.util.List.of(), java.time.ZoneId.systemDefault(),
-                ProxySettings.defaults(Path.of("/srv/state"), Path.of("/srv/log")), KsmRun.OFF, EmperorConfig.DEFAULT_RETAIN, Optional.empty()));
+        assertThat(c).isEqualTo(EmperorConfig.builder().vassalsDir(Path.of("/srv/vassals")).stateDir(Path.of("/srv/state"))
+                .runDir(Path.of("/srv/run")).logDir(Path.of("/srv/log")).distroDir(Path.of("/srv/distros"))
+                .homeDir(Path.of("/srv/homes")).optDir(Optional.of(Path.of("/srv/opt")))
+                .cgroup("/system.slice/emperor.service").uidRange(new EmperorConfig.UidRange(200_000, 200_999))
+                .stopGrace(Duration.ofMillis(500)).backoffMax(Duration.ofMinutes(5)).rescan(Duration.ofSeconds(30))
+                .logMaxSize(1L << 30).logKeep(0).logRate(64L << 10).controlSocket(Path.of("/srv/run/ctl.sock"))
+                .tmpSize(128L << 20).diskDefault(new DiskQuota(2L << 30, 1000)).stopVassalsOnExit(true)
+                .tunSubnet(dev.emperor.tunrouter.Cidr.parse("10.77.0.0/20")).tunGateway("gw_test")
+                .proxy(ProxySettings.defaults(Path.of("/srv/state"), Path.of("/srv/log"))).build());
     }
 
     @Test

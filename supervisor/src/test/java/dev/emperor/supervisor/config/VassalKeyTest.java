@@ -61,10 +61,4 @@ class VassalKeyTest {
         assertThat(VassalKey.CRON_TIMEOUT.jsonType()).isEqualTo(VassalKey.JsonType.STRING);
         assertThat(VassalKey.EXEC.jsonType()).isEqualTo(VassalKey.JsonType.STRING);
     }
-
-    /** Until VassalConfig's own constant goes (it is no longer read), the two may not differ. */
-    @Test
-    void vassalConfigsCronTimeoutConstantAgrees() {
-        assertThat(VassalConfig.DEFAULT_CRON_TIMEOUT).isEqualTo(VassalKey.CRON_TIMEOUT.defaultDuration());
-    }
 }

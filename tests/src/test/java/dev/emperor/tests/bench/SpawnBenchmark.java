@@ -10,7 +10,6 @@ import dev.emperor.jail.Stdio;
 import dev.emperor.jail.TenantProcess;
 import dev.emperor.jail.cgroup.CgroupDriver;
 import dev.emperor.jail.cgroup.Cgroups;
-import dev.emperor.jail.seccomp.SeccompPolicy;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -46,9 +45,9 @@ public final class SpawnBenchmark {
         Path homeDir = owned(root.resolve("home"));
         Jail jail = new Jail(JailSettings.extractingHelper(root.resolve("libexec"), root.resolve("jails"), cgroups));
         String name = "bench";
-        JailSpec spec = new JailSpec(name, name, distro, runDir, homeDir, "/home/" + name, null, 16L << 20,
-                List.of(), UID, UID, List.of(), List.of("/bin/true"), List.of("PATH=/bin:/usr/bin"), "/",
-                new Limits(64L << 20, 100, 64), SeccompPolicy.DEFAULT, false);
+        JailSpec spec = JailSpec.builder().name(name).hostname(name).distroRoot(distro).runDir(runDir).homeDir(homeDir)
+                .homePath("/home/" + name).tmpBytes(16L << 20).uid(UID).gid(UID).argv(List.of("/bin/true"))
+                .env(List.of("PATH=/bin:/usr/bin")).cwd("/").limits(new Limits(64L << 20, 100, 64)).build();
 
         long[] spawnToExit = new long[iterations];
         long[] cycle = new long[iterations];
