@@ -5,11 +5,10 @@ import dev.emperor.supervisor.config.EmperorConfig;
 import dev.emperor.supervisor.config.HostVassalEnvironment;
 import dev.emperor.supervisor.config.IniParser;
 import dev.emperor.supervisor.config.UntrustedFile;
-import dev.emperor.supervisor.config.VassalFiles;
+import dev.emperor.supervisor.control.CheckText;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -40,15 +39,13 @@ public final class CheckCommand implements Callable<Integer> {
             try {
                 if (isEmperorIni(file)) {
                     EmperorConfig.load(file);
+                    System.out.println(file + ": ok");
                 } else {
-                    Optional<String> reason = VassalFiles.rejectReason(file);
-                    if (reason.isPresent()) throw new ConfigError(file, 0, null, reason.get());
-                    if (VassalFiles.tenantName(file).isEmpty()) {
-                        throw new ConfigError(file, 0, null, "not a vassal file (expected NAME.ini or NAME.json)");
-                    }
-                    VassalFiles.load(file, HostVassalEnvironment.of(emperor));
+                    // the same verdict the daemon gives the native client (CheckText)
+                    CheckText.Verdict verdict = CheckText.vassal(file, null, HostVassalEnvironment.of(emperor));
+                    System.out.println(verdict.line());
+                    if (!verdict.valid()) bad++;
                 }
-                System.out.println(file + ": ok");
             } catch (ConfigError e) {
                 System.out.println(e.getMessage());
                 bad++;

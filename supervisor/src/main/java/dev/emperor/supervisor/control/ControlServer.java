@@ -204,6 +204,13 @@ public final class ControlServer implements AutoCloseable {
         }
         String versionProblem = ControlProtocol.unsupportedVersion(request);
         if (versionProblem != null) return ControlProtocol.error(versionProblem);
+        String renderProblem = TextReplies.refusal(request);
+        if (renderProblem != null) return ControlProtocol.error(renderProblem);
+        ObjectNode reply = handle(request);
+        return TextReplies.wanted(request) ? TextReplies.render(request, reply) : reply;
+    }
+
+    private ObjectNode handle(ObjectNode request) {
         try {
             ObjectNode response = handler.handle(request);
             if (response == null) {
