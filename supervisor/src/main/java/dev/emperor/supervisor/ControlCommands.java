@@ -4,7 +4,9 @@ import dev.emperor.supervisor.ksm.HostKsm;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.emperor.supervisor.control.CheckText;
 import dev.emperor.supervisor.control.ControlHandler;
+import dev.emperor.supervisor.control.LogsText;
 import dev.emperor.supervisor.lifecycle.ActionWait;
 import dev.emperor.supervisor.config.DiskQuota;
 import dev.emperor.supervisor.lifecycle.Vassal;
@@ -65,9 +67,11 @@ final class ControlCommands implements ControlHandler {
             case "domain-approve" -> domainApprove(request.path("domain").asText(null), name, true);
             case "domain-revoke" -> domainApprove(request.path("domain").asText(null), name, false);
             case "purge" -> purge(name);
+            case "logs" -> LogsText.reply(emperor.config().logDir(), name, request.path("lines").asInt(50));
+            case "check" -> CheckText.reply(request);
             default -> error("unknown command '" + cmd + "' (expected ping, status, start, stop, reload, events,"
                     + " cert-put, cert-rm, cert-list, cert-issue, cert-renew, maintenance, domain-list, domain-transfer,"
-                    + " domain-approve, domain-revoke, purge)");
+                    + " domain-approve, domain-revoke, purge, logs, check)");
         };
     }
 

@@ -49,7 +49,7 @@ class DebianPackageTest {
         Result contents = run(List.of("/usr/bin/dpkg-deb", "--contents", deb.toString()), OUT.resolve("contents.log"));
         assertThat(contents.code()).isZero();
         assertThat(contents.out()).contains("./usr/bin/emperor\n", "./usr/lib/emperor/emperor-supervisor.jar\n",
-                "./usr/lib/emperor/emperor-init\n", "./usr/lib/emperor/emperor-shell\n",
+                "./usr/lib/emperor/emperor-init\n", "./usr/lib/emperor/emperor-shell\n", "./usr/lib/emperor/emperor-ctl\n",
                 "./usr/lib/emperor/runtime/bin/java\n", "./lib/systemd/system/emperor.service\n",
                 "./etc/emperor/emperor.ini\n", "./etc/emperor/vassals/\n", "./var/lib/emperor/\n",
                 "./usr/share/doc/emperor/examples/hello.ini\n", "./usr/share/doc/emperor/API.md\n");

@@ -10,13 +10,12 @@ import dev.emperor.supervisor.config.HostVassalEnvironment;
 import dev.emperor.supervisor.config.IniParser;
 import dev.emperor.supervisor.config.UntrustedFile;
 import dev.emperor.supervisor.config.VassalConfig;
-import dev.emperor.supervisor.config.VassalFiles;
+import dev.emperor.supervisor.control.CheckText;
 import dev.emperor.supervisor.lifecycle.TenantLauncher;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -50,21 +49,23 @@ public final class CheckCommand implements Callable<Integer> {
         int bad = 0;
         for (Path file : files) {
             try {
-                VassalConfig vassal = null;
                 if (isEmperorIni(file)) {
                     EmperorConfig.load(file);
+                    System.out.println(file + ": ok");
                 } else {
-                    Optional<String> reason = VassalFiles.rejectReason(file);
-                    if (reason.isPresent()) throw new ConfigError(file, 0, null, reason.get());
-                    if (VassalFiles.tenantName(file).isEmpty()) {
-                        throw new ConfigError(file, 0, null, "not a vassal file (expected NAME.ini or NAME.json)");
+                    // the same verdict the daemon gives the native client (CheckText)
+                    CheckText.Verdict verdict = CheckText.vassal(file, null, HostVassalEnvironment.of(emperor));
+                    if (!verdict.valid()) {
+                        System.out.println(verdict.line());
+                        bad++;
+                        continue;
                     }
-                    vassal = VassalFiles.load(file, HostVassalEnvironment.of(emperor));
+                    VassalConfig vassal = verdict.vassal();
+                    List<String> plan = verbose ? mountPlan(vassal, emperor) : List.of();
+                    System.out.println(verdict.line());
+                    if (!plan.isEmpty()) System.out.println("  mount plan of " + vassal.name() + ", in order:");
+                    plan.forEach(step -> System.out.println("    " + step));
                 }
-                List<String> plan = verbose && vassal != null ? mountPlan(vassal, emperor) : List.of();
-                System.out.println(file + ": ok");
-                if (!plan.isEmpty()) System.out.println("  mount plan of " + vassal.name() + ", in order:");
-                plan.forEach(step -> System.out.println("    " + step));
             } catch (ConfigError e) {
                 System.out.println(e.getMessage());
                 bad++;

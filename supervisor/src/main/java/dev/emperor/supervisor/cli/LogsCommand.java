@@ -1,7 +1,8 @@
 package dev.emperor.supervisor.cli;
 
 import dev.emperor.supervisor.config.EmperorConfig;
-import dev.emperor.supervisor.config.VassalFiles;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.emperor.supervisor.control.LogsText;
 import dev.emperor.supervisor.logs.TenantLogs;
 import java.nio.file.Files;
 import java.util.concurrent.Callable;
@@ -29,7 +30,12 @@ public final class LogsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (VassalFiles.tenantName(java.nio.file.Path.of(name + ".ini")).isEmpty()) {
+        if (!follow) {
+            // the same text the daemon sends the native client (LogsText); a bad name is refused before the config is read
+            ObjectNode reply = LogsText.validName(name) ? LogsText.reply(config.load().logDir(), name, lines) : null;
+            return LogsText.render(name, reply).print();
+        }
+        if (!LogsText.validName(name)) {
             System.err.println("emperor: '" + name + "' is not a valid tenant name");
             return 2;
         }
@@ -39,36 +45,14 @@ public final class LogsCommand implements Callable<Integer> {
             System.err.println("emperor: no log for '" + name + "' in " + cfg.logDir());
             return 1;
         }
-        if (follow) {
-            logs.follow(name, Math.max(0, lines), line -> {
-                System.out.println(printable(line));
-                System.out.flush();
-            }, () -> false);
-        } else {
-            logs.tail(name, Math.max(0, lines)).forEach(line -> System.out.println(printable(line)));
-        }
+        logs.follow(name, Math.max(0, lines), line -> {
+            System.out.println(printable(line));
+            System.out.flush();
+        }, () -> false);
         return 0;
     }
 
-    /**
-     * The line with every control character but tab shown as {@code \xNN} (C0, DEL, and the
-     * C1 range U+0080..U+009F, which some terminals also obey): a tenant's bytes never reach
-     * the operator's terminal as an escape sequence, a carriage return or a bell. The writer
-     * already escapes C0 and DEL on disk; this also covers logs written before it did.
-     */
     static String printable(String line) {
-        StringBuilder out = null;
-        for (int i = 0; i < line.length(); i++) {
-            char c = line.charAt(i);
-            boolean control = (c < 0x20 && c != '\t') || (c >= 0x7f && c <= 0x9f);
-            if (control && out == null) out = new StringBuilder(line.length() + 8).append(line, 0, i);
-            if (out == null) continue;
-            if (control) {
-                out.append("\\x").append(Character.forDigit(c >> 4, 16)).append(Character.forDigit(c & 0xf, 16));
-            } else {
-                out.append(c);
-            }
-        }
-        return out == null ? line : out.toString();
+        return LogsText.printable(line);
     }
 }

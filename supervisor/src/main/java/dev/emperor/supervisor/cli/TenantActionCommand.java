@@ -2,6 +2,7 @@ package dev.emperor.supervisor.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.emperor.supervisor.control.ActionText;
 import dev.emperor.supervisor.control.ControlClient;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -35,12 +36,7 @@ public abstract class TenantActionCommand implements Callable<Integer> {
             request.put("wait", waitSeconds);
         }
         ObjectNode reply = ControlClient.call(config.load().controlSocket(), request);
-        if (!reply.path("ok").asBoolean()) {
-            System.err.println("emperor: " + reply.path("error").asText());
-            return 1;
-        }
-        System.out.println(name + ": " + action() + (waitSeconds != null ? " done: " + reply.path("state").asText() : " requested"));
-        return 0;
+        return ActionText.render(action(), name, waitSeconds, reply).print();
     }
 
     @Command(name = "start", mixinStandardHelpOptions = true,

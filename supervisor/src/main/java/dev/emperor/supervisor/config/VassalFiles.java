@@ -57,7 +57,7 @@ public final class VassalFiles {
     }
 
     /** As {@link #load}, with the file's bytes already read. */
-    static VassalConfig parse(Path file, byte[] content, VassalEnvironment env) throws ConfigError {
+    public static VassalConfig parse(Path file, byte[] content, VassalEnvironment env) throws ConfigError {
         String name = checkName(file);
         String hash = sha256(content);
         if (file.getFileName().toString().endsWith(".json")) {

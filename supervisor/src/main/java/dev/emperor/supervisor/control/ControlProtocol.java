@@ -24,9 +24,12 @@ final class ControlProtocol {
     /**
      * The protocol's version, in every reply as "version" (docs/API.md). A request may name the
      * version it was written for; a newer one than this is refused rather than half-understood.
-     * Raised only for changes old clients could misread; new fields and commands keep it.
+     * Raised only for changes old clients could misread, or requests an older emperor would
+     * misread; new fields and commands keep it. 2: "render":"text", and the logs and check
+     * commands: a request using them says version 2, so an emperor of version 1 refuses it
+     * instead of acting on it and answering without the text.
      */
-    public static final int VERSION = 1;
+    public static final int VERSION = 2;
 
     static final ObjectMapper JSON = new ObjectMapper()
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);

@@ -204,6 +204,21 @@ public final class ControlServer implements AutoCloseable {
         }
         String versionProblem = ControlProtocol.unsupportedVersion(request);
         if (versionProblem != null) return ControlProtocol.error(versionProblem);
+        String renderProblem = TextReplies.refusal(request);
+        if (renderProblem != null) return ControlProtocol.error(renderProblem);
+        ObjectNode reply = handle(request);
+        if (!TextReplies.wanted(request)) return reply;
+        try {
+            return TextReplies.render(request, reply);
+        } catch (RuntimeException e) {
+            // a bug: still a text answer, or the native client would hand the (done) command to the JVM CLI
+            log.warn("control request {}: cannot render the reply {} as text", request, reply, e);
+            return new CliText(1, "", "emperor: cannot render the reply as text: " + e + "\n")
+                    .addTo(ControlProtocol.error("cannot render the reply as text: " + e));
+        }
+    }
+
+    private ObjectNode handle(ObjectNode request) {
         try {
             ObjectNode response = handler.handle(request);
             if (response == null) {

@@ -80,28 +80,29 @@ class ControlServerTest {
     @Test
     void everyReplyCarriesTheProtocolVersion() throws IOException {
         server = ControlServer.start(socket(), echo);
-        assertThat(sendRaw("{\"op\":\"status\"}\n".getBytes(StandardCharsets.UTF_8)).get("version").asInt()).isEqualTo(1);
+        assertThat(sendRaw("{\"op\":\"status\"}\n".getBytes(StandardCharsets.UTF_8)).get("version").asInt()).isEqualTo(2);
         JsonNode error = sendRaw("not json\n".getBytes(StandardCharsets.UTF_8));
         assertThat(error.get("ok").asBoolean()).isFalse();
-        assertThat(error.get("version").asInt()).isEqualTo(ControlProtocol.VERSION).isEqualTo(1);
+        assertThat(error.get("version").asInt()).isEqualTo(ControlProtocol.VERSION).isEqualTo(2);
     }
 
-    /** A client written for version 1 (or naming none) is served as before. */
+    /** A client written for version 1 (or naming none) is served as before; version 2 too. */
     @Test
-    void aRequestForVersionOneOrNoneIsServed() throws IOException {
+    void aRequestForVersionOneTwoOrNoneIsServed() throws IOException {
         server = ControlServer.start(socket(), echo);
         assertThat(sendRaw("{\"op\":\"status\",\"version\":1}\n".getBytes(StandardCharsets.UTF_8)).get("ok").asBoolean()).isTrue();
+        assertThat(sendRaw("{\"op\":\"status\",\"version\":2}\n".getBytes(StandardCharsets.UTF_8)).get("ok").asBoolean()).isTrue();
         assertThat(sendRaw("{\"op\":\"status\"}\n".getBytes(StandardCharsets.UTF_8)).get("ok").asBoolean()).isTrue();
-        assertThat(handled.get()).isEqualTo(2);
+        assertThat(handled.get()).isEqualTo(3);
     }
 
     /** A request for a newer protocol is refused whole, not half-understood by the handler. */
     @Test
     void aRequestForANewerOrBadVersionIsRefusedBeforeTheHandler() throws IOException {
         server = ControlServer.start(socket(), echo);
-        JsonNode newer = sendRaw("{\"op\":\"status\",\"version\":2}\n".getBytes(StandardCharsets.UTF_8));
+        JsonNode newer = sendRaw("{\"op\":\"status\",\"version\":3}\n".getBytes(StandardCharsets.UTF_8));
         assertThat(newer.get("ok").asBoolean()).isFalse();
-        assertThat(newer.get("error").asText()).isEqualTo("unsupported protocol version 2: this emperor speaks version 1");
+        assertThat(newer.get("error").asText()).isEqualTo("unsupported protocol version 3: this emperor speaks version 2");
         JsonNode bad = sendRaw("{\"op\":\"status\",\"version\":\"1\"}\n".getBytes(StandardCharsets.UTF_8));
         assertThat(bad.get("error").asText()).isEqualTo("bad request: \"version\" must be a positive integer, got \"1\"");
         assertThat(handled.get()).isZero();
