@@ -37,7 +37,8 @@ import dev.emperor.supervisor.config.VassalFiles;
 import dev.emperor.supervisor.control.ControlServer;
 import dev.emperor.supervisor.lifecycle.TenantLauncher;
 import dev.emperor.supervisor.lifecycle.Vassal;
-import dev.emperor.supervisor.lifecycle.VassalContext;
+import dev.emperor.supervisor.lifecycle.HostVassalContext;
+import dev.emperor.supervisor.lifecycle.VassalHost;
 import dev.emperor.supervisor.logs.LogLimits;
 import dev.emperor.supervisor.logs.TenantLogs;
 import dev.emperor.supervisor.network.TenantNetwork;
@@ -79,7 +80,7 @@ import org.slf4j.LoggerFactory;
  * payloads are re-adopted BEFORE the vassal directory is scanned, so a tenant that survived
  * an emperor crash is recognised instead of spawned again.
  */
-public final class Emperor implements VassalContext, VassalDirectoryWatcher.Listener, ShellTenants, AutoCloseable {
+public final class Emperor implements VassalHost, VassalDirectoryWatcher.Listener, ShellTenants, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Emperor.class);
 
     private final Path configFile;
@@ -510,7 +511,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
     }
 
     private Vassal newVassal(String name) {
-        return new Vassal(name, this);
+        return new Vassal(name, new HostVassalContext(this));
     }
 
     // ---- watcher events ---------------------------------------------------------------------
@@ -546,7 +547,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         ksm.forget(name);
     }
 
-    // ---- VassalContext ----------------------------------------------------------------------
+    // ---- VassalHost ----------------------------------------------------------------------
 
     @Override
     public EmperorConfig config() {
