@@ -122,7 +122,12 @@ public final class Transition {
     private static Step start(Lifecycle now) {
         Lifecycle next = now.wanted(true);
         List<Effect> effects = list(PERSIST_WANTED, RESET_BACKOFF);
-        // A payload that is going down stays down: start again once it is stopped.
+        if (now.phase() == Phase.STOPPING) {
+            // Started again while the operator's stop is under way: the stop goes on (no second
+            // signal), and a new payload follows its exit, as after a reload.
+            effects.add(RECORD_EVENT);
+            return step(next.in(Phase.RELOADING), Why.STARTED, effects, STATE);
+        }
         if (now.phase().hasPayload() || now.phase().leaving()) return step(next, Why.UNCHANGED, effects);
         effects.add(CANCEL_TIMER);
         next = next.newTimer();
