@@ -32,6 +32,9 @@ public final class Transition {
 
     public static Step next(Lifecycle now, LifecycleEvent event) {
         if (now.phase() == Phase.GONE) return stay(now); // forgotten: nothing more happens to it
+        if (now.phase() == Phase.STARTING && !spawnResult(event)) {
+            return stay(now); // cannot arrive: a spawn's result is handled before the next event
+        }
         return switch (event) {
             case FILE_CHANGED, FILE_UNCHANGED, FILE_LIVE_CHANGE, FILE_MATCHES_ADOPTED -> fileValid(now, event);
             case FILE_INVALID -> fileInvalid(now);
@@ -60,6 +63,11 @@ public final class Transition {
                     && now.valid() ? spawn(now.newTimer(), Why.STATE_WRITABLE, list(CANCEL_TIMER)) : stay(now);
             case HANDLER_FAILED -> handlerFailed(now);
         };
+    }
+
+    private static boolean spawnResult(LifecycleEvent event) {
+        return event == LifecycleEvent.SPAWNED || event == LifecycleEvent.SPAWN_FAILED
+                || event == LifecycleEvent.SPAWN_REFUSED || event == LifecycleEvent.HANDLER_FAILED;
     }
 
     private static Step fileValid(Lifecycle now, LifecycleEvent event) {

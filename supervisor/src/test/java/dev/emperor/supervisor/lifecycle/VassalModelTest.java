@@ -19,7 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
  * removed vassal ends forgotten, a wanted vassal with a valid file ends running or backing off.
  */
 class VassalModelTest {
-    private static final int RUNS = 400;
+    private static final int RUNS = 200;
     private static final int EVENTS = 40;
 
     @TempDir
