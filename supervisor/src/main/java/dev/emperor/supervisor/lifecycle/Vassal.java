@@ -207,8 +207,7 @@ public final class Vassal {
     private void onExited(Payload exited, ExitStatus status) {
         if (exited != process) return; // a stale notification for an earlier payload
         Duration ranFor = startedAt == null ? Duration.ZERO : Duration.between(startedAt, ctx.clock().instant());
-        LifecycleEvent event = ranFor.compareTo(STABLE_AFTER) >= 0
-                ? LifecycleEvent.EXITED_AFTER_STABLE_RUN : LifecycleEvent.EXITED;
+        LifecycleEvent event = backoff.ranLongEnough(ranFor) ? LifecycleEvent.EXITED_AFTER_STABLE_RUN : LifecycleEvent.EXITED;
         handle(Delivery.exited(event, exited, status, ranFor));
     }
 
