@@ -7,7 +7,6 @@ import dev.emperor.jail.cgroup.CgroupStats;
 import dev.emperor.supervisor.config.ConfigError;
 import dev.emperor.supervisor.config.DiskQuota;
 import dev.emperor.supervisor.config.VassalConfig;
-import dev.emperor.supervisor.identity.Retention;
 import dev.emperor.supervisor.network.TenantNetwork;
 import dev.emperor.supervisor.services.TaskTimer;
 import dev.emperor.supervisor.state.Desired;
@@ -41,6 +40,7 @@ public final class Vassal {
     private final VassalContext ctx;
     private final Mailbox mailbox;
     private final Backoff backoff;
+    private final IdentityEvents identity;
 
     /** Decides everything; written only from the mailbox. */
     private Lifecycle lifecycle;
@@ -70,6 +70,7 @@ public final class Vassal {
         this.ctx = ctx;
         this.mailbox = new Mailbox(ctx.mailboxExecutor(), name, this::onEventFailed);
         this.backoff = new Backoff(ctx.settings().backoffMax(), STABLE_AFTER);
+        this.identity = new IdentityEvents(name, ctx);
         Optional<VassalRecords.Recorded> row = ctx.records().recorded(name);
         this.lifecycle = Lifecycle.initial(row.map(r -> r.desired() != Desired.STOP).orElse(true));
         row.ifPresent(r -> {
@@ -200,7 +201,7 @@ public final class Vassal {
     /** Carries out one effect; returns the event it produced (a spawn's result), else null. */
     private Delivery run(Effect effect, Transition.Step step, Delivery d) {
         switch (effect) {
-            case ARRIVE -> arrive();
+            case ARRIVE -> identity.arrived();
             case TAKE_FILE -> {
                 config = d.config();
                 configError = null;
@@ -300,7 +301,7 @@ public final class Vassal {
                 note("payload exited: " + lastExit);
             }
             case CLEAN_UP_REMOVED -> cleanUpRemoved();
-            case RETIRE -> retire();
+            case RETIRE -> identity.retired();
             case RELEASE_DISK -> ctx.resources().releaseDisk(name);
             case STATE -> show(lifecycle.phase().shown(), why(step.why(), d));
             case FORGET -> ctx.forget(this, successorFile);
@@ -424,38 +425,6 @@ public final class Vassal {
             // Never a reason to keep a removed tenant: it would stay in status for good.
             log.error("vassal {}: forgetting its site and ports: {}", name, e.toString());
         }
-    }
-
-    /**
-     * The name's file is here (valid or not): a retired tenant of this name is retired no more
-     * and gets everything it had; a name with nothing recorded is a new tenant, given a fresh
-     * uid, address and home when it first runs. Said in its events either way.
-     */
-    private void arrive() {
-        switch (ctx.records().arrive(name)) {
-            case RESTORED -> {
-                event(EventKind.IDENTITY, "restored (same tenant): its file came back within retention; its uid, address,"
-                        + " public ports, domains, home and disk image are its own again");
-                log.info("vassal {}: restored (same tenant) within retention", name);
-            }
-            case NEW -> event(EventKind.IDENTITY, "new tenant (fresh identity)");
-            case KNOWN -> { }
-        }
-    }
-
-    /**
-     * The file is gone and the tenant stopped: it is retired, not forgotten. Its identity and
-     * data stay reserved for its name until `emperor purge` or the end of retention, so a name
-     * reused for someone else never inherits them silently (see docs/SECURITY.md).
-     */
-    private void retire() {
-        Instant now = ctx.clock().instant();
-        if (!ctx.records().retire(name, now)) return; // retired already: its first retirement time stands
-        Duration retain = ctx.settings().retain();
-        event(EventKind.IDENTITY, "retired: its uid, address, public ports, domains, home and disk image stay reserved for "
-                + name + " until " + Retention.shown(Retention.expiresAt(now, retain))
-                + " (retain " + Retention.describe(retain) + "); a file of this name before then is the same tenant; `emperor purge "
-                + name + "` deletes them now");
     }
 
     /** The event's own line in the tenant's event log. */
