@@ -13,7 +13,8 @@ import dev.emperor.supervisor.config.VassalFiles;
 import dev.emperor.supervisor.ksm.HostKsm;
 import dev.emperor.supervisor.lifecycle.TenantLauncher;
 import dev.emperor.supervisor.lifecycle.Vassal;
-import dev.emperor.supervisor.lifecycle.VassalContext;
+import dev.emperor.supervisor.lifecycle.HostVassalContext;
+import dev.emperor.supervisor.lifecycle.VassalHost;
 import dev.emperor.supervisor.lifecycle.VassalState;
 import dev.emperor.supervisor.logs.TenantLogs;
 import dev.emperor.supervisor.shell.ShellTenants;
@@ -51,7 +52,7 @@ import org.slf4j.LoggerFactory;
  * <p>Each name's map bin is its lock: a vassal being forgotten, a purge of the name and the
  * watcher's next event for it happen one after the other, never interleaved.
  */
-final class VassalRegistry implements VassalContext, VassalDirectoryWatcher.Listener, ShellTenants {
+final class VassalRegistry implements VassalHost, VassalDirectoryWatcher.Listener, ShellTenants {
     /** Emperor's logger: its lines read as they did before this class was split out of it. */
     private static final Logger log = LoggerFactory.getLogger(Emperor.class);
 
@@ -262,7 +263,7 @@ final class VassalRegistry implements VassalContext, VassalDirectoryWatcher.List
         retirementStarted.run();
     }
 
-    // ---- VassalContext ----------------------------------------------------------------------
+    // ---- VassalHost -------------------------------------------------------------------------
 
     @Override
     public EmperorConfig config() {
@@ -337,6 +338,6 @@ final class VassalRegistry implements VassalContext, VassalDirectoryWatcher.List
     }
 
     private Vassal newVassal(String name) {
-        return new Vassal(name, this);
+        return new Vassal(name, new HostVassalContext(this));
     }
 }

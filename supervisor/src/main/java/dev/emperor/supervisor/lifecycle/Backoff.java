@@ -21,11 +21,16 @@ public final class Backoff {
 
     /** Records an exit after running for {@code ranFor}; returns how long to wait before respawning. */
     public Duration onExit(Duration ranFor) {
-        if (ranFor.compareTo(stableAfter) >= 0) {
+        if (ranLongEnough(ranFor)) {
             quickFailures = 0;
             return Duration.ZERO;
         }
         return onFailure();
+    }
+
+    /** Whether a payload that ran this long was healthy: its exit restarts it at once (see {@link #onExit}). */
+    public boolean ranLongEnough(Duration ranFor) {
+        return ranFor.compareTo(stableAfter) >= 0;
     }
 
     /** Records a failure to start at all; returns the delay before the next attempt. */

@@ -39,7 +39,7 @@ import org.slf4j.LoggerFactory;
  * spawn it, with its {@code tun0} made by the spawn thread and attached to the
  * {@link TenantNetwork} afterwards. Also the supervisor's one door to kill and clean up a tenant.
  */
-public final class TenantLauncher {
+public final class TenantLauncher implements TenantResources {
     private static final Logger log = LoggerFactory.getLogger(TenantLauncher.class);
     private static final String DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 

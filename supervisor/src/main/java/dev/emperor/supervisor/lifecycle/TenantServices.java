@@ -28,13 +28,13 @@ import org.slf4j.LoggerFactory;
  * arrive through the tenant's mailbox, events go to the state store and the tenant's log,
  * daemons are recorded for re-adoption. One instance per payload; {@link #stop()} when it stops.
  */
-final class TenantServices {
+final class TenantServices implements PayloadServices {
     private static final Logger log = LoggerFactory.getLogger(TenantServices.class);
 
     private final CronScheduler cron;
     private final DaemonSupervisor daemons;
 
-    TenantServices(String name, VassalContext ctx, Executor mailbox, TenantProcess init, VassalConfig cfg, int uid,
+    TenantServices(String name, VassalHost ctx, Executor mailbox, TenantProcess init, VassalConfig cfg, int uid,
             int gid) {
         EnteredCommands commands = new EnteredCommands(ctx.launcher(), ctx.reaper(), init, cfg, uid, gid, mailbox);
         TaskTimer timer = (delay, task) -> {
@@ -92,29 +92,34 @@ final class TenantServices {
     }
 
     /** Applies the file's cron and daemon lines (only what changed). */
-    void apply(VassalConfig cfg) {
+    @Override
+    public void apply(VassalConfig cfg) {
         daemons.setDaemons(cfg.daemons());
         cron.setTimeLimit(cfg.cronTimeout());
         cron.setJobs(cfg.cron());
     }
 
     /** The payload is being stopped: no new runs, SIGTERM to daemons. */
-    void stop() {
+    @Override
+    public void stop() {
         cron.stop();
         daemons.stop();
     }
 
     /** The payload has exited, and the tenant's other processes with it. */
-    void gone() {
+    @Override
+    public void gone() {
         cron.stop();
         daemons.tenantGone();
     }
 
-    List<DaemonStatus> daemonStatus() {
+    @Override
+    public List<DaemonStatus> daemonStatus() {
         return daemons.status();
     }
 
-    List<CronJobStatus> cronStatus() {
+    @Override
+    public List<CronJobStatus> cronStatus() {
         return cron.status();
     }
 }

@@ -1,28 +1,30 @@
 package dev.emperor.supervisor.lifecycle;
 
-import dev.emperor.jail.PidfdReaper;
-import dev.emperor.supervisor.config.EmperorConfig;
-import dev.emperor.supervisor.logs.TenantLogs;
-import dev.emperor.supervisor.state.StateStore;
+import dev.emperor.supervisor.services.TaskTimer;
+import java.time.Instant;
+import java.time.InstantSource;
 import java.util.concurrent.Executor;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.function.Consumer;
 
-/** The services every {@link Vassal} shares. */
+/**
+ * What a {@link Vassal} needs, as small interfaces of its own (so it runs in a unit test with
+ * fakes of them); {@link HostVassalContext} provides them from the emperor's services.
+ */
 public interface VassalContext {
-    /** The current emperor.ini (replaced on SIGHUP). */
-    EmperorConfig config();
+    LifecycleSettings settings();
 
-    StateStore store();
+    VassalRecords records();
 
-    TenantLauncher launcher();
+    TenantResources resources();
 
-    PidfdReaper reaper();
+    PayloadRunner payloads();
 
-    TenantLogs logs();
+    TenantNotes notes();
 
-    /** Timers for grace periods and back-off; tasks only post to mailboxes. */
-    ScheduledExecutorService timers();
+    /** Timers for grace periods and back-off; their tasks only post to the vassal's mailbox. */
+    TaskTimer timer();
+
+    InstantSource clock();
 
     /** Runs mailboxes (virtual threads). */
     Executor mailboxExecutor();
@@ -31,7 +33,7 @@ public interface VassalContext {
      * The vassal's state changed ({@code retryAt}: when a backing-off vassal tries again, else
      * null): the front proxy answers its site with 503 at once while its app cannot answer.
      */
-    void stateChanged(String name, VassalState state, java.time.Instant retryAt);
+    void stateChanged(String name, VassalState state, Instant retryAt);
 
     /**
      * Called once a removed vassal has stopped and cleaned up. A non-null {@code replay} is the

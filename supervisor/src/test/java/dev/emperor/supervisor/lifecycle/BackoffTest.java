@@ -32,6 +32,13 @@ class BackoffTest {
     }
 
     @Test
+    void aRunCountsAsHealthyFromTheStableTimeOn() {
+        assertThat(backoff.ranLongEnough(Duration.ofSeconds(10))).isTrue();
+        assertThat(backoff.ranLongEnough(Duration.ofMillis(9999))).isFalse();
+        assertThat(backoff.quickFailures()).as("asking records nothing").isZero();
+    }
+
+    @Test
     void anOperatorStartResetsTheDelay() {
         backoff.onFailure();
         backoff.onFailure();
