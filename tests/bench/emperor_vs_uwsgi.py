@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Emperor vs the uWSGI Emperor: time from a vassal file appearing to its payload running,
 for 1 vassal (several trials) and for a burst of N vassals, and each emperor's own RSS with 0
-and with N vassals. Run through ./emperor-vs-uwsgi (it builds nothing: run `mvn package` first).
+and with N vassals. Run through ./emperor-vs-uwsgi (it builds nothing: run `./mvnw package` first).
 
 The payload writes the realtime clock (date +%s%N) to a file; the driver takes the clock just
 before it renames the vassal file into place, so "latency" = payload's clock - rename time.

@@ -3,7 +3,7 @@
 emperor-shell -> a new pty in the tenant, bash -l) vs a plain host login through the same sshd
 in the same run (bash -l as a host user). Medians over N runs of each, interleaved, and the ratio.
 
-usage: sudo tests/bench/ssh_login.py [N]      (default 30; needs a built tree: mvn package)
+usage: sudo tests/bench/ssh_login.py [N]      (default 30; needs a built tree: ./mvnw package)
 
 The sshd runs in a private mount namespace with temporary copies of /etc/passwd, shadow and
 group bind-mounted over the host's (the host's user database is never touched); it and the
@@ -99,7 +99,7 @@ def first_prompt_seconds(d, port, user):
 def main():
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 30
     if not os.access(CLIENT, os.X_OK):
-        raise SystemExit("build first: mvn -q -B -DskipTests -pl supervisor -am package")
+        raise SystemExit("build first: ./mvnw -q -B -DskipTests -pl supervisor -am package")
     emperor = benchlib.Emperor(uid_range="300000-300400")
     os.chmod(emperor.root, 0o755)  # the users sshd logs in must reach the shell socket
     sshd = None
