@@ -21,7 +21,6 @@ import dev.emperor.proxy.TenantAvailability;
 import dev.emperor.supervisor.lifecycle.VassalState;
 import dev.emperor.supervisor.config.ConfigError;
 import dev.emperor.supervisor.config.ProxySettings;
-import dev.emperor.supervisor.state.SqlitePortLedger;
 import dev.emperor.supervisor.web.AcmeCertificates;
 import dev.emperor.supervisor.web.StoredTraffic;
 import dev.emperor.supervisor.ksm.HostKsm;
@@ -185,7 +184,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
             throws IOException {
         List<String> unknown = new ArrayList<>();
         for (String tenant : cgroups.tenants()) {
-            if (store.vassal(tenant).isPresent()) continue;
+            if (store.vassals().get(tenant).isPresent()) continue;
             boolean running = cgroups.open(tenant).map(c -> !c.pids().isEmpty()).orElse(false);
             if (running) unknown.add(tenant);
         }
@@ -238,7 +237,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         forgetVanished();
         launcher.deleteLeftoversSetAside();
         checkExpirySoon(); // at start, then by timer: retention ends even if nobody asks
-        store.onEvent(statusFiles::changed);
+        store.events().onRecorded(statusFiles::changed);
         statusFiles.use(config.statusDir());
         log.info("emperor running: {} vassals, control socket {}", vassals.size(), config.controlSocket());
     }
@@ -274,7 +273,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         frontProxy.start();
         forwarder = new PortForwarder(proxyLoops, frontProxy.clientConnections(), frontProxy.traffic());
         forwarder.onListenersChanged(this::publicListenersChanged);
-        PortAllocator allocator = new PortAllocator(settings.portLow(), settings.portHigh(), new SqlitePortLedger(store));
+        PortAllocator allocator = new PortAllocator(settings.portLow(), settings.portHigh(), store.ports());
         // domain-allow as now in force: a SIGHUP's change applies to claims from then on
         DomainOwnership domains = new DomainOwnership(store, () -> this.config.proxy().domainAllow(),
                 java.time.Clock.systemUTC());
@@ -355,7 +354,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         Files.createDirectories(settings.certDir());
         // a certificate of the older one-per-tenant layout keeps the origin recorded for its tenant
         CertificateStore certificates = new CertificateStore(settings.certDir(), settings.platformDomain().orElse(null),
-                java.time.Clock.systemUTC(), tenant -> store.certificateOrigin(tenant)
+                java.time.Clock.systemUTC(), tenant -> store.certificates().origin(tenant)
                         .filter(origin -> origin == dev.emperor.supervisor.state.CertificateOrigin.ACME)
                         .map(origin -> CertificateStore.Origin.ACME).orElse(CertificateStore.Origin.UPLOAD));
         for (String problem : certificates.loadProblems()) log.error("certificate not loaded: {}", problem);
@@ -461,7 +460,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
      */
     private void adoptSurvivors() {
         java.util.Set<String> adopted = new java.util.TreeSet<>();
-        for (VassalRow row : store.vassals()) {
+        for (VassalRow row : store.vassals().all()) {
             if (row.pid() <= 0) continue;
             Optional<TenantProcess> live = launcher.adopt(row.name(), row.pid(), row.pidStartTime());
             if (live.isPresent()) {
@@ -469,7 +468,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
                 vassal(row.name()).adopted(live.get(), row.startedAt());
                 log.info("vassal {}: re-adopted pid {}", row.name(), row.pid());
             } else {
-                store.recordExit(row.name(), "exited while the emperor was down", false);
+                store.vassals().recordExit(row.name(), "exited while the emperor was down", false);
                 launcher.cleanUp(row.name());
             }
         }
@@ -481,7 +480,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
                 String what = "killed unrecorded processes " + killed + " in its cgroup (an earlier emperor died before"
                         + " recording them)";
                 log.warn("vassal {}: {}", tenant, what);
-                if (store.vassal(tenant).isPresent()) store.event(tenant, dev.emperor.supervisor.state.EventKind.STOP, what);
+                if (store.vassals().get(tenant).isPresent()) store.events().record(tenant, dev.emperor.supervisor.state.EventKind.STOP, what);
             } catch (RuntimeException e) {
                 // Its next spawn tries again (and says so in its status).
                 log.error("vassal {}: cannot clear its cgroup at start: {}", tenant, e.getMessage());
@@ -495,9 +494,9 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
      */
     private void forgetVanished() {
         java.util.Set<String> known = new java.util.TreeSet<>();
-        for (VassalRow row : store.vassals()) known.add(row.name());
+        for (VassalRow row : store.vassals().all()) known.add(row.name());
         for (var claim : routes.ownership().claims()) known.add(claim.owner());
-        known.removeAll(store.retired().keySet()); // retired already: their names are kept on purpose
+        known.removeAll(store.identities().retired().keySet()); // retired already: their names are kept on purpose
         for (String name : known) {
             boolean hasFile = Files.exists(config.vassalsDir().resolve(name + ".ini"))
                     || Files.exists(config.vassalsDir().resolve(name + ".json"));
@@ -657,11 +656,11 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
                     throw new PurgeInterrupted("tenant " + name + " is live (" + current.state().label()
                             + "); only a retired tenant can be purged: remove its vassal file first", false);
                 }
-                Optional<Instant> retiredAt = store.retiredAt(name);
+                Optional<Instant> retiredAt = store.identities().retiredAt(name);
                 if (retiredAt.isEmpty()) throw new PurgeInterrupted("no retired tenant named '" + name + "'", false);
-                Optional<Integer> uid = store.uidOf(name);
-                Optional<Integer> address = store.addressOf(name);
-                List<Integer> ports = store.ports(name).stream().map(p -> p.publicPort()).toList();
+                Optional<Integer> uid = store.uids().of(name);
+                Optional<Integer> address = store.addresses().of(name);
+                List<Integer> ports = store.ports().ofTenant(name).stream().map(p -> p.publicPort()).toList();
                 try {
                     launcher.setAsideData(name, aside); // first: a crash after it leaves nothing on the name
                     logs.delete(name);
@@ -674,14 +673,14 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
                 // counts go first, so no later flush writes them back under the name; the
                 // network's cache after, so no status read in between leaves the old ones there.
                 if (storedTraffic != null) storedTraffic.forget(name);
-                store.purge(name, tombstone);
+                store.identities().purge(name, tombstone);
                 network.forgetTraffic(name);
                 List<String> domains = routes.purged(name);
                 done[0] = "purged (" + why + "): home, disk image, logs and certificate deleted; domains released "
                         + (domains.isEmpty() ? "(none)" : domains.toString()) + "; uid " + uid.map(String::valueOf).orElse("-")
                         + ", address " + address.map(dev.emperor.tunrouter.Cidr::format).orElse("-") + " and public ports "
                         + ports + " are never given to anyone again; a later tenant named " + name + " is new";
-                store.event(name, dev.emperor.supervisor.state.EventKind.IDENTITY, done[0]);
+                store.events().record(name, dev.emperor.supervisor.state.EventKind.IDENTITY, done[0]);
                 log.info("vassal {}: {}", name, done[0]);
                 return null;
             });
@@ -708,7 +707,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         Instant now = Instant.now();
         try {
             Duration retain = config.retain();
-            for (String name : Retention.expired(store.retired(), retain, now)) {
+            for (String name : Retention.expired(store.identities().retired(), retain, now)) {
                 try {
                     purge(name, "retention of " + Retention.describe(retain) + " over");
                 } catch (PurgeRefused e) {
@@ -736,20 +735,20 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
     private void scheduleExpiry(Instant checkedAt) {
         if (expiryCheck != null) expiryCheck.cancel(false);
         if (retention.isShutdown()) return;
-        Duration wait = Retention.nextCheck(store.retired(), config.retain(), checkedAt);
+        Duration wait = Retention.nextCheck(store.identities().retired(), config.retain(), checkedAt);
         expiryCheck = retention.schedule(this::expireRetired, wait.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     /** Retired tenants and when they were retired, oldest first (for status). */
     public Map<String, Instant> retired() {
-        return store.retired();
+        return store.identities().retired();
     }
 
     // ---- ShellTenants -----------------------------------------------------------------------
 
     @Override
     public Optional<String> tenantOfUid(int uid) {
-        return store.vassals().stream().filter(row -> row.uid() == uid).map(VassalRow::name).findFirst();
+        return store.vassals().all().stream().filter(row -> row.uid() == uid).map(VassalRow::name).findFirst();
     }
 
     @Override
@@ -758,7 +757,7 @@ public final class Emperor implements VassalContext, VassalDirectoryWatcher.List
         if (vassal == null) throw new ShellTenants.NotEnterable("no tenant named " + name);
         Vassal.Running running = vassal.running().orElseThrow(() -> new ShellTenants.NotEnterable(
                 "tenant " + name + " is not running (" + vassal.state().label() + ": " + vassal.reason() + ")"));
-        VassalRow row = store.vassal(name).orElseThrow(() -> new ShellTenants.NotEnterable("no tenant named " + name));
+        VassalRow row = store.vassals().get(name).orElseThrow(() -> new ShellTenants.NotEnterable("no tenant named " + name));
         return new ShellTenants.Target(running.process(), running.config(), row.uid(), row.gid());
     }
 

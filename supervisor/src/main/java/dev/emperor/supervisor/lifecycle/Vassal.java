@@ -76,7 +76,7 @@ public final class Vassal {
         this.ctx = ctx;
         this.mailbox = new Mailbox(ctx.mailboxExecutor(), name, this::onEventFailed);
         this.backoff = new Backoff(ctx.config().backoffMax(), Duration.ofSeconds(10));
-        ctx.store().vassal(name).ifPresent(row -> {
+        ctx.store().vassals().get(name).ifPresent(row -> {
             wantRunning = row.desired() != Desired.STOP;
             restarts = row.restarts();
             lastExit = row.lastExit();
@@ -153,11 +153,11 @@ public final class Vassal {
         VassalConfig old = config;
         config = newConfig;
         configError = null;
-        ctx.store().recordError(name, null);
+        ctx.store().vassals().recordError(name, null);
         // Settings a running tenant takes without a restart (its firewall rules) apply at once.
         applyLiveSettings(newConfig);
         if (process != null) {
-            var row = ctx.store().vassal(name);
+            var row = ctx.store().vassals().get(name);
             if (old == null && newConfig.contentHash().equals(row.map(r -> r.configHash()).orElse(null))) {
                 log.info("vassal {}: adopted payload matches its file", name);
                 startServices(newConfig, row.get().uid(), row.get().gid());
@@ -167,7 +167,7 @@ public final class Vassal {
             if (old != null && services != null && !old.needsRestartFor(newConfig)) {
                 // Only firewall, web site, cron or daemon lines changed: the payload keeps running.
                 event("config", "file changed (only firewall, net-rate, web site, cron or daemon lines): applied without a restart");
-                ctx.store().recordConfigHash(name, newConfig.contentHash());
+                ctx.store().vassals().recordConfigHash(name, newConfig.contentHash());
                 services.apply(newConfig);
                 return;
             }
@@ -189,7 +189,7 @@ public final class Vassal {
         }
         arrive();
         configError = error;
-        ctx.store().recordError(name, error);
+        ctx.store().vassals().recordError(name, error);
         log.error("vassal {}: {}", name, error);
         note("invalid vassal file: " + error);
         if (process != null) {
@@ -267,7 +267,7 @@ public final class Vassal {
 
     private void onStart() {
         wantRunning = true;
-        ctx.store().setDesired(name, Desired.RUN);
+        ctx.store().vassals().setDesired(name, Desired.RUN);
         backoff.reset();
         if (process != null || removed) return;
         cancelTimer();
@@ -281,7 +281,7 @@ public final class Vassal {
 
     private void onStop() {
         wantRunning = false;
-        ctx.store().setDesired(name, Desired.STOP);
+        ctx.store().vassals().setDesired(name, Desired.STOP);
         if (process == null) cancelTimer(); // a stop under way keeps its grace timer (see onRemoved)
         if (process != null) {
             event("stop", "stopped by operator");
@@ -318,14 +318,14 @@ public final class Vassal {
                 : status.describe();
         if (ooms > 0 && sigkilled) log.warn("vassal {}: payload {}", name, lastExit);
         if (services != null) services.gone();
-        else ctx.store().forgetDaemon(name, null);
+        else ctx.store().daemons().forget(name, null);
         services = null;
         ctx.launcher().cleanUp(name);
         Then next = then;
         then = Then.RESPAWN_BY_POLICY;
         boolean crash = next == Then.RESPAWN_BY_POLICY;
         if (crash) restarts++;
-        ctx.store().recordExit(name, lastExit, crash);
+        ctx.store().vassals().recordExit(name, lastExit, crash);
         event("exit", lastExit + " after " + ranFor.toSeconds() + "s");
         note("payload exited: " + lastExit);
         switch (next) {
@@ -375,7 +375,7 @@ public final class Vassal {
     private void onEventFailed(RuntimeException e) {
         String error = "the emperor failed to handle a change: " + e;
         spawnError = error;
-        ctx.store().recordError(name, error);
+        ctx.store().vassals().recordError(name, error);
         if (process == null && !removed && wantRunning && config != null && state != VassalState.BACKING_OFF) {
             scheduleRespawn(backoff.onFailure(), error);
         }
@@ -397,7 +397,7 @@ public final class Vassal {
             retryAt = null;
             spawnError = null;
             waitingForStateDirectory = false;
-            ctx.store().recordSpawn(name, started.pid(), started.startTime(), cfg.contentHash(), spawned.uid(),
+            ctx.store().vassals().recordSpawn(name, started.pid(), started.startTime(), cfg.contentHash(), spawned.uid(),
                     spawned.gid());
             event("spawn", "pid " + started.pid() + " (" + why + ")");
             note("spawned pid " + started.pid() + ": " + why);
@@ -415,7 +415,7 @@ public final class Vassal {
                 scheduleRespawn(STATE_RETRY, "waiting for the state directory: " + error);
                 return;
             }
-            ctx.store().recordError(name, error);
+            ctx.store().vassals().recordError(name, error);
             event("error", error);
             note("spawn failed: " + error);
             log.error("vassal {}: spawn failed: {}", name, error);
@@ -453,7 +453,7 @@ public final class Vassal {
         } catch (RuntimeException e) {
             String error = "cannot kill leftover processes: " + e.getMessage();
             log.error("vassal {}: {}", name, error);
-            ctx.store().recordError(name, error);
+            ctx.store().vassals().recordError(name, error);
             event("error", error);
             spawnError = error;
         }
@@ -522,7 +522,7 @@ public final class Vassal {
     private void arrive() {
         if (arrived) return;
         arrived = true;
-        switch (ctx.store().arrive(name)) {
+        switch (ctx.store().identities().arrive(name)) {
             case RESTORED -> {
                 event("identity", "restored (same tenant): its file came back within retention; its uid, address,"
                         + " public ports, domains, home and disk image are its own again");
@@ -540,7 +540,7 @@ public final class Vassal {
      */
     private void retire() {
         Instant now = Instant.now();
-        if (!ctx.store().retire(name, now)) return; // retired already: its first retirement time stands
+        if (!ctx.store().identities().retire(name, now)) return; // retired already: its first retirement time stands
         Duration retain = ctx.config().retain();
         event("identity", "retired: its uid, address, public ports, domains, home and disk image stay reserved for "
                 + name + " until " + Retention.shown(Retention.expiresAt(now, retain))
@@ -579,7 +579,7 @@ public final class Vassal {
     }
 
     private void event(String kind, String detail) {
-        ctx.store().event(name, EventKind.valueOf(kind.toUpperCase(java.util.Locale.ROOT)), detail);
+        ctx.store().events().record(name, EventKind.valueOf(kind.toUpperCase(java.util.Locale.ROOT)), detail);
     }
 
     // ---- observation ----------------------------------------------------------------------
@@ -617,7 +617,7 @@ public final class Vassal {
                 stats.map(CgroupStats::tasks).orElse(0L),
                 cfg == null ? null : cfg.source().toString(),
                 cfg == null ? null : cfg.distro(),
-                ctx.store().vassal(name).map(r -> Math.max(0, r.uid())).orElse(0), // -1: never spawned
+                ctx.store().vassals().get(name).map(r -> Math.max(0, r.uid())).orElse(0), // -1: never spawned
                 retryAt == null ? 0 : Math.max(0, Duration.between(Instant.now(), retryAt).toSeconds()),
                 traffic.map(TenantNetwork.Traffic::address).orElse(null),
                 traffic.map(TenantNetwork.Traffic::packetsIn).orElse(0L),
