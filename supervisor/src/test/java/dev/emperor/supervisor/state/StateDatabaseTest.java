@@ -67,8 +67,8 @@ class StateDatabaseTest {
         setQueryOnly(true);
 
         db.record("first", false, c -> Sql.update(c, "INSERT INTO retired (name, retired_at) VALUES ('a', 1)"));
-        // the same name again: written after the first, so INSERT OR REPLACE leaves 2
-        db.record("second", false, c -> Sql.update(c, "INSERT OR REPLACE INTO retired (name, retired_at) VALUES ('a', 2)"));
+        // changes the first one's row: only written after it does it leave 2 (before it, it changes nothing)
+        db.record("second", false, c -> Sql.update(c, "UPDATE retired SET retired_at = 2 WHERE name = 'a'"));
         assertThat(db.deferredCount()).isEqualTo(2);
         assertThat(db.health()).startsWith("state directory is read-only (" + tmp.resolve("state") + "): first failed:")
                 .contains("2 records wait in memory");
