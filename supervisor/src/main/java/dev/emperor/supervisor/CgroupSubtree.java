@@ -58,7 +58,7 @@ final class CgroupSubtree {
             throws IOException {
         List<String> unknown = new ArrayList<>();
         for (String tenant : cgroups.tenants()) {
-            if (store.vassal(tenant).isPresent()) continue;
+            if (store.vassals().get(tenant).isPresent()) continue;
             boolean running = cgroups.open(tenant).map(c -> !c.pids().isEmpty()).orElse(false);
             if (running) unknown.add(tenant);
         }

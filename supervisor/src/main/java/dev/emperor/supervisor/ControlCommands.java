@@ -107,11 +107,11 @@ final class ControlCommands implements ControlHandler {
         ObjectNode node = json.createObjectNode().put("name", name).put("state", "retired");
         node.put("retiredAt", Retention.shown(at));
         node.put("expiresAt", Retention.shown(Retention.expiresAt(at, emperor.config().retain())));
-        emperor.store().uidOf(name).ifPresentOrElse(uid -> node.put("uid", uid), () -> node.putNull("uid"));
-        emperor.store().addressOf(name).ifPresentOrElse(a -> node.put("address", dev.emperor.tunrouter.Cidr.format(a)),
+        emperor.store().uids().of(name).ifPresentOrElse(uid -> node.put("uid", uid), () -> node.putNull("uid"));
+        emperor.store().addresses().of(name).ifPresentOrElse(a -> node.put("address", dev.emperor.tunrouter.Cidr.format(a)),
                 () -> node.putNull("address"));
         ArrayNode ports = node.putArray("ports");
-        emperor.store().ports(name).forEach(p -> ports.add(p.publicPort()));
+        emperor.store().ports().ofTenant(name).forEach(p -> ports.add(p.publicPort()));
         ArrayNode domains = node.putArray("domains");
         emperor.routes().ownership().heldBy(name).forEach(domains::add);
         return node;
@@ -305,7 +305,7 @@ final class ControlCommands implements ControlHandler {
         try {
             CertificateStore.Installed installed = emperor.routes().putCertificate(name, pem);
             PemBundle bundle = installed.bundle();
-            emperor.store().event(name, EventKind.CONFIG, "certificate stored: " + bundle
+            emperor.store().events().record(name, EventKind.CONFIG, "certificate stored: " + bundle
                     + (installed.replaced().isEmpty() ? "" : ", replacing " + installed.replaced()));
             ObjectNode reply = ok().put("certificate", bundle.toString()).put("notAfter", bundle.notAfter().toString());
             ArrayNode replaced = reply.putArray("replaced");
@@ -383,7 +383,7 @@ final class ControlCommands implements ControlHandler {
                     : "vassal '" + name + "' has no certificate naming " + host + " (names as written, e.g. '*.example.com';"
                     + " see `emperor cert list " + name + "`)");
         }
-        if (emperor.find(name).isPresent()) emperor.store().event(name, EventKind.CONFIG, "certificate removed: " + removed);
+        if (emperor.find(name).isPresent()) emperor.store().events().record(name, EventKind.CONFIG, "certificate removed: " + removed);
         ObjectNode reply = ok();
         ArrayNode list = reply.putArray("removed");
         removed.forEach(r -> list.add(r.toString()));
@@ -396,13 +396,13 @@ final class ControlCommands implements ControlHandler {
         Vassal vassal = emperor.find(name).orElse(null);
         if (vassal == null) return unknown(name);
         emperor.routes().setMaintenance(name, on.asBoolean());
-        emperor.store().event(name, EventKind.CONFIG, "maintenance " + (on.asBoolean() ? "on" : "off") + " (operator)");
+        emperor.store().events().record(name, EventKind.CONFIG, "maintenance " + (on.asBoolean() ? "on" : "off") + " (operator)");
         return ok();
     }
 
     private ObjectNode events(String name, int limit) {
         if (name == null) return error("events needs a vassal name");
-        List<EventRow> rows = emperor.store().events(name, Math.max(1, Math.min(limit, 1000)));
+        List<EventRow> rows = emperor.store().events().newest(name, Math.max(1, Math.min(limit, 1000)));
         // A removed tenant's history is still shown; a name never seen is an error, not an empty list.
         if (rows.isEmpty() && emperor.find(name).isEmpty()) return unknown(name);
         ObjectNode reply = ok();

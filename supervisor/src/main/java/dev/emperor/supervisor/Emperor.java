@@ -144,7 +144,7 @@ public final class Emperor implements AutoCloseable {
         vassals.forgetVanished(routes().ownership().claims().stream().map(DomainClaim::owner).toList());
         launcher.deleteLeftoversSetAside();
         retention.checkSoon(); // at start, then by timer: retention ends even if nobody asks
-        store.onEvent(statusFiles::changed);
+        store.events().onRecorded(statusFiles::changed);
         statusFiles.use(cfg.statusDir());
         log.info("emperor running: {} vassals, control socket {}", vassals.size(), cfg.controlSocket());
     }

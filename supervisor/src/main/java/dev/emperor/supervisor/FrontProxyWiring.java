@@ -120,7 +120,7 @@ final class FrontProxyWiring implements AutoCloseable {
         proxy.start();
         forwarder = new PortForwarder(proxyLoops, proxy.clientConnections(), proxy.traffic());
         forwarder.onListenersChanged(this::publicListenersChanged);
-        PortAllocator allocator = new PortAllocator(settings.portLow(), settings.portHigh(), new SqlitePortLedger(store));
+        PortAllocator allocator = new PortAllocator(settings.portLow(), settings.portHigh(), store.ports());
         // domain-allow as now in force: a SIGHUP's change applies to claims from then on
         DomainOwnership domains = new DomainOwnership(store, () -> config.get().proxy().domainAllow(), Clock.systemUTC());
         allocator.setLimits(settings.portLimits());
@@ -225,7 +225,7 @@ final class FrontProxyWiring implements AutoCloseable {
         Files.createDirectories(settings.certDir());
         // a certificate of the older one-per-tenant layout keeps the origin recorded for its tenant
         CertificateStore certificates = new CertificateStore(settings.certDir(), settings.platformDomain().orElse(null),
-                Clock.systemUTC(), tenant -> store.certificateOrigin(tenant)
+                Clock.systemUTC(), tenant -> store.certificates().origin(tenant)
                         .filter(origin -> origin == CertificateOrigin.ACME)
                         .map(origin -> CertificateStore.Origin.ACME).orElse(CertificateStore.Origin.UPLOAD));
         for (String problem : certificates.loadProblems()) log.error("certificate not loaded: {}", problem);

@@ -78,7 +78,7 @@ final class TenantRetention implements AutoCloseable {
 
     /** Retired tenants and when they were retired, oldest first (for status). */
     Map<String, Instant> retired() {
-        return store.retired();
+        return store.identities().retired();
     }
 
     /**
@@ -101,11 +101,11 @@ final class TenantRetention implements AutoCloseable {
                     throw new PurgeInterrupted("tenant " + name + " is live (" + current.state().label()
                             + "); only a retired tenant can be purged: remove its vassal file first", false);
                 }
-                Optional<Instant> retiredAt = store.retiredAt(name);
+                Optional<Instant> retiredAt = store.identities().retiredAt(name);
                 if (retiredAt.isEmpty()) throw new PurgeInterrupted("no retired tenant named '" + name + "'", false);
-                Optional<Integer> uid = store.uidOf(name);
-                Optional<Integer> address = store.addressOf(name);
-                List<Integer> ports = store.ports(name).stream().map(p -> p.publicPort()).toList();
+                Optional<Integer> uid = store.uids().of(name);
+                Optional<Integer> address = store.addresses().of(name);
+                List<Integer> ports = store.ports().ofTenant(name).stream().map(p -> p.publicPort()).toList();
                 try {
                     launcher.setAsideData(name, aside); // first: a crash after it leaves nothing on the name
                     logs.delete(name);
@@ -119,14 +119,14 @@ final class TenantRetention implements AutoCloseable {
                 // network's cache after, so no status read in between leaves the old ones there.
                 StoredTraffic storedTraffic = proxy.storedTraffic();
                 if (storedTraffic != null) storedTraffic.forget(name);
-                store.purge(name, tombstone);
+                store.identities().purge(name, tombstone);
                 network.forgetTraffic(name);
                 List<String> domains = proxy.routes().purged(name);
                 done[0] = "purged (" + why + "): home, disk image, logs and certificate deleted; domains released "
                         + (domains.isEmpty() ? "(none)" : domains.toString()) + "; uid " + uid.map(String::valueOf).orElse("-")
                         + ", address " + address.map(Cidr::format).orElse("-") + " and public ports "
                         + ports + " are never given to anyone again; a later tenant named " + name + " is new";
-                store.event(name, EventKind.IDENTITY, done[0]);
+                store.events().record(name, EventKind.IDENTITY, done[0]);
                 log.info("vassal {}: {}", name, done[0]);
             });
         } catch (PurgeInterrupted e) {
@@ -161,7 +161,7 @@ final class TenantRetention implements AutoCloseable {
         Instant now = Instant.now();
         try {
             Duration retain = config.get().retain();
-            for (String name : Retention.expired(store.retired(), retain, now)) {
+            for (String name : Retention.expired(store.identities().retired(), retain, now)) {
                 try {
                     purge(name, "retention of " + Retention.describe(retain) + " over");
                 } catch (PurgeRefused e) {
@@ -181,7 +181,7 @@ final class TenantRetention implements AutoCloseable {
     private void scheduleExpiry(Instant checkedAt) {
         if (expiryCheck != null) expiryCheck.cancel(false);
         if (retention.isShutdown()) return;
-        Duration wait = Retention.nextCheck(store.retired(), config.get().retain(), checkedAt);
+        Duration wait = Retention.nextCheck(store.identities().retired(), config.get().retain(), checkedAt);
         expiryCheck = retention.schedule(this::expireRetired, wait.toMillis(), TimeUnit.MILLISECONDS);
     }
 

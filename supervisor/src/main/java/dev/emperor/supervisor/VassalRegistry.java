@@ -139,7 +139,7 @@ final class VassalRegistry implements VassalHost, VassalDirectoryWatcher.Listene
      */
     void adoptSurvivors() {
         Set<String> adopted = new TreeSet<>();
-        for (VassalRow row : store.vassals()) {
+        for (VassalRow row : store.vassals().all()) {
             if (row.pid() <= 0) continue;
             Optional<TenantProcess> live = launcher.adopt(row.name(), row.pid(), row.pidStartTime());
             if (live.isPresent()) {
@@ -147,7 +147,7 @@ final class VassalRegistry implements VassalHost, VassalDirectoryWatcher.Listene
                 vassal(row.name()).adopted(live.get(), row.startedAt());
                 log.info("vassal {}: re-adopted pid {}", row.name(), row.pid());
             } else {
-                store.recordExit(row.name(), "exited while the emperor was down", false);
+                store.vassals().recordExit(row.name(), "exited while the emperor was down", false);
                 launcher.cleanUp(row.name());
             }
         }
@@ -159,7 +159,7 @@ final class VassalRegistry implements VassalHost, VassalDirectoryWatcher.Listene
                 String what = "killed unrecorded processes " + killed + " in its cgroup (an earlier emperor died before"
                         + " recording them)";
                 log.warn("vassal {}: {}", tenant, what);
-                if (store.vassal(tenant).isPresent()) store.event(tenant, EventKind.STOP, what);
+                if (store.vassals().get(tenant).isPresent()) store.events().record(tenant, EventKind.STOP, what);
             } catch (RuntimeException e) {
                 // Its next spawn tries again (and says so in its status).
                 log.error("vassal {}: cannot clear its cgroup at start: {}", tenant, e.getMessage());
@@ -175,9 +175,9 @@ final class VassalRegistry implements VassalHost, VassalDirectoryWatcher.Listene
      */
     void forgetVanished(Collection<String> domainHolders) {
         Set<String> known = new TreeSet<>();
-        for (VassalRow row : store.vassals()) known.add(row.name());
+        for (VassalRow row : store.vassals().all()) known.add(row.name());
         known.addAll(domainHolders);
-        known.removeAll(store.retired().keySet()); // retired already: their names are kept on purpose
+        known.removeAll(store.identities().retired().keySet()); // retired already: their names are kept on purpose
         Path dir = config.get().vassalsDir();
         for (String name : known) {
             boolean hasFile = Files.exists(dir.resolve(name + ".ini")) || Files.exists(dir.resolve(name + ".json"));
@@ -246,7 +246,7 @@ final class VassalRegistry implements VassalHost, VassalDirectoryWatcher.Listene
 
     @Override
     public Optional<String> tenantOfUid(int uid) {
-        return store.vassals().stream().filter(row -> row.uid() == uid).map(VassalRow::name).findFirst();
+        return store.vassals().all().stream().filter(row -> row.uid() == uid).map(VassalRow::name).findFirst();
     }
 
     @Override
@@ -255,7 +255,7 @@ final class VassalRegistry implements VassalHost, VassalDirectoryWatcher.Listene
         if (vassal == null) throw new ShellTenants.NotEnterable("no tenant named " + name);
         Vassal.Running running = vassal.running().orElseThrow(() -> new ShellTenants.NotEnterable(
                 "tenant " + name + " is not running (" + vassal.state().label() + ": " + vassal.reason() + ")"));
-        VassalRow row = store.vassal(name).orElseThrow(() -> new ShellTenants.NotEnterable("no tenant named " + name));
+        VassalRow row = store.vassals().get(name).orElseThrow(() -> new ShellTenants.NotEnterable("no tenant named " + name));
         return new ShellTenants.Target(running.process(), running.config(), row.uid(), row.gid());
     }
 

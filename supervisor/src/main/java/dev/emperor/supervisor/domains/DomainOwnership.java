@@ -76,8 +76,8 @@ public final class DomainOwnership {
         this.store = store;
         this.allowPatterns = allowPatterns;
         this.clock = clock;
-        for (DomainClaim claim : store.domainClaims()) index(claim);
-        for (DomainApproval approval : store.domainApprovals()) {
+        for (DomainClaim claim : store.domains().claims()) index(claim);
+        for (DomainApproval approval : store.domains().approvals()) {
             approvals.computeIfAbsent(approval.tenant(), t -> new LinkedHashSet<>()).add(approval.name());
         }
     }
@@ -110,7 +110,7 @@ public final class DomainOwnership {
             }
             DomainClaim claim = new DomainClaim(name, tenant, clock.instant().truncatedTo(java.time.temporal.ChronoUnit.MILLIS));
             try {
-                store.claimDomain(claim);
+                store.domains().claim(claim);
             } catch (RuntimeException e) {
                 refused.add(new Refusal(name, null, "the claim could not be recorded: " + e.getMessage()));
                 continue;
@@ -157,7 +157,7 @@ public final class DomainOwnership {
             }
         }
         var at = clock.instant().truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
-        store.transferDomains(moving, from, to, at);
+        store.domains().transfer(moving, from, to, at);
         for (String moved : moving) {
             unindex(claims.get(moved));
             index(new DomainClaim(moved, to, at));
@@ -168,7 +168,7 @@ public final class DomainOwnership {
     /** `emperor domain approve NAME TENANT`: the tenant may claim the name (and names it covers) outside domain-allow. */
     public synchronized void approve(String name, String tenant) {
         String pattern = DomainPattern.normalize(name);
-        store.approveDomain(new DomainApproval(pattern, tenant, clock.instant()));
+        store.domains().approve(new DomainApproval(pattern, tenant, clock.instant()));
         approvals.computeIfAbsent(tenant, t -> new LinkedHashSet<>()).add(pattern);
     }
 
@@ -183,7 +183,7 @@ public final class DomainOwnership {
         String pattern = DomainPattern.normalize(name);
         Set<String> mine = approvals.getOrDefault(tenant, Set.of());
         if (!mine.contains(pattern)) throw new Refused("tenant " + tenant + " has no approval for " + pattern);
-        store.revokeDomainApproval(pattern, tenant);
+        store.domains().revokeApproval(pattern, tenant);
         mine.remove(pattern);
         List<String> released = new ArrayList<>();
         for (String held : heldBy(tenant)) {
@@ -205,7 +205,7 @@ public final class DomainOwnership {
 
     /** Every approval, by name then tenant. */
     public synchronized List<DomainApproval> approvals() {
-        return store.domainApprovals().stream()
+        return store.domains().approvals().stream()
                 .sorted(java.util.Comparator.comparing(DomainApproval::name).thenComparing(DomainApproval::tenant)).toList();
     }
 
@@ -265,7 +265,7 @@ public final class DomainOwnership {
 
     private void release(String tenant, List<String> names) {
         if (names.isEmpty()) return;
-        store.releaseDomains(tenant, names);
+        store.domains().release(tenant, names);
         for (String name : names) unindex(claims.get(name));
     }
 

@@ -8,6 +8,7 @@ import dev.emperor.supervisor.services.TaskTimer;
 import dev.emperor.supervisor.state.Desired;
 import dev.emperor.supervisor.state.EventKind;
 import dev.emperor.supervisor.state.StateStore;
+import dev.emperor.supervisor.state.TenantIdentityStore;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
@@ -169,53 +170,53 @@ public final class HostVassalContext implements VassalContext {
     private record StoredRecords(StateStore store) implements VassalRecords {
         @Override
         public Optional<Recorded> recorded(String name) {
-            return store.vassal(name).map(row -> new Recorded(row.desired(), row.restarts(), row.lastExit(),
+            return store.vassals().get(name).map(row -> new Recorded(row.desired(), row.restarts(), row.lastExit(),
                     row.configHash(), row.uid(), row.gid()));
         }
 
         @Override
         public void setDesired(String name, Desired desired) {
-            store.setDesired(name, desired);
+            store.vassals().setDesired(name, desired);
         }
 
         @Override
         public void recordSpawn(String name, int pid, long startTime, String configHash, int uid, int gid) {
-            store.recordSpawn(name, pid, startTime, configHash, uid, gid);
+            store.vassals().recordSpawn(name, pid, startTime, configHash, uid, gid);
         }
 
         @Override
         public void recordConfigHash(String name, String configHash) {
-            store.recordConfigHash(name, configHash);
+            store.vassals().recordConfigHash(name, configHash);
         }
 
         @Override
         public void recordExit(String name, String lastExit, boolean countsAsRestart) {
-            store.recordExit(name, lastExit, countsAsRestart);
+            store.vassals().recordExit(name, lastExit, countsAsRestart);
         }
 
         @Override
         public void recordError(String name, String error) {
-            store.recordError(name, error);
+            store.vassals().recordError(name, error);
         }
 
         @Override
         public void forgetDaemons(String name) {
-            store.forgetDaemon(name, null);
+            store.daemons().forget(name, null);
         }
 
         @Override
         public void event(String name, EventKind kind, String detail) {
-            store.event(name, kind, detail);
+            store.events().record(name, kind, detail);
         }
 
         @Override
-        public StateStore.Arrival arrive(String name) {
-            return store.arrive(name);
+        public TenantIdentityStore.Arrival arrive(String name) {
+            return store.identities().arrive(name);
         }
 
         @Override
         public boolean retire(String name, Instant at) {
-            return store.retire(name, at);
+            return store.identities().retire(name, at);
         }
     }
 }

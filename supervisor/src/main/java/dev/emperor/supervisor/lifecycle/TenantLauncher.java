@@ -495,10 +495,10 @@ public final class TenantLauncher implements TenantResources {
     private int uidFor(VassalConfig cfg, EmperorConfig emperor) throws ConfigError {
         try {
             if (cfg.uid().isPresent()) {
-                store.claimUid(cfg.name(), cfg.uid().getAsInt());
+                store.uids().claim(cfg.name(), cfg.uid().getAsInt());
                 return cfg.uid().getAsInt();
             }
-            return store.allocateUid(cfg.name(), emperor.uidRange().first(), emperor.uidRange().last());
+            return store.uids().allocate(cfg.name(), emperor.uidRange().first(), emperor.uidRange().last());
         } catch (IllegalStateException e) {
             throw new ConfigError(cfg.source(), 0, "uid", e.getMessage());
         }

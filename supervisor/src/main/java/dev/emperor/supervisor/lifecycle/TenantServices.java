@@ -45,7 +45,7 @@ final class TenantServices implements PayloadServices {
         ServiceEvents events = new ServiceEvents() {
             @Override
             public void event(String detail) {
-                ctx.store().event(name, detail.startsWith("cron") ? EventKind.CRON : EventKind.DAEMON, detail);
+                ctx.store().events().record(name, detail.startsWith("cron") ? EventKind.CRON : EventKind.DAEMON, detail);
                 log.info("vassal {}: {}", name, detail);
             }
 
@@ -69,24 +69,24 @@ final class TenantServices implements PayloadServices {
         return new DaemonRecords() {
             @Override
             public void started(String key, int pid, long startTime) {
-                store.recordDaemon(name, key, pid, startTime);
+                store.daemons().record(name, key, pid, startTime);
             }
 
             @Override
             public void ended(String key) {
-                store.forgetDaemon(name, key);
+                store.daemons().forget(name, key);
             }
 
             @Override
             public Map<String, Process> recorded() {
                 Map<String, Process> all = new LinkedHashMap<>();
-                store.daemons(name).forEach((key, p) -> all.put(key, new Process((int) p[0], p[1])));
+                store.daemons().of(name).forEach((key, p) -> all.put(key, new Process(p.pid(), p.startTime())));
                 return all;
             }
 
             @Override
             public void clear() {
-                store.forgetDaemon(name, null);
+                store.daemons().forget(name, null);
             }
         };
     }

@@ -2,7 +2,7 @@ package dev.emperor.supervisor.lifecycle;
 
 import dev.emperor.supervisor.state.Desired;
 import dev.emperor.supervisor.state.EventKind;
-import dev.emperor.supervisor.state.StateStore;
+import dev.emperor.supervisor.state.TenantIdentityStore;
 import java.time.Instant;
 import java.util.Optional;
 
@@ -30,7 +30,7 @@ public interface VassalRecords {
     void event(String name, EventKind kind, String detail);
 
     /** A file of this name is here: whether it is a new, restored or known tenant. */
-    StateStore.Arrival arrive(String name);
+    TenantIdentityStore.Arrival arrive(String name);
 
     /** The file is gone and the tenant stopped; false if it was retired already. */
     boolean retire(String name, Instant at);

@@ -15,16 +15,16 @@ final class StoredAddresses implements AddressStore {
 
     @Override
     public Optional<Integer> addressOf(String tenant) {
-        return store.addressOf(tenant);
+        return store.addresses().of(tenant);
     }
 
     @Override
     public void record(String tenant, int address) {
-        store.recordAddress(tenant, address);
+        store.addresses().record(tenant, address);
     }
 
     @Override
     public Set<Integer> allocated() {
-        return store.addresses();
+        return store.addresses().all();
     }
 }

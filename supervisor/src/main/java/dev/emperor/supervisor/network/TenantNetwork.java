@@ -201,7 +201,7 @@ public final class TenantNetwork implements AutoCloseable {
      * network namespace (that of its pid 1) and routes its packets again.
      */
     public void reattach(String tenant, int pid) throws InterruptedException {
-        int address = store.addressOf(tenant).orElseThrow(() ->
+        int address = store.addresses().of(tenant).orElseThrow(() ->
                 new IllegalStateException("tenant " + tenant + " has no recorded address"));
         TunDevice tun = NetnsThread.call(Path.of("/proc/" + pid + "/ns/net"), () -> TunDevice.create(TENANT_INTERFACE));
         try {
@@ -255,7 +255,7 @@ public final class TenantNetwork implements AutoCloseable {
     private TrafficTotals earlierTraffic(String tenant) {
         TrafficTotals known = earlierTraffic.get(tenant);
         if (known != null) return known;
-        TrafficTotals stored = store.trafficTotals(tenant).orElse(TrafficTotals.ZERO);
+        TrafficTotals stored = store.traffic().network(tenant).orElse(TrafficTotals.ZERO);
         earlierTraffic.put(tenant, stored);
         recordedTraffic.put(tenant, stored);
         return stored;
@@ -269,7 +269,7 @@ public final class TenantNetwork implements AutoCloseable {
     private void record(String tenant, TrafficTotals totals) {
         if (totals.equals(recordedTraffic.get(tenant))) return;
         try {
-            store.recordTrafficTotals(tenant, totals);
+            store.traffic().recordNetwork(tenant, totals);
             recordedTraffic.put(tenant, totals);
         } catch (StateException e) {
             log.warn("network: cannot record the traffic totals of {}: {}", tenant, e.getMessage());
@@ -292,7 +292,7 @@ public final class TenantNetwork implements AutoCloseable {
      * are written before they are returned, so no later status (even after a crash) shows less.
      */
     public synchronized Optional<Traffic> traffic(String tenant) {
-        Optional<Integer> address = store.addressOf(tenant);
+        Optional<Integer> address = store.addresses().of(tenant);
         if (address.isEmpty()) return Optional.empty();
         Attached a = attached.get(tenant);
         TenantCounters.Snapshot c = a == null ? null : router.counters(a.id()).snapshot();

@@ -155,7 +155,7 @@ public final class AcmeCertificates implements AutoCloseable {
             try {
                 return issueNow(tenant, "issued");
             } catch (NotIssued e) {
-                store.event(tenant, EventKind.CERT, "ACME issuance failed: " + e.getMessage());
+                store.events().record(tenant, EventKind.CERT, "ACME issuance failed: " + e.getMessage());
                 throw e;
             }
         });
@@ -265,7 +265,7 @@ public final class AcmeCertificates implements AutoCloseable {
                 storeRetry(tenant, next);
                 String line = why + " failed (attempt " + failures + ", next in " + wait.toMinutes() + "m): " + e.getMessage();
                 log.warn("tenant {}: {}", tenant, line);
-                store.event(tenant, EventKind.CERT, line);
+                store.events().record(tenant, EventKind.CERT, line);
                 report.add(tenant + ": " + line);
                 failed++;
             }
@@ -281,7 +281,7 @@ public final class AcmeCertificates implements AutoCloseable {
     /** The back-off recorded before this start; unreadable, the emperor starts without it rather than not at all. */
     private Map<String, AcmeRetry> storedRetries() {
         try {
-            return store.acmeRetries();
+            return store.certificates().acmeRetries();
         } catch (RuntimeException e) {
             log.error("ACME back-off of earlier failures not readable; every tenant may be tried at once: {}", e.toString());
             return Map.of();
@@ -296,7 +296,7 @@ public final class AcmeCertificates implements AutoCloseable {
     /** Writes the back-off through (null: forgets it); a store failure costs it only across a restart. */
     private void storeRetry(String tenant, AcmeRetry retry) {
         try {
-            store.setAcmeRetry(tenant, retry);
+            store.certificates().setAcmeRetry(tenant, retry);
         } catch (RuntimeException e) {
             log.error("tenant {}: ACME back-off not stored: {}", tenant, e.toString());
         }
@@ -353,7 +353,7 @@ public final class AcmeCertificates implements AutoCloseable {
             throw new NotIssued(e.getMessage());
         }
         forgetRetry(tenant);
-        store.event(tenant, EventKind.CERT, "certificate " + why + " by ACME: " + bundle);
+        store.events().record(tenant, EventKind.CERT, "certificate " + why + " by ACME: " + bundle);
         log.info("tenant {}: certificate {} by ACME: {}", tenant, why, bundle);
         return bundle;
     }

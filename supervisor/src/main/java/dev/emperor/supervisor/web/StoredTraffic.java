@@ -33,7 +33,7 @@ public final class StoredTraffic {
     /** Seeds {@code traffic} with the stored totals; call before the proxy accepts anything. */
     public static StoredTraffic restore(TenantTraffic traffic, StateStore store) {
         StoredTraffic stored = new StoredTraffic(traffic, store);
-        Map<String, TenantTraffic.Totals> totals = store.webTraffic();
+        Map<String, TenantTraffic.Totals> totals = store.traffic().web();
         totals.forEach(traffic::restore);
         stored.written = totals;
         return stored;
@@ -51,7 +51,7 @@ public final class StoredTraffic {
         now.forEach((tenant, totals) -> {
             if (!totals.equals(written.get(tenant))) changed.put(tenant, totals);
         });
-        store.recordWebTraffic(changed);
+        store.traffic().recordWeb(changed);
         written = now;
     }
 

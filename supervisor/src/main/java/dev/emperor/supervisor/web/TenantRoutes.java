@@ -167,7 +167,7 @@ public final class TenantRoutes implements TenantLauncher.LiveSettingsListener {
         if (wanted.remove(name) == null && allocator.assignments(name).isEmpty()) return;
         forwarder.closeTenant(name);
         allocator.releaseTenant(name); // reserved for good: never handed to anyone else
-        store.setMaintenance(name, null);
+        store.maintenance().set(name, null);
         portProblems.remove(name);
         rebuildSites(null);
     }
@@ -195,7 +195,7 @@ public final class TenantRoutes implements TenantLauncher.LiveSettingsListener {
 
     /** `emperor maintenance NAME on|off`: stored, so it outlives restarts; beats the file's setting. */
     public synchronized void setMaintenance(String name, boolean on) {
-        store.setMaintenance(name, on);
+        store.maintenance().set(name, on);
         rebuildSites(null);
     }
 
@@ -212,7 +212,7 @@ public final class TenantRoutes implements TenantLauncher.LiveSettingsListener {
 
     public synchronized boolean inMaintenance(String name) {
         Wanted w = wanted.get(name);
-        return w != null && w.web() != null && store.maintenance(name).orElse(w.web().maintenance());
+        return w != null && w.web() != null && store.maintenance().of(name).orElse(w.web().maintenance());
     }
 
     /** What is wrong with the tenant's site or ports now (refused names, unbindable ports). */
@@ -253,8 +253,8 @@ public final class TenantRoutes implements TenantLauncher.LiveSettingsListener {
         }
         List<String> moved = domains.transfer(pattern, from, to);
         for (String name : moved) {
-            store.event(from, EventKind.DOMAIN, "domain " + name + " transferred to tenant " + to + " by the operator");
-            store.event(to, EventKind.DOMAIN, "domain " + name + " transferred from tenant " + from + " by the operator");
+            store.events().record(from, EventKind.DOMAIN, "domain " + name + " transferred to tenant " + to + " by the operator");
+            store.events().record(to, EventKind.DOMAIN, "domain " + name + " transferred from tenant " + from + " by the operator");
         }
         log.info("domains {} transferred from {} to {} by the operator", moved, from, to);
         rebuildSites(null);
@@ -264,7 +264,7 @@ public final class TenantRoutes implements TenantLauncher.LiveSettingsListener {
     /** `emperor domain approve NAME TENANT`: takes effect at once if the tenant's file names it. */
     public synchronized void approveDomain(String domain, String tenant) {
         domains.approve(domain, tenant);
-        store.event(tenant, EventKind.DOMAIN, "domain " + dev.emperor.supervisor.domains.DomainPattern.normalize(domain)
+        store.events().record(tenant, EventKind.DOMAIN, "domain " + dev.emperor.supervisor.domains.DomainPattern.normalize(domain)
                 + " approved by the operator");
         rebuildSites(null);
     }
@@ -272,7 +272,7 @@ public final class TenantRoutes implements TenantLauncher.LiveSettingsListener {
     /** `emperor domain revoke NAME TENANT`: the approval goes, and the names only it allowed. */
     public synchronized List<String> revokeDomain(String domain, String tenant) throws DomainOwnership.Refused {
         List<String> released = domains.revoke(domain, tenant);
-        store.event(tenant, EventKind.DOMAIN, "approval of domain " + dev.emperor.supervisor.domains.DomainPattern.normalize(domain)
+        store.events().record(tenant, EventKind.DOMAIN, "approval of domain " + dev.emperor.supervisor.domains.DomainPattern.normalize(domain)
                 + " revoked by the operator" + (released.isEmpty() ? "" : "; released " + released));
         rebuildSites(null);
         return released;
@@ -409,7 +409,7 @@ public final class TenantRoutes implements TenantLauncher.LiveSettingsListener {
             found.add(refusal);
             if (!before.contains(refusal)) { // once per refusal, not on every reload that repeats it
                 log.warn("vassal {}: {}", name, refusal);
-                store.event(name, EventKind.ERROR, refusal);
+                store.events().record(name, EventKind.ERROR, refusal);
             }
         }
         // services no longer declared were released by reconcile: stop listening on them
@@ -453,7 +453,7 @@ public final class TenantRoutes implements TenantLauncher.LiveSettingsListener {
             if (web == null || names.isEmpty()) continue;
             sites.add(new TenantSite(name, names, upstream(name, web.upstream()),
                     web.maintenanceUpstream() == null ? null : upstream(name, web.maintenanceUpstream()),
-                    store.maintenance(name).orElse(web.maintenance()), web.httpsRedirect(), web.maxBodyBytes(),
+                    store.maintenance().of(name).orElse(web.maintenance()), web.httpsRedirect(), web.maxBodyBytes(),
                     web.maxConnections()));
         }
         List<SiteTable.Conflict> conflicts = proxy.setSites(sites);
@@ -472,9 +472,9 @@ public final class TenantRoutes implements TenantLauncher.LiveSettingsListener {
         Wanted w = wanted.get(name);
         List<String> asked = w == null || w.web() == null ? List.of() : w.web().domains();
         DomainOwnership.Outcome outcome = domains.reconcile(name, asked);
-        for (String domain : outcome.claimed()) store.event(name, EventKind.DOMAIN, "domain " + domain + " claimed");
+        for (String domain : outcome.claimed()) store.events().record(name, EventKind.DOMAIN, "domain " + domain + " claimed");
         for (String domain : outcome.released()) {
-            store.event(name, EventKind.DOMAIN, "domain " + domain + " released (no longer in the vassal file)");
+            store.events().record(name, EventKind.DOMAIN, "domain " + domain + " released (no longer in the vassal file)");
         }
         Map<String, DomainOwnership.Refusal> before = refused.getOrDefault(name, Map.of());
         Map<String, DomainOwnership.Refusal> now = new LinkedHashMap<>();
@@ -482,7 +482,7 @@ public final class TenantRoutes implements TenantLauncher.LiveSettingsListener {
             now.put(refusal.name(), refusal);
             DomainOwnership.Refusal earlier = before.get(refusal.name());
             if (earlier == null || !java.util.Objects.equals(earlier.owner(), refusal.owner())) {
-                store.event(name, EventKind.DOMAIN, refusal.toString());
+                store.events().record(name, EventKind.DOMAIN, refusal.toString());
                 log.warn("vassal {}: {}", name, refusal);
             }
         }

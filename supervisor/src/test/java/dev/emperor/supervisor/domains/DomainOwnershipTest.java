@@ -66,7 +66,7 @@ class DomainOwnershipTest {
         assertThat(domains.reconcile("evil", List.of("shop.example")).refused()).extracting(DomainOwnership.Refusal::owner)
                 .containsExactly("shop");
         assertThat(domains.reconcile("shop", List.of("shop.example")).held()).containsExactly("shop.example");
-        assertThat(store.domainClaims()).extracting(DomainClaim::owner).containsExactly("shop");
+        assertThat(store.domains().claims()).extracting(DomainClaim::owner).containsExactly("shop");
     }
 
     @Test

@@ -14,7 +14,7 @@ import dev.emperor.supervisor.services.DaemonStatus;
 import dev.emperor.supervisor.services.TaskTimer;
 import dev.emperor.supervisor.state.Desired;
 import dev.emperor.supervisor.state.EventKind;
-import dev.emperor.supervisor.state.StateStore;
+import dev.emperor.supervisor.state.TenantIdentityStore;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -316,8 +316,8 @@ final class FakeVassalContext implements VassalContext, VassalRecords, TenantRes
     }
 
     @Override
-    public StateStore.Arrival arrive(String name) {
-        return rows.containsKey(name) ? StateStore.Arrival.KNOWN : StateStore.Arrival.NEW;
+    public TenantIdentityStore.Arrival arrive(String name) {
+        return rows.containsKey(name) ? TenantIdentityStore.Arrival.KNOWN : TenantIdentityStore.Arrival.NEW;
     }
 
     @Override

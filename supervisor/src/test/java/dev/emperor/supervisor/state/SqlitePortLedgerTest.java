@@ -38,58 +38,58 @@ class SqlitePortLedgerTest {
 
     @Test
     void assignmentsSurviveReopeningTheDatabase() throws Exception {
-        PortAllocator ports = new PortAllocator(20000, 20099, new SqlitePortLedger(store));
+        PortAllocator ports = new PortAllocator(20000, 20099, store.ports());
         ports.assign("shop", "db", TCP);
         ports.assign("shop", "web", TLS);
         store.close();
         store = StateStore.open(tmp);
-        PortAllocator again = new PortAllocator(20000, 20099, new SqlitePortLedger(store));
+        PortAllocator again = new PortAllocator(20000, 20099, store.ports());
         assertThat(again.assign("shop", "web", TLS).publicPort()).isEqualTo(20001);
         assertThat(again.assign("blog", "db", TCP).publicPort()).isEqualTo(20002);
-        assertThat(store.ports("shop")).containsExactly(
+        assertThat(store.ports().ofTenant("shop")).containsExactly(
                 new PortAssignment("shop", "db", TCP, 20000, false),
                 new PortAssignment("shop", "web", TLS, 20001, false));
     }
 
     @Test
     void theDatabaseRefusesToGiveAPortTwice() {
-        store.recordPort(new PortAssignment("shop", "db", TCP, 20000, false));
-        assertThatThrownBy(() -> store.recordPort(new PortAssignment("blog", "db", TCP, 20000, false)))
+        store.ports().record(new PortAssignment("shop", "db", TCP, 20000, false));
+        assertThatThrownBy(() -> store.ports().record(new PortAssignment("blog", "db", TCP, 20000, false)))
                 .isInstanceOf(StateException.class)
                 .hasMessageContaining("UNIQUE");
-        assertThatThrownBy(() -> store.recordPort(new PortAssignment("shop", "db", TCP, 20001, false)))
+        assertThatThrownBy(() -> store.ports().record(new PortAssignment("shop", "db", TCP, 20001, false)))
                 .isInstanceOf(StateException.class);
-        assertThat(store.portAssignments()).hasSize(1);
+        assertThat(store.ports().loadAll()).hasSize(1);
     }
 
     @Test
     void releasingStampsReleasedAtAndReDeclaringClearsIt() throws Exception {
-        PortAllocator ports = new PortAllocator(20000, 20099, new SqlitePortLedger(store));
+        PortAllocator ports = new PortAllocator(20000, 20099, store.ports());
         Map<String, dev.emperor.proxy.l4.ServiceProtocol> declared = new LinkedHashMap<>();
         declared.put("db", TCP);
         ports.reconcile("shop", declared);
         ports.releaseTenant("shop");
         assertThat(releasedAt("shop", "db")).isNotNull();
-        assertThat(store.ports("shop").get(0).released()).isTrue();
+        assertThat(store.ports().ofTenant("shop").get(0).released()).isTrue();
         ports.reconcile("shop", declared);
         assertThat(releasedAt("shop", "db")).isNull();
-        assertThat(store.ports("shop").get(0).released()).isFalse();
+        assertThat(store.ports().ofTenant("shop").get(0).released()).isFalse();
     }
 
     @Test
     void aDestroyedTenantsPortStaysTakenAfterARestart() throws Exception {
-        PortAllocator ports = new PortAllocator(20000, 20000, new SqlitePortLedger(store));
+        PortAllocator ports = new PortAllocator(20000, 20000, store.ports());
         ports.assign("old", "db", TCP);
         ports.releaseTenant("old");
         store.close();
         store = StateStore.open(tmp);
-        PortAllocator again = new PortAllocator(20000, 20000, new SqlitePortLedger(store));
+        PortAllocator again = new PortAllocator(20000, 20000, store.ports());
         assertThatThrownBy(() -> again.assign("new", "db", TCP)).hasMessageContaining("20000-20000");
     }
 
     @Test
     void updatingAPortThatWasNeverRecordedFails() {
-        assertThatThrownBy(() -> store.updatePort(new PortAssignment("shop", "db", TCP, 20000, true)))
+        assertThatThrownBy(() -> store.ports().update(new PortAssignment("shop", "db", TCP, 20000, true)))
                 .isInstanceOf(StateException.class)
                 .hasMessageContaining("shop/db");
     }

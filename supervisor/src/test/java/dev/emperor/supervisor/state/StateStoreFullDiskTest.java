@@ -48,26 +48,26 @@ class StateStoreFullDiskTest {
 
     @Test
     void recordsWaitInMemoryWhileTheDiskIsFullAndAreWrittenOnceSpaceReturns() throws Exception {
-        store.allocateUid("known", 1000, 1999);
-        store.recordSpawn("known", 42, 7, "hash", 1000, 1000);
+        store.uids().allocate("known", 1000, 1999);
+        store.vassals().recordSpawn("known", 42, 7, "hash", 1000, 1000);
         Path filler = fill();
 
         // Records until the WAL's free space is gone too: none of them may throw.
         int written = 0;
         while (store.deferredCount() == 0 && written < 100_000) {
-            store.event("known", EventKind.EXIT, "line " + written++);
+            store.events().record("known", EventKind.EXIT, "line " + written++);
         }
         assertThat(store.deferredCount()).as("a record was refused by the full disk and kept").isPositive();
-        store.recordExit("known", "killed by signal 9", true);
-        store.retire("gone", java.time.Instant.now());
+        store.vassals().recordExit("known", "killed by signal 9", true);
+        store.identities().retire("gone", java.time.Instant.now());
         assertThat(store.health()).startsWith("state directory full (" + mountPoint.resolve("state") + "):");
 
         // A new tenant's uid must be on disk before it runs: refused, naming the condition.
-        assertThatThrownBy(() -> store.allocateUid("newcomer", 1000, 1999))
+        assertThatThrownBy(() -> store.uids().allocate("newcomer", 1000, 1999))
                 .isInstanceOf(StateNotWritable.class)
                 .hasMessageContaining("state directory full");
         // A known tenant's uid needs no write: its restart does not wait for the disk.
-        assertThat(store.allocateUid("known", 1000, 1999)).isEqualTo(1000);
+        assertThat(store.uids().allocate("known", 1000, 1999)).isEqualTo(1000);
 
         AtomicInteger recovered = new AtomicInteger();
         store.onWritableAgain(recovered::incrementAndGet);
@@ -77,12 +77,12 @@ class StateStoreFullDiskTest {
         assertThat(store.health()).isEqualTo("ok");
         assertThat(store.deferredCount()).isZero();
         assertThat(recovered).hasValue(1);
-        VassalRow known = store.vassal("known").orElseThrow();
+        VassalRow known = store.vassals().get("known").orElseThrow();
         assertThat(known.lastExit()).isEqualTo("killed by signal 9");
         assertThat(known.pid()).isZero();
-        assertThat(store.events("known", 1).get(0).detail()).isEqualTo("line " + (written - 1));
-        assertThat(store.allocateUid("newcomer", 1000, 1999)).isEqualTo(1001);
-        assertThat(store.retired()).as("a retirement the full disk delayed").containsKey("gone");
+        assertThat(store.events().newest("known", 1).get(0).detail()).isEqualTo("line " + (written - 1));
+        assertThat(store.uids().allocate("newcomer", 1000, 1999)).isEqualTo(1001);
+        assertThat(store.identities().retired()).as("a retirement the full disk delayed").containsKey("gone");
     }
 
     /** Fills the tmpfs to the last byte with one file. */

@@ -40,12 +40,12 @@ class TenantIdentityStoreTest {
 
     /** alice as a running tenant has her: a vassal row, uid, address, a public port and a domain. */
     private PortAllocator aliceRunning() {
-        store.setDesired("alice", Desired.RUN);
-        uid = store.allocateUid("alice", 2001, 2999);
-        store.recordAddress("alice", ADDRESS);
-        store.claimDomain(new DomainClaim("shop.example", "alice", T0));
-        store.approveDomain(new DomainApproval("shop.example", "alice", T0));
-        PortAllocator ports = new PortAllocator(20000, 20099, new SqlitePortLedger(store));
+        store.vassals().setDesired("alice", Desired.RUN);
+        uid = store.uids().allocate("alice", 2001, 2999);
+        store.addresses().record("alice", ADDRESS);
+        store.domains().claim(new DomainClaim("shop.example", "alice", T0));
+        store.domains().approve(new DomainApproval("shop.example", "alice", T0));
+        PortAllocator ports = new PortAllocator(20000, 20099, store.ports());
         ports.assign("alice", "db", TCP);
         return ports;
     }
@@ -53,79 +53,79 @@ class TenantIdentityStoreTest {
     @Test
     void aRetiredTenantWhoseFileComesBackIsTheSameTenant() {
         PortAllocator ports = aliceRunning();
-        assertThat(store.arrive("alice")).as("her file is there, she runs").isEqualTo(StateStore.Arrival.KNOWN);
+        assertThat(store.identities().arrive("alice")).as("her file is there, she runs").isEqualTo(TenantIdentityStore.Arrival.KNOWN);
 
-        assertThat(store.retire("alice", T0)).isTrue();
-        assertThat(store.vassal("alice")).isEmpty();
-        assertThat(store.retired()).containsExactly(Map.entry("alice", T0));
-        assertThat(store.allocateUid("bob", 2001, 2999)).as("her uid is never another's while retired").isNotEqualTo(uid);
+        assertThat(store.identities().retire("alice", T0)).isTrue();
+        assertThat(store.vassals().get("alice")).isEmpty();
+        assertThat(store.identities().retired()).containsExactly(Map.entry("alice", T0));
+        assertThat(store.uids().allocate("bob", 2001, 2999)).as("her uid is never another's while retired").isNotEqualTo(uid);
 
-        assertThat(store.arrive("alice")).isEqualTo(StateStore.Arrival.RESTORED);
-        assertThat(store.retired()).isEmpty();
-        assertThat(store.allocateUid("alice", 2001, 2999)).isEqualTo(uid);
-        assertThat(store.addressOf("alice")).contains(ADDRESS);
+        assertThat(store.identities().arrive("alice")).isEqualTo(TenantIdentityStore.Arrival.RESTORED);
+        assertThat(store.identities().retired()).isEmpty();
+        assertThat(store.uids().allocate("alice", 2001, 2999)).isEqualTo(uid);
+        assertThat(store.addresses().of("alice")).contains(ADDRESS);
         assertThat(ports.assign("alice", "db", TCP).publicPort()).isEqualTo(20000);
-        assertThat(store.domainClaims()).extracting(DomainClaim::owner).containsExactly("alice");
+        assertThat(store.domains().claims()).extracting(DomainClaim::owner).containsExactly("alice");
     }
 
     @Test
     void retiringAgainNeverExtendsTheReservation() {
         aliceRunning();
-        assertThat(store.retire("alice", T0)).isTrue();
-        assertThat(store.retire("alice", T0.plusSeconds(86400))).isFalse();
-        assertThat(store.retiredAt("alice")).contains(T0);
+        assertThat(store.identities().retire("alice", T0)).isTrue();
+        assertThat(store.identities().retire("alice", T0.plusSeconds(86400))).isFalse();
+        assertThat(store.identities().retiredAt("alice")).contains(T0);
     }
 
     @Test
     void aPurgedNameIsANewTenantAndTheOldUidAddressAndPortsGoToNobody() throws Exception {
         PortAllocator ports = aliceRunning();
-        store.retire("alice", T0);
+        store.identities().retire("alice", T0);
 
-        assertThat(store.purge("alice", "alice@purged-1")).isTrue();
+        assertThat(store.identities().purge("alice", "alice@purged-1")).isTrue();
         ports.forgetTenant("alice");
 
-        assertThat(store.retired()).isEmpty();
-        assertThat(store.domainClaims()).isEmpty();
-        assertThat(store.domainApprovals()).isEmpty();
-        assertThat(store.arrive("alice")).isEqualTo(StateStore.Arrival.NEW);
-        int fresh = store.allocateUid("alice", 2001, 2999);
+        assertThat(store.identities().retired()).isEmpty();
+        assertThat(store.domains().claims()).isEmpty();
+        assertThat(store.domains().approvals()).isEmpty();
+        assertThat(store.identities().arrive("alice")).isEqualTo(TenantIdentityStore.Arrival.NEW);
+        int fresh = store.uids().allocate("alice", 2001, 2999);
         assertThat(fresh).isNotEqualTo(uid);
-        assertThat(store.uidOwner(uid)).contains("alice@purged-1");
-        assertThat(store.addressOf("alice")).isEmpty();
-        assertThat(store.addresses()).contains(ADDRESS);
-        assertThatThrownBy(() -> store.recordAddress("alice", ADDRESS)).isInstanceOf(StateException.class);
+        assertThat(store.uids().owner(uid)).contains("alice@purged-1");
+        assertThat(store.addresses().of("alice")).isEmpty();
+        assertThat(store.addresses().all()).contains(ADDRESS);
+        assertThatThrownBy(() -> store.addresses().record("alice", ADDRESS)).isInstanceOf(StateException.class);
         assertThat(ports.assign("alice", "db", TCP).publicPort()).as("a new port, not the old one").isEqualTo(20001);
 
         // and after a restart, rebuilt from the database
         store.close();
         store = StateStore.open(tmp);
-        PortAllocator again = new PortAllocator(20000, 20099, new SqlitePortLedger(store));
+        PortAllocator again = new PortAllocator(20000, 20099, store.ports());
         assertThat(again.assign("carol", "db", TCP).publicPort()).isEqualTo(20002);
         assertThat(again.assignments("alice")).extracting(a -> a.publicPort()).containsExactly(20001);
-        assertThat(store.allocateUid("alice", 2001, 2999)).isEqualTo(fresh);
+        assertThat(store.uids().allocate("alice", 2001, 2999)).isEqualTo(fresh);
     }
 
     @Test
     void aPurgedTenantsTrafficGoesToItsTombstoneAndTheNameCountsFromZero() {
-        store.recordTrafficTotals("alice", new TrafficTotals(10, 20, 3000, 4000));
-        store.recordWebTraffic(java.util.Map.of("alice", new dev.emperor.proxy.TenantTraffic.Totals(3, 100, 2000, 1, 5, 5)));
-        store.retire("alice", T0);
-        assertThat(store.trafficTotals("alice")).as("kept while retired").isPresent();
+        store.traffic().recordNetwork("alice", new TrafficTotals(10, 20, 3000, 4000));
+        store.traffic().recordWeb(java.util.Map.of("alice", new dev.emperor.proxy.TenantTraffic.Totals(3, 100, 2000, 1, 5, 5)));
+        store.identities().retire("alice", T0);
+        assertThat(store.traffic().network("alice")).as("kept while retired").isPresent();
 
-        assertThat(store.purge("alice", "alice@purged-1")).isTrue();
-        assertThat(store.trafficTotals("alice")).as("a later tenant of the name bills from zero").isEmpty();
-        assertThat(store.webTraffic()).doesNotContainKey("alice");
-        assertThat(store.trafficTotals("alice@purged-1")).as("the bill of the customer who left")
+        assertThat(store.identities().purge("alice", "alice@purged-1")).isTrue();
+        assertThat(store.traffic().network("alice")).as("a later tenant of the name bills from zero").isEmpty();
+        assertThat(store.traffic().web()).doesNotContainKey("alice");
+        assertThat(store.traffic().network("alice@purged-1")).as("the bill of the customer who left")
                 .contains(new TrafficTotals(10, 20, 3000, 4000));
-        assertThat(store.webTraffic()).containsKey("alice@purged-1");
+        assertThat(store.traffic().web()).containsKey("alice@purged-1");
     }
 
     @Test
     void aPurgedNameStartsWithItsWholePortCap() {
         PortAllocator ports = aliceRunning();
         ports.setLimits(new PortLimits(1, Map.of()));
-        store.retire("alice", T0);
-        store.purge("alice", "alice@purged-1");
+        store.identities().retire("alice", T0);
+        store.identities().purge("alice", "alice@purged-1");
         ports.forgetTenant("alice");
         assertThat(ports.assign("alice", "web", TCP).publicPort()).isEqualTo(20001);
     }
@@ -133,22 +133,22 @@ class TenantIdentityStoreTest {
     @Test
     void onlyARetiredTenantCanBePurged() {
         aliceRunning();
-        assertThat(store.purge("alice", "alice@purged-1")).as("a live tenant").isFalse();
-        assertThat(store.uidOwner(uid)).contains("alice");
-        assertThat(store.addressOf("alice")).contains(ADDRESS);
-        assertThat(store.domainClaims()).hasSize(1);
-        assertThat(store.purge("nobody", "nobody@purged-1")).as("an unknown name").isFalse();
+        assertThat(store.identities().purge("alice", "alice@purged-1")).as("a live tenant").isFalse();
+        assertThat(store.uids().owner(uid)).contains("alice");
+        assertThat(store.addresses().of("alice")).contains(ADDRESS);
+        assertThat(store.domains().claims()).hasSize(1);
+        assertThat(store.identities().purge("nobody", "nobody@purged-1")).as("an unknown name").isFalse();
     }
 
     @Test
     void aNameNeverSeenIsANewTenant() {
-        assertThat(store.arrive("zed")).isEqualTo(StateStore.Arrival.NEW);
+        assertThat(store.identities().arrive("zed")).isEqualTo(TenantIdentityStore.Arrival.NEW);
     }
 
     @Test
     void tenantsRemovedBeforeRetirementExistedAreRetiredByTheUpgrade() throws Exception {
         aliceRunning();
-        store.allocateUid("gone", 2001, 2999); // removed under the old code: a uid, no vassal row
+        store.uids().allocate("gone", 2001, 2999); // removed under the old code: a uid, no vassal row
         store.close();
         try (Connection raw = DriverManager.getConnection("jdbc:sqlite:" + tmp.resolve("emperor.db"));
                 Statement st = raw.createStatement()) {
@@ -157,7 +157,7 @@ class TenantIdentityStoreTest {
         }
         Instant before = Instant.now().minusSeconds(2);
         store = StateStore.open(tmp);
-        assertThat(store.retired()).containsOnlyKeys("gone");
-        assertThat(store.retiredAt("gone").orElseThrow()).isAfter(before);
+        assertThat(store.identities().retired()).containsOnlyKeys("gone");
+        assertThat(store.identities().retiredAt("gone").orElseThrow()).isAfter(before);
     }
 }

@@ -17,7 +17,6 @@ import dev.emperor.supervisor.config.VassalConfig;
 import dev.emperor.supervisor.config.VassalFiles;
 import dev.emperor.supervisor.domains.DomainOwnership;
 import dev.emperor.supervisor.state.AcmeRetry;
-import dev.emperor.supervisor.state.SqlitePortLedger;
 import dev.emperor.supervisor.state.StateStore;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -128,18 +127,18 @@ class AcmeRestartTest {
 
         Instant secondFailure = failedAt.plus(Duration.ofMinutes(10));
         try (Run run = new Run()) {
-            assertThat(run.store.acmeRetries()).containsExactly(
+            assertThat(run.store.certificates().acmeRetries()).containsExactly(
                     Map.entry("shop", new AcmeRetry(2, secondFailure.plus(Duration.ofMinutes(20)))));
             clock.set(secondFailure.plus(Duration.ofMinutes(20)));
             caIssues = true;
             AcmeCertificates.RenewalReport report = run.renew();
             assertThat(orders).hasValue(3);
             assertThat(report.failed()).isZero();
-            assertThat(run.store.acmeRetries()).isEmpty();
+            assertThat(run.store.certificates().acmeRetries()).isEmpty();
         }
 
         try (Run run = new Run()) {
-            assertThat(run.store.acmeRetries()).isEmpty();
+            assertThat(run.store.certificates().acmeRetries()).isEmpty();
             assertThat(run.routes.certificates("shop")).isNotEmpty();
             assertThat(run.renew().lines()).isEmpty(); // issued and far from expiry: nothing to do
             assertThat(orders).hasValue(3);
@@ -150,10 +149,10 @@ class AcmeRestartTest {
     void aRemovedTenantsBackOffIsForgottenInTheStoreToo() throws Exception {
         try (Run run = new Run()) {
             run.renew();
-            assertThat(run.store.acmeRetries()).containsOnlyKeys("shop");
+            assertThat(run.store.certificates().acmeRetries()).containsOnlyKeys("shop");
             run.routes.forget("shop"); // the vassal file is gone for good
             run.renew(); // runs after the forgetting, on the same thread
-            assertThat(run.store.acmeRetries()).isEmpty();
+            assertThat(run.store.certificates().acmeRetries()).isEmpty();
         }
         try (Run run = new Run()) {
             assertThat(run.renew().lines()).containsExactly(
@@ -208,7 +207,7 @@ class AcmeRestartTest {
             store = StateStore.open(tmp.resolve("state"));
             proxy = new FrontProxy(ProxyOptions.defaults(), loops, new PendingChallenges(), tmp.resolve("access"));
             routes = new TenantRoutes(proxy, new CertificateStore(tmp.resolve("certs"), null),
-                    new PortAllocator(20000, 20009, new SqlitePortLedger(store)), new PortForwarder(loops), store,
+                    new PortAllocator(20000, 20009, store.ports()), new PortForwarder(loops), store,
                     new DomainOwnership(store, List::of, clock), tmp.resolve("run"), name -> "10.0.0.2");
             acme = new AcmeCertificates(routes, store, proxySettings, clock, (acmeSettings, site, installer) -> {
                 orders.incrementAndGet();

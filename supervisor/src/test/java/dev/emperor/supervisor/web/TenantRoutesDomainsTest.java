@@ -19,7 +19,6 @@ import dev.emperor.supervisor.config.VassalFiles;
 import dev.emperor.supervisor.domains.DomainOwnership;
 import dev.emperor.supervisor.state.EventKind;
 import dev.emperor.supervisor.state.EventRow;
-import dev.emperor.supervisor.state.SqlitePortLedger;
 import dev.emperor.supervisor.state.StateStore;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -219,7 +218,7 @@ class TenantRoutesDomainsTest {
 
     private static List<String> domainEvents(Run run, String tenant) {
         List<String> found = new ArrayList<>();
-        for (EventRow row : run.store.events(tenant, 100).reversed()) {
+        for (EventRow row : run.store.events().newest(tenant, 100).reversed()) {
             if (row.kind() == EventKind.DOMAIN) found.add(row.detail());
         }
         return found;
@@ -236,7 +235,7 @@ class TenantRoutesDomainsTest {
             store = StateStore.open(tmp.resolve("state"));
             proxy = new FrontProxy(ProxyOptions.defaults(), loops, new PendingChallenges(), tmp.resolve("access"));
             routes = new TenantRoutes(proxy, new CertificateStore(tmp.resolve("certs"), null),
-                    new PortAllocator(20000, 20009, new SqlitePortLedger(store)), new PortForwarder(loops), store,
+                    new PortAllocator(20000, 20009, store.ports()), new PortForwarder(loops), store,
                     new DomainOwnership(store, List::of, Clock.systemUTC()), tmp.resolve("run"), name -> "10.0.0.2");
             ProxySettings defaults = ProxySettings.defaults(tmp.resolve("state"), tmp.resolve("log"));
             AcmeSettings acmeSettings = new AcmeSettings(URI.create("https://ca.test/dir"), Optional.empty(),
