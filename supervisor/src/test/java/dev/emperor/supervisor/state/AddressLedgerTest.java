@@ -3,33 +3,11 @@ package dev.emperor.supervisor.state;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.nio.file.Path;
 import java.time.Instant;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** Tenant addresses: kept for good, never shared. */
-class AddressLedgerTest {
-
-    @TempDir
-    Path tmp;
-
-    Path stateDir;
-    StateStore store;
-
-    @BeforeEach
-    void open() throws Exception {
-        stateDir = tmp.resolve("state");
-        store = StateStore.open(stateDir);
-    }
-
-    @AfterEach
-    void close() {
-        store.close();
-    }
-
+class AddressLedgerTest extends StoreTestBase {
     @Test
     void tenantAddressesAreKeptAfterTheTenantIsRemovedAndNeverShared() throws Exception {
         store.vassals().recordSpawn("alice", 1, 1L, "h", 2001, 2001);

@@ -3,34 +3,12 @@ package dev.emperor.supervisor.state;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** Certificate origins and ACME back-offs. */
-class CertificateStoreTest {
-
-    @TempDir
-    Path tmp;
-
-    Path stateDir;
-    StateStore store;
-
-    @BeforeEach
-    void open() throws Exception {
-        stateDir = tmp.resolve("state");
-        store = StateStore.open(stateDir);
-    }
-
-    @AfterEach
-    void close() {
-        store.close();
-    }
-
+class CertificateStoreTest extends StoreTestBase {
     @Test
     void certificateOriginsSurviveReopeningAndCanBeForgotten() throws Exception {
         assertThat(store.certificates().origin("shop")).isEmpty();

@@ -2,33 +2,11 @@ package dev.emperor.supervisor.state;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.file.Path;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** Each vassal's event history, newest first and bounded. */
-class EventLogTest {
-
-    @TempDir
-    Path tmp;
-
-    Path stateDir;
-    StateStore store;
-
-    @BeforeEach
-    void open() throws Exception {
-        stateDir = tmp.resolve("state");
-        store = StateStore.open(stateDir);
-    }
-
-    @AfterEach
-    void close() {
-        store.close();
-    }
-
+class EventLogTest extends StoreTestBase {
     @Test
     void eventsComeNewestFirstPerVassal() {
         store.events().record("alice", EventKind.SPAWN, "pid 1");

@@ -2,32 +2,10 @@ package dev.emperor.supervisor.state;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.file.Path;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** The operator's maintenance setting. */
-class MaintenanceStoreTest {
-
-    @TempDir
-    Path tmp;
-
-    Path stateDir;
-    StateStore store;
-
-    @BeforeEach
-    void open() throws Exception {
-        stateDir = tmp.resolve("state");
-        store = StateStore.open(stateDir);
-    }
-
-    @AfterEach
-    void close() {
-        store.close();
-    }
-
+class MaintenanceStoreTest extends StoreTestBase {
     @Test
     void theOperatorsMaintenanceSettingIsKeptUntilForgotten() throws Exception {
         assertThat(store.maintenance().of("shop")).isEmpty();

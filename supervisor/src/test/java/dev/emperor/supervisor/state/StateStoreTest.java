@@ -4,33 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** Opening the state database: its directory, WAL, schema version and migrations. */
-class StateStoreTest {
-
-    @TempDir
-    Path tmp;
-
-    Path stateDir;
-    StateStore store;
-
-    @BeforeEach
-    void open() throws Exception {
-        stateDir = tmp.resolve("state");
-        store = StateStore.open(stateDir);
-    }
-
-    @AfterEach
-    void close() {
-        store.close();
-    }
-
+class StateStoreTest extends StoreTestBase {
     @Test
     void createsAPrivateStateDirectoryHoldingTheDatabase() throws Exception {
         assertThat(Files.isRegularFile(stateDir.resolve("emperor.db"))).isTrue();

@@ -3,34 +3,12 @@ package dev.emperor.supervisor.state;
 import dev.emperor.proxy.TenantTraffic;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** Network and web traffic totals: kept across restarts, never lowered. */
-class TrafficStoreTest {
-
-    @TempDir
-    Path tmp;
-
-    Path stateDir;
-    StateStore store;
-
-    @BeforeEach
-    void open() throws Exception {
-        stateDir = tmp.resolve("state");
-        store = StateStore.open(stateDir);
-    }
-
-    @AfterEach
-    void close() {
-        store.close();
-    }
-
+class TrafficStoreTest extends StoreTestBase {
     @Test
     void webTrafficSurvivesReopeningAndAStoredCountNeverGoesDown() throws Exception {
         assertThat(store.traffic().web()).isEmpty();

@@ -3,33 +3,11 @@ package dev.emperor.supervisor.state;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.nio.file.Path;
 import java.time.Instant;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** The uid ledger: lowest free uid, explicit claims, never reused. */
-class UidLedgerTest {
-
-    @TempDir
-    Path tmp;
-
-    Path stateDir;
-    StateStore store;
-
-    @BeforeEach
-    void open() throws Exception {
-        stateDir = tmp.resolve("state");
-        store = StateStore.open(stateDir);
-    }
-
-    @AfterEach
-    void close() {
-        store.close();
-    }
-
+class UidLedgerTest extends StoreTestBase {
     @Test
     void removingAVassalKeepsItsUidAndEvents() {
         int uid = store.uids().allocate("alice", 2001, 2999);

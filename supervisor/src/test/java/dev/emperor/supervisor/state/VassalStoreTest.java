@@ -2,33 +2,11 @@ package dev.emperor.supervisor.state;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.file.Path;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** Vassal rows: created by their first write, tracking process, exits and errors. */
-class VassalStoreTest {
-
-    @TempDir
-    Path tmp;
-
-    Path stateDir;
-    StateStore store;
-
-    @BeforeEach
-    void open() throws Exception {
-        stateDir = tmp.resolve("state");
-        store = StateStore.open(stateDir);
-    }
-
-    @AfterEach
-    void close() {
-        store.close();
-    }
-
+class VassalStoreTest extends StoreTestBase {
     @Test
     void aVassalRowIsCreatedByItsFirstWriteWithDefaults() {
         assertThat(store.vassals().get("alice")).isEmpty();
