@@ -13,6 +13,8 @@ import dev.emperor.jail.MountOp.Symlink;
 import dev.emperor.jail.MountOp.Tmpfs;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
 
 /**
  * Runs the spawn thread's steps of a {@link MountPlan}: builds a tenant's root under a host
@@ -31,6 +33,12 @@ final class RootMounter {
     private Path distro; // named in resolve errors: a bad symlink is the distro's
     private int rootFd = -1;
     private Memory how; // openat2's open_how while run() runs
+    /**
+     * Parent directories already resolved, by path: /dev gets a dozen files, links and
+     * directories in a row, and each lookup is two JNA calls (open, close). A mount at or
+     * above a cached path drops it: the path then names the mount's directory.
+     */
+    private final Map<String, Integer> parents = new HashMap<>();
 
     /** Mounts onto root, the jail's mount point; tenant names the tenant in error messages. */
     RootMounter(Path root, String tenant) {
@@ -44,6 +52,8 @@ final class RootMounter {
             this.how = how;
             for (InRoot step : plan.inRoot()) run(step);
         } finally {
+            parents.values().forEach(LibC::closeQuietly);
+            parents.clear();
             LibC.closeQuietly(rootFd);
             rootFd = -1;
             this.how = null;
@@ -90,15 +100,21 @@ final class RootMounter {
     }
 
     private void bind(Bind b) {
-        // Checked here so the error names the host path, not a mount(2) errno.
-        if (!Files.exists(b.source())) {
-            throw new JailException("bind", b.source() + " for tenant " + tenant + ": No such file or directory");
+        try {
+            mountAt(b.target(), b.source().toString(), null, LibC.MS_BIND, null, "bind " + b.source() + " onto " + b.target());
+        } catch (JailException e) {
+            // Looked at only on failure, so a spawn pays no stat per bind: the
+            // error then names the missing host path, not a mount(2) errno.
+            if (!Files.exists(b.source())) {
+                throw new JailException("bind", b.source() + " for tenant " + tenant + ": No such file or directory");
+            }
+            throw e;
         }
-        mountAt(b.target(), b.source().toString(), null, LibC.MS_BIND, null, "bind " + b.source() + " onto " + b.target());
     }
 
     /** mount(2) onto path inside the root, through an O_PATH fd resolved in the root. */
     private void mountAt(String path, String source, String fstype, long flags, String data, String what) {
+        forgetParentsAtOrUnder(path);
         int fd = resolve(path);
         try {
             LibC.INSTANCE.mount(source, fdPath(fd), fstype, flags, data);
@@ -112,14 +128,26 @@ final class RootMounter {
     /** A *at(2) call on path's last component, in its parent resolved inside the root. */
     private void inParent(String path, String step, AtCall call) {
         int slash = path.lastIndexOf('/');
-        int dir = resolve(slash == 0 ? "/" : path.substring(0, slash));
+        String parent = slash == 0 ? "/" : path.substring(0, slash);
+        Integer dir = parents.get(parent);
+        if (dir == null) {
+            dir = resolve(parent);
+            parents.put(parent, dir);
+        }
         try {
             call.run(dir, path.substring(slash + 1));
         } catch (LastErrorException e) {
             throw LibC.failure(step, path + " for tenant " + tenant, e);
-        } finally {
-            LibC.closeQuietly(dir);
         }
+    }
+
+    private void forgetParentsAtOrUnder(String mountPoint) {
+        String below = mountPoint.equals("/") ? "/" : mountPoint + "/";
+        parents.entrySet().removeIf(e -> {
+            boolean covered = e.getKey().equals(mountPoint) || e.getKey().startsWith(below);
+            if (covered) LibC.closeQuietly(e.getValue());
+            return covered;
+        });
     }
 
     private interface AtCall {

@@ -289,6 +289,19 @@ class JailTest {
     }
 
     @Test
+    void aBindSourceMissingOnTheHostFailsTheSpawnNamingItAndLeavesNothing() throws Exception {
+        Path missing = t.dir.resolve("no-such-source");
+        JailSpec spec = t.spec("nosource", "true").toBuilder()
+                .binds(List.of(new BindMount(missing, "/srv", false))).build();
+        assertThatThrownBy(() -> t.spawn(spec, new Stdio(0, 1, 2)))
+                .isInstanceOf(JailException.class)
+                .satisfies(e -> assertThat(((JailException) e).step()).isEqualTo("bind"))
+                .hasMessageContaining(missing + " for tenant nosource: No such file or directory");
+        assertThat(t.cgroups.open("nosource")).isEmpty();
+        assertThat(t.hostHasMountsUnderJails()).isFalse();
+    }
+
+    @Test
     void aBindTargetMissingInTheDistroFailsTheSpawn() throws Exception {
         JailSpec good = t.spec("nobind", "true");
         JailSpec spec = good.toBuilder().binds(List.of(new BindMount(t.dir, "/no/such/dir", false))).build();
