@@ -65,29 +65,6 @@ public final class NodeLease implements AutoCloseable {
         }
     }
 
-    /**
-     * Takes over a lease this node held before a restart (its id kept in the state directory),
-     * if etcd still has it; empty if etcd says it is gone.
-     */
-    public static java.util.Optional<NodeLease> resume(Lease leases, FleetTiming timing, long id) throws EtcdUnavailable {
-        long sentAt = System.nanoTime();
-        try {
-            LeaseKeepAliveResponse answer = leases.keepAliveOnce(id).get(timing.leaseTtl().toMillis(), TimeUnit.MILLISECONDS);
-            if (answer.getTTL() <= 0) return java.util.Optional.empty();
-            NodeLease lease = new NodeLease(leases, timing, id, sentAt, answer.getTTL());
-            lease.schedule();
-            return java.util.Optional.of(lease);
-        } catch (ExecutionException e) {
-            if (leaseNotFound(e.getCause())) return java.util.Optional.empty();
-            throw new EtcdUnavailable("resuming lease " + Long.toHexString(id), e);
-        } catch (TimeoutException e) {
-            throw new EtcdUnavailable("resuming lease " + Long.toHexString(id), e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new EtcdUnavailable("resuming lease " + Long.toHexString(id), e);
-        }
-    }
-
     private void schedule() {
         long every = timing.keepAliveEvery().toNanos();
         timer.scheduleWithFixedDelay(this::keepAlive, every, every, TimeUnit.NANOSECONDS);
@@ -155,22 +132,9 @@ public final class NodeLease implements AutoCloseable {
         return EtcdContact.of(timing, true, lastAnswerNanos, System.nanoTime());
     }
 
-    /** Stops keeping the lease alive (it expires in etcd after its TTL; {@link #revoke} ends it at once). */
+    /** Stops keeping the lease alive: it expires in etcd after its TTL. */
     @Override
     public void close() {
         timer.shutdownNow();
-    }
-
-    /** Ends the lease in etcd now (an orderly leave: the keys under it go at once). */
-    public void revoke() throws EtcdUnavailable {
-        close();
-        try {
-            leases.revoke(id).get(timing.leaseTtl().toMillis(), TimeUnit.MILLISECONDS);
-        } catch (ExecutionException | TimeoutException e) {
-            throw new EtcdUnavailable("revoking lease " + Long.toHexString(id), e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new EtcdUnavailable("revoking lease " + Long.toHexString(id), e);
-        }
     }
 }

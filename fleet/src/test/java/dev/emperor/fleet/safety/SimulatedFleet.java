@@ -242,10 +242,7 @@ final class SimulatedFleet {
     }
 
     void act(Node node) {
-        node.stopping.entrySet().removeIf(e -> {
-            if (e.getValue() > now) return false;
-            return true;
-        });
+        node.stopping.values().removeIf(done -> done <= now);
         RunPermit.Verdict verdict = node.permit.verdict(node.clock, contact(node), node.peers, members, now);
         for (String tenant : List.copyOf(node.running.keySet())) {
             boolean mine = node.name.equals(node.viewNode.get(tenant)) && node.viewLease.get(tenant) == node.lease;
@@ -273,9 +270,7 @@ final class SimulatedFleet {
         for (var e : node.running.entrySet()) {
             intervals.computeIfAbsent(e.getKey(), k -> new ArrayList<>()).add(new Interval(node.name, e.getValue(), now));
         }
-        for (var e : node.stopping.entrySet()) {
-            // already recorded with a later end; a crash only ends it sooner, the recorded interval covers it
-        }
+        // tenants being stopped are already recorded, with a later end than the crash: that covers them
         node.running.clear();
         node.stopping.clear();
         node.crashed = true;

@@ -1,15 +1,14 @@
 package dev.emperor.supervisor.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.emperor.supervisor.control.ControlClient;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -34,14 +33,12 @@ public final class CertCommand implements Runnable {
     }
 
     private static int send(ConfigOption config, ObjectNode request, String done) throws Exception {
-        return print(ControlClient.call(config.load().controlSocket(), request), done);
+        return print(ControlRequests.send(config, request), done);
     }
 
-    private static int print(ObjectNode reply, String done) {
-        if (!reply.path("ok").asBoolean()) {
-            System.err.println("emperor: " + reply.path("error").asText());
-            return 1;
-        }
+    private static int print(Optional<ObjectNode> accepted, String done) {
+        if (accepted.isEmpty()) return 1;
+        ObjectNode reply = accepted.get();
         System.out.println(done + (reply.has("certificate") ? ": " + reply.path("certificate").asText() : ""));
         reply.path("replaced").forEach(r -> System.out.println("  replaced " + r.asText()));
         reply.path("removed").forEach(r -> System.out.println("  removed " + r.asText()));
@@ -67,7 +64,7 @@ public final class CertCommand implements Runnable {
         @Override
         public Integer call() throws Exception {
             byte[] pem = Files.readAllBytes(file); // read here: the daemon never opens operator paths
-            ObjectNode request = new ObjectMapper().createObjectNode().put("cmd", "cert-put").put("name", name)
+            ObjectNode request = ControlRequests.request("cert-put").put("name", name)
                     .put("pem", Base64.getEncoder().encodeToString(pem));
             return send(config, request, name + ": certificate stored");
         }
@@ -92,12 +89,11 @@ public final class CertCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            ObjectNode request = new ObjectMapper().createObjectNode().put("cmd", "cert-issue").put("name", name)
+            ObjectNode request = ControlRequests.request("cert-issue").put("name", name)
                     .put("wait", waitSeconds);
             // the emperor answers within the wait; the extra time covers a busy emperor
-            ObjectNode reply = ControlClient.call(config.load().controlSocket(), request,
-                    Duration.ofSeconds(waitSeconds + 30));
-            return print(reply, name + ": certificate issued");
+            return print(ControlRequests.send(config, request, Duration.ofSeconds(waitSeconds + 30)),
+                    name + ": certificate issued");
         }
     }
 
@@ -116,13 +112,10 @@ public final class CertCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            ObjectNode request = new ObjectMapper().createObjectNode().put("cmd", "cert-renew").put("wait", waitSeconds);
-            ObjectNode reply = ControlClient.call(config.load().controlSocket(), request,
-                    Duration.ofSeconds(waitSeconds + 30));
-            if (!reply.path("ok").asBoolean()) {
-                System.err.println("emperor: " + reply.path("error").asText());
-                return 1;
-            }
+            ObjectNode request = ControlRequests.request("cert-renew").put("wait", waitSeconds);
+            Optional<ObjectNode> accepted = ControlRequests.send(config, request, Duration.ofSeconds(waitSeconds + 30));
+            if (accepted.isEmpty()) return 1;
+            ObjectNode reply = accepted.get();
             if (reply.path("renewals").isEmpty()) System.out.println("nothing to renew");
             reply.path("renewals").forEach(line -> System.out.println(line.asText()));
             int failed = reply.path("failed").asInt();
@@ -148,12 +141,10 @@ public final class CertCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            ObjectNode reply = ControlClient.call(config.load().controlSocket(),
-                    new ObjectMapper().createObjectNode().put("cmd", "cert-list").put("name", name));
-            if (!reply.path("ok").asBoolean()) {
-                System.err.println("emperor: " + reply.path("error").asText());
-                return 1;
-            }
+            Optional<ObjectNode> accepted =
+                    ControlRequests.send(config, ControlRequests.request("cert-list").put("name", name));
+            if (accepted.isEmpty()) return 1;
+            ObjectNode reply = accepted.get();
             if (reply.path("certificates").isEmpty()) System.out.println(name + ": no certificate");
             for (JsonNode c : reply.path("certificates")) {
                 List<String> names = new ArrayList<>();
@@ -182,7 +173,7 @@ public final class CertCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            ObjectNode request = new ObjectMapper().createObjectNode().put("cmd", "cert-rm").put("name", name);
+            ObjectNode request = ControlRequests.request("cert-rm").put("name", name);
             if (host != null) request.put("host", host);
             return send(config, request, name + ": certificate removed");
         }

@@ -1,9 +1,11 @@
 package dev.emperor.supervisor.cli;
 
+import static dev.emperor.supervisor.cli.ControlRequests.request;
+import static dev.emperor.supervisor.cli.ControlRequests.send;
+
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.emperor.supervisor.control.ControlClient;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -25,20 +27,6 @@ public final class DomainCommand implements Runnable {
                 + " `emperor domain approve NAME TENANT` or `emperor domain revoke NAME TENANT`");
     }
 
-    private static ObjectNode request(String cmd) {
-        return new ObjectMapper().createObjectNode().put("cmd", cmd);
-    }
-
-    /** Sends the request; prints the error and returns null when the emperor refused it. */
-    private static ObjectNode send(ConfigOption config, ObjectNode request) throws Exception {
-        ObjectNode reply = ControlClient.call(config.load().controlSocket(), request);
-        if (!reply.path("ok").asBoolean()) {
-            System.err.println("emperor: " + reply.path("error").asText());
-            return null;
-        }
-        return reply;
-    }
-
     @Command(name = "list", mixinStandardHelpOptions = true,
             description = "Every held domain with its owner and the time of its claim, then the operator's approvals.")
     public static final class ListDomains implements Callable<Integer> {
@@ -50,8 +38,9 @@ public final class DomainCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            ObjectNode reply = send(config, request("domain-list"));
-            if (reply == null) return 1;
+            Optional<ObjectNode> accepted = send(config, request("domain-list"));
+            if (accepted.isEmpty()) return 1;
+            ObjectNode reply = accepted.get();
             if (json) {
                 System.out.println(reply.toPrettyString());
                 return 0;
@@ -87,8 +76,10 @@ public final class DomainCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            ObjectNode reply = send(config, request("domain-transfer").put("domain", domain).put("from", from).put("to", to));
-            if (reply == null) return 1;
+            Optional<ObjectNode> accepted =
+                    send(config, request("domain-transfer").put("domain", domain).put("from", from).put("to", to));
+            if (accepted.isEmpty()) return 1;
+            ObjectNode reply = accepted.get();
             java.util.List<String> moved = new java.util.ArrayList<>();
             reply.path("transferred").forEach(n -> moved.add(n.asText()));
             System.out.println(String.join(", ", moved) + ": transferred from " + from + " to " + to);
@@ -111,8 +102,10 @@ public final class DomainCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            ObjectNode reply = send(config, request("domain-approve").put("domain", domain).put("name", tenant));
-            if (reply == null) return 1;
+            Optional<ObjectNode> accepted =
+                    send(config, request("domain-approve").put("domain", domain).put("name", tenant));
+            if (accepted.isEmpty()) return 1;
+            ObjectNode reply = accepted.get();
             System.out.println(domain + ": approved for " + tenant);
             return 0;
         }
@@ -132,8 +125,10 @@ public final class DomainCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            ObjectNode reply = send(config, request("domain-revoke").put("domain", domain).put("name", tenant));
-            if (reply == null) return 1;
+            Optional<ObjectNode> accepted =
+                    send(config, request("domain-revoke").put("domain", domain).put("name", tenant));
+            if (accepted.isEmpty()) return 1;
+            ObjectNode reply = accepted.get();
             java.util.List<String> released = new java.util.ArrayList<>();
             reply.path("released").forEach(n -> released.add(n.asText()));
             System.out.println(domain + ": approval for " + tenant + " revoked"

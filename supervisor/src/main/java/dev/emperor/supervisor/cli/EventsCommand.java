@@ -1,11 +1,10 @@
 package dev.emperor.supervisor.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.emperor.supervisor.control.ControlClient;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -28,15 +27,11 @@ public final class EventsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        ObjectNode request = new ObjectMapper().createObjectNode().put("cmd", "events").put("name", name)
-                .put("limit", last);
-        ObjectNode reply = ControlClient.call(config.load().controlSocket(), request);
-        if (!reply.path("ok").asBoolean()) {
-            System.err.println("emperor: " + reply.path("error").asText());
-            return 1;
-        }
+        Optional<ObjectNode> reply =
+                ControlRequests.send(config, ControlRequests.request("events").put("name", name).put("limit", last));
+        if (reply.isEmpty()) return 1;
         List<JsonNode> events = new ArrayList<>();
-        reply.path("events").forEach(events::add);
+        reply.get().path("events").forEach(events::add);
         for (int i = events.size() - 1; i >= 0; i--) { // the store answers newest first
             JsonNode e = events.get(i);
             System.out.printf("%s  %-6s  %s%n", e.path("at").asText(), e.path("kind").asText().toLowerCase(),

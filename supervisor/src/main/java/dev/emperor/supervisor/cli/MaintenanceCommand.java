@@ -1,8 +1,6 @@
 package dev.emperor.supervisor.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.emperor.supervisor.control.ControlClient;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -26,13 +24,8 @@ public final class MaintenanceCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        ObjectNode request = new ObjectMapper().createObjectNode().put("cmd", "maintenance").put("name", name)
-                .put("on", mode == Mode.on);
-        ObjectNode reply = ControlClient.call(config.load().controlSocket(), request);
-        if (!reply.path("ok").asBoolean()) {
-            System.err.println("emperor: " + reply.path("error").asText());
-            return 1;
-        }
+        ObjectNode request = ControlRequests.request("maintenance").put("name", name).put("on", mode == Mode.on);
+        if (ControlRequests.send(config, request).isEmpty()) return 1;
         System.out.println(name + ": maintenance " + mode);
         return 0;
     }

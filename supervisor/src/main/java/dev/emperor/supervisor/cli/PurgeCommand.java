@@ -1,8 +1,7 @@
 package dev.emperor.supervisor.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.emperor.supervisor.control.ControlClient;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -26,13 +25,9 @@ public final class PurgeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        ObjectNode request = new ObjectMapper().createObjectNode().put("cmd", "purge").put("name", name);
-        ObjectNode reply = ControlClient.call(config.load().controlSocket(), request);
-        if (!reply.path("ok").asBoolean()) {
-            System.err.println("emperor: " + reply.path("error").asText());
-            return 1;
-        }
-        System.out.println(name + ": " + reply.path("purged").asText());
+        Optional<ObjectNode> reply = ControlRequests.send(config, ControlRequests.request("purge").put("name", name));
+        if (reply.isEmpty()) return 1;
+        System.out.println(name + ": " + reply.get().path("purged").asText());
         return 0;
     }
 }
